@@ -1,0 +1,205 @@
+// Use case: back up PostgreSQL databases (pg_dump -Fc, optional globals) as verified artifacts, manifest last.
+
+import { hostname } from 'node:os';
+import { compressionExtension, type Compression } from '../domain/compression.js';
+import { ConfigError, ProcessFailedError } from '../domain/errors.js';
+import { artifactKey, manifestKeyFor } from '../domain/keys.js';
+import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import * as pg from '../engines/postgres.js';
+import { capture } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import { removeArtifacts, uploadArtifact } from './artifact.js';
+import { pgConnection, postgresSection, selectEnv, transportFor, type AppContext } from './context.js';
+
+export interface BackupOptions {
+  env: string;
+  database?: string | undefined;
+  compression?: Compression | undefined;
+  globals?: boolean | undefined;
+}
+
+export interface BackupResult {
+  env: string;
+  engine: 'postgres';
+  database: string;
+  key: string;
+  manifestKey: string;
+  bytes: number;
+  rawBytes: number;
+  sha256: string;
+  durationMs: number;
+  artifacts: ManifestArtifact[];
+}
+
+export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Promise<BackupResult[]> {
+  const h = selectEnv(ctx, opts.env);
+  const cfg = postgresSection(ctx, h);
+  if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
+    throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], {
+      hint: `use one of: ${cfg.databases.join(', ')} (or add it to envs.${h.name}.postgres.databases)`,
+    });
+  }
+  const compression = opts.compression ?? cfg.compression;
+  const conn = await pgConnection(ctx, h, cfg);
+  const transport = transportFor(ctx, cfg.transport);
+  const tools = await preflight(ctx, transport, conn, compression, opts.globals ?? cfg.globals);
+  const databases = opts.database ? [opts.database] : cfg.databases;
+  const results: BackupResult[] = [];
+  for (const database of databases) {
+    results.push(
+      await backupOne(ctx, { h, cfg, conn, transport, tools, compression, database, globals: opts.globals ?? cfg.globals }),
+    );
+  }
+  return results;
+}
+
+/** Checks the tools exist and the server answers, before anything is uploaded. */
+async function preflight(
+  ctx: AppContext,
+  transport: Transport,
+  conn: pg.PgConnection,
+  compression: Compression,
+  globals: boolean,
+): Promise<Record<string, string>> {
+  const tools: Record<string, string> = {};
+  const programs: ('pg_dump' | 'pg_dumpall')[] = globals ? ['pg_dump', 'pg_dumpall'] : ['pg_dump'];
+  for (const p of programs) {
+    const r = await capture(transport, pg.versionCommand(conn, p));
+    if (!succeeded(r)) throw new ProcessFailedError(p, r, { hint: `install the PostgreSQL client (${p}) on ${transport.host} or set postgres.binDir` });
+    tools[p] = pg.parseToolVersion(r.stdout);
+  }
+  if (compression === 'zstd') {
+    const r = await capture(ctx.runner, { argv: ['zstd', '--version'] });
+    if (!succeeded(r)) throw new ProcessFailedError('zstd', r, { hint: 'install zstd on this machine or pass --compression gzip' });
+    tools.zstd = /v(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? r.stdout.trim();
+  }
+  return tools;
+}
+
+interface OneJob {
+  h: ReturnType<typeof selectEnv>;
+  cfg: NonNullable<ReturnType<typeof postgresSection>>;
+  conn: pg.PgConnection;
+  transport: Transport;
+  tools: Record<string, string>;
+  compression: Compression;
+  database: string;
+  globals: boolean;
+}
+
+async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
+  const { h, cfg, conn, transport, compression, database } = job;
+  const started = ctx.now();
+  const t0 = performance.now();
+  const tools = { ...job.tools };
+  const estimate = await estimateSize(ctx, transport, conn, cfg.maintenanceDatabase, database);
+  if (estimate.serverVersion) tools.server = estimate.serverVersion;
+  const ext = compressionExtension(compression);
+  const key = artifactKey({
+    storePrefix: h.store.prefix,
+    env: h.name,
+    engine: 'postgres',
+    name: database,
+    startedAt: started,
+    extension: `${pg.DUMP_EXTENSION}${ext}`,
+  });
+  const zstd = { level: cfg.zstdLevel, threads: cfg.zstdThreads };
+  const artifacts: ManifestArtifact[] = [];
+  try {
+    ctx.reporter.step(`dumping ${database} to ${h.store.description}/${key}`);
+    artifacts.push(
+      await uploadArtifact(ctx, h.store, {
+        role: 'dump',
+        key,
+        command: pg.dumpCommand(conn, database),
+        transport,
+        compression,
+        zstd,
+        sizeEstimate: estimate.bytes,
+        producerHint: `check that database "${database}" exists and ${conn.user}@${conn.host}:${conn.port} may read it`,
+      }),
+    );
+    if (job.globals) {
+      const gkey = artifactKey({
+        storePrefix: h.store.prefix,
+        env: h.name,
+        engine: 'postgres',
+        name: database,
+        startedAt: started,
+        extension: `${pg.GLOBALS_EXTENSION}${ext}`,
+      });
+      ctx.reporter.step(`dumping globals (roles, tablespaces) to ${gkey}`);
+      artifacts.push(
+        await uploadArtifact(ctx, h.store, {
+          role: 'globals',
+          key: gkey,
+          command: pg.globalsCommand(conn, cfg.maintenanceDatabase),
+          transport,
+          compression,
+          zstd,
+          producerHint: 'pg_dumpall --globals-only needs a superuser (or set globals: false)',
+        }),
+      );
+    }
+    const finished = ctx.now();
+    const durationMs = Math.round(performance.now() - t0);
+    const manifest: Manifest = {
+      schema: MANIFEST_SCHEMA,
+      igbackupVersion: ctx.version,
+      engine: 'postgres',
+      env: h.name,
+      target: { database, transport: transport.kind, host: `${conn.host}:${conn.port}` },
+      format: pg.ARTIFACT_FORMAT,
+      compression,
+      artifacts,
+      tools,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs,
+      sourceHost: transport.kind === 'local' ? hostname() : transport.host,
+      createdBy: ctx.actor,
+      encryption: encryptionOf(h.env.storage),
+    };
+    const manifestKey = manifestKeyFor(key);
+    ctx.reporter.step(`writing manifest ${manifestKey}`);
+    await h.store.putBytes(manifestKey, serializeManifest(manifest));
+    const dump = artifacts[0] as ManifestArtifact;
+    return {
+      env: h.name,
+      engine: 'postgres',
+      database,
+      key,
+      manifestKey,
+      bytes: dump.bytes,
+      rawBytes: dump.rawBytes,
+      sha256: dump.sha256,
+      durationMs,
+      artifacts,
+    };
+  } catch (err) {
+    await removeArtifacts(ctx, h.store, artifacts);
+    throw err;
+  }
+}
+
+function encryptionOf(storage: { type: string; kmsKeyId?: string }): Manifest['encryption'] {
+  return storage.type === 's3' ? { sse: 'aws:kms', kmsKeyId: storage.kmsKeyId } : { sse: 'none' };
+}
+
+/** Database size (for multipart sizing) and server version; unknown when the query fails. */
+async function estimateSize(
+  ctx: AppContext,
+  transport: Transport,
+  conn: pg.PgConnection,
+  maintenanceDb: string,
+  database: string,
+): Promise<{ bytes?: number; serverVersion?: string }> {
+  const r = await capture(transport, pg.psqlCommand(conn, maintenanceDb), pg.sql.databaseSize(database) + pg.sql.serverVersion());
+  const [size, version] = r.stdout.trim().split('\n');
+  const bytes = Number(size);
+  if (!succeeded(r) || !Number.isFinite(bytes)) {
+    ctx.reporter.warn(`could not read the size of ${database} (${r.stderrTail.trim().split('\n')[0] ?? 'no output'}); sizing upload parts for 1 TiB`);
+    return {};
+  }
+  return { bytes, ...(version ? { serverVersion: version.trim() } : {}) };
+}

@@ -1,0 +1,177 @@
+// Use case: restore a PostgreSQL backup: verify the artifact first, restore into a scratch database, then swap it in.
+
+import { join } from 'node:path';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { keyTimestamp } from '../domain/keys.js';
+import { mainArtifact, type Manifest } from '../domain/manifest.js';
+import * as pg from '../engines/postgres.js';
+import { decompressStage } from '../pipeline/compress.js';
+import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { capture, captureOk } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import { resolveBackup } from './catalog.js';
+import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
+import { pgConnection, postgresSection, selectEnv, transportFor, type AppContext } from './context.js';
+
+export interface RestoreOptions extends ConfirmPolicy {
+  env: string;
+  from?: string | undefined;
+  latest?: boolean | undefined;
+  /** Restore into this database instead of the one the backup came from. */
+  targetDb?: string | undefined;
+  /** Apply the backup's globals (roles) first. */
+  withGlobals?: boolean | undefined;
+  /** Keep the replaced database under a side name instead of dropping it. */
+  keepOld?: boolean | undefined;
+  jobs?: number | undefined;
+  noOwner?: boolean | undefined;
+  tmpDir?: string | undefined;
+  /** Only pick latest backups of this source database. */
+  database?: string | undefined;
+}
+
+export interface RestoreResult {
+  env: string;
+  engine: 'postgres';
+  key: string;
+  sourceDatabase: string;
+  targetDatabase: string;
+  bytes: number;
+  sha256: string;
+  replacedExisting: boolean;
+  keptOldAs?: string | undefined;
+  durationMs: number;
+}
+
+export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
+  const t0 = performance.now();
+  const h = selectEnv(ctx, opts.env);
+  const cfg = postgresSection(ctx, h);
+  const entry = await resolveBackup(ctx, h, 'postgres', opts);
+  const m = entry.manifest;
+  const target = opts.targetDb ?? m.target.database;
+  await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
+  const conn = await pgConnection(ctx, h, cfg);
+  const transport = transportFor(ctx, cfg.transport);
+  const version = await capture(transport, pg.versionCommand(conn, 'pg_restore'));
+  if (!succeeded(version)) {
+    throw new ProcessFailedError('pg_restore', version, { hint: 'install the PostgreSQL client or set postgres.binDir' });
+  }
+  const admin = (sqlText: string): Promise<string> =>
+    captureOk(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), sqlText);
+  await admin('SELECT 1;\n');
+
+  const ws = await makeWorkspace(opts.tmpDir);
+  try {
+    const dump = mainArtifact(m);
+    const dumpPath = join(ws.dir, 'dump');
+    ctx.reporter.step(`downloading ${dump.key} and checking its sha256`);
+    await downloadVerified(h.store, dump.key, dumpPath, dump, (b) => ctx.reporter.progress(b, dump.bytes), ctx.signal);
+    const globals = m.artifacts.find((a) => a.role === 'globals');
+    let globalsPath: string | undefined;
+    if (opts.withGlobals) {
+      if (!globals) throw new IntegrityError(`${entry.key} was taken without --globals; restore without --with-globals`);
+      globalsPath = join(ws.dir, 'globals');
+      ctx.reporter.step(`downloading ${globals.key} and checking its sha256`);
+      await downloadVerified(h.store, globals.key, globalsPath, globals, undefined, ctx.signal);
+    }
+    // Everything is verified: only now is the server changed.
+    if (globalsPath && globals) await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, globalsPath, m);
+    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, target, opts, maintenanceDb: cfg.maintenanceDatabase });
+    return {
+      env: h.name,
+      engine: 'postgres',
+      key: entry.key,
+      sourceDatabase: m.target.database,
+      targetDatabase: target,
+      bytes: dump.bytes,
+      sha256: dump.sha256,
+      replacedExisting: swap.replaced,
+      keptOldAs: swap.keptOldAs,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await ws.cleanup();
+  }
+}
+
+async function applyGlobals(
+  ctx: AppContext,
+  transport: Transport,
+  conn: pg.PgConnection,
+  maintenanceDb: string,
+  path: string,
+  m: Manifest,
+): Promise<void> {
+  ctx.reporter.step('applying globals (roles, tablespaces); existing roles are reported and kept');
+  const cmd = transport.start({ ...pg.psqlCommand(conn, maintenanceDb, false), stdin: 'pipe' });
+  cmd.stdout.resume();
+  await feedFile(path, decompressStage(m.compression, ctx.runner), cmd);
+  const errors = (await cmd.done).stderrTail.split('\n').filter((l) => /ERROR/.test(l));
+  for (const e of errors.slice(0, 5)) ctx.reporter.warn(`globals: ${e.trim()}`);
+}
+
+interface SwapInput {
+  transport: Transport;
+  conn: pg.PgConnection;
+  admin: (sql: string) => Promise<string>;
+  m: Manifest;
+  dumpPath: string;
+  target: string;
+  maintenanceDb: string;
+  opts: RestoreOptions;
+}
+
+async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced: boolean; keptOldAs?: string }> {
+  const stamp = keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14);
+  const scratch = pg.scratchName(s.target, 'restore', stamp);
+  const aside = pg.scratchName(s.target, 'old', stamp);
+  const settingsRow = (await s.admin(pg.sql.databaseSettings(s.target))).trim();
+  const exists = settingsRow.length > 0;
+  const [encoding, collate, ctype] = settingsRow.split('|');
+  const settings = exists && encoding && collate && ctype ? { encoding, collate, ctype } : undefined;
+
+  ctx.reporter.step(`restoring into scratch database ${scratch}`);
+  await s.admin(pg.sql.createDatabase(scratch, settings));
+  try {
+    await runPgRestore(ctx, s, scratch);
+    ctx.reporter.step(exists ? `swapping ${scratch} in as ${s.target} (old one set aside)` : `renaming ${scratch} to ${s.target}`);
+    await s.admin(pg.sql.swap(s.target, scratch, aside, exists));
+  } catch (err) {
+    await s.admin(pg.sql.dropDatabase(scratch)).catch((e: unknown) =>
+      ctx.reporter.warn(`could not drop scratch database ${scratch}: ${(e as Error).message}`),
+    );
+    throw err;
+  }
+  if (!exists) return { replaced: false };
+  if (s.opts.keepOld) return { replaced: true, keptOldAs: aside };
+  ctx.reporter.step(`dropping the replaced database (${aside})`);
+  await s.admin(pg.sql.dropDatabase(aside)).catch((e: unknown) =>
+    ctx.reporter.warn(`restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message}`),
+  );
+  return { replaced: true };
+}
+
+async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Promise<void> {
+  const jobs = s.opts.jobs ?? 1;
+  const noOwner = s.opts.noOwner ?? false;
+  if (jobs > 1 && s.transport.kind === 'local') {
+    // Parallel restore needs a seekable, uncompressed archive.
+    const plain = `${s.dumpPath}.plain`;
+    await decompressToFile(ctx, s.m, s.dumpPath, plain);
+    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs, file: plain, noOwner }));
+    if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
+    return;
+  }
+  const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner }));
+  cmd.stdout.resume();
+  const total = mainArtifact(s.m).bytes;
+  await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
+}
+
+async function decompressToFile(ctx: AppContext, m: Manifest, from: string, to: string): Promise<void> {
+  const stage = decompressStage(m.compression, ctx.runner);
+  await Promise.all([pipeline(createReadStream(from), stage.stream, createWriteStream(to, { mode: 0o600 })), stage.done]);
+}

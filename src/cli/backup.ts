@@ -1,0 +1,34 @@
+// `igbackup backup <engine>`: runs a verified backup and prints where it went.
+
+import { Argument, type Command } from 'commander';
+import { backupPostgres } from '../app/backup-postgres.js';
+import { ENGINES } from '../config/schema.js';
+import { formatBytes, formatDuration } from './format.js';
+import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { parseCompression } from './parse.js';
+
+export function registerBackup(program: Command, deps: CliDeps): void {
+  program
+    .command('backup')
+    .description('dump an engine\'s databases and stream them to the env\'s store; complete only when verified')
+    .addArgument(new Argument('<engine>', 'what to back up').choices(ENGINES))
+    .requiredOption('-e, --env <name>', 'environment from the config (e.g. prod)')
+    .option('-d, --database <name>', 'only this database (default: every database configured for the env)')
+    .option('--compression <kind>', 'zstd | gzip | none (default from config: zstd)', parseCompression)
+    .option('--globals', 'also dump roles and tablespaces (pg_dumpall --globals-only)')
+    .option('--no-globals', 'do not dump globals even if the config says so')
+    .action(async (engine: string, opts: { env: string; database?: string; compression?: 'zstd' | 'gzip' | 'none'; globals?: boolean }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      void engine;
+      const results = await backupPostgres(ctx, opts);
+      out.json({ ok: true, command: 'backup', results });
+      for (const r of results) {
+        out.text(
+          `${out.c.green('✔')} ${r.engine} ${r.database} → ${r.key}\n` +
+            `  ${formatBytes(r.bytes)} stored (${formatBytes(r.rawBytes)} dumped) in ${formatDuration(r.durationMs)}, sha256 ${r.sha256}`,
+        );
+      }
+    });
+}

@@ -1,0 +1,44 @@
+// `igbackup list [engine]`: complete backups newest first (size, age, duration, checksum, who), or --json.
+
+import { Argument, type Command } from 'commander';
+import { listBackups } from '../app/list.js';
+import { ENGINES } from '../config/schema.js';
+import { formatAge, formatBytes, formatDuration, table } from './format.js';
+import { buildContext, globalsOf, type CliDeps } from './globals.js';
+
+export function registerList(program: Command, deps: CliDeps): void {
+  program
+    .command('list')
+    .description('list complete backups (those with a manifest), newest first')
+    .addArgument(new Argument('[engine]', 'only this engine').choices(ENGINES))
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .action(async (engine: string | undefined, flags: { env: string }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const r = await listBackups(ctx, { env: flags.env, engine });
+      out.json({ ok: true, command: 'list', ...r });
+      const now = ctx.now();
+      if (r.backups.length === 0) out.text(`no complete backups in env "${r.env}" (${r.store})`);
+      else {
+        const rows = [['AGE', 'ENGINE', 'DATABASE', 'SIZE', 'TOOK', 'SHA256', 'BY', 'KEY']];
+        for (const b of r.backups) {
+          rows.push([
+            formatAge(b.finishedAt, now),
+            b.engine,
+            b.database,
+            formatBytes(b.bytes),
+            formatDuration(b.durationMs),
+            b.sha256.slice(0, 12),
+            b.createdBy,
+            b.key,
+          ]);
+        }
+        out.text(`${r.store}\n${table(rows)}`);
+      }
+      if (r.invalid.length) out.text(out.c.yellow(`${r.invalid.length} invalid manifest(s): ${r.invalid.map((i) => i.manifestKey).join(', ')}`));
+      if (r.orphans.length) {
+        out.text(out.c.yellow(`${r.orphans.length} object(s) without a manifest (incomplete or foreign), not restorable`));
+      }
+    });
+}

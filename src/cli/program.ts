@@ -1,0 +1,36 @@
+// The commander program: global options and one registered command per file.
+
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { registerBackup } from './backup.js';
+import type { CliDeps } from './globals.js';
+import { registerList } from './list.js';
+import { registerRestore } from './restore.js';
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  the operation failed (a dump/restore command, the object store, cancelled)
+  2  usage or config error (nothing was run)
+  3  integrity error (size/sha256 mismatch, missing or invalid manifest)
+  4  not found (no such backup)
+  5  confirmation required (protected env without --yes)
+`;
+
+export function buildProgram(deps: CliDeps): Command {
+  const program = new Command('igbackup')
+    .description('verified-complete backups of PostgreSQL to S3 with SSE-KMS')
+    .version(VERSION)
+    .option('-c, --config <file>', 'config file (default: $IGBACKUP_CONFIG, ./igbackup.yaml, ~/.config/igbackup/config.yaml)')
+    .option('--json', 'machine-readable result on stdout')
+    .option('-q, --quiet', 'only errors')
+    .option('--no-color', 'no colors (NO_COLOR is honoured too)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError()
+    .exitOverride();
+  registerBackup(program, deps);
+  registerRestore(program, deps);
+  registerList(program, deps);
+  for (const c of program.commands) c.exitOverride();
+  return program;
+}

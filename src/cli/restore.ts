@@ -1,0 +1,75 @@
+// `igbackup restore <engine>`: verifies a backup's artifact, then restores it (protected envs need --yes).
+
+import { createInterface } from 'node:readline/promises';
+import { Argument, type Command } from 'commander';
+import { restorePostgres } from '../app/restore-postgres.js';
+import { ENGINES } from '../config/schema.js';
+import { formatBytes, formatDuration } from './format.js';
+import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { parsePositiveInt } from './parse.js';
+
+interface RestoreFlags {
+  env: string;
+  from?: string;
+  latest?: boolean;
+  targetDb?: string;
+  database?: string;
+  withGlobals?: boolean;
+  keepOld?: boolean;
+  jobs?: number;
+  owner?: boolean;
+  tmpDir?: string;
+  yes?: boolean;
+}
+
+export function registerRestore(program: Command, deps: CliDeps): void {
+  program
+    .command('restore')
+    .description('restore a backup: checks size and sha256 first, restores into a scratch database, then swaps it in')
+    .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
+    .option('--latest', 'the newest complete backup')
+    .option('-d, --database <name>', 'with --latest: newest backup of this source database')
+    .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
+    .option('--with-globals', 'apply the backup\'s roles/tablespaces first (backups taken with --globals)')
+    .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
+    .option('-j, --jobs <n>', 'parallel pg_restore jobs (decompresses to a temp file first)', parsePositiveInt)
+    .option('--no-owner', 'do not restore ownership and privileges')
+    .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
+    .option('-y, --yes', 'confirm restoring into a protected env')
+    .action(async (_engine: string, flags: RestoreFlags, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
+      const r = await restorePostgres(ctx, {
+        env: flags.env,
+        from: flags.from,
+        latest: flags.latest,
+        database: flags.database,
+        targetDb: flags.targetDb,
+        withGlobals: flags.withGlobals,
+        keepOld: flags.keepOld,
+        jobs: flags.jobs ?? ctx.config.envs[flags.env]?.postgres?.restoreJobs,
+        noOwner: flags.owner === false,
+        tmpDir: flags.tmpDir,
+        yes: Boolean(flags.yes),
+        ask: interactive ? (q) => ask(q, flags.env, out.opts.stderr) : undefined,
+      });
+      out.json({ ok: true, command: 'restore', result: r });
+      out.text(
+        `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
+          (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : ''),
+      );
+    });
+}
+
+async function ask(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: stderr });
+  try {
+    return (await rl.question(`${question}: `)).trim() === expected;
+  } finally {
+    rl.close();
+  }
+}

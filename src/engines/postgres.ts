@@ -1,0 +1,146 @@
+// PostgreSQL engine: the commands and SQL for backup (pg_dump -Fc), globals, size estimate and a safe restore, as data.
+
+import { quoteIdent, quoteLiteral } from '../domain/names.js';
+import type { CommandSpec } from '../transports/transport.js';
+
+export interface PgConnection {
+  host: string;
+  port: number;
+  user: string;
+  sslmode?: string | undefined;
+  binDir?: string | undefined;
+  /** Resolved password; travels in the child's environment (PGPASSWORD), never in argv. */
+  password?: string | undefined;
+}
+
+export const ARTIFACT_FORMAT = 'pg_dump-custom';
+export const DUMP_EXTENSION = '.dump';
+export const GLOBALS_EXTENSION = '.globals.sql';
+
+/** Quotes a value for a libpq connection string. */
+export function conninfoValue(v: string): string {
+  return `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** A libpq connection string; the database name is quoted, so "=", spaces or quotes in it are taken literally. */
+export function conninfo(c: PgConnection, database: string): string {
+  const parts: [string, string][] = [
+    ['host', c.host],
+    ['port', String(c.port)],
+    ['user', c.user],
+    ['dbname', database],
+    ['connect_timeout', '15'],
+  ];
+  if (c.sslmode) parts.push(['sslmode', c.sslmode]);
+  return parts.map(([k, v]) => `${k}=${conninfoValue(v)}`).join(' ');
+}
+
+function bin(c: PgConnection, program: string): string {
+  return c.binDir ? `${c.binDir.replace(/\/+$/, '')}/${program}` : program;
+}
+
+function secretEnv(c: PgConnection): Record<string, string> {
+  return c.password === undefined ? {} : { PGPASSWORD: c.password };
+}
+
+/** pg_dump in custom format, uncompressed (compression happens on the runner), to stdout. */
+export function dumpCommand(c: PgConnection, database: string): CommandSpec {
+  return {
+    argv: [bin(c, 'pg_dump'), '--format=custom', '--compress=0', '--no-password', `--dbname=${conninfo(c, database)}`],
+    env: secretEnv(c),
+  };
+}
+
+/** Roles and tablespaces (pg_dump never carries them). */
+export function globalsCommand(c: PgConnection, maintenanceDb: string): CommandSpec {
+  return {
+    argv: [bin(c, 'pg_dumpall'), '--globals-only', '--no-password', `--dbname=${conninfo(c, maintenanceDb)}`],
+    env: secretEnv(c),
+  };
+}
+
+export function versionCommand(c: PgConnection, program: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): CommandSpec {
+  return { argv: [bin(c, program), '--version'] };
+}
+
+/** psql reading SQL from stdin, stopping at the first error, printing unaligned tuples only. */
+export function psqlCommand(c: PgConnection, database: string, stopOnError = true): CommandSpec {
+  return {
+    argv: [
+      bin(c, 'psql'),
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      `ON_ERROR_STOP=${stopOnError ? 1 : 0}`,
+      '--no-password',
+      `--dbname=${conninfo(c, database)}`,
+      '-f',
+      '-',
+    ],
+    env: secretEnv(c),
+  };
+}
+
+/** pg_restore into an existing database; from stdin, or from a file when running parallel jobs. */
+export function restoreCommand(c: PgConnection, database: string, opts: { jobs: number; file?: string; noOwner?: boolean }): CommandSpec {
+  const argv = [bin(c, 'pg_restore'), '--exit-on-error', '--no-password', `--dbname=${conninfo(c, database)}`];
+  if (opts.noOwner) argv.push('--no-owner', '--no-privileges');
+  if (opts.file) {
+    if (opts.jobs > 1) argv.push(`--jobs=${opts.jobs}`);
+    argv.push(opts.file);
+  }
+  return { argv, env: secretEnv(c), stdin: opts.file ? 'ignore' : 'pipe' };
+}
+
+/** pg_restore --list on a file: the cheap native check that a custom-format archive is readable. */
+export function listCommand(c: PgConnection, file: string): CommandSpec {
+  return { argv: [bin(c, 'pg_restore'), '--list', file] };
+}
+
+export const sql = {
+  databaseSize: (db: string): string => `SELECT pg_database_size(${quoteLiteral(db)});\n`,
+  serverVersion: (): string => `SHOW server_version;\n`,
+  /** Encoding and locale of an existing database, tab-separated, or no row. */
+  databaseSettings: (db: string): string =>
+    `SELECT pg_encoding_to_char(encoding) || '|' || datcollate || '|' || datctype FROM pg_database WHERE datname = ${quoteLiteral(db)};\n`,
+  databaseExists: (db: string): string => `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(db)};\n`,
+  createDatabase: (db: string, settings?: { encoding: string; collate: string; ctype: string }): string =>
+    settings
+      ? `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING ${quoteLiteral(settings.encoding)} LC_COLLATE ${quoteLiteral(settings.collate)} LC_CTYPE ${quoteLiteral(settings.ctype)};\n`
+      : `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0;\n`,
+  dropDatabase: (db: string): string => `DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE);\n`,
+  /**
+   * Puts the restored database in place of the target in one transaction: the old one is renamed aside
+   * (after ending its sessions) so a failure leaves either the old or the new database under the name.
+   */
+  swap: (target: string, restored: string, aside: string, targetExists: boolean): string =>
+    [
+      targetExists
+        ? `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid();`
+        : '',
+      'BEGIN;',
+      targetExists ? `ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(aside)};` : '',
+      `ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(target)};`,
+      'COMMIT;',
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n'),
+};
+
+/** Parses "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" into "15.18". */
+export function parseToolVersion(output: string): string {
+  const m = /\)\s+(\d+(?:\.\d+)*)/.exec(output) ?? /(\d+\.\d+(?:\.\d+)?)/.exec(output);
+  return m?.[1] ?? output.trim();
+}
+
+/** Name for a scratch database that sorts next to the target and fits in 63 bytes. */
+export function scratchName(target: string, purpose: 'restore' | 'old', stamp: string): string {
+  const suffix = `__igb_${purpose}_${stamp}`;
+  const room = 63 - Buffer.byteLength(suffix);
+  let base = target;
+  while (Buffer.byteLength(base) > room) base = base.slice(0, -1);
+  return `${base}${suffix}`;
+}

@@ -1,0 +1,82 @@
+// Entry point: runs the CLI, and is the only place that turns errors into exit codes.
+
+import { homedir } from 'node:os';
+import { CommanderError } from 'commander';
+import {
+  CancelledError,
+  ConfigError,
+  ConfirmationRequiredError,
+  IgbackupError,
+  IntegrityError,
+  NotFoundError,
+  messageOf,
+} from './domain/errors.js';
+import { buildProgram } from './cli/program.js';
+import { Output } from './cli/output.js';
+import type { GlobalOptions } from './cli/globals.js';
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof ConfigError) return 2;
+  if (err instanceof IntegrityError) return 3;
+  if (err instanceof NotFoundError) return 4;
+  if (err instanceof ConfirmationRequiredError) return 5;
+  if (err instanceof CancelledError) return 130;
+  return 1;
+}
+
+async function main(): Promise<void> {
+  const secrets = new Set<string>();
+  const abort = new AbortController();
+  const environ = process.env;
+  let output: Output | undefined;
+  const makeOutput = (g: GlobalOptions): Output =>
+    (output ??= new Output({
+      json: Boolean(g.json),
+      quiet: Boolean(g.quiet),
+      color: g.color !== false && !environ.NO_COLOR && Boolean(process.stderr.isTTY),
+      stdout: process.stdout,
+      stderr: process.stderr,
+      secrets,
+      interactive: Boolean(process.stderr.isTTY) && !environ.CI,
+    }));
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) return;
+    abort.abort(new CancelledError(`cancelled by ${sig}; the upload was aborted, nothing was stored`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const program = buildProgram({
+    environ,
+    cwd: process.cwd(),
+    home: homedir(),
+    signal: abort.signal,
+    secrets,
+    output: makeOutput,
+    stdinIsTTY: Boolean(process.stdin.isTTY),
+  });
+  try {
+    await program.parseAsync(process.argv);
+    process.exitCode = 0;
+  } catch (err) {
+    const code = exitCodeFor(err);
+    process.exitCode = code;
+    if (err instanceof CommanderError) return; // commander already printed usage or help
+    const out = output ?? makeOutput(program.opts<GlobalOptions>());
+    const problems = err instanceof ConfigError ? err.problems : [];
+    const message = [messageOf(err), ...problems.map((p) => `  - ${p}`)].join('\n');
+    const hint = err instanceof IgbackupError ? err.hint : undefined;
+    out.error(message, hint || undefined);
+    if (out.opts.json) {
+      out.opts.stdout.write(
+        `${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type: err instanceof Error ? err.name : 'Error', message, hint } }, null, 2))}\n`,
+      );
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+await main();

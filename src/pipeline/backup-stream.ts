@@ -1,0 +1,96 @@
+// Producer -> sha256/count -> compression -> sha256/count gate -> object store; complete only if every part succeeded.
+
+import { pipeline } from 'node:stream/promises';
+import { CancelledError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import type { ObjectStore, PutResult } from '../storage/store.js';
+import { succeeded, type RunningCommand } from '../transports/transport.js';
+import type { Stage } from './compress.js';
+import { HashCounter, HashGate, type Digest } from './hash.js';
+
+export interface StreamToStoreInput {
+  producer: RunningCommand;
+  compression: Stage;
+  store: ObjectStore;
+  key: string;
+  sizeEstimate?: number | undefined;
+  signal?: AbortSignal | undefined;
+  onProgress?: ((p: { rawBytes: number; storedBytes: number }) => void) | undefined;
+  /** Extra completion check on what the producer wrote (e.g. a transport trailer); reject to fail the backup. */
+  checkRaw?: ((raw: Digest) => Promise<void>) | undefined;
+  /** Hint shown when the producer fails. */
+  producerHint?: string | undefined;
+}
+
+export interface StreamToStoreResult {
+  raw: Digest;
+  stored: Digest;
+  put: PutResult;
+}
+
+/**
+ * Streams the producer's stdout into the store. The upload is completed only after the producer and the
+ * compressor exited 0 and checkRaw passed; otherwise the gate errors, the store aborts the upload and this
+ * rejects with the first cause (the producer's failure and stderr tail, when that came first).
+ */
+export async function streamToStore(input: StreamToStoreInput): Promise<StreamToStoreResult> {
+  const { producer, compression } = input;
+  let rawBytes = 0;
+  let storedBytes = 0;
+  const report = (): void => input.onProgress?.({ rawBytes, storedBytes });
+  const raw = new HashCounter((b) => {
+    rawBytes = b;
+  });
+
+  let primary: unknown;
+  const abort = new AbortController();
+  const producerOk = producer.done.then((r) => {
+    if (!succeeded(r)) {
+      throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
+    }
+  });
+  const verdict = async (): Promise<void> => {
+    await producerOk;
+    await compression.done;
+    await input.checkRaw?.(raw.digest());
+  };
+  const gate = new HashGate(verdict, (b) => {
+    storedBytes = b;
+    report();
+  });
+
+  const fail = (err: unknown): void => {
+    if (primary !== undefined) return;
+    primary = err;
+    producer.kill();
+    compression.kill();
+    producer.stdout.destroy();
+    gate.destroy(err instanceof Error ? err : new Error(String(err)));
+    abort.abort(err);
+  };
+  const onOuterAbort = (): void => fail(input.signal?.reason ?? new CancelledError('cancelled'));
+  if (input.signal?.aborted) onOuterAbort();
+  input.signal?.addEventListener('abort', onOuterAbort, { once: true });
+
+  producerOk.catch(fail);
+  compression.done.catch(fail);
+  const flow = pipeline(producer.stdout, raw, compression.stream, gate);
+  flow.catch(fail);
+  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
+  put.catch(fail);
+
+  const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
+  input.signal?.removeEventListener('abort', onOuterAbort);
+  if (primary !== undefined) throw primary;
+  const failedOne = settled.find((s) => s.status === 'rejected');
+  if (failedOne) throw (failedOne as PromiseRejectedResult).reason;
+
+  const putResult = (settled[0] as PromiseFulfilledResult<PutResult>).value;
+  const stored = gate.digest();
+  if (stored.bytes !== putResult.bytes) {
+    await input.store.delete(input.key, putResult.versionId).catch(() => undefined);
+    throw new IntegrityError(
+      `byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${putResult.bytes} stored (object removed)`,
+    );
+  }
+  return { raw: raw.digest(), stored, put: putResult };
+}

@@ -1,0 +1,54 @@
+// Compression stages: zstd (multi-threaded child process on the runner), gzip (zlib), none.
+
+import { createGunzip, createGzip } from 'node:zlib';
+import { Duplex, PassThrough } from 'node:stream';
+import type { Compression } from '../domain/compression.js';
+import { ProcessFailedError } from '../domain/errors.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+
+export interface Stage {
+  stream: Duplex;
+  /** Resolves when the stage finished cleanly; rejects with the reason otherwise. */
+  done: Promise<void>;
+  kill(): void;
+}
+
+export interface ZstdOptions {
+  level: number;
+  /** 0 = one thread per core. */
+  threads: number;
+}
+
+export function compressStage(kind: Compression, runner: Transport, zstd: ZstdOptions): Stage {
+  if (kind === 'zstd') return zstdStage(runner, ['-q', `-${zstd.level}`, `-T${zstd.threads}`, '-c']);
+  if (kind === 'gzip') return zlibStage(createGzip({ level: 6 }));
+  return zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 }));
+}
+
+export function decompressStage(kind: Compression, runner: Transport): Stage {
+  if (kind === 'zstd') return zstdStage(runner, ['-q', '-d', '-c']);
+  if (kind === 'gzip') return zlibStage(createGunzip());
+  return zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 }));
+}
+
+function zstdStage(runner: Transport, args: string[]): Stage {
+  const cmd = runner.start({ argv: ['zstd', ...args], stdin: 'pipe' });
+  const stdin = cmd.stdin;
+  if (!stdin) throw new Error('zstd started without stdin');
+  const stream = Duplex.from({ writable: stdin, readable: cmd.stdout });
+  const done = cmd.done.then((r) => {
+    if (!succeeded(r)) {
+      throw new ProcessFailedError('zstd', r, { hint: r.startError ? 'install zstd or choose --compression gzip' : '' });
+    }
+  });
+  return { stream, done, kill: () => cmd.kill() };
+}
+
+function zlibStage(stream: Duplex): Stage {
+  const done = new Promise<void>((resolve, reject) => {
+    stream.once('end', resolve);
+    stream.once('error', reject);
+  });
+  done.catch(() => undefined);
+  return { stream, done, kill: () => stream.destroy() };
+}

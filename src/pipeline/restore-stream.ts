@@ -1,0 +1,74 @@
+// Restore side: download an artifact to a private temp file while hashing it, then feed it to a consumer process.
+
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import type { ObjectStore } from '../storage/store.js';
+import { succeeded, type RunningCommand } from '../transports/transport.js';
+import type { Stage } from './compress.js';
+import { HashCounter, type Digest } from './hash.js';
+
+export interface Workspace {
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+/** A private (mode 700) temp directory for downloaded artifacts. */
+export async function makeWorkspace(base?: string): Promise<Workspace> {
+  const dir = await mkdtemp(join(base ?? tmpdir(), 'igbackup-'));
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Downloads `key` into `path`, hashing on the way; rejects with IntegrityError (and removes the file)
+ * unless size and sha256 equal `expected`.
+ */
+export async function downloadVerified(
+  store: ObjectStore,
+  key: string,
+  path: string,
+  expected: Digest,
+  onBytes?: (bytes: number) => void,
+  signal?: AbortSignal,
+): Promise<Digest> {
+  const body = await store.get(key, { signal });
+  const hash = new HashCounter(onBytes);
+  await pipeline(body, hash, createWriteStream(path, { mode: 0o600 }), { signal });
+  const got = hash.digest();
+  const problems: string[] = [];
+  if (got.bytes !== expected.bytes) problems.push(`size ${got.bytes} bytes, manifest says ${expected.bytes}`);
+  if (got.sha256 !== expected.sha256) problems.push(`sha256 ${got.sha256}, manifest says ${expected.sha256}`);
+  if (problems.length) {
+    await rm(path, { force: true });
+    throw new IntegrityError(`artifact ${key} does not match its manifest: ${problems.join('; ')}`, {
+      hint: 'the artifact is corrupt or was replaced; choose another backup (igbackup list)',
+    });
+  }
+  return got;
+}
+
+/** Streams a verified local file through decompression into a consumer's stdin; rejects unless all exit cleanly. */
+export async function feedFile(
+  path: string,
+  decompress: Stage,
+  consumer: RunningCommand,
+  onBytes?: (bytes: number) => void,
+): Promise<void> {
+  const stdin = consumer.stdin;
+  if (!stdin) throw new Error(`${consumer.name} was started without stdin`);
+  const counter = new HashCounter(onBytes);
+  const flow = pipeline(createReadStream(path), counter, decompress.stream, stdin);
+  let flowError: unknown;
+  await flow.catch((err: unknown) => {
+    // The consumer closing its stdin early (EPIPE) shows up in its exit status; keep the first real error.
+    flowError = err;
+    decompress.kill();
+  });
+  const result = await consumer.done;
+  if (!succeeded(result)) throw new ProcessFailedError(consumer.name, result);
+  await decompress.done;
+  if (flowError) throw flowError;
+}

@@ -1,0 +1,12 @@
+// Builds the ObjectStore for an env's storage config.
+
+import { resolve } from 'node:path';
+import type { StorageConfig } from '../config/schema.js';
+import { FileStore } from './file.js';
+import { S3Store } from './s3.js';
+import type { ObjectStore } from './store.js';
+
+export function openStore(cfg: StorageConfig, baseDir: string): ObjectStore {
+  if (cfg.type === 'file') return new FileStore(resolve(baseDir, cfg.path), cfg.prefix.replace(/^\/+|\/+$/g, ''));
+  return new S3Store(cfg);
+}

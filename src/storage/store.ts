@@ -1,0 +1,63 @@
+// The ObjectStore interface every storage backend implements; its doc comments are the contract the shared suite tests.
+
+import type { Readable } from 'node:stream';
+
+export interface PutOptions {
+  /** Best guess of the final size in bytes, used to size multipart parts; undefined = unknown. */
+  sizeEstimate?: number | undefined;
+  /** Aborting stops the upload; nothing is left at the key. */
+  signal?: AbortSignal | undefined;
+}
+
+export interface PutResult {
+  key: string;
+  /** Bytes the store consumed from the body and confirmed are stored (after a read-back of the object's size). */
+  bytes: number;
+  versionId?: string | undefined;
+  /** Server-side encryption as reported by the store after the write, e.g. "aws:kms"; "none" for the file store. */
+  sse: string;
+  kmsKeyId?: string | undefined;
+}
+
+export interface ObjectInfo {
+  key: string;
+  bytes: number;
+  lastModified: Date;
+  storageClass?: string | undefined;
+  sse?: string | undefined;
+  kmsKeyId?: string | undefined;
+  versionId?: string | undefined;
+}
+
+export interface ObjectStore {
+  /** Human-readable location, e.g. "s3://bucket" or "file:///var/backups". Never contains credentials. */
+  readonly description: string;
+  /** Key prefix configured for this store ("" or "a/b", no trailing slash). */
+  readonly prefix: string;
+
+  /**
+   * Streams `body` to `key`. Resolves only when the body ended cleanly, the object is stored completely and a
+   * read-back (HEAD / stat) confirms its size (and, for S3, its encryption). If the body errors, the signal
+   * aborts or the read-back disagrees, it rejects and leaves nothing at `key` (multipart uploads are aborted,
+   * partial files removed). An existing object at `key` is replaced only on success.
+   */
+  put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
+
+  /** Stores a small buffer (manifests, reports) with the same encryption and read-back guarantees as put. */
+  putBytes(key: string, data: Buffer | string): Promise<PutResult>;
+
+  /** Opens the object for reading. Rejects with NotFoundError when there is no object at `key`. */
+  get(key: string, options?: { signal?: AbortSignal | undefined }): Promise<Readable>;
+
+  /** Reads a small object fully. Rejects with NotFoundError when missing. */
+  getBytes(key: string): Promise<Buffer>;
+
+  /** Metadata of the object at `key`, or undefined when there is none. */
+  head(key: string): Promise<ObjectInfo | undefined>;
+
+  /** Every object whose key starts with `prefix`, in key order. Incomplete uploads are never listed. */
+  list(prefix: string): Promise<ObjectInfo[]>;
+
+  /** Removes the object (or one version of it). Removing a missing object is not an error. Idempotent. */
+  delete(key: string, versionId?: string): Promise<void>;
+}

@@ -1,0 +1,35 @@
+// Runs a command to completion through any transport, collecting stdout (small outputs: versions, query results).
+
+import { Readable } from 'node:stream';
+import { ProcessFailedError } from '../domain/errors.js';
+import { succeeded, type CommandSpec, type ExitResult, type Transport } from './transport.js';
+
+export interface Captured extends ExitResult {
+  stdout: string;
+}
+
+/** Runs spec, optionally feeding `input` to stdin; never throws for a non-zero exit. */
+export async function capture(transport: Transport, spec: CommandSpec, input?: string | Buffer): Promise<Captured> {
+  const cmd = transport.start({ ...spec, stdin: input === undefined ? 'ignore' : 'pipe' });
+  if (input !== undefined && cmd.stdin) {
+    cmd.stdin.on('error', () => undefined); // EPIPE when the command exits early: its exit status tells
+    Readable.from([Buffer.from(input)]).pipe(cmd.stdin);
+  }
+  const chunks: Buffer[] = [];
+  cmd.stdout.on('data', (c: Buffer) => chunks.push(c));
+  const stdoutDone = new Promise<void>((resolve) => {
+    cmd.stdout.once('end', resolve);
+    cmd.stdout.once('close', resolve);
+    cmd.stdout.once('error', () => resolve());
+  });
+  const result = await cmd.done;
+  await stdoutDone;
+  return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+}
+
+/** Like capture, but throws ProcessFailedError unless the command exited 0. */
+export async function captureOk(transport: Transport, spec: CommandSpec, input?: string | Buffer): Promise<string> {
+  const r = await capture(transport, spec, input);
+  if (!succeeded(r)) throw new ProcessFailedError(spec.argv[0] ?? '?', r);
+  return r.stdout;
+}

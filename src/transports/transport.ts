@@ -1,0 +1,46 @@
+// The Transport interface: run an argv somewhere (here, over SSH, in a pod) and hand back its streams and exit status.
+
+import type { Readable, Writable } from 'node:stream';
+
+export interface CommandSpec {
+  /** Program and arguments; never passed through a shell by the local transport. */
+  argv: string[];
+  /** Extra environment for the command (secrets go here, never into argv). */
+  env?: Record<string, string> | undefined;
+  /** Whether the caller will write to stdin; otherwise stdin is closed at once. */
+  stdin?: 'pipe' | 'ignore' | undefined;
+}
+
+export interface ExitResult {
+  /** Exit code, or undefined when killed by a signal or never started. */
+  exitCode: number | undefined;
+  signal: string | undefined;
+  /** Last few KiB of stderr, for error messages. */
+  stderrTail: string;
+  /** Set when the program could not be started at all (e.g. not installed). */
+  startError?: string | undefined;
+}
+
+export interface RunningCommand {
+  /** Program name for messages, e.g. "pg_dump". */
+  readonly name: string;
+  readonly stdout: Readable;
+  /** Present when spec.stdin was 'pipe'. */
+  readonly stdin: Writable | undefined;
+  /** Resolves (never rejects) once the process has exited and stderr is drained. */
+  readonly done: Promise<ExitResult>;
+  /** Stops the process (SIGTERM, then SIGKILL after a grace period). Safe to call more than once. */
+  kill(reason?: string): void;
+}
+
+export interface Transport {
+  /** "local", "ssh", "kubernetes". */
+  readonly kind: string;
+  /** Where commands run, for messages and manifests, e.g. "localhost" or "db1.example:22". */
+  readonly host: string;
+  start(spec: CommandSpec): RunningCommand;
+}
+
+export function succeeded(r: ExitResult): boolean {
+  return r.exitCode === 0 && !r.signal && !r.startError;
+}
