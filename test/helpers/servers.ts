@@ -1,0 +1,96 @@
+// Test access to the real servers that scripts/test.sh started: RADOS Gateway (S3 + KMS) and PostgreSQL.
+
+import { randomBytes } from 'node:crypto';
+import { S3Client, CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { execa } from 'execa';
+
+function need(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the tests with "npm test" (scripts/test.sh starts the servers)`);
+  return v;
+}
+
+export const s3 = {
+  get endpoint(): string {
+    return need('IGBACKUP_TEST_S3_ENDPOINT');
+  },
+  get kmsKeyId(): string {
+    return need('IGBACKUP_TEST_KMS_KEY_ID');
+  },
+};
+
+export function s3Client(): S3Client {
+  return new S3Client({
+    region: 'us-east-1',
+    endpoint: s3.endpoint,
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export async function makeBucket(): Promise<string> {
+  const bucket = uniqueName('igb-test');
+  await s3Client().send(new CreateBucketCommand({ Bucket: bucket }));
+  return bucket;
+}
+
+export async function listKeys(bucket: string, prefix = ''): Promise<string[]> {
+  const r = await s3Client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (r.Contents ?? []).map((o) => o.Key ?? '');
+}
+
+export async function pendingUploads(bucket: string): Promise<string[]> {
+  const r = await s3Client().send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+  return (r.Uploads ?? []).map((u) => u.Key ?? '');
+}
+
+export const pg = {
+  host: '127.0.0.1',
+  get port(): number {
+    return Number(need('IGBACKUP_TEST_PG_PORT'));
+  },
+  get password(): string {
+    return need('IGBACKUP_TEST_PG_PASSWORD');
+  },
+};
+
+/** Runs SQL through the real psql as the test superuser and returns trimmed unaligned output. */
+export async function psql(database: string, sql: string): Promise<string> {
+  const r = await execa('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', database], {
+    input: sql,
+    env: { PGPASSWORD: pg.password },
+  });
+  return r.stdout.trim();
+}
+
+/** Creates a database with a few tables of realistic rows; returns its name. */
+export async function makeDatabase(name: string, rows = 2000): Promise<string> {
+  await psql('postgres', `CREATE DATABASE "${name.replace(/"/g, '""')}";`);
+  await psql(
+    name,
+    `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, note text);
+     INSERT INTO customers SELECT g, md5(g::text) || '@example.com', repeat(md5((g*7)::text), 3) FROM generate_series(1, ${rows}) g;
+     CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers(id), total numeric(12,2), at timestamptz);
+     INSERT INTO orders (customer, total, at) SELECT 1 + (g % ${rows}), (g * 13 % 10000) / 100.0, '2026-01-01'::timestamptz + g * interval '1 minute' FROM generate_series(1, ${rows * 2}) g;
+     CREATE INDEX ON orders (customer);`,
+  );
+  return name;
+}
+
+/** A content fingerprint of a database's test tables (row count + md5 of all rows in order). */
+export async function fingerprint(database: string): Promise<string> {
+  return psql(
+    database,
+    `SELECT (SELECT count(*) FROM customers) || ':' || (SELECT md5(string_agg(c::text, ',' ORDER BY id)) FROM customers c)
+       || ':' || (SELECT count(*) FROM orders) || ':' || (SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o);`,
+  );
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await psql('postgres', `DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE);`);
+}
