@@ -79,4 +79,13 @@ async function main(): Promise<void> {
   }
 }
 
+// Safety net: if the event loop ever drains while an operation is still pending, never exit 0.
+let finished = false;
+process.once('exit', (code) => {
+  if (!finished && code === 0) {
+    process.stderr.write('error: igbackup stopped before the operation finished (internal error); nothing may be assumed stored\n');
+    process.exitCode = 70;
+  }
+});
 await main();
+finished = true;

@@ -3,8 +3,6 @@
 import { z } from 'zod';
 import { COMPRESSIONS } from '../domain/compression.js';
 
-const ENV_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
 /** A secret is given by reference only: the name of an environment variable or a file path, never inline. */
 export const secretRefSchema = z.strictObject({
   env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
@@ -76,7 +74,7 @@ export type EnvConfig = z.infer<typeof envSchema>;
 
 export const configSchema = z.strictObject({
   tiers: z.record(z.string(), tierSchema).default({}),
-  envs: z.record(z.string().regex(ENV_NAME, `env names must match ${ENV_NAME.source}`), envSchema).refine(
+  envs: z.record(z.string(), envSchema).refine(
     (envs) => Object.keys(envs).length > 0,
     'define at least one env',
   ),

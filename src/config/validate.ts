@@ -1,6 +1,7 @@
 // Pure validation of parsed YAML: returns a typed Config or every problem with its key path and line.
 
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import { checkEnvName } from '../domain/names.js';
 import { configSchema, type Config } from './schema.js';
 
 export type Validation = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -8,14 +9,14 @@ export type Validation = { ok: true; config: Config } | { ok: false; problems: s
 /** Parses YAML text and validates it; `file` is only used in messages. */
 export function validateConfigText(text: string, file: string): Validation {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return {
       ok: false,
       problems: doc.errors.map((e) => {
         const pos = e.linePos?.[0];
         const where = pos ? `${file}:${pos.line}:${pos.col}` : file;
-        return `${where}: YAML syntax error: ${e.message.split('\n')[0]}`;
+        return `${where}: YAML syntax error: ${(e.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')}`;
       }),
     };
   }
@@ -44,10 +45,12 @@ function describeIssue(issue: { code: string; message: string; keys?: string[] }
   return issue.message;
 }
 
-/** Rules that span keys: an env's tier must exist. */
+/** Rules beyond the schema: env names fit object keys, an env's tier exists. */
 function validateCrossRefs(config: Config, file: string): Validation {
   const problems: string[] = [];
   for (const [name, env] of Object.entries(config.envs)) {
+    const badName = checkEnvName(name);
+    if (badName) problems.push(`${file}: envs.${name}: ${badName}`);
     if (env.tier !== undefined && !(env.tier in config.tiers)) {
       const known = Object.keys(config.tiers);
       problems.push(

@@ -46,8 +46,16 @@ function zstdStage(runner: Transport, args: string[]): Stage {
 
 function zlibStage(stream: Duplex): Stage {
   const done = new Promise<void>((resolve, reject) => {
-    stream.once('end', resolve);
+    let ended = false;
+    stream.once('end', () => {
+      ended = true;
+      resolve();
+    });
     stream.once('error', reject);
+    // destroy() without an error emits only 'close': that is not a clean end.
+    stream.once('close', () => {
+      if (!ended) reject(new Error('compression stage stopped before the end of its input'));
+    });
   });
   done.catch(() => undefined);
   return { stream, done, kill: () => stream.destroy() };

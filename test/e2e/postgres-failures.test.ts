@@ -1,0 +1,172 @@
+// The verified-complete contract under failure: no object at the key, no manifest, exit != 0, the cause named.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { execa } from 'execa';
+import { BIN, ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { fingerprint, listKeys, makeBucket, makeDatabase, pendingUploads, pg, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+
+async function assertNothingStored(bucket: string): Promise<void> {
+  assert.deepEqual(await listKeys(bucket), [], 'objects left in the bucket');
+  assert.deepEqual(await pendingUploads(bucket), [], 'multipart uploads left open');
+}
+
+describe('backup failures leave nothing behind', () => {
+  let dir: string;
+  let db: string;
+
+  before(async () => {
+    dir = await tempDir();
+    db = await makeDatabase(uniqueName('igb_fail'), 500);
+  });
+
+  async function configWith(bucket: string, pgExtra: Record<string, unknown> = {}, storageExtra: Record<string, unknown> = {}, dbs = [db]): Promise<void> {
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, storageExtra), postgres: pgSection(dbs, pgExtra) } } });
+  }
+
+  it('pg_dump exiting non-zero (unknown database): exit 1, pg_dump stderr shown, nothing stored', async () => {
+    const bucket = await makeBucket();
+    await configWith(bucket, {}, {}, ['igb_no_such_db']);
+    const r = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /pg_dump exited with code 1/);
+    assert.match(r.stderr, /database "igb_no_such_db" does not exist/);
+    await assertNothingStored(bucket);
+  });
+
+  it('a producer that wrote a complete-looking dump but exited non-zero is not stored', async () => {
+    const bucket = await makeBucket();
+    await configWith(bucket, { binDir: join(ROOT, 'test', 'fixtures', 'pgfail') });
+    const r = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /pg_dump exited with code 3/);
+    assert.match(r.stderr, /injected failure after a complete dump/);
+    assert.equal(parseJson<{ ok: boolean }>(r).ok, false);
+    await assertNothingStored(bucket);
+  });
+
+  it('the compressor dying mid-stream fails the backup', async () => {
+    const bucket = await makeBucket();
+    await configWith(bucket);
+    const r = await runCli(['backup', 'postgres', '--env', 'ci'], {
+      cwd: dir,
+      env: { PATH: `${join(ROOT, 'test', 'fixtures', 'zstdfail')}:${process.env.PATH}` },
+    });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /zstd exited with code 1/);
+    await assertNothingStored(bucket);
+  });
+
+  it('the PostgreSQL backend terminated mid-dump (pg_terminate_backend): no object, no manifest, no open upload', async () => {
+    const big = uniqueName('igb_big');
+    await psql('postgres', `CREATE DATABASE ${big.replace(/-/g, '_')}`).catch(() => undefined);
+    const name = big.replace(/-/g, '_');
+    await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS v FROM generate_series(1, 1500000) g;`);
+    const bucket = await makeBucket();
+    await configWith(bucket, {}, { queueSize: 1, minPartSizeMiB: 5 }, [name]);
+    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci', '--compression', 'none'], {
+      cwd: dir,
+      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+      reject: false,
+    });
+    let terminated = '';
+    for (let i = 0; i < 400 && !terminated; i++) {
+      terminated = await psql(
+        'postgres',
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${name}' AND query ILIKE 'COPY%';`,
+      );
+      if (!terminated) await sleep(25);
+    }
+    assert.equal(terminated, 't', 'never caught pg_dump in the middle of COPY');
+    const r = await child;
+    assert.equal(r.exitCode, 1, String(r.stderr));
+    assert.match(String(r.stderr), /pg_dump exited with code 1/);
+    assert.match(String(r.stderr), /terminating connection due to administrator command/);
+    await assertNothingStored(bucket);
+    await psql('postgres', `DROP DATABASE ${name}`);
+  });
+
+  it('S3 unreachable: exit 1 naming the endpoint, pg_dump stopped', async () => {
+    await writeConfig(dir, {
+      envs: { ci: { storage: { type: 's3', bucket: 'igb-nowhere', endpoint: 'http://127.0.0.1:9', kmsKeyId: 'k' }, postgres: pgSection([db]) } },
+    });
+    const r = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
+    const still = await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${db}'`);
+    assert.equal(still, '0');
+  });
+
+  it('an unknown KMS key: exit 1 naming the key, nothing stored', async () => {
+    const bucket = await makeBucket();
+    await configWith(bucket, {}, { kmsKeyId: 'igb-unknown-key' });
+    const r = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /KMS key igb-unknown-key cannot be used/);
+    await assertNothingStored(bucket);
+  });
+
+  it('SIGTERM during a backup aborts the upload: exit 130, nothing stored', async () => {
+    const name = uniqueName('igb_sig').replace(/-/g, '_');
+    await psql('postgres', `CREATE DATABASE ${name}`);
+    await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) AS v FROM generate_series(1, 1000000) g;`);
+    const bucket = await makeBucket();
+    await configWith(bucket, {}, { queueSize: 1, minPartSizeMiB: 5 }, [name]);
+    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci', '--compression', 'none'], {
+      cwd: dir,
+      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+      reject: false,
+    });
+    let seen = '';
+    for (let i = 0; i < 400 && !seen; i++) {
+      seen = await psql('postgres', `SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${name}' AND query ILIKE 'COPY%'`);
+      if (!seen) await sleep(25);
+    }
+    assert.ok(seen, 'pg_dump never started copying');
+    child.kill('SIGTERM');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.match(String(r.stderr), /cancelled by SIGTERM/);
+    await assertNothingStored(bucket);
+    await psql('postgres', `DROP DATABASE ${name} WITH (FORCE)`);
+  });
+});
+
+describe('restore refuses what does not match its manifest', () => {
+  it('a corrupted artifact (one byte changed) is refused before the target is touched: exit 3', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_corrupt'), 300);
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
+    const b = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(b.code, 0, b.stderr);
+    const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
+    const obj = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const bytes = Buffer.from(await obj.Body!.transformToByteArray());
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = (bytes[mid] as number) ^ 0xff;
+    await s3Client().send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }),
+    );
+    await psql(db, `UPDATE customers SET note = 'changed after backup' WHERE id = 1;`);
+    const before = await fingerprint(db);
+    const r = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key], { cwd: dir });
+    assert.equal(r.code, 3, r.stderr);
+    assert.match(r.stderr, /does not match its manifest: sha256/);
+    assert.equal(await fingerprint(db), before);
+    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb%'`), '0');
+
+    // Without its manifest an artifact is not a backup.
+    await s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key: `${key}.manifest.json` }));
+    const m = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key], { cwd: dir });
+    assert.equal(m.code, 3, m.stderr);
+    assert.match(m.stderr, /has no manifest: it is not a complete backup/);
+    const l = await runCli(['--json', 'list', '--env', 'ci'], { cwd: dir });
+    const listed = parseJson<{ backups: unknown[]; orphans: { key: string }[] }>(l);
+    assert.equal(listed.backups.length, 0);
+    assert.deepEqual(listed.orphans.map((o) => o.key), [key]);
+  });
+});

@@ -1,0 +1,70 @@
+// Config validation is pure: every problem comes back with file, line and key path.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { validateConfigText } from '../../src/config/validate.js';
+import { candidatePaths } from '../../src/config/load.js';
+import { ROOT } from '../helpers/cli.js';
+
+function problems(text: string): string[] {
+  const r = validateConfigText(text, 'c.yaml');
+  assert.equal(r.ok, false, 'expected a problem');
+  return r.ok ? [] : r.problems;
+}
+
+describe('config validation', () => {
+  it('config.example.yaml is valid and fills defaults', () => {
+    const r = validateConfigText(readFileSync(join(ROOT, 'config.example.yaml'), 'utf8'), 'config.example.yaml');
+    assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+    const prod = r.config.envs.prod;
+    assert.equal(prod?.protected, true);
+    assert.equal(prod?.storage.type, 's3');
+    assert.equal(prod?.postgres?.compression, 'zstd');
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    assert.match(problems('envs:\n  a: [1, 2\n')[0] ?? '', /^c\.yaml:\d+:\d+: YAML syntax error/);
+  });
+
+  it('rejects duplicate keys', () => {
+    assert.match(problems('envs:\n  a:\n    storage: {type: file, path: x}\n  a:\n    storage: {type: file, path: y}\n').join(), /YAML syntax error.*unique/i);
+  });
+
+  it('names the key path and line of schema problems', () => {
+    const p = problems('envs:\n  prod:\n    storage:\n      type: s3\n      bucket: Bad_Bucket\n      kmsKeyId: k\n');
+    assert.match(p[0] ?? '', /^c\.yaml:5: envs\.prod\.storage\.bucket: must be a valid S3 bucket name/);
+  });
+
+  it('rejects unknown storage types and env names unfit for keys', () => {
+    assert.match(problems('envs:\n  prod:\n    storage: {type: ftp}\n').join(), /envs\.prod\.storage\.type/);
+    assert.match(problems('envs:\n  Prod/1:\n    storage: {type: file, path: x}\n').join(), /env name "Prod\/1" must match/);
+  });
+
+  it('requires SSE-KMS for s3 and a database list for postgres', () => {
+    assert.match(problems('envs:\n  p:\n    storage: {type: s3, bucket: abc}\n').join(), /envs\.p\.storage\.kmsKeyId/);
+    assert.match(problems('envs:\n  p:\n    storage: {type: file, path: x}\n    postgres: {databases: []}\n').join(), /list at least one database/);
+  });
+
+  it('secret references need exactly one of env/file', () => {
+    const p = problems('envs:\n  p:\n    storage: {type: file, path: x}\n    postgres: {databases: [a], password: {env: A, file: /x}}\n');
+    assert.match(p.join(), /exactly one of "env"/);
+  });
+
+  it('an empty file says to define an env', () => {
+    assert.match(problems('').join(), /envs/);
+  });
+});
+
+describe('config discovery', () => {
+  it('uses --config, then $IGBACKUP_CONFIG, then ./igbackup.yaml and ~/.config/igbackup/config.yaml', () => {
+    const base = { environ: {}, cwd: '/w', home: '/h' };
+    assert.deepEqual(candidatePaths({ ...base, explicit: 'x.yaml' }), [{ path: '/w/x.yaml', explicit: true }]);
+    assert.deepEqual(candidatePaths({ ...base, environ: { IGBACKUP_CONFIG: '/etc/i.yaml' } }), [{ path: '/etc/i.yaml', explicit: true }]);
+    assert.deepEqual(
+      candidatePaths(base).map((c) => c.path),
+      ['/w/igbackup.yaml', '/h/.config/igbackup/config.yaml'],
+    );
+  });
+});

@@ -1,0 +1,50 @@
+// The PostgreSQL engine builds argv and SQL as data: no secrets in argv, names quoted literally.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import * as pg from '../../src/engines/postgres.js';
+
+const conn: pg.PgConnection = { host: 'db', port: 5433, user: 'backup', password: 's3cret', sslmode: 'require' };
+
+describe('postgres engine', () => {
+  it('dumps custom format uncompressed, password only in env', () => {
+    const c = pg.dumpCommand(conn, 'app');
+    assert.deepEqual(c.argv.slice(0, 4), ['pg_dump', '--format=custom', '--compress=0', '--no-password']);
+    assert.ok(!c.argv.join(' ').includes('s3cret'));
+    assert.deepEqual(c.env, { PGPASSWORD: 's3cret' });
+  });
+
+  it('quotes odd database names in the connection string so they stay one literal name', () => {
+    assert.equal(pg.conninfoValue("a b'c\\d"), "'a b\\'c\\\\d'");
+    const ci = pg.conninfo(conn, "x' host=evil");
+    assert.match(ci, /dbname='x\\' host=evil'/);
+    assert.match(ci, /^host='db' port='5433' user='backup'/);
+  });
+
+  it('restores from stdin, or from a file with parallel jobs', () => {
+    assert.equal(pg.restoreCommand(conn, 'a', { jobs: 1 }).stdin, 'pipe');
+    const f = pg.restoreCommand(conn, 'a', { jobs: 4, file: '/tmp/x', noOwner: true });
+    assert.deepEqual(f.argv.slice(-4), ['--no-owner', '--no-privileges', '--jobs=4', '/tmp/x']);
+    assert.equal(f.stdin, 'ignore');
+  });
+
+  it('uses binDir for every program', () => {
+    assert.equal(pg.versionCommand({ ...conn, binDir: '/opt/pg/bin/' }, 'pg_restore').argv[0], '/opt/pg/bin/pg_restore');
+  });
+
+  it('swaps in one transaction after ending sessions, only renaming when the target is new', () => {
+    const s = pg.sql.swap('app', 'app__r', 'app__o', true);
+    assert.match(s, /pg_terminate_backend[\s\S]*BEGIN;\nALTER DATABASE "app" RENAME TO "app__o";\nALTER DATABASE "app__r" RENAME TO "app";\nCOMMIT;/);
+    assert.doesNotMatch(pg.sql.swap('app', 'app__r', 'app__o', false), /app__o/);
+  });
+
+  it('scratch names stay within 63 bytes', () => {
+    const n = pg.scratchName('x'.repeat(80), 'restore', '20261124110148');
+    assert.ok(Buffer.byteLength(n) <= 63);
+    assert.match(n, /__igb_restore_20261124110148$/);
+  });
+
+  it('parses tool versions', () => {
+    assert.equal(pg.parseToolVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n'), '15.18');
+  });
+});
