@@ -1,8 +1,7 @@
 // Use case: restore a PostgreSQL backup: verify the artifact first, restore into a scratch database, then swap it in.
 
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
@@ -66,20 +65,27 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const dump = mainArtifact(m);
-    const dumpPath = join(ws.dir, 'dump');
-    ctx.reporter.step(`downloading ${dump.key} and checking its sha256`);
-    await downloadVerified(h.store, dump.key, dumpPath, dump, (b) => ctx.reporter.progress(b, dump.bytes), ctx.signal);
+    const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
+    // Parallel pg_restore needs a seekable plain archive: decompress while downloading, in the same pass.
+    const plain = jobs > 1;
+    const dumpPath = join(ws.dir, plain ? 'dump.plain' : 'dump');
+    ctx.reporter.step(`downloading ${dump.key} and checking its sha256${plain ? ' (decompressing for a parallel restore)' : ''}`);
+    await downloadVerified(h.store, dump.key, dumpPath, dump, {
+      onBytes: (b) => ctx.reporter.progress(b, dump.bytes),
+      signal: ctx.signal,
+      ...(plain ? { decompress: decompressStage(m.compression, ctx.runner) } : {}),
+    });
     const globals = m.artifacts.find((a) => a.role === 'globals');
     let globalsPath: string | undefined;
     if (opts.withGlobals) {
       if (!globals) throw new IntegrityError(`${entry.key} was taken without --globals; restore without --with-globals`);
       globalsPath = join(ws.dir, 'globals');
       ctx.reporter.step(`downloading ${globals.key} and checking its sha256`);
-      await downloadVerified(h.store, globals.key, globalsPath, globals, undefined, ctx.signal);
+      await downloadVerified(h.store, globals.key, globalsPath, globals, { signal: ctx.signal });
     }
     // Everything is verified: only now is the server changed.
     if (globalsPath && globals) await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, globalsPath, m);
-    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, target, opts, maintenanceDb: cfg.maintenanceDatabase });
+    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, plain, jobs, target, opts });
     return {
       env: h.name,
       engine: 'postgres',
@@ -119,8 +125,10 @@ interface SwapInput {
   admin: (sql: string) => Promise<string>;
   m: Manifest;
   dumpPath: string;
+  /** dumpPath holds the decompressed archive (for pg_restore --jobs). */
+  plain: boolean;
+  jobs: number;
   target: string;
-  maintenanceDb: string;
   opts: RestoreOptions;
 }
 
@@ -155,13 +163,9 @@ async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced
 }
 
 async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Promise<void> {
-  const jobs = s.opts.jobs ?? 1;
   const noOwner = s.opts.noOwner ?? false;
-  if (jobs > 1 && s.transport.kind === 'local') {
-    // Parallel restore needs a seekable, uncompressed archive.
-    const plain = `${s.dumpPath}.plain`;
-    await decompressToFile(ctx, s.m, s.dumpPath, plain);
-    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs, file: plain, noOwner }));
+  if (s.plain) {
+    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner }));
     if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
     return;
   }
@@ -171,7 +175,9 @@ async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Pr
   await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
 }
 
-async function decompressToFile(ctx: AppContext, m: Manifest, from: string, to: string): Promise<void> {
-  const stage = decompressStage(m.compression, ctx.runner);
-  await Promise.all([pipeline(createReadStream(from), stage.stream, createWriteStream(to, { mode: 0o600 })), stage.done]);
+/** "auto" = one job per core (2..4) when pg_restore runs on this machine and can read a temp file; else streaming. */
+export function restoreJobs(setting: number | 'auto', transport: Transport): number {
+  if (transport.kind !== 'local') return 1;
+  if (setting === 'auto') return Math.max(2, Math.min(4, availableParallelism()));
+  return setting;
 }

@@ -34,7 +34,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
     .option('--with-globals', 'apply the backup\'s roles/tablespaces first (backups taken with --globals)')
     .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
-    .option('-j, --jobs <n>', 'parallel pg_restore jobs (decompresses to a temp file first)', parsePositiveInt)
+    .option('-j, --jobs <n>', 'parallel pg_restore jobs (default from config: auto; 1 streams without a temp file)', parsePositiveInt)
     .option('--no-owner', 'do not restore ownership and privileges')
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
@@ -51,7 +51,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         targetDb: flags.targetDb,
         withGlobals: flags.withGlobals,
         keepOld: flags.keepOld,
-        jobs: flags.jobs ?? ctx.config.envs[flags.env]?.postgres?.restoreJobs,
+        jobs: flags.jobs,
         noOwner: flags.owner === false,
         tmpDir: flags.tmpDir,
         yes: Boolean(flags.yes),

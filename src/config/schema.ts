@@ -27,7 +27,7 @@ const s3StorageSchema = z.strictObject({
   profile: z.string().optional(),
   checksums: z.enum(['auto', 'when_required', 'when_supported']).default('auto'),
   queueSize: z.number().int().min(1).max(16).default(4),
-  minPartSizeMiB: z.number().int().min(5).max(5120).default(16),
+  minPartSizeMiB: z.number().int().min(5).max(5120).default(8),
 });
 
 const fileStorageSchema = z.strictObject({
@@ -51,11 +51,11 @@ export const postgresSchema = z.strictObject({
   databases: z.array(z.string().min(1)).min(1, 'list at least one database to back up'),
   maintenanceDatabase: z.string().min(1).default('postgres'),
   compression: z.enum(COMPRESSIONS).default('zstd'),
-  zstdLevel: z.number().int().min(1).max(19).default(3),
+  zstdLevel: z.number().int().min(1).max(19).default(1),
   zstdThreads: z.number().int().min(0).max(64).default(0),
   globals: z.boolean().default(false),
   binDir: z.string().optional(),
-  restoreJobs: z.number().int().min(1).max(64).default(1),
+  restoreJobs: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 

@@ -7,7 +7,7 @@ export const MAX_PARTS = 10_000;
 const MIN_PART = 5 * MiB;
 const MAX_PART = 5 * GiB;
 /** Floor used for every upload: large enough for good throughput, small enough to keep memory flat. */
-export const DEFAULT_MIN_PART = 16 * MiB;
+export const DEFAULT_MIN_PART = 8 * MiB;
 /** When no estimate exists, size parts for this much data (1 TiB needs >= 105 MiB parts). */
 export const UNKNOWN_SIZE_ASSUMPTION = TiB;
 /** Headroom over the estimate: a dump may outgrow the database size estimate. */

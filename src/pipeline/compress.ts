@@ -41,6 +41,7 @@ function zstdStage(runner: Transport, args: string[]): Stage {
       throw new ProcessFailedError('zstd', r, { hint: r.startError ? 'install zstd or choose --compression gzip' : '' });
     }
   });
+  done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
   return { stream, done, kill: () => cmd.kill() };
 }
 

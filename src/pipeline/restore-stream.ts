@@ -9,6 +9,7 @@ import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import type { ObjectStore } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
+import { ForwardUnlessFailed } from './forward.js';
 import { HashCounter, type Digest } from './hash.js';
 
 export interface Workspace {
@@ -23,31 +24,53 @@ export async function makeWorkspace(base?: string): Promise<Workspace> {
 }
 
 /**
- * Downloads `key` into `path`, hashing on the way; rejects with IntegrityError (and removes the file)
- * unless size and sha256 equal `expected`.
+ * Downloads `key`, hashing on the way, into `path` — as stored, or decompressed through `decompress` in the same
+ * pass. Rejects with IntegrityError (and removes the file) unless size and sha256 equal `expected`; a decompressor
+ * failure is reported only when the bytes themselves matched.
  */
 export async function downloadVerified(
   store: ObjectStore,
   key: string,
   path: string,
   expected: Digest,
-  onBytes?: (bytes: number) => void,
-  signal?: AbortSignal,
+  opts: { onBytes?: (bytes: number) => void; signal?: AbortSignal | undefined; decompress?: Stage } = {},
 ): Promise<Digest> {
-  const body = await store.get(key, { signal });
-  const hash = new HashCounter(onBytes);
-  await pipeline(body, hash, createWriteStream(path, { mode: 0o600 }), { signal });
-  const got = hash.digest();
+  const body = await store.get(key, { signal: opts.signal });
+  const hash = new HashCounter(opts.onBytes);
+  const file = createWriteStream(path, { mode: 0o600 });
+  let got: Digest;
+  let afterHash: Promise<unknown> = Promise.resolve();
+  try {
+    if (opts.decompress) {
+      const d = opts.decompress;
+      const toFile = pipeline(d.stream, file);
+      toFile.catch(() => undefined);
+      await pipeline(body, hash, new ForwardUnlessFailed(d.stream), { signal: opts.signal });
+      afterHash = Promise.all([toFile, d.done]);
+      afterHash.catch(() => undefined); // awaited below unless the digest check fails first
+    } else {
+      await pipeline(body, hash, file, { signal: opts.signal });
+    }
+    got = hash.digest();
+    checkDigest(key, got, expected);
+    await afterHash;
+  } catch (err) {
+    opts.decompress?.kill();
+    await rm(path, { force: true });
+    throw err;
+  }
+  return got;
+}
+
+function checkDigest(key: string, got: Digest, expected: Digest): void {
   const problems: string[] = [];
   if (got.bytes !== expected.bytes) problems.push(`size ${got.bytes} bytes, manifest says ${expected.bytes}`);
   if (got.sha256 !== expected.sha256) problems.push(`sha256 ${got.sha256}, manifest says ${expected.sha256}`);
   if (problems.length) {
-    await rm(path, { force: true });
     throw new IntegrityError(`artifact ${key} does not match its manifest: ${problems.join('; ')}`, {
       hint: 'the artifact is corrupt or was replaced; choose another backup (igbackup list)',
     });
   }
-  return got;
 }
 
 /** Streams a verified local file through decompression into a consumer's stdin; rejects unless all exit cleanly. */

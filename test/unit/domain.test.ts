@@ -77,8 +77,8 @@ describe('multipart part size', () => {
   });
 
   it('keeps parts small (flat memory) for estimated sizes, with headroom', () => {
-    assert.equal(choosePartSize(1 * GiB), 16 * MiB);
-    assert.equal(choosePartSize(4 * GiB), 16 * MiB);
+    assert.equal(choosePartSize(1 * GiB), 8 * MiB);
+    assert.equal(choosePartSize(4 * GiB), 8 * MiB);
     const big = 2 * TiB;
     assert.ok(maxObjectSize(choosePartSize(big)) >= 3 * big);
     assert.equal(choosePartSize(1, 5 * MiB), 5 * MiB);
