@@ -85,7 +85,7 @@ for gib in "${SIZES[@]}"; do
   dbsize=$(q -d "$db" -c "SELECT pg_size_pretty(pg_database_size('$db'))")
   sed -i "s/databases: \[.*\]/databases: [$db]/" "$WORK/igbackup.yaml"
   export IGBACKUP_CONFIG="$WORK/igbackup.yaml"
-  sync
+  sync; q -d postgres -c "CHECKPOINT" >/dev/null
 
   t0=$(now); pg_dump -Fc -d "$db" > "$WORK/a.dump"
   aws_ s3 cp --only-show-errors "$WORK/a.dump" "s3://$BUCKET/seed/$db.dump" --sse aws:kms --sse-kms-key-id "$IGBACKUP_TEST_KMS_KEY_ID"
@@ -96,12 +96,14 @@ for gib in "${SIZES[@]}"; do
   read -r c rss_c < <(peak_rss_run --json backup postgres --env bench)
 
   for d_db in "${db}_d" "${db}_e"; do q -d postgres -c "DROP DATABASE IF EXISTS $d_db" >/dev/null; done
+  q -d postgres -c "CHECKPOINT" >/dev/null   # each restore starts without the previous run's WAL to flush
   t0=$(now)
   aws_ s3 cp --only-show-errors "s3://$BUCKET/seed/$db.dump" "$WORK/d.dump"
   q -d postgres -c "CREATE DATABASE ${db}_d" >/dev/null
   pg_restore --exit-on-error -d "${db}_d" "$WORK/d.dump"
   t1=$(now); d=$(elapsed "$t0" "$t1"); rm -f "$WORK/d.dump"
 
+  q -d postgres -c "DROP DATABASE ${db}_d" >/dev/null; q -d postgres -c "CHECKPOINT" >/dev/null
   read -r e rss_e < <(peak_rss_run restore postgres --env bench --latest --target-db "${db}_e")
   for d_db in "${db}_d" "${db}_e"; do q -d postgres -c "DROP DATABASE IF EXISTS $d_db" >/dev/null; done
 

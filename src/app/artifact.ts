@@ -36,6 +36,7 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
     sizeEstimate: job.sizeEstimate,
     signal: ctx.signal,
     producerHint: job.producerHint,
+    checkRaw: producer.verify,
     onProgress: (p) => ctx.reporter.progress(p.storedBytes, undefined),
   });
   return {

@@ -9,7 +9,8 @@ import * as pg from '../engines/postgres.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
-import { pgConnection, postgresSection, selectEnv, transportFor, type AppContext } from './context.js';
+import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
+import { openTransport } from './transports.js';
 
 export interface BackupOptions {
   env: string;
@@ -41,16 +42,20 @@ export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Prom
   }
   const compression = opts.compression ?? cfg.compression;
   const conn = await pgConnection(ctx, h, cfg);
-  const transport = transportFor(ctx, cfg.transport);
-  const tools = await preflight(ctx, transport, conn, compression, opts.globals ?? cfg.globals);
-  const databases = opts.database ? [opts.database] : cfg.databases;
-  const results: BackupResult[] = [];
-  for (const database of databases) {
-    results.push(
-      await backupOne(ctx, { h, cfg, conn, transport, tools, compression, database, globals: opts.globals ?? cfg.globals }),
-    );
+  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
+  try {
+    const tools = await preflight(ctx, transport, conn, compression, opts.globals ?? cfg.globals);
+    const databases = opts.database ? [opts.database] : cfg.databases;
+    const results: BackupResult[] = [];
+    for (const database of databases) {
+      results.push(
+        await backupOne(ctx, { h, cfg, conn, transport, tools, compression, database, globals: opts.globals ?? cfg.globals }),
+      );
+    }
+    return results;
+  } finally {
+    await transport.close();
   }
-  return results;
 }
 
 /** Checks the tools exist and the server answers, before anything is uploaded. */

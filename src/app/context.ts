@@ -1,7 +1,7 @@
 // What every use case receives: config, the runner's transport, reporter, clock, cancellation and secret bookkeeping.
 
 import { ConfigError } from '../domain/errors.js';
-import type { Config, EnvConfig, PostgresConfig, TransportConfig } from '../config/schema.js';
+import type { Config, EnvConfig, PostgresConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import type { PgConnection } from '../engines/postgres.js';
 import { openStore } from '../storage/open.js';
@@ -68,13 +68,6 @@ export async function pgConnection(ctx: AppContext, h: EnvHandle, pg: PostgresCo
     ctx.secrets.add(password);
   }
   return { host: pg.host, port: pg.port, user: pg.user, sslmode: pg.sslmode, binDir: pg.binDir, password };
-}
-
-export function transportFor(ctx: AppContext, cfg: TransportConfig): Transport {
-  switch (cfg.type) {
-    case 'local':
-      return ctx.runner;
-  }
 }
 
 export function localRunner(): Transport {

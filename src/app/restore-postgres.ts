@@ -12,7 +12,8 @@ import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
-import { pgConnection, postgresSection, selectEnv, transportFor, type AppContext } from './context.js';
+import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
+import { openTransport } from './transports.js';
 
 export interface RestoreOptions extends ConfirmPolicy {
   env: string;
@@ -53,7 +54,28 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const target = opts.targetDb ?? m.target.database;
   await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
   const conn = await pgConnection(ctx, h, cfg);
-  const transport = transportFor(ctx, cfg.transport);
+  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
+  try {
+    return await restoreWith(ctx, { h, cfg, opts, entry, target, conn, transport, t0 });
+  } finally {
+    await transport.close();
+  }
+}
+
+interface RestoreInput {
+  h: ReturnType<typeof selectEnv>;
+  cfg: ReturnType<typeof postgresSection>;
+  opts: RestoreOptions;
+  entry: Awaited<ReturnType<typeof resolveBackup>>;
+  target: string;
+  conn: pg.PgConnection;
+  transport: Transport;
+  t0: number;
+}
+
+async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreResult> {
+  const { h, cfg, opts, entry, target, conn, transport, t0 } = r;
+  const m = entry.manifest;
   const version = await capture(transport, pg.versionCommand(conn, 'pg_restore'));
   if (!succeeded(version)) {
     throw new ProcessFailedError('pg_restore', version, { hint: 'install the PostgreSQL client or set postgres.binDir' });

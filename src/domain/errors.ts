@@ -36,7 +36,7 @@ export class ProcessFailedError extends IgbackupError {
     options: { cause?: unknown; hint?: string } = {},
   ) {
     const how = result.startError
-      ? 'could not be started'
+      ? 'failed'
       : result.signal
         ? `was killed by ${result.signal}`
         : `exited with code ${result.exitCode ?? 'unknown'}`;

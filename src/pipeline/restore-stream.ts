@@ -82,8 +82,9 @@ export async function feedFile(
 ): Promise<void> {
   const stdin = consumer.stdin;
   if (!stdin) throw new Error(`${consumer.name} was started without stdin`);
-  const counter = new HashCounter(onBytes);
-  const flow = pipeline(createReadStream(path), counter, decompress.stream, stdin);
+  const progress = new HashCounter(onBytes);
+  const fed = new HashCounter(); // what the consumer receives, for a remote transport's trailer check
+  const flow = pipeline(createReadStream(path), progress, decompress.stream, fed, stdin);
   let flowError: unknown;
   await flow.catch((err: unknown) => {
     // The consumer closing its stdin early (EPIPE) shows up in its exit status; keep the first real error.
@@ -94,4 +95,5 @@ export async function feedFile(
   if (!succeeded(result)) throw new ProcessFailedError(consumer.name, result);
   await decompress.done;
   if (flowError) throw flowError;
+  await consumer.verify?.(fed.digest());
 }

@@ -12,6 +12,10 @@ export class LocalTransport implements Transport {
   readonly kind = 'local';
   readonly host = hostname();
 
+  async close(): Promise<void> {
+    // nothing to release
+  }
+
   start(spec: CommandSpec): RunningCommand {
     const [file, ...args] = spec.argv;
     if (!file) throw new Error('empty argv');

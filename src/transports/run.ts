@@ -1,5 +1,6 @@
 // Runs a command to completion through any transport, collecting stdout (small outputs: versions, query results).
 
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { ProcessFailedError } from '../domain/errors.js';
 import { succeeded, type CommandSpec, type ExitResult, type Transport } from './transport.js';
@@ -24,7 +25,13 @@ export async function capture(transport: Transport, spec: CommandSpec, input?: s
   });
   const result = await cmd.done;
   await stdoutDone;
-  return { ...result, stdout: Buffer.concat(chunks).toString('utf8') };
+  const out = Buffer.concat(chunks);
+  if (succeeded(result) && cmd.verify) {
+    // Remote transports: the trailer covers stdin (when input was fed) or stdout.
+    const seen = input === undefined ? out : Buffer.from(input);
+    await cmd.verify({ bytes: seen.length, sha256: createHash('sha256').update(seen).digest('hex') });
+  }
+  return { ...result, stdout: out.toString('utf8') };
 }
 
 /** Like capture, but throws ProcessFailedError unless the command exited 0. */

@@ -17,7 +17,7 @@ export interface ExitResult {
   signal: string | undefined;
   /** Last few KiB of stderr, for error messages. */
   stderrTail: string;
-  /** Set when the program could not be started at all (e.g. not installed). */
+  /** Set when the program could not be started (not installed) or its channel broke (connection lost, idle timeout). */
   startError?: string | undefined;
 }
 
@@ -31,6 +31,12 @@ export interface RunningCommand {
   readonly done: Promise<ExitResult>;
   /** Stops the process (SIGTERM, then SIGKILL after a grace period). Safe to call more than once. */
   kill(reason?: string): void;
+  /**
+   * Remote transports only: after `done`, checks the remote side's trailer (byte count + sha256 of the stream it
+   * wrote, or read) against what this side received (or sent). Rejects with IntegrityError when they differ or the
+   * trailer is missing.
+   */
+  verify?: ((local: { bytes: number; sha256: string }) => Promise<void>) | undefined;
 }
 
 export interface Transport {
@@ -39,6 +45,8 @@ export interface Transport {
   /** Where commands run, for messages and manifests, e.g. "localhost" or "db1.example:22". */
   readonly host: string;
   start(spec: CommandSpec): RunningCommand;
+  /** Releases connections (SSH sessions); the transport may not be used afterwards. */
+  close(): Promise<void>;
 }
 
 export function succeeded(r: ExitResult): boolean {

@@ -3,16 +3,20 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { execa } from 'execa';
-import { BIN, ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { fingerprint, listKeys, makeBucket, makeDatabase, pendingUploads, pg, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
-
-async function assertNothingStored(bucket: string): Promise<void> {
-  assert.deepEqual(await listKeys(bucket), [], 'objects left in the bucket');
-  assert.deepEqual(await pendingUploads(bucket), [], 'multipart uploads left open');
-}
+import { ROOT, parseJson, pgSection, runCli, s3Storage, startBackup, tempDir, writeConfig } from '../helpers/cli.js';
+import {
+  assertNothingStored,
+  fingerprint,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+  waitForDumpCopy,
+} from '../helpers/servers.js';
 
 describe('backup failures leave nothing behind', () => {
   let dir: string;
@@ -61,26 +65,13 @@ describe('backup failures leave nothing behind', () => {
   });
 
   it('the PostgreSQL backend terminated mid-dump (pg_terminate_backend): no object, no manifest, no open upload', async () => {
-    const big = uniqueName('igb_big');
-    await psql('postgres', `CREATE DATABASE ${big.replace(/-/g, '_')}`).catch(() => undefined);
-    const name = big.replace(/-/g, '_');
-    await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) || md5((g*7)::text) AS v FROM generate_series(1, 1500000) g;`);
+    const name = await makeBigDatabase('igb_big', 1_500_000);
     const bucket = await makeBucket();
     await configWith(bucket, {}, { queueSize: 1, minPartSizeMiB: 5 }, [name]);
-    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci', '--compression', 'none'], {
-      cwd: dir,
-      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
-      reject: false,
-    });
-    let terminated = '';
-    for (let i = 0; i < 400 && !terminated; i++) {
-      terminated = await psql(
-        'postgres',
-        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${name}' AND query ILIKE 'COPY%';`,
-      );
-      if (!terminated) await sleep(25);
-    }
-    assert.equal(terminated, 't', 'never caught pg_dump in the middle of COPY');
+    const child = startBackup(dir, 'ci');
+    const pid = await waitForDumpCopy(name);
+    assert.ok(pid, 'never caught pg_dump in the middle of COPY');
+    assert.equal(await psql('postgres', `SELECT pg_terminate_backend(${pid})`), 't');
     const r = await child;
     assert.equal(r.exitCode, 1, String(r.stderr));
     assert.match(String(r.stderr), /pg_dump exited with code 1/);
@@ -110,22 +101,11 @@ describe('backup failures leave nothing behind', () => {
   });
 
   it('SIGTERM during a backup aborts the upload: exit 130, nothing stored', async () => {
-    const name = uniqueName('igb_sig').replace(/-/g, '_');
-    await psql('postgres', `CREATE DATABASE ${name}`);
-    await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) AS v FROM generate_series(1, 1000000) g;`);
+    const name = await makeBigDatabase('igb_sig', 1_000_000);
     const bucket = await makeBucket();
     await configWith(bucket, {}, { queueSize: 1, minPartSizeMiB: 5 }, [name]);
-    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci', '--compression', 'none'], {
-      cwd: dir,
-      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
-      reject: false,
-    });
-    let seen = '';
-    for (let i = 0; i < 400 && !seen; i++) {
-      seen = await psql('postgres', `SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${name}' AND query ILIKE 'COPY%'`);
-      if (!seen) await sleep(25);
-    }
-    assert.ok(seen, 'pg_dump never started copying');
+    const child = startBackup(dir, 'ci');
+    assert.ok(await waitForDumpCopy(name), 'pg_dump never started copying');
     child.kill('SIGTERM');
     const r = await child;
     assert.equal(r.exitCode, 130, String(r.stderr));

@@ -31,6 +31,15 @@ export async function runCli(args: string[], opts: { cwd: string; env?: Record<s
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
 
+/** Starts `igbackup backup postgres --env ENV --compression none` in the background (for mid-stream faults). */
+export function startBackup(cwd: string, env: string) {
+  return execa('node', [BIN, 'backup', 'postgres', '--env', env, '--compression', 'none'], {
+    cwd,
+    env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+    reject: false,
+  });
+}
+
 /** An s3 storage section for the test radosgw. */
 export function s3Storage(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { type: 's3', bucket, endpoint: s3.endpoint, kmsKeyId: s3.kmsKeyId, ...extra };

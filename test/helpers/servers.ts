@@ -1,5 +1,6 @@
 // Test access to the real servers that scripts/test.sh started: RADOS Gateway (S3 + KMS) and PostgreSQL.
 
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
@@ -93,4 +94,48 @@ export async function fingerprint(database: string): Promise<string> {
 
 export async function dropDatabase(name: string): Promise<void> {
   await psql('postgres', `DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE);`);
+}
+
+export const sshServer = {
+  host: '127.0.0.1',
+  get port(): number {
+    return Number(need('IGBACKUP_TEST_SSH_PORT'));
+  },
+  get user(): string {
+    return need('IGBACKUP_TEST_SSH_USER');
+  },
+  get key(): string {
+    return need('IGBACKUP_TEST_SSH_KEY');
+  },
+  get hostPubFile(): string {
+    return need('IGBACKUP_TEST_SSH_HOST_PUB');
+  },
+};
+
+/** A database with one table of `rows` md5 rows (about 70 bytes each), big enough to catch pg_dump mid-COPY. */
+export async function makeBigDatabase(prefix: string, rows: number): Promise<string> {
+  const name = uniqueName(prefix).replace(/-/g, '_');
+  await psql('postgres', `CREATE DATABASE ${name}`);
+  await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) AS v FROM generate_series(1, ${rows}) g;`);
+  return name;
+}
+
+/** Polls until pg_dump is copying table data from `database`; returns its backend pid ('' if it never did). */
+export async function waitForDumpCopy(database: string, timeoutMs = 10_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const pid = await psql(
+      'postgres',
+      `SELECT pid FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${database}' AND query ILIKE 'COPY%'`,
+    );
+    if (pid) return pid;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return '';
+}
+
+/** The contract after a failed backup: no object at any key, no multipart upload left open. */
+export async function assertNothingStored(bucket: string): Promise<void> {
+  assert.deepEqual(await listKeys(bucket), [], 'objects left in the bucket');
+  assert.deepEqual(await pendingUploads(bucket), [], 'multipart uploads left open');
 }

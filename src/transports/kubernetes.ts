@@ -1,0 +1,115 @@
+// Kubernetes transport: `kubectl exec -i` (never -t) into a pod chosen by name or label selector; commands run inside
+// the trailer wrapper because kubectl can lose the tail of a stream and still exit 0.
+
+import { execa } from 'execa';
+import type { KubernetesTransportConfig } from '../config/schema.js';
+import { remoteCommand, type Channel } from './remote.js';
+import type { CommandSpec, RunningCommand, Transport } from './transport.js';
+import { wrappedArgv } from './wrapper.js';
+
+interface PodJson {
+  metadata?: { name?: string; labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: { phase?: string; conditions?: { type?: string; status?: string }[] };
+}
+
+/** Picks a Running, Ready pod that is not terminating, preferring one with the primary label (pure). */
+export function choosePod(items: PodJson[], primaryLabel?: string): string | undefined {
+  const ready = items.filter(
+    (p) =>
+      p.status?.phase === 'Running' &&
+      !p.metadata?.deletionTimestamp &&
+      (p.status.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
+  if (primaryLabel) {
+    const [k, v] = primaryLabel.split('=') as [string, string];
+    const primary = ready.find((p) => p.metadata?.labels?.[k] === v);
+    if (primary) return primary.metadata?.name;
+    return undefined;
+  }
+  return ready.map((p) => p.metadata?.name).filter((n): n is string => Boolean(n)).sort()[0];
+}
+
+export class KubernetesTransport implements Transport {
+  readonly kind = 'kubernetes';
+  readonly host: string;
+  private pod: Promise<string> | undefined;
+
+  constructor(private readonly cfg: KubernetesTransportConfig) {
+    this.host = `${cfg.context ? `${cfg.context}/` : ''}${cfg.namespace}/${cfg.pod ?? cfg.selector ?? '?'}`;
+  }
+
+  /** --context/--kubeconfig flags shared by every kubectl call. */
+  kubectlBase(): string[] {
+    const argv = [this.cfg.kubectl];
+    if (this.cfg.context) argv.push('--context', this.cfg.context);
+    if (this.cfg.kubeconfig) argv.push('--kubeconfig', this.cfg.kubeconfig);
+    return argv;
+  }
+
+  start(spec: CommandSpec): RunningCommand {
+    return remoteCommand(spec, (direction) => this.exec(wrappedArgv(spec.argv, direction)), {
+      where: `pod ${this.cfg.pod ?? this.cfg.selector} in namespace ${this.cfg.namespace}`,
+      idleTimeoutMs: this.cfg.idleTimeoutSec * 1000,
+    });
+  }
+
+  async close(): Promise<void> {
+    // kubectl processes end with their commands
+  }
+
+  resolvePod(): Promise<string> {
+    if (this.cfg.pod) return Promise.resolve(this.cfg.pod);
+    this.pod ??= this.findPod().catch((err: unknown) => {
+      this.pod = undefined;
+      throw err;
+    });
+    return this.pod;
+  }
+
+  private async findPod(): Promise<string> {
+    const [file, ...base] = this.kubectlBase();
+    const r = await execa(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], {
+      reject: false,
+      timeout: 60_000,
+    });
+    if (r.failed) {
+      throw new Error(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${String(r.stderr).trim() || r.shortMessage}`);
+    }
+    let items: PodJson[];
+    try {
+      items = (JSON.parse(String(r.stdout)) as { items?: PodJson[] }).items ?? [];
+    } catch {
+      throw new Error('kubectl get pods did not return JSON');
+    }
+    const pod = choosePod(items, this.cfg.primaryLabel);
+    if (!pod) {
+      const want = this.cfg.primaryLabel ? ` with label ${this.cfg.primaryLabel}` : '';
+      throw new Error(`no Running and Ready pod${want} matches -l ${this.cfg.selector} in namespace ${this.cfg.namespace} (${items.length} pod(s) found)`);
+    }
+    return pod;
+  }
+
+  private async exec(command: string[]): Promise<Channel> {
+    const pod = await this.resolvePod();
+    const [file, ...base] = this.kubectlBase();
+    const args = [...base, 'exec', '-i', '-n', this.cfg.namespace];
+    if (this.cfg.container) args.push('-c', this.cfg.container);
+    args.push(pod, '--', ...command);
+    const child = execa(file as string, args, {
+      stdin: 'pipe',
+      stdout: 'pipe',
+      stderr: 'pipe',
+      buffer: false,
+      reject: false,
+      stripFinalNewline: false,
+      forceKillAfterDelay: 5000,
+    });
+    const exit = child.then((r) => {
+      if (r.exitCode === undefined && !r.signal) return { error: `${this.cfg.kubectl} could not be started: ${r.shortMessage}` };
+      return { code: r.exitCode, signal: r.signal };
+    });
+    if (!child.stdout || !child.stderr || !child.stdin) throw new Error('kubectl started without pipes');
+    return { stdout: child.stdout, stderr: child.stderr, stdin: child.stdin, exit, kill: () => child.kill('SIGTERM') };
+  }
+}
+
