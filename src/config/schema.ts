@@ -76,7 +76,7 @@ const s3StorageSchema = z.strictObject({
   kmsKeyId: z.string().min(1, 'SSE-KMS is mandatory: set the KMS key id or ARN'),
   profile: z.string().optional(),
   checksums: z.enum(['auto', 'when_required', 'when_supported']).default('auto'),
-  queueSize: z.number().int().min(1).max(16).default(4),
+  queueSize: z.number().int().min(1).max(16).default(2),
   minPartSizeMiB: z.number().int().min(5).max(5120).default(8),
 });
 

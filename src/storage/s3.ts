@@ -20,6 +20,8 @@ import { ByteCounter } from './counting.js';
 import { translateS3Error } from './s3-errors.js';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './store.js';
 
+const ABORT_FALLBACK_MS = 30_000;
+
 export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
   const checksums = cfg.checksums === 'auto' ? (cfg.endpoint ? 'when_required' : 'when_supported') : cfg.checksums;
   const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -70,9 +72,14 @@ export class S3Store implements ObjectStore {
       partSize: choosePartSize(options.sizeEstimate, this.cfg.minPartSizeMiB * MiB),
       leavePartsOnError: false,
     });
+    // Abort through the body: lib-storage then sends AbortMultipartUpload before done() rejects. Upload.abort()
+    // would make done() reject at once while the AbortMultipartUpload is still pending, so it is only the fallback
+    // for a part upload that hangs (the bucket's AbortIncompleteMultipartUpload rule cleans up after that).
+    let fallback: NodeJS.Timeout | undefined;
     const onAbort = (): void => {
       counter.destroy(new StorageError('upload aborted'));
-      void upload.abort().catch(() => undefined);
+      fallback = setTimeout(() => void upload.abort().catch(() => undefined), ABORT_FALLBACK_MS);
+      fallback.unref();
     };
     options.signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -82,6 +89,7 @@ export class S3Store implements ObjectStore {
       // A source error is the real cause; report it rather than the SDK's wrapper.
       throw options.signal?.aborted && options.signal.reason ? options.signal.reason : this.fail(err, 'upload to', key);
     } finally {
+      clearTimeout(fallback);
       options.signal?.removeEventListener('abort', onAbort);
     }
     return this.confirm(key, counter.bytes);

@@ -56,6 +56,9 @@ export class LocalTransport implements Transport {
         if (killed) return;
         killed = true;
         child.kill('SIGTERM');
+        // Nobody will read or write them any more; an unread pipe would keep the exit promise pending.
+        child.stdout?.destroy();
+        child.stdin?.destroy();
       },
     };
   }

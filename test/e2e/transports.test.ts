@@ -190,7 +190,8 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
     assert.ok(execs.length > 0);
     for (const c of execs) {
       assert.deepEqual(c.slice(0, 10), ['--context', 'test-ctx', 'exec', '-i', '-n', 'db', '-c', 'postgres', 'pg-1', '--']);
-      assert.ok(!c.includes('-t') && !c.includes('--tty'));
+      const kubectlFlags = c.slice(0, c.indexOf('--'));
+      assert.ok(!kubectlFlags.includes('-t') && !kubectlFlags.includes('--tty') && !kubectlFlags.includes('-it'));
       assert.ok(!c.join(' ').includes(pg.password), 'password in kubectl argv');
     }
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
