@@ -11,10 +11,16 @@ mode="${1:-all}"
 if [ ! -d node_modules ]; then npm install --no-audit --no-fund; fi
 npm run build --silent
 
-# zstd for compression; busybox to prove the remote wrapper runs in busybox/Alpine-style shells too.
-for tool in zstd busybox; do
-  command -v "$tool" >/dev/null || { [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$tool" >/dev/null; } || true
+# zstd for compression; busybox to prove the remote wrapper runs in busybox/Alpine-style shells too;
+# redis-server 7 (the Redis tests start their own instances on 127.0.0.1).
+for pkg in zstd:zstd busybox:busybox redis-server:redis-server redis-cli:redis-tools; do
+  command -v "${pkg%%:*}" >/dev/null && continue
+  [ "$(id -u)" = 0 ] || { echo "missing ${pkg%%:*}: apt-get install ${pkg#*:}" >&2; continue; }
+  [ -n "${apt_updated:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkg#*:}" >/dev/null
 done
+# The Debian package may start a system redis on 6379; the tests never use it.
+command -v systemctl >/dev/null && systemctl is-active -q redis-server 2>/dev/null && systemctl stop redis-server || true
 
 if [ "$mode" != "--unit" ]; then
   bash scripts/services/radosgw.sh start

@@ -6,6 +6,7 @@ import {
   CancelledError,
   ConfigError,
   ConfirmationRequiredError,
+  DriftError,
   IgbackupError,
   IntegrityError,
   NotFoundError,
@@ -21,6 +22,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof IntegrityError) return 3;
   if (err instanceof NotFoundError) return 4;
   if (err instanceof ConfirmationRequiredError) return 5;
+  if (err instanceof DriftError) return 6;
   if (err instanceof CancelledError) return 130;
   return 1;
 }

@@ -1,14 +1,14 @@
 // Use case: back up PostgreSQL databases (pg_dump -Fc, optional globals) as verified artifacts, manifest last.
 
-import { hostname } from 'node:os';
 import { compressionExtension, type Compression } from '../domain/compression.js';
 import { ConfigError, ProcessFailedError } from '../domain/errors.js';
-import { artifactKey, manifestKeyFor } from '../domain/keys.js';
-import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import { artifactKey } from '../domain/keys.js';
+import type { ManifestArtifact } from '../domain/manifest.js';
 import * as pg from '../engines/postgres.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
+import { runnerTools, writeManifest } from './backup-common.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -21,7 +21,7 @@ export interface BackupOptions {
 
 export interface BackupResult {
   env: string;
-  engine: 'postgres';
+  engine: string;
   database: string;
   key: string;
   manifestKey: string;
@@ -73,11 +73,7 @@ async function preflight(
     if (!succeeded(r)) throw new ProcessFailedError(p, r, { hint: `install the PostgreSQL client (${p}) on ${transport.host} or set postgres.binDir` });
     tools[p] = pg.parseToolVersion(r.stdout);
   }
-  if (compression === 'zstd') {
-    const r = await capture(ctx.runner, { argv: ['zstd', '--version'] });
-    if (!succeeded(r)) throw new ProcessFailedError('zstd', r, { hint: 'install zstd on this machine or pass --compression gzip' });
-    tools.zstd = /v(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? r.stdout.trim();
-  }
+  Object.assign(tools, await runnerTools(ctx, compression));
   return tools;
 }
 
@@ -146,28 +142,19 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
         }),
       );
     }
-    const finished = ctx.now();
     const durationMs = Math.round(performance.now() - t0);
-    const manifest: Manifest = {
-      schema: MANIFEST_SCHEMA,
-      igbackupVersion: ctx.version,
+    const { manifestKey } = await writeManifest(ctx, h, {
       engine: 'postgres',
-      env: h.name,
-      target: { database, transport: transport.kind, host: `${conn.host}:${conn.port}` },
+      database,
+      transport,
+      address: `${conn.host}:${conn.port}`,
       format: pg.ARTIFACT_FORMAT,
       compression,
       artifacts,
       tools,
-      startedAt: started.toISOString(),
-      finishedAt: finished.toISOString(),
+      started,
       durationMs,
-      sourceHost: transport.kind === 'local' ? hostname() : transport.host,
-      createdBy: ctx.actor,
-      encryption: encryptionOf(h.env.storage),
-    };
-    const manifestKey = manifestKeyFor(key);
-    ctx.reporter.step(`writing manifest ${manifestKey}`);
-    await h.store.putBytes(manifestKey, serializeManifest(manifest));
+    });
     const dump = artifacts[0] as ManifestArtifact;
     return {
       env: h.name,
@@ -185,10 +172,6 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
     await removeArtifacts(ctx, h.store, artifacts);
     throw err;
   }
-}
-
-function encryptionOf(storage: { type: string; kmsKeyId?: string }): Manifest['encryption'] {
-  return storage.type === 's3' ? { sse: 'aws:kms', kmsKeyId: storage.kmsKeyId } : { sse: 'none' };
 }
 
 /** Database size (for multipart sizing) and server version; unknown when the query fails. */

@@ -1,7 +1,9 @@
 // `igbackup backup <engine>`: runs a verified backup and prints where it went.
 
-import { Argument, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { backupPostgres } from '../app/backup-postgres.js';
+import { backupRedis } from '../app/backup-redis.js';
+import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
@@ -17,12 +19,15 @@ export function registerBackup(program: Command, deps: CliDeps): void {
     .option('--compression <kind>', 'zstd | gzip | none (default from config: zstd)', parseCompression)
     .option('--globals', 'also dump roles and tablespaces (pg_dumpall --globals-only)')
     .option('--no-globals', 'do not dump globals even if the config says so')
-    .action(async (engine: string, opts: { env: string; database?: string; compression?: 'zstd' | 'gzip' | 'none'; globals?: boolean }, cmd: Command) => {
+    .addOption(new Option('--mode <mode>', 'redis: rdb-stream (redis-cli --rdb -) or bgsave (default from config)').choices(['rdb-stream', 'bgsave']))
+    .action(async (engine: string, opts: { env: string; database?: string; compression?: 'zstd' | 'gzip' | 'none'; globals?: boolean; mode?: 'rdb-stream' | 'bgsave' }, cmd: Command) => {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      void engine;
-      const results = await backupPostgres(ctx, opts);
+      if (engine !== 'postgres' && (opts.database !== undefined || opts.globals !== undefined)) {
+        throw new ConfigError(`--database and --globals apply to postgres only, not ${engine}`);
+      }
+      const results = engine === 'redis' ? await backupRedis(ctx, { env: opts.env, compression: opts.compression, mode: opts.mode }) : await backupPostgres(ctx, opts);
       out.json({ ok: true, command: 'backup', results });
       for (const r of results) {
         out.text(

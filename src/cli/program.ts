@@ -5,6 +5,7 @@ import { VERSION } from '../version.js';
 import { registerBackup } from './backup.js';
 import type { CliDeps } from './globals.js';
 import { registerList } from './list.js';
+import { registerRedis } from './redis.js';
 import { registerRestore } from './restore.js';
 
 export const EXIT_CODES_HELP = `
@@ -15,11 +16,12 @@ Exit codes:
   3  integrity error (size/sha256 mismatch, missing or invalid manifest)
   4  not found (no such backup)
   5  confirmation required (protected env without --yes)
+  6  a check found drift (redis check)
 `;
 
 export function buildProgram(deps: CliDeps): Command {
   const program = new Command('igbackup')
-    .description('verified-complete backups of PostgreSQL to S3 with SSE-KMS')
+    .description('verified-complete backups of PostgreSQL and Redis to S3 with SSE-KMS')
     .version(VERSION)
     .option('-c, --config <file>', 'config file (default: $IGBACKUP_CONFIG, ./igbackup.yaml, ~/.config/igbackup/config.yaml)')
     .option('--json', 'machine-readable result on stdout')
@@ -31,6 +33,8 @@ export function buildProgram(deps: CliDeps): Command {
   registerBackup(program, deps);
   registerRestore(program, deps);
   registerList(program, deps);
-  for (const c of program.commands) c.exitOverride();
+  registerRedis(program, deps);
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const c of all(program)) c.exitOverride();
   return program;
 }

@@ -3,6 +3,8 @@
 import { createInterface } from 'node:readline/promises';
 import { Argument, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
+import { restoreRedis } from '../app/restore-redis.js';
+import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
@@ -25,7 +27,7 @@ interface RestoreFlags {
 export function registerRestore(program: Command, deps: CliDeps): void {
   program
     .command('restore')
-    .description('restore a backup: checks size and sha256 first, restores into a scratch database, then swaps it in')
+    .description('restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)')
     .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
     .requiredOption('-e, --env <name>', 'environment from the config')
     .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
@@ -38,11 +40,24 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('--no-owner', 'do not restore ownership and privileges')
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
-    .action(async (_engine: string, flags: RestoreFlags, cmd: Command) => {
+    .action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
       const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
+      const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+      if (engine === 'redis') {
+        const pgOnly = (['targetDb', 'database', 'withGlobals', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
+        if (pgOnly.length || flags.owner === false) {
+          throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
+        }
+        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask });
+        out.json({ ok: true, command: 'restore', result: r });
+        out.text(
+          `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
+        );
+        return;
+      }
       const r = await restorePostgres(ctx, {
         env: flags.env,
         from: flags.from,
@@ -55,7 +70,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         noOwner: flags.owner === false,
         tmpDir: flags.tmpDir,
         yes: Boolean(flags.yes),
-        ask: interactive ? (q) => ask(q, flags.env, out.opts.stderr) : undefined,
+        ask,
       });
       out.json({ ok: true, command: 'restore', result: r });
       out.text(
@@ -65,7 +80,11 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     });
 }
 
-async function ask(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
+function kebab(s: string): string {
+  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+async function askEnv(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: stderr });
   try {
     return (await rl.question(`${question}: `)).trim() === expected;

@@ -91,6 +91,13 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export type S3StorageConfig = z.infer<typeof s3StorageSchema>;
 export type FileStorageConfig = z.infer<typeof fileStorageSchema>;
 
+/** How artifacts are compressed on the runner; shared by every engine. */
+const compressionFields = {
+  compression: z.enum(COMPRESSIONS).default('zstd'),
+  zstdLevel: z.number().int().min(1).max(19).default(1),
+  zstdThreads: z.number().int().min(0).max(64).default(0),
+};
+
 export const postgresSchema = z.strictObject({
   transport: transportSchema.default({ type: 'local' }),
   host: z.string().min(1).default('127.0.0.1'),
@@ -100,14 +107,56 @@ export const postgresSchema = z.strictObject({
   sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
   databases: z.array(z.string().min(1)).min(1, 'list at least one database to back up'),
   maintenanceDatabase: z.string().min(1).default('postgres'),
-  compression: z.enum(COMPRESSIONS).default('zstd'),
-  zstdLevel: z.number().int().min(1).max(19).default(1),
-  zstdThreads: z.number().int().min(0).max(64).default(0),
+  ...compressionFields,
   globals: z.boolean().default(false),
   binDir: z.string().optional(),
   restoreJobs: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
+
+const redisTlsSchema = z.strictObject({
+  caFile: z.string().min(1).optional(),
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  sni: z.string().min(1).optional(),
+  insecure: z.boolean().default(false),
+});
+
+export const redisSchema = z.strictObject({
+  transport: transportSchema.default({ type: 'local' }),
+  /** Instance name used in object keys. */
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').default('redis'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(6379),
+  /** ACL user (redis-cli --user); the password travels as REDISCLI_AUTH, never in argv. */
+  user: z.string().min(1).optional(),
+  password: secretRefSchema.optional(),
+  tls: redisTlsSchema.optional(),
+  /** rdb-stream: redis-cli --rdb - (no file access needed); bgsave: BGSAVE, then stream the dump.rdb file. */
+  mode: z.enum(['rdb-stream', 'bgsave']).default('rdb-stream'),
+  bgsaveTimeoutSec: z.number().int().min(1).max(86400).default(3600),
+  ...compressionFields,
+  binDir: z.string().optional(),
+  restore: z
+    .strictObject({
+      /** argv that stops Redis; default: redis-cli SHUTDOWN NOSAVE. */
+      stop: z.array(z.string().min(1)).min(1).optional(),
+      /** argv that starts Redis (e.g. [systemctl, start, redis-server] or [redis-server, /etc/redis/redis.conf]). */
+      start: z.array(z.string().min(1)).min(1),
+      /** The config file the start command uses; needed when appendonly is yes (set to no for the load). */
+      configFile: z.string().min(1).optional(),
+      loadTimeoutSec: z.number().int().min(1).max(86400).default(600),
+    })
+    .optional(),
+  /** What `igbackup redis check` expects of the server's persistence settings. */
+  expect: z
+    .strictObject({
+      save: z.string().optional(),
+      appendonly: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type RedisConfig = z.infer<typeof redisSchema>;
 
 export const tierSchema = z.strictObject({
   rpoMinutes: z.number().positive(),
@@ -119,6 +168,7 @@ export const envSchema = z.strictObject({
   tier: z.string().optional(),
   storage: storageSchema,
   postgres: postgresSchema.optional(),
+  redis: redisSchema.optional(),
 });
 export type EnvConfig = z.infer<typeof envSchema>;
 
@@ -131,5 +181,5 @@ export const configSchema = z.strictObject({
 });
 export type Config = z.infer<typeof configSchema>;
 
-export const ENGINES = ['postgres'] as const;
+export const ENGINES = ['postgres', 'redis'] as const;
 export type EngineName = (typeof ENGINES)[number];

@@ -61,6 +61,9 @@ export class NotFoundError extends IgbackupError {}
 /** The operator has to confirm (protected env) and did not, or the run is non-interactive. */
 export class ConfirmationRequiredError extends IgbackupError {}
 
+/** A check (redis check, storage check) found settings that differ from what the config expects. */
+export class DriftError extends IgbackupError {}
+
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 

@@ -1,0 +1,62 @@
+// What every engine's backup shares: the runner's compressor check and the manifest, written last.
+
+import { hostname } from 'node:os';
+import type { Compression } from '../domain/compression.js';
+import { ProcessFailedError } from '../domain/errors.js';
+import { manifestKeyFor } from '../domain/keys.js';
+import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import { capture } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import type { AppContext, EnvHandle } from './context.js';
+
+/** Checks the compressor exists on this machine; returns its version for the manifest. */
+export async function runnerTools(ctx: AppContext, compression: Compression): Promise<Record<string, string>> {
+  if (compression !== 'zstd') return {};
+  const r = await capture(ctx.runner, { argv: ['zstd', '--version'] });
+  if (!succeeded(r)) throw new ProcessFailedError('zstd', r, { hint: 'install zstd on this machine or pass --compression gzip' });
+  return { zstd: /v(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? r.stdout.trim() };
+}
+
+export interface ManifestInput {
+  engine: string;
+  /** Database or instance name. */
+  database: string;
+  transport: Transport;
+  /** Address of the database as configured, e.g. "db:5432". */
+  address: string;
+  format: string;
+  compression: Compression;
+  artifacts: ManifestArtifact[];
+  tools: Record<string, string>;
+  started: Date;
+  durationMs: number;
+  /** Engine facts worth keeping (e.g. Redis key count). */
+  extra?: Record<string, string> | undefined;
+}
+
+/** Writes the manifest next to the first artifact; the backup is complete once this returns. */
+export async function writeManifest(ctx: AppContext, h: EnvHandle, m: ManifestInput): Promise<{ manifestKey: string; manifest: Manifest }> {
+  const main = m.artifacts[0];
+  if (!main) throw new Error('a backup needs at least one artifact');
+  const manifest: Manifest = {
+    schema: MANIFEST_SCHEMA,
+    igbackupVersion: ctx.version,
+    engine: m.engine,
+    env: h.name,
+    target: { database: m.database, transport: m.transport.kind, host: m.address },
+    format: m.format,
+    compression: m.compression,
+    artifacts: m.artifacts,
+    tools: { ...m.tools, ...(m.extra ?? {}) },
+    startedAt: m.started.toISOString(),
+    finishedAt: ctx.now().toISOString(),
+    durationMs: m.durationMs,
+    sourceHost: m.transport.kind === 'local' ? hostname() : m.transport.host,
+    createdBy: ctx.actor,
+    encryption: h.env.storage.type === 's3' ? { sse: 'aws:kms', kmsKeyId: h.env.storage.kmsKeyId } : { sse: 'none' },
+  };
+  const manifestKey = manifestKeyFor(main.key);
+  ctx.reporter.step(`writing manifest ${manifestKey}`);
+  await h.store.putBytes(manifestKey, serializeManifest(manifest));
+  return { manifestKey, manifest };
+}

@@ -1,0 +1,61 @@
+// Shared Redis plumbing for the use cases: connection from config, redis-cli calls that must succeed, waits.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigError, ProcessFailedError } from '../domain/errors.js';
+import type { RedisConfig } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
+import * as redis from '../engines/redis.js';
+import { capture } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import type { AppContext, EnvHandle } from './context.js';
+
+export function redisSection(ctx: AppContext, h: EnvHandle): RedisConfig {
+  const r = h.env.redis;
+  if (!r) {
+    throw new ConfigError(`env "${h.name}" has no redis section in ${ctx.configFile}`, [], {
+      hint: `add envs.${h.name}.redis (see config.example.yaml)`,
+    });
+  }
+  return r;
+}
+
+export async function redisConnection(ctx: AppContext, h: EnvHandle, cfg: RedisConfig): Promise<redis.RedisConnection> {
+  let password: string | undefined;
+  if (cfg.password) {
+    password = await resolveSecret(cfg.password, ctx.environ, `envs.${h.name}.redis.password`);
+    ctx.secrets.add(password);
+  }
+  return { host: cfg.host, port: cfg.port, user: cfg.user, password, tls: cfg.tls, binDir: cfg.binDir };
+}
+
+/** Runs redis-cli with args; returns stdout or throws with redis-cli's message (errors arrive on stdout too). */
+export async function redisCli(transport: Transport, conn: redis.RedisConnection, ...args: string[]): Promise<string> {
+  const r = await capture(transport, redis.cli(conn, ...args));
+  const out = r.stdout.trim();
+  if (!succeeded(r) || /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/.test(out)) {
+    throw new ProcessFailedError(`redis-cli ${args[0] ?? ''}`.trim(), { ...r, stderrTail: `${r.stderrTail}\n${out}`.trim() });
+  }
+  return r.stdout;
+}
+
+export async function redisInfo(transport: Transport, conn: redis.RedisConnection, section: string): Promise<Record<string, string>> {
+  return redis.parseInfo(await redisCli(transport, conn, 'INFO', section));
+}
+
+/** True when the server answers PING with PONG and is not loading. */
+export async function redisReady(transport: Transport, conn: redis.RedisConnection): Promise<boolean> {
+  const r = await capture(transport, redis.cli(conn, 'PING'));
+  if (!succeeded(r) || r.stdout.trim() !== 'PONG') return false;
+  const info = await redisInfo(transport, conn, 'persistence').catch(() => undefined);
+  return info !== undefined && info.loading === '0';
+}
+
+/** Polls `check` every interval until it returns true or the timeout passes. */
+export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, intervalMs = 200): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(intervalMs);
+  }
+  throw new ProcessFailedError(what, { exitCode: undefined, signal: undefined, stderrTail: `timed out after ${Math.round(timeoutMs / 1000)} s` });
+}

@@ -1,0 +1,167 @@
+// Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
+
+import type { CommandSpec } from '../transports/transport.js';
+
+export interface RedisConnection {
+  host: string;
+  port: number;
+  user?: string | undefined;
+  /** Resolved password; travels as REDISCLI_AUTH in the environment, never in argv. */
+  password?: string | undefined;
+  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; sni?: string | undefined; insecure: boolean } | undefined;
+  binDir?: string | undefined;
+}
+
+export const ARTIFACT_FORMAT = 'redis-rdb';
+export const RDB_EXTENSION = '.rdb';
+
+function bin(c: RedisConnection, program: string): string {
+  return c.binDir ? `${c.binDir.replace(/\/+$/, '')}/${program}` : program;
+}
+
+function env(c: RedisConnection): Record<string, string> {
+  return c.password === undefined ? {} : { REDISCLI_AUTH: c.password };
+}
+
+/** redis-cli with connection, ACL user and TLS flags. */
+export function cli(c: RedisConnection, ...args: string[]): CommandSpec {
+  const argv = [bin(c, 'redis-cli'), '-h', c.host, '-p', String(c.port)];
+  if (c.user) argv.push('--user', c.user);
+  if (c.tls) {
+    argv.push('--tls');
+    if (c.tls.caFile) argv.push('--cacert', c.tls.caFile);
+    if (c.tls.certFile) argv.push('--cert', c.tls.certFile);
+    if (c.tls.keyFile) argv.push('--key', c.tls.keyFile);
+    if (c.tls.sni) argv.push('--sni', c.tls.sni);
+    if (c.tls.insecure) argv.push('--insecure');
+  }
+  // --no-auth-warning: redis-cli would otherwise warn about a password given on the command line (there is none).
+  argv.push('--no-auth-warning', ...args);
+  return { argv, env: env(c) };
+}
+
+/** The RDB as a replica sees it (fork + copy-on-write on the server), on stdout. */
+export function rdbStreamCommand(c: RedisConnection): CommandSpec {
+  return cli(c, '--rdb', '-');
+}
+
+export function versionCommand(c: RedisConnection): CommandSpec {
+  return { argv: [bin(c, 'redis-cli'), '--version'] };
+}
+
+/** Streams a file to stdout (bgsave mode: the dump.rdb the server wrote). */
+export function catCommand(path: string): CommandSpec {
+  return { argv: ['cat', path] };
+}
+
+/** Writes stdin to a temp file beside `path`, then renames it over `path` (atomic on one filesystem). */
+export function placeFileCommand(path: string): CommandSpec {
+  return { argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path], stdin: 'pipe' };
+}
+
+/** Copies `from` to `to` if it exists (keeps the replaced dump.rdb). */
+export function copyIfExistsCommand(from: string, to: string): CommandSpec {
+  return { argv: ['sh', '-c', '[ ! -e "$1" ] || cp -p "$1" "$2"', 'igbackup', from, to] };
+}
+
+export function moveCommand(from: string, to: string): CommandSpec {
+  return { argv: ['mv', '-f', from, to] };
+}
+
+/** Saves the config file aside and writes a copy with "appendonly no" in its place. */
+export function disableAofInConfigCommand(configFile: string): CommandSpec {
+  return {
+    argv: [
+      'sh',
+      '-c',
+      'cp -p "$1" "$1.igbackup-orig" && sed "s/^[[:space:]]*appendonly[[:space:]].*/appendonly no/" "$1.igbackup-orig" > "$1"',
+      'igbackup',
+      configFile,
+    ],
+  };
+}
+
+/** Puts the saved config file back. */
+export function restoreConfigCommand(configFile: string): CommandSpec {
+  return moveCommand(`${configFile}.igbackup-orig`, configFile);
+}
+
+/** redis-check-rdb on a local file: the engine's native check. */
+export function checkRdbCommand(path: string, binDir?: string): CommandSpec {
+  return { argv: [binDir ? `${binDir.replace(/\/+$/, '')}/redis-check-rdb` : 'redis-check-rdb', path] };
+}
+
+/** Parses INFO output into a flat map (section headers and blank lines skipped). */
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.indexOf(':');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1).trim();
+  }
+  return out;
+}
+
+/** Parses `redis-cli CONFIG GET a b ...` (name and value on alternating lines). */
+export function parseConfigGet(text: string): Record<string, string> {
+  const lines = text.split(/\r?\n/);
+  if (lines.at(-1) === '') lines.pop();
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < lines.length; i += 2) out[lines[i] as string] = lines[i + 1] as string;
+  return out;
+}
+
+/** Total keys over all databases from INFO keyspace ("db0:keys=10,expires=0,avg_ttl=0"). */
+export function keyspaceKeys(info: Record<string, string>): number {
+  let total = 0;
+  for (const [k, v] of Object.entries(info)) {
+    if (/^db\d+$/.test(k)) total += Number(/keys=(\d+)/.exec(v)?.[1] ?? 0);
+  }
+  return total;
+}
+
+/** "[info] 5000 keys read" from redis-check-rdb. */
+export function parseCheckRdbKeys(output: string): number | undefined {
+  const m = /(\d+) keys read/.exec(output);
+  return m ? Number(m[1]) : undefined;
+}
+
+export interface PersistenceReport {
+  item: string;
+  actual: string;
+  expected?: string | undefined;
+  status: 'ok' | 'drift' | 'warning' | 'info';
+  note?: string | undefined;
+}
+
+/** Compares persistence settings with expectations (pure): save policy, AOF, last bgsave, overcommit hint. */
+export function persistenceReport(
+  config: Record<string, string>,
+  info: Record<string, string>,
+  expect: { save?: string | undefined; appendonly?: boolean | undefined } = {},
+): PersistenceReport[] {
+  const rows: PersistenceReport[] = [];
+  const save = (config.save ?? '').trim();
+  const norm = (s: string): string => s.trim().split(/\s+/).join(' ');
+  rows.push({
+    item: 'save',
+    actual: save || '(disabled)',
+    expected: expect.save,
+    status: expect.save === undefined ? (save ? 'info' : 'warning') : norm(save) === norm(expect.save) ? 'ok' : 'drift',
+    note: save ? undefined : 'no RDB snapshots are scheduled',
+  });
+  const aof = config.appendonly ?? 'unknown';
+  rows.push({
+    item: 'appendonly',
+    actual: aof,
+    expected: expect.appendonly === undefined ? undefined : expect.appendonly ? 'yes' : 'no',
+    status: expect.appendonly === undefined ? 'info' : (aof === 'yes') === expect.appendonly ? 'ok' : 'drift',
+  });
+  const last = info.rdb_last_bgsave_status ?? 'unknown';
+  rows.push({ item: 'rdb_last_bgsave_status', actual: last, status: last === 'ok' ? 'ok' : 'drift', note: last === 'ok' ? undefined : 'the last background save failed' });
+  if (config.appendonly === 'yes') {
+    const aofStatus = info.aof_last_write_status ?? 'unknown';
+    rows.push({ item: 'aof_last_write_status', actual: aofStatus, status: aofStatus === 'ok' ? 'ok' : 'drift' });
+  }
+  return rows;
+}
