@@ -10,7 +10,8 @@ import { succeeded, type CommandSpec, type Transport } from '../transports/trans
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { runnerTools, writeManifest } from './backup-common.js';
 import { selectEnv, type AppContext } from './context.js';
-import { redisCli, redisConnection, redisInfo, redisSection, waitUntil } from './redis-common.js';
+import { redisCli, redisConnection, redisInfo, redisSection } from './redis-common.js';
+import { waitUntil } from './wait.js';
 import { openTransport } from './transports.js';
 import type { BackupResult } from './backup-postgres.js';
 

@@ -1,6 +1,5 @@
 // Shared Redis plumbing for the use cases: connection from config, redis-cli calls that must succeed, waits.
 
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import type { RedisConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
@@ -48,14 +47,4 @@ export async function redisReady(transport: Transport, conn: redis.RedisConnecti
   if (!succeeded(r) || r.stdout.trim() !== 'PONG') return false;
   const info = await redisInfo(transport, conn, 'persistence').catch(() => undefined);
   return info !== undefined && info.loading === '0';
-}
-
-/** Polls `check` every interval until it returns true or the timeout passes. */
-export async function waitUntil(what: string, timeoutMs: number, check: () => Promise<boolean>, intervalMs = 200): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(intervalMs);
-  }
-  throw new ProcessFailedError(what, { exitCode: undefined, signal: undefined, stderrTail: `timed out after ${Math.round(timeoutMs / 1000)} s` });
 }

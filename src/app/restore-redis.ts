@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
 import { mainArtifact } from '../domain/manifest.js';
+import * as files from '../engines/files.js';
 import * as redis from '../engines/redis.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
@@ -14,7 +15,8 @@ import type { RedisConfig } from '../config/schema.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { selectEnv, type AppContext } from './context.js';
-import { redisCli, redisConnection, redisInfo, redisReady, redisSection, waitUntil } from './redis-common.js';
+import { redisCli, redisConnection, redisInfo, redisReady, redisSection } from './redis-common.js';
+import { waitUntil } from './wait.js';
 import { openTransport } from './transports.js';
 
 export interface RedisRestoreOptions extends ConfirmPolicy {
@@ -135,10 +137,10 @@ async function swapRdb(ctx: AppContext, s: SwapInput): Promise<{ dbsize: number;
     await capture(s.transport, stop); // SHUTDOWN closes the connection: judge by whether the server is gone
     await waitUntil('Redis shutdown', loadTimeout, async () => !(await redisReady(s.transport, s.conn)));
     done.push('stopped');
-    await run(redis.copyIfExistsCommand(s.rdbPath, aside));
+    await run(files.copyIfExistsCommand(s.rdbPath, aside));
     done.push('saved-old-dump');
     ctx.reporter.step(`writing the restored RDB to ${s.rdbPath}`);
-    const writer = s.transport.start(redis.placeFileCommand(s.rdbPath));
+    const writer = s.transport.start(files.placeFileCommand(s.rdbPath));
     writer.stdout.resume();
     await feedFile(s.plain, decompressStage('none', ctx.runner), writer);
     done.push('placed-new-dump');
@@ -195,9 +197,9 @@ async function recover(
   const running = await redisReady(s.transport, s.conn).catch(() => false);
   if (!running) {
     if (r.done.includes('placed-new-dump')) {
-      await step('put the previous dump.rdb back', () => captureOk(s.transport, redis.moveCommand(r.aside, s.rdbPath)).catch(async () => {
+      await step('put the previous dump.rdb back', () => captureOk(s.transport, files.moveCommand(r.aside, s.rdbPath)).catch(async () => {
         // no previous dump existed: move the new one away so Redis starts as it was
-        await captureOk(s.transport, redis.moveCommand(s.rdbPath, `${s.rdbPath}.igbackup-failed`));
+        await captureOk(s.transport, files.moveCommand(s.rdbPath, `${s.rdbPath}.igbackup-failed`));
       }));
     }
     await step('start Redis', async () => {

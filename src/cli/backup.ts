@@ -2,6 +2,7 @@
 
 import { Argument, Option, type Command } from 'commander';
 import { backupPostgres } from '../app/backup-postgres.js';
+import { backupNeo4j } from '../app/backup-neo4j.js';
 import { backupRedis } from '../app/backup-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
@@ -24,10 +25,15 @@ export function registerBackup(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      if (engine !== 'postgres' && (opts.database !== undefined || opts.globals !== undefined)) {
-        throw new ConfigError(`--database and --globals apply to postgres only, not ${engine}`);
-      }
-      const results = engine === 'redis' ? await backupRedis(ctx, { env: opts.env, compression: opts.compression, mode: opts.mode }) : await backupPostgres(ctx, opts);
+      if (engine !== 'postgres' && opts.globals !== undefined) throw new ConfigError(`--globals applies to postgres only, not ${engine}`);
+      if (engine === 'redis' && opts.database !== undefined) throw new ConfigError('--database does not apply to redis (one instance per env)');
+      if (engine !== 'redis' && opts.mode !== undefined) throw new ConfigError(`--mode applies to redis only, not ${engine}`);
+      const results =
+        engine === 'redis'
+          ? await backupRedis(ctx, { env: opts.env, compression: opts.compression, mode: opts.mode })
+          : engine === 'neo4j'
+            ? await backupNeo4j(ctx, { env: opts.env, compression: opts.compression, database: opts.database })
+            : await backupPostgres(ctx, opts);
       out.json({ ok: true, command: 'backup', results });
       for (const r of results) {
         out.text(

@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Argument, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
+import { restoreNeo4j } from '../app/restore-neo4j.js';
 import { restoreRedis } from '../app/restore-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
@@ -46,6 +47,16 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       const ctx = await buildContext(deps, g, out);
       const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
       const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+      if (engine === 'neo4j') {
+        const pgOnly = (['targetDb', 'withGlobals', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
+        if (pgOnly.length || flags.owner === false) {
+          throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
+        }
+        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask });
+        out.json({ ok: true, command: 'restore', result: r });
+        out.text(`${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}`);
+        return;
+      }
       if (engine === 'redis') {
         const pgOnly = (['targetDb', 'database', 'withGlobals', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
         if (pgOnly.length || flags.owner === false) {

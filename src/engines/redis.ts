@@ -1,6 +1,7 @@
 // Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
 
 import type { CommandSpec } from '../transports/transport.js';
+import { moveCommand } from './files.js';
 
 export interface RedisConnection {
   host: string;
@@ -52,20 +53,6 @@ export function versionCommand(c: RedisConnection): CommandSpec {
 /** Streams a file to stdout (bgsave mode: the dump.rdb the server wrote). */
 export function catCommand(path: string): CommandSpec {
   return { argv: ['cat', path] };
-}
-
-/** Writes stdin to a temp file beside `path`, then renames it over `path` (atomic on one filesystem). */
-export function placeFileCommand(path: string): CommandSpec {
-  return { argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path], stdin: 'pipe' };
-}
-
-/** Copies `from` to `to` if it exists (keeps the replaced dump.rdb). */
-export function copyIfExistsCommand(from: string, to: string): CommandSpec {
-  return { argv: ['sh', '-c', '[ ! -e "$1" ] || cp -p "$1" "$2"', 'igbackup', from, to] };
-}
-
-export function moveCommand(from: string, to: string): CommandSpec {
-  return { argv: ['mv', '-f', from, to] };
 }
 
 /** Saves the config file aside and writes a copy with "appendonly no" in its place. */

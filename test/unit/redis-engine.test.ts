@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import * as files from '../../src/engines/files.js';
 import * as redis from '../../src/engines/redis.js';
 
 const conn: redis.RedisConnection = { host: 'cache', port: 6380, user: 'backup', password: 'pw', tls: { caFile: '/ca.pem', insecure: false } };
@@ -31,8 +32,8 @@ describe('redis engine', () => {
 
   it('file steps take paths as arguments, never inside the script', () => {
     const p = "/data/it's dump.rdb";
-    assert.equal(redis.placeFileCommand(p).argv.at(-1), p);
-    assert.ok(!redis.placeFileCommand(p).argv[2]?.includes(p));
+    assert.equal(files.placeFileCommand(p).argv.at(-1), p);
+    assert.ok(!files.placeFileCommand(p).argv[2]?.includes(p));
     assert.equal(redis.disableAofInConfigCommand('/etc/redis.conf').argv.at(-1), '/etc/redis.conf');
   });
 });

@@ -1,0 +1,99 @@
+// Use case: restore a Neo4j backup: verify it, then with Neo4j offline load the dump (Community) or restore the
+// backup artifact (Enterprise), and bring Neo4j back whatever happened.
+
+import { join } from 'node:path';
+import { IgbackupError } from '../domain/errors.js';
+import { mainArtifact } from '../domain/manifest.js';
+import * as files from '../engines/files.js';
+import * as neo4j from '../engines/neo4j.js';
+import type { Neo4jConfig } from '../config/schema.js';
+import { decompressStage } from '../pipeline/compress.js';
+import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { capture, captureOk } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import { neo4jSection, neo4jTools } from './backup-neo4j.js';
+import { resolveBackup } from './catalog.js';
+import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
+import { selectEnv, type AppContext } from './context.js';
+import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
+import { openTransport } from './transports.js';
+
+export interface Neo4jRestoreOptions extends ConfirmPolicy {
+  env: string;
+  from?: string | undefined;
+  latest?: boolean | undefined;
+  database?: string | undefined;
+  tmpDir?: string | undefined;
+}
+
+export interface Neo4jRestoreResult {
+  env: string;
+  engine: 'neo4j';
+  key: string;
+  database: string;
+  bytes: number;
+  sha256: string;
+  checked: boolean;
+  durationMs: number;
+}
+
+export async function restoreNeo4j(ctx: AppContext, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+  const t0 = performance.now();
+  const h = selectEnv(ctx, opts.env);
+  const cfg = neo4jSection(ctx, h);
+  const entry = await resolveBackup(ctx, h, 'neo4j', opts);
+  const db = entry.manifest.target.database;
+  await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);
+  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
+  const ws = await makeWorkspace(opts.tmpDir);
+  try {
+    const art = mainArtifact(entry.manifest);
+    const plain = join(ws.dir, 'artifact');
+    ctx.reporter.step(`downloading ${art.key} and checking its sha256`);
+    await downloadVerified(h.store, art.key, plain, art, {
+      onBytes: (b) => ctx.reporter.progress(b, art.bytes),
+      signal: ctx.signal,
+      decompress: decompressStage(entry.manifest.compression, ctx.runner),
+    });
+    const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
+    let checked = false;
+    const apply = async (where: Transport): Promise<void> => {
+      if (enterprise) await restoreBackupFile(ctx, cfg, where, db, plain);
+      else {
+        ctx.reporter.step(`neo4j-admin database load ${db}`);
+        const loader = where.start(neo4j.loadCommand(neo4jTools(cfg), db));
+        loader.stdout.resume();
+        await feedFile(plain, decompressStage('none', ctx.runner), loader);
+      }
+      // The consistency check needs the database offline: now is the moment.
+      const c = await capture(where, neo4j.checkCommand(neo4jTools(cfg), db));
+      if (!succeeded(c)) throw new IgbackupError(`neo4j-admin database check found problems in the restored "${db}":\n${c.stderrTail.trim()}`);
+      checked = true;
+    };
+    if (cfg.transport.type === 'kubernetes' && cfg.edition === 'community') {
+      await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, apply);
+    } else {
+      await withServiceStopped(ctx, transport, cfg.service, () => apply(transport));
+    }
+    return { env: h.name, engine: 'neo4j', key: entry.key, database: db, bytes: art.bytes, sha256: art.sha256, checked, durationMs: Math.round(performance.now() - t0) };
+  } finally {
+    await ws.cleanup();
+    await transport.close();
+  }
+}
+
+/** Enterprise: put the artifact on the host, `database restore --overwrite-destination=true`, remove it. */
+async function restoreBackupFile(ctx: AppContext, cfg: Neo4jConfig, where: Transport, db: string, plain: string): Promise<void> {
+  const dir = `${cfg.enterprise.workDir.replace(/\/+$/, '')}/igbackup-restore-${Date.now()}`;
+  const file = `${dir}/${db}${neo4j.BACKUP_EXTENSION}`;
+  await captureOk(where, neo4j.makeDirCommand(dir));
+  try {
+    const writer = where.start(files.placeFileCommand(file));
+    writer.stdout.resume();
+    await feedFile(plain, decompressStage('none', ctx.runner), writer);
+    ctx.reporter.step(`neo4j-admin database restore ${db}`);
+    await captureOk(where, neo4j.restoreCommand(neo4jTools(cfg), db, file));
+  } finally {
+    await capture(where, neo4j.removeDirCommand(dir));
+  }
+}

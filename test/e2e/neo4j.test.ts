@@ -1,0 +1,216 @@
+// Neo4j through stand-ins (neo4j-admin and the service script follow the documented argv; Community refuses to dump
+// while running): the offline sequence, recovery after a failure at each step, Enterprise online backup, and the
+// Kubernetes sequence (scale 0 -> helper pod -> exec -> delete -> scale back) through the stand-in kubectl.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { execa } from 'execa';
+import { ROOT, parseJson, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { assertNothingStored, makeBucket } from '../helpers/servers.js';
+
+const N4J = join(ROOT, 'test', 'fixtures', 'neo4j');
+const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
+
+interface Neo4jHome {
+  dir: string;
+  home: string;
+  log: string;
+  store: string;
+  env: (extra?: Record<string, string>) => Record<string, string>;
+  running: () => Promise<boolean>;
+  calls: () => Promise<string[]>;
+}
+
+async function neo4jHome(): Promise<Neo4jHome> {
+  const dir = await tempDir();
+  const home = join(dir, 'neo4j-home');
+  const store = join(home, 'data', 'databases', 'neo4j', 'store');
+  await mkdir(join(home, 'data', 'databases', 'neo4j'), { recursive: true });
+  await writeFile(store, randomBytes(200_000));
+  const log = join(dir, 'calls.log');
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    PATH: `${N4J}:${KUBE}:${process.env.PATH}`,
+    IGB_NEO4J_HOME: home,
+    IGB_NEO4J_LOG: log,
+    ...extra,
+  });
+  await execa(join(N4J, 'neo4j'), ['start'], { env: env() });
+  await writeFile(log, '');
+  return {
+    dir,
+    home,
+    log,
+    store,
+    env,
+    running: async () => (await execa(join(N4J, 'neo4j'), ['status'], { env: env(), reject: false })).exitCode === 0,
+    calls: async () => (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l && !l.startsWith('neo4j status')),
+  };
+}
+
+const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 3 };
+
+describe('neo4j community on a VM (local transport)', () => {
+  it('backup runs stop -> dump -> start; restore runs stop -> load -> check -> start; the store round-trips', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    const original = await readFile(n.store);
+    const b = await runCli(['--json', 'backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(b.code, 0, b.stderr);
+    assert.deepEqual(await n.calls(), ['neo4j stop', 'neo4j-admin --version', 'neo4j-admin database dump neo4j --to-stdout', 'neo4j start']);
+    assert.ok(await n.running());
+    const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
+    assert.match(key, /^vm\/neo4j\/neo4j_.*\.dump\.zst$/);
+
+    await writeFile(n.store, 'changed after the backup');
+    await writeFile(n.log, '');
+    const r = await runCli(['--json', 'restore', 'neo4j', '--env', 'vm', '--from', key], { cwd: n.dir, env: n.env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await n.calls(), ['neo4j stop', 'neo4j-admin database load neo4j --from-stdin --overwrite-destination=true', 'neo4j-admin database check neo4j', 'neo4j start']);
+    assert.deepEqual(await readFile(n.store), original);
+    assert.equal(parseJson<{ result: { checked: boolean } }>(r).result.checked, true);
+    assert.ok(await n.running());
+  });
+
+  for (const step of ['stop', 'dump'] as const) {
+    it(`a backup failing at "${step}" stores nothing and leaves Neo4j running`, async () => {
+      const n = await neo4jHome();
+      const bucket = await makeBucket();
+      await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+      const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: step }) });
+      assert.equal(b.code, 1, b.stderr);
+      assert.match(b.stderr, new RegExp(`injected ${step} failure`));
+      assert.match(b.stderr, step === 'stop' ? /recovery: Neo4j is still running/ : /recovery: started Neo4j/);
+      assert.ok(await n.running(), 'Neo4j was left stopped');
+      await assertNothingStored(bucket);
+    });
+  }
+
+  it('a start that fails once is retried: the backup completes and Neo4j runs', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'start', IGB_NEO4J_FAIL_ONCE_DIR: n.dir }) });
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /starting Neo4j failed \(attempt 1\/3\)/);
+    assert.ok(await n.running());
+  });
+
+  it('a restore failing at "load" leaves Neo4j running and says what was done', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load' }) });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /injected load failure[\s\S]*recovery: started Neo4j/);
+    assert.ok(await n.running());
+  });
+});
+
+describe('neo4j enterprise (online backup)', () => {
+  it('backs up with database backup while running, restores the artifact offline', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, {
+      envs: { vm: { storage: s3Storage(bucket), neo4j: { edition: 'enterprise', service, enterprise: { workDir: join(n.dir, 'work'), from: 'localhost:6362' } } } },
+    });
+    const original = await readFile(n.store);
+    const b = await runCli(['--json', 'backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(b.code, 0, b.stderr);
+    const calls = await n.calls();
+    assert.ok(calls.some((c) => /^neo4j-admin database backup --from=localhost:6362 --to-path=.* --type=FULL neo4j$/.test(c)), calls.join('\n'));
+    assert.ok(!calls.includes('neo4j stop'), 'enterprise backups are online');
+    const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
+    assert.match(key, /\.backup\.zst$/);
+    await writeFile(n.store, 'changed');
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--from', key], { cwd: n.dir, env: n.env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readFile(n.store), original);
+    assert.ok(await n.running());
+  });
+});
+
+describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
+  async function setup(): Promise<{ n: Neo4jHome; state: string; kubeLog: string; bucket: string }> {
+    const n = await neo4jHome();
+    const state = join(n.dir, 'kube-state.json');
+    await writeFile(state, JSON.stringify({ statefulsets: { neo4j: { replicas: 1 } }, pods: [{ metadata: { name: 'neo4j-0', namespace: 'graph', labels: { app: 'neo4j' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] }));
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, {
+      envs: {
+        k8s: {
+          storage: s3Storage(bucket),
+          neo4j: {
+            transport: { type: 'kubernetes', namespace: 'graph', pod: 'neo4j-0' },
+            kubernetes: { statefulSet: 'neo4j', pvc: 'data-neo4j-0', image: 'neo4j:5.26-community', helperTimeoutSec: 10, rolloutTimeoutSec: 10 },
+          },
+        },
+      },
+    });
+    return { n, state, kubeLog: join(n.dir, 'kubectl.log'), bucket };
+  }
+  const kenv = (s: { n: Neo4jHome; state: string; kubeLog: string }, extra: Record<string, string> = {}) =>
+    s.n.env({ IGB_KUBE_STATE: s.state, IGB_KUBECTL_LOG: s.kubeLog, IGB_KUBE_SCALE_HOOK: join(N4J, 'scale-hook'), ...extra });
+  const verbs = async (log: string): Promise<string[]> =>
+    (await readFile(log, 'utf8')).trim().split('\n').map((l) => {
+      const a = JSON.parse(l) as string[];
+      const i = a.indexOf('--');
+      const head = (i >= 0 ? a.slice(0, i) : a).filter((x) => !x.startsWith('--overrides=') && !/^--timeout=/.test(x));
+      return i >= 0 && a[0] === 'exec' ? `exec ${head[head.length - 1]} ${a.slice(i + 1).slice(0, 1).join(' ')}` : head.join(' ');
+    });
+
+  it('scale 0 -> helper pod on the PVC -> dump -> delete helper -> scale back -> rollout; restore the same way', async () => {
+    const s = await setup();
+    const original = await readFile(s.n.store);
+    const b = await runCli(['--json', 'backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) });
+    assert.equal(b.code, 0, b.stderr);
+    const v = await verbs(s.kubeLog);
+    const expected = [
+      '-n graph get statefulset neo4j -o jsonpath={.spec.replicas}',
+      '-n graph scale statefulset neo4j --replicas=0',
+      '-n graph wait --for=delete pod/neo4j-0',
+      /^-n graph run igbackup-neo4j-\d+ --image=neo4j:5\.26-community --restart=Never --command$/,
+      /^-n graph wait --for=condition=Ready pod\/igbackup-neo4j-\d+$/,
+    ];
+    expected.forEach((e, i) => (typeof e === 'string' ? assert.equal(v[i], e) : assert.match(v[i] ?? '', e)));
+    assert.ok(v.slice(5).some((x) => /^exec igbackup-neo4j-\d+ sh$/.test(x)), v.join('\n'));
+    assert.match(v.at(-3) ?? '', /^-n graph delete pod igbackup-neo4j-\d+ --ignore-not-found=true --wait=true$/);
+    assert.equal(v.at(-2), '-n graph scale statefulset neo4j --replicas=1');
+    assert.equal(v.at(-1), '-n graph rollout status statefulset/neo4j');
+    assert.ok(await s.n.running(), 'Neo4j not running after the backup');
+    const st = JSON.parse(await readFile(s.state, 'utf8')) as { pods: { metadata: { name: string } }[] };
+    assert.deepEqual(st.pods.map((p) => p.metadata.name), ['neo4j-0']);
+
+    await writeFile(s.n.store, 'changed');
+    const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readFile(s.n.store), original);
+    assert.ok(await s.n.running());
+  });
+
+  it('a dump failing inside the helper pod: helper deleted, StatefulSet scaled back, nothing stored', async () => {
+    const s = await setup();
+    const b = await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s, { IGB_NEO4J_FAIL: 'dump' }) });
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /recovery: deleted helper pod igbackup-neo4j-\d+: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: ok/);
+    assert.ok(await s.n.running());
+    const st = JSON.parse(await readFile(s.state, 'utf8')) as { statefulsets: { neo4j: { replicas: number } }; pods: { metadata: { name: string } }[] };
+    assert.equal(st.statefulsets.neo4j.replicas, 1);
+    assert.deepEqual(st.pods.map((p) => p.metadata.name), ['neo4j-0']);
+    await assertNothingStored(s.bucket);
+  });
+
+  it('the helper pod failing to start still scales the StatefulSet back', async () => {
+    const s = await setup();
+    const b = await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s, { IGB_KUBECTL_FAIL_VERB: 'run' }) });
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /injected failure of kubectl run/);
+    assert.match(b.stderr, /scaled neo4j back to 1: ok/);
+    assert.ok(await s.n.running());
+    await assertNothingStored(s.bucket);
+  });
+});
