@@ -1,8 +1,9 @@
 // Uploads one producer's output as a verified artifact (engine-agnostic), and removes artifacts on a later failure.
 
 import type { Compression } from '../domain/compression.js';
-import type { ManifestArtifact } from '../domain/manifest.js';
-import { compressStage, type ZstdOptions } from '../pipeline/compress.js';
+import { mainArtifact, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import { compressStage, decompressStage, type ZstdOptions } from '../pipeline/compress.js';
+import { downloadVerified } from '../pipeline/restore-stream.js';
 import { streamToStore } from '../pipeline/backup-stream.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { CommandSpec, Transport } from '../transports/transport.js';
@@ -59,4 +60,17 @@ export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artif
       ctx.reporter.warn(`could not remove ${a.key} after the failure: ${(err as Error).message}`);
     }
   }
+}
+
+/** Downloads a backup's main artifact into `path`, decompressed in the same pass; rejects unless size and sha256
+ * match the manifest. Nothing on the database side is touched. */
+export async function downloadMainArtifact(ctx: AppContext, store: ObjectStore, manifest: Manifest, path: string): Promise<ManifestArtifact> {
+  const art = mainArtifact(manifest);
+  ctx.reporter.step(`downloading ${art.key} and checking its sha256`);
+  await downloadVerified(store, art.key, path, art, {
+    onBytes: (b) => ctx.reporter.progress(b, art.bytes),
+    signal: ctx.signal,
+    decompress: decompressStage(manifest.compression, ctx.runner),
+  });
+  return art;
 }

@@ -3,12 +3,12 @@
 
 import { join } from 'node:path';
 import { IgbackupError } from '../domain/errors.js';
-import { mainArtifact } from '../domain/manifest.js';
 import * as files from '../engines/files.js';
 import * as neo4j from '../engines/neo4j.js';
 import type { Neo4jConfig } from '../config/schema.js';
 import { decompressStage } from '../pipeline/compress.js';
-import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { neo4jSection, neo4jTools } from './backup-neo4j.js';
@@ -47,14 +47,8 @@ export async function restoreNeo4j(ctx: AppContext, opts: Neo4jRestoreOptions): 
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
-    const art = mainArtifact(entry.manifest);
     const plain = join(ws.dir, 'artifact');
-    ctx.reporter.step(`downloading ${art.key} and checking its sha256`);
-    await downloadVerified(h.store, art.key, plain, art, {
-      onBytes: (b) => ctx.reporter.progress(b, art.bytes),
-      signal: ctx.signal,
-      decompress: decompressStage(entry.manifest.compression, ctx.runner),
-    });
+    const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
     const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
     let checked = false;
     const apply = async (where: Transport): Promise<void> => {

@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
-import { mainArtifact } from '../domain/manifest.js';
 import * as files from '../engines/files.js';
 import * as redis from '../engines/redis.js';
 import { decompressStage } from '../pipeline/compress.js';
-import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
 import type { RedisConfig } from '../config/schema.js';
@@ -54,14 +54,8 @@ export async function restoreRedis(ctx: AppContext, opts: RedisRestoreOptions): 
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.redis`);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
-    const dump = mainArtifact(entry.manifest);
     const plain = join(ws.dir, 'dump.rdb');
-    ctx.reporter.step(`downloading ${dump.key} and checking its sha256`);
-    await downloadVerified(h.store, dump.key, plain, dump, {
-      onBytes: (b) => ctx.reporter.progress(b, dump.bytes),
-      signal: ctx.signal,
-      decompress: decompressStage(entry.manifest.compression, ctx.runner),
-    });
+    const dump = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
     const keysInBackup = await checkRdb(ctx, plain, cfg.binDir);
     const settings = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dir'));
     const names = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dbfilename'));

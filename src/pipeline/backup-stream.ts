@@ -1,11 +1,15 @@
 // Producer -> sha256/count -> compression -> sha256/count gate -> object store; complete only if every part succeeded.
 
 import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import type { ObjectStore, PutResult } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
 import { HashCounter, HashGate, type Digest } from './hash.js';
+
+/** How long a broken stream waits for the dying process's exit status before reporting the stream error. */
+const STAGE_EXIT_GRACE_MS = 2000;
 
 export interface StreamToStoreInput {
   producer: RunningCommand;
@@ -74,7 +78,11 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   producerOk.catch(fail);
   compression.done.catch(fail);
   const flow = pipeline(producer.stdout, raw, compression.stream, gate);
-  flow.catch(fail);
+  flow.catch(async (err: unknown) => {
+    // A stage process that dies shows up first as a broken pipe (EPIPE); its exit status is the real cause.
+    await Promise.race([Promise.allSettled([producerOk, compression.done]), sleep(STAGE_EXIT_GRACE_MS)]);
+    fail(err);
+  });
   const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   put.catch(fail);
 
