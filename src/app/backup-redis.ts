@@ -87,8 +87,14 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
   }
 }
 
-/** BGSAVE, wait for LASTSAVE to advance with a good status, then stream the dump file the server wrote. */
+/**
+ * BGSAVE, then wait until a new snapshot is done: rdb_saves grew (Redis >= 7; LASTSAVE has 1 s resolution and does
+ * not move when two saves fall in the same second) or, on older servers, LASTSAVE advanced; with a good status.
+ * Then stream the dump file the server wrote.
+ */
 async function bgsave(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, timeoutSec: number): Promise<CommandSpec> {
+  const before = await redisInfo(transport, conn, 'persistence');
+  const savesBefore = before.rdb_saves;
   const last = (await redisCli(transport, conn, 'LASTSAVE')).trim();
   ctx.reporter.step('BGSAVE: waiting for the server to write a fresh snapshot');
   const answer = (await redisCli(transport, conn, 'BGSAVE')).trim();
@@ -96,9 +102,9 @@ async function bgsave(ctx: AppContext, transport: Transport, conn: redis.RedisCo
     throw new ProcessFailedError('redis-cli BGSAVE', { exitCode: 1, signal: undefined, stderrTail: answer });
   }
   await waitUntil('BGSAVE', timeoutSec * 1000, async () => {
-    if ((await redisCli(transport, conn, 'LASTSAVE')).trim() === last) return false;
     const p = await redisInfo(transport, conn, 'persistence');
-    if (p.rdb_bgsave_in_progress !== '0') return false;
+    const advanced = savesBefore !== undefined ? p.rdb_saves !== savesBefore : (await redisCli(transport, conn, 'LASTSAVE')).trim() !== last;
+    if (!advanced || p.rdb_bgsave_in_progress !== '0') return false;
     if (p.rdb_last_bgsave_status !== 'ok') {
       throw new ProcessFailedError('BGSAVE', { exitCode: 1, signal: undefined, stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}` });
     }
