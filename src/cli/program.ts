@@ -7,6 +7,7 @@ import type { CliDeps } from './globals.js';
 import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
 import { registerRestore } from './restore.js';
+import { registerVerify } from './verify.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
@@ -34,6 +35,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerRestore(program, deps);
   registerList(program, deps);
   registerRedis(program, deps);
+  registerVerify(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;
