@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     const message = [messageOf(err), ...problems.map((p) => `  - ${p}`)].join('\n');
     const hint = err instanceof IgbackupError ? err.hint : undefined;
     out.error(message, hint || undefined);
-    if (out.opts.json) {
+    if (out.opts.json && !out.jsonWritten) {
       out.opts.stdout.write(
         `${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type: err instanceof Error ? err.name : 'Error', message, hint } }, null, 2))}\n`,
       );

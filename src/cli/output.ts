@@ -72,10 +72,15 @@ export class Output implements Reporter {
     if (!this.opts.json && !this.opts.quiet) this.opts.stdout.write(`${this.redact(message)}\n`);
   }
 
+  /** Whether a JSON result was already written (an error after it must not add a second document). */
+  jsonWritten = false;
+
   /** The machine-readable result on stdout (JSON mode only). */
   json(value: unknown): void {
     this.finishStep();
-    if (this.opts.json) this.opts.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+    if (!this.opts.json) return;
+    this.opts.stdout.write(`${this.redact(JSON.stringify(value, null, 2))}\n`);
+    this.jsonWritten = true;
   }
 
   error(message: string, hint?: string): void {

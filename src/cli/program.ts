@@ -7,6 +7,7 @@ import type { CliDeps } from './globals.js';
 import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
 import { registerRestore } from './restore.js';
+import { registerStorage } from './storage.js';
 import { registerVerify } from './verify.js';
 
 export const EXIT_CODES_HELP = `
@@ -17,7 +18,7 @@ Exit codes:
   3  integrity error (size/sha256 mismatch, missing or invalid manifest)
   4  not found (no such backup)
   5  confirmation required (protected env without --yes)
-  6  a check found drift (redis check)
+  6  a check found drift (redis check, storage check/init)
 `;
 
 export function buildProgram(deps: CliDeps): Command {
@@ -36,6 +37,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerList(program, deps);
   registerRedis(program, deps);
   registerVerify(program, deps);
+  registerStorage(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;

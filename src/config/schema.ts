@@ -78,6 +78,15 @@ const s3StorageSchema = z.strictObject({
   checksums: z.enum(['auto', 'when_required', 'when_supported']).default('auto'),
   queueSize: z.number().int().min(1).max(16).default(2),
   minPartSizeMiB: z.number().int().min(5).max(5120).default(8),
+  /** What `igbackup storage init` sets up for the env's prefix, and `storage check` audits. */
+  lifecycle: z
+    .strictObject({
+      transitionAfterDays: z.number().int().min(1).default(30),
+      storageClass: z.enum(['GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR']).default('GLACIER'),
+      abortIncompleteUploadsAfterDays: z.number().int().min(1).default(7),
+      noncurrentVersionExpirationDays: z.number().int().min(1).default(90),
+    })
+    .prefault({}),
 });
 
 const fileStorageSchema = z.strictObject({

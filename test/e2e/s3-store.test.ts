@@ -20,6 +20,7 @@ function storeFor(bucket: string, extra: Partial<ConstructorParameters<typeof S3
     checksums: 'auto',
     queueSize: 2,
     minPartSizeMiB: 5,
+    lifecycle: { transitionAfterDays: 30, storageClass: 'GLACIER', abortIncompleteUploadsAfterDays: 7, noncurrentVersionExpirationDays: 90 },
     ...extra,
   });
 }

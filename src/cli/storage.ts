@@ -1,0 +1,46 @@
+// `igbackup storage init|check`: set up and audit the env's bucket (versioning, SSE-KMS, lifecycle, policy).
+
+import type { Command } from 'commander';
+import { storageCheck, storageInit, type StorageReport } from '../app/storage.js';
+import { DriftError } from '../domain/errors.js';
+import { table } from './format.js';
+import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import type { Output } from './output.js';
+
+function render(out: Output, title: string, r: StorageReport): void {
+  const paint = (s: string): string =>
+    s === 'ok' || s === 'applied' ? out.c.green(s) : s === 'drift' || s === 'failed' ? out.c.red(s) : s === 'unsupported' || s === 'planned' ? out.c.yellow(s) : s;
+  const rows = table([['ITEM', 'STATUS', 'DETAIL'], ...r.items.map((i) => [i.item, i.status, i.detail])]).split('\n');
+  out.text(`${title} s3://${r.bucket} (env ${r.env})\n${rows.map((l, i) => (i === 0 ? l : l.replace(/\b(ok|applied|drift|failed|unsupported|planned)\b/, paint))).join('\n')}`);
+}
+
+export function registerStorage(program: Command, deps: CliDeps): void {
+  const storage = program.command('storage').description('set up and audit the env\'s bucket');
+  storage
+    .command('init')
+    .description('create the bucket if missing, enable versioning, default SSE-KMS, lifecycle (Glacier, abort incomplete uploads, noncurrent expiry), block public access, bucket policy; idempotent')
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .option('--dry-run', 'print the plan, change nothing')
+    .action(async (flags: { env: string; dryRun?: boolean }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const r = await storageInit(ctx, { env: flags.env, dryRun: Boolean(flags.dryRun) });
+      out.json({ command: 'storage init', dryRun: Boolean(flags.dryRun), ...r });
+      render(out, flags.dryRun ? 'plan for' : 'set up', r);
+      if (!r.ok) throw new DriftError(`some steps failed: ${r.items.filter((i) => i.status === 'failed').map((i) => i.item).join(', ')}`);
+    });
+  storage
+    .command('check')
+    .description('audit the bucket against the config (ok / drift / unsupported) and make a real multipart upload with the KMS key; exit 6 on drift')
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .action(async (flags: { env: string }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const r = await storageCheck(ctx, flags);
+      out.json({ command: 'storage check', ...r });
+      render(out, 'audit of', r);
+      if (!r.ok) throw new DriftError(`drift: ${r.items.filter((i) => i.status === 'drift' || i.status === 'failed').map((i) => i.item).join(', ')}`);
+    });
+}
