@@ -6,6 +6,7 @@ import { registerBackup } from './backup.js';
 import type { CliDeps } from './globals.js';
 import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
+import { registerPrune } from './prune.js';
 import { registerRestore } from './restore.js';
 import { registerStorage } from './storage.js';
 import { registerVerify } from './verify.js';
@@ -38,6 +39,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerRedis(program, deps);
   registerVerify(program, deps);
   registerStorage(program, deps);
+  registerPrune(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;

@@ -219,6 +219,15 @@ export const tierSchema = z.strictObject({
 export const envSchema = z.strictObject({
   protected: z.boolean().default(false),
   tier: z.string().optional(),
+  /** Defaults for `igbackup prune`. */
+  retention: z
+    .strictObject({
+      keepLast: z.number().int().min(1).default(7),
+      keepDays: z.number().int().min(0).default(14),
+      /** Objects without a manifest are removed only when older than this (a backup may still be running). */
+      orphanGraceHours: z.number().min(0).default(24),
+    })
+    .prefault({}),
   storage: storageSchema,
   postgres: postgresSchema.optional(),
   redis: redisSchema.optional(),

@@ -110,6 +110,12 @@ export class FileStore implements ObjectStore {
     await rm(this.pathOf(key), { force: true });
   }
 
+  async purge(key: string): Promise<number> {
+    const existed = (await this.head(key)) !== undefined;
+    await this.delete(key);
+    return existed ? 1 : 0;
+  }
+
   private async statOrThrow(key: string, path: string): Promise<void> {
     try {
       await stat(path);

@@ -6,6 +6,7 @@ import {
   GetObjectCommand,
   ListObjectsV2Command,
   DeleteObjectCommand,
+  ListObjectVersionsCommand,
   PutObjectCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -197,6 +198,28 @@ export class S3Store implements ObjectStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  async purge(key: string): Promise<number> {
+    let removed = 0;
+    let keyMarker: string | undefined;
+    let versionMarker: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+      } catch (err) {
+        throw this.fail(err, 'list versions of', key);
+      }
+      const all = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].filter((v) => v.Key === key);
+      for (const v of all) {
+        await this.delete(key, v.VersionId ?? undefined);
+        removed++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+    } while (keyMarker);
+    return removed;
   }
 
   async delete(key: string, versionId?: string): Promise<void> {

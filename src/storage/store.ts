@@ -60,4 +60,10 @@ export interface ObjectStore {
 
   /** Removes the object (or one version of it). Removing a missing object is not an error. Idempotent. */
   delete(key: string, versionId?: string): Promise<void>;
+
+  /**
+   * Removes every version of the object, delete markers included, so nothing of it remains (versioned buckets);
+   * on unversioned stores the same as delete. Returns how many versions were removed.
+   */
+  purge(key: string): Promise<number>;
 }

@@ -1,0 +1,40 @@
+// Retention: which complete backups to keep (newest N, or younger than D days; never the newest of a database).
+
+export interface RetentionPolicy {
+  keepLast: number;
+  keepDays: number;
+}
+
+export interface Dated {
+  key: string;
+  engine: string;
+  database: string;
+  finishedAt: string;
+}
+
+export interface RetentionDecision<T> {
+  keep: { item: T; why: string }[];
+  remove: T[];
+}
+
+/** Groups by engine + database, orders by manifest time (newest first), keeps what either rule keeps (pure). */
+export function selectRetention<T extends Dated>(items: T[], policy: RetentionPolicy, now: Date): RetentionDecision<T> {
+  const groups = new Map<string, T[]>();
+  for (const it of items) {
+    const g = `${it.engine}\u0000${it.database}`;
+    groups.set(g, [...(groups.get(g) ?? []), it]);
+  }
+  const keep: RetentionDecision<T>['keep'] = [];
+  const remove: T[] = [];
+  const cutoff = now.getTime() - policy.keepDays * 86_400_000;
+  for (const list of groups.values()) {
+    list.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt) || b.key.localeCompare(a.key));
+    list.forEach((it, i) => {
+      if (i === 0) keep.push({ item: it, why: 'newest complete backup' });
+      else if (i < policy.keepLast) keep.push({ item: it, why: `within the last ${policy.keepLast}` });
+      else if (Date.parse(it.finishedAt) >= cutoff) keep.push({ item: it, why: `younger than ${policy.keepDays} days` });
+      else remove.push(it);
+    });
+  }
+  return { keep, remove };
+}
