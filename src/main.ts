@@ -7,6 +7,7 @@ import {
   ConfigError,
   ConfirmationRequiredError,
   DriftError,
+  LockedError,
   IgbackupError,
   IntegrityError,
   NotFoundError,
@@ -23,6 +24,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof NotFoundError) return 4;
   if (err instanceof ConfirmationRequiredError) return 5;
   if (err instanceof DriftError) return 6;
+  if (err instanceof LockedError) return 7;
   if (err instanceof CancelledError) return 130;
   return 1;
 }

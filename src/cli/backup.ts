@@ -1,9 +1,7 @@
 // `igbackup backup <engine>`: runs a verified backup and prints where it went.
 
 import { Argument, Option, type Command } from 'commander';
-import { backupPostgres } from '../app/backup-postgres.js';
-import { backupNeo4j } from '../app/backup-neo4j.js';
-import { backupRedis } from '../app/backup-redis.js';
+import { runBackup } from '../app/backup.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
@@ -20,20 +18,16 @@ export function registerBackup(program: Command, deps: CliDeps): void {
     .option('--compression <kind>', 'zstd | gzip | none (default from config: zstd)', parseCompression)
     .option('--globals', 'also dump roles and tablespaces (pg_dumpall --globals-only)')
     .option('--no-globals', 'do not dump globals even if the config says so')
+    .option('--force-unlock', 'remove the lock of another run of this engine and env first (only when that run is dead)')
     .addOption(new Option('--mode <mode>', 'redis: rdb-stream (redis-cli --rdb -) or bgsave (default from config)').choices(['rdb-stream', 'bgsave']))
-    .action(async (engine: string, opts: { env: string; database?: string; compression?: 'zstd' | 'gzip' | 'none'; globals?: boolean; mode?: 'rdb-stream' | 'bgsave' }, cmd: Command) => {
+    .action(async (engine: string, opts: { env: string; database?: string; compression?: 'zstd' | 'gzip' | 'none'; globals?: boolean; mode?: 'rdb-stream' | 'bgsave'; forceUnlock?: boolean }, cmd: Command) => {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
       if (engine !== 'postgres' && opts.globals !== undefined) throw new ConfigError(`--globals applies to postgres only, not ${engine}`);
       if (engine === 'redis' && opts.database !== undefined) throw new ConfigError('--database does not apply to redis (one instance per env)');
       if (engine !== 'redis' && opts.mode !== undefined) throw new ConfigError(`--mode applies to redis only, not ${engine}`);
-      const results =
-        engine === 'redis'
-          ? await backupRedis(ctx, { env: opts.env, compression: opts.compression, mode: opts.mode })
-          : engine === 'neo4j'
-            ? await backupNeo4j(ctx, { env: opts.env, compression: opts.compression, database: opts.database })
-            : await backupPostgres(ctx, opts);
+      const results = await runBackup(ctx, { engine, ...opts });
       out.json({ ok: true, command: 'backup', results });
       for (const r of results) {
         out.text(

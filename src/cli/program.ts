@@ -20,6 +20,7 @@ Exit codes:
   4  not found (no such backup)
   5  confirmation required (protected env without --yes)
   6  a check found drift (redis check, storage check/init)
+  7  another backup of the same engine and env is running (lock held)
 `;
 
 export function buildProgram(deps: CliDeps): Command {

@@ -64,6 +64,9 @@ export class ConfirmationRequiredError extends IgbackupError {}
 /** A check (redis check, storage check) found settings that differ from what the config expects. */
 export class DriftError extends IgbackupError {}
 
+/** Another run holds the lock for this engine and env. */
+export class LockedError extends IgbackupError {}
+
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 

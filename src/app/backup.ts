@@ -1,0 +1,27 @@
+// Use case entry for `backup`: one run per engine and env at a time (lease lock), then the engine's backup.
+
+import type { Compression } from '../domain/compression.js';
+import { backupNeo4j } from './backup-neo4j.js';
+import { backupPostgres, type BackupResult } from './backup-postgres.js';
+import { backupRedis } from './backup-redis.js';
+import { selectEnv, type AppContext } from './context.js';
+import { withLock } from './lock.js';
+
+export interface RunBackupOptions {
+  env: string;
+  engine: string;
+  database?: string | undefined;
+  compression?: Compression | undefined;
+  globals?: boolean | undefined;
+  mode?: 'rdb-stream' | 'bgsave' | undefined;
+  forceUnlock?: boolean | undefined;
+}
+
+export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupResult[]> {
+  const h = selectEnv(ctx, o.env);
+  return withLock(ctx, h, o.engine, { forceUnlock: Boolean(o.forceUnlock) }, () => {
+    if (o.engine === 'redis') return backupRedis(ctx, { env: o.env, compression: o.compression, mode: o.mode });
+    if (o.engine === 'neo4j') return backupNeo4j(ctx, { env: o.env, compression: o.compression, database: o.database });
+    return backupPostgres(ctx, { env: o.env, database: o.database, compression: o.compression, globals: o.globals });
+  });
+}

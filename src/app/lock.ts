@@ -1,0 +1,87 @@
+// A lease lock per env and engine, kept as a small object in the store: a second backup while one runs is refused;
+// a lock whose lease ran out (a crashed run) is taken over; --force-unlock removes a live one.
+
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LockedError } from '../domain/errors.js';
+import { joinKey } from '../domain/keys.js';
+import type { AppContext, EnvHandle } from './context.js';
+
+export const LEASE_MS = 15 * 60_000;
+const SETTLE_MS = 300;
+
+interface LockRecord {
+  id: string;
+  env: string;
+  engine: string;
+  holder: string;
+  host: string;
+  pid: number;
+  acquiredAt: string;
+  expiresAt: string;
+}
+
+export function lockKey(h: EnvHandle, engine: string): string {
+  return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', `${engine}.json`);
+}
+
+async function readLock(h: EnvHandle, key: string): Promise<LockRecord | undefined> {
+  if (!(await h.store.head(key))) return undefined;
+  try {
+    return JSON.parse((await h.store.getBytes(key)).toString('utf8')) as LockRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string, opts: { forceUnlock: boolean; leaseMs?: number }, fn: () => Promise<T>): Promise<T> {
+  const key = lockKey(h, engine);
+  const lease = opts.leaseMs ?? LEASE_MS;
+  if (opts.forceUnlock) {
+    const held = await readLock(h, key);
+    if (held) ctx.reporter.warn(`--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`);
+    await h.store.purge(key);
+  }
+  const existing = await readLock(h, key);
+  const now = ctx.now();
+  if (existing && Date.parse(existing.expiresAt) > now.getTime()) throw locked(existing, h, engine);
+  if (existing) ctx.reporter.warn(`taking over a stale lock of ${existing.holder} (lease ended ${existing.expiresAt})`);
+  const mine: LockRecord = {
+    id: randomBytes(12).toString('hex'),
+    env: h.name,
+    engine,
+    holder: ctx.actor,
+    host: hostname(),
+    pid: process.pid,
+    acquiredAt: now.toISOString(),
+    expiresAt: new Date(now.getTime() + lease).toISOString(),
+  };
+  await h.store.putBytes(key, JSON.stringify(mine));
+  await sleep(SETTLE_MS); // two runs racing: the last write wins, and only its writer reads its own id back
+  const back = await readLock(h, key);
+  if (back?.id !== mine.id) throw locked(back ?? mine, h, engine);
+
+  const renew = setInterval(() => {
+    void (async () => {
+      const cur = await readLock(h, key);
+      if (cur?.id !== mine.id) return;
+      await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
+    })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
+  }, Math.max(1000, Math.floor(lease / 3)));
+  renew.unref();
+  try {
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    const cur = await readLock(h, key).catch(() => undefined);
+    if (cur?.id === mine.id) await h.store.purge(key).catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
+  }
+}
+
+function locked(l: LockRecord, h: EnvHandle, engine: string): LockedError {
+  return new LockedError(
+    `a ${engine} backup of env "${h.name}" is already running: ${l.holder} (pid ${l.pid} on ${l.host}) since ${l.acquiredAt}, lease until ${l.expiresAt}`,
+    { hint: 'wait for it to finish; if that run is dead, its lease ends by itself, or pass --force-unlock' },
+  );
+}

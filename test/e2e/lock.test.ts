@@ -1,0 +1,63 @@
+// One backup per engine and env at a time: a concurrent run is refused (exit 7), a stale lock is taken over,
+// --force-unlock removes a live one; the lock never shows up as a backup or an orphan.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { parseJson, pgSection, runCli, s3Storage, startBackup, tempDir, writeConfig } from '../helpers/cli.js';
+import { listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+
+const LOCK = (env: string, engine: string) => `${env}/.igbackup/locks/${engine}.json`;
+
+describe('backup lock', () => {
+  it('refuses a second backup of the same engine and env while one runs', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const name = await makeBigDatabase('igb_lock', 1_000_000);
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, { queueSize: 1, minPartSizeMiB: 5 }), postgres: pgSection([name]) } } });
+    const first = startBackup(dir, 'ci');
+    for (let i = 0; i < 200 && !(await listKeys(bucket, LOCK('ci', 'postgres'))).length; i++) await sleep(25);
+    const second = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(second.code, 7, second.stderr);
+    assert.match(second.stderr, /a postgres backup of env "ci" is already running: .* since .* lease until/);
+    assert.match(second.stderr, /--force-unlock/);
+    const r = await first;
+    assert.equal(r.exitCode, 0, String(r.stderr));
+    assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), [], 'the lock was not released');
+    const l = parseJson<{ backups: unknown[]; orphans: unknown[] }>(await runCli(['--json', 'list', '--env', 'ci'], { cwd: dir }));
+    assert.equal(l.backups.length, 1);
+    assert.equal(l.orphans.length, 0);
+    await psql('postgres', `DROP DATABASE ${name}`);
+  });
+
+  it('takes over a stale lock; --force-unlock removes a live one', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_lock2'), 50);
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
+    const lock = (expiresAt: Date) =>
+      s3Client().send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: LOCK('ci', 'postgres'),
+          Body: JSON.stringify({ id: 'other', env: 'ci', engine: 'postgres', holder: 'cron@db1', host: 'db1', pid: 4242, acquiredAt: new Date(0).toISOString(), expiresAt: expiresAt.toISOString() }),
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: s3.kmsKeyId,
+        }),
+      );
+    await lock(new Date(Date.now() - 60_000));
+    const stale = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.match(stale.stderr, /taking over a stale lock of cron@db1/);
+
+    await lock(new Date(Date.now() + 3_600_000));
+    const held = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(held.code, 7);
+    assert.match(held.stderr, /cron@db1 \(pid 4242 on db1\)/);
+    const forced = await runCli(['backup', 'postgres', '--env', 'ci', '--force-unlock'], { cwd: dir });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stderr, /--force-unlock: removing the lock held by cron@db1/);
+    assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), []);
+  });
+});
