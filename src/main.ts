@@ -8,6 +8,7 @@ import {
   ConfirmationRequiredError,
   DriftError,
   LockedError,
+  ArchivedError,
   IgbackupError,
   IntegrityError,
   NotFoundError,
@@ -25,6 +26,7 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof ConfirmationRequiredError) return 5;
   if (err instanceof DriftError) return 6;
   if (err instanceof LockedError) return 7;
+  if (err instanceof ArchivedError) return 75;
   if (err instanceof CancelledError) return 130;
   return 1;
 }

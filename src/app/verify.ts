@@ -13,6 +13,7 @@ import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type CommandSpec } from '../transports/transport.js';
+import { DEFAULT_ARCHIVE, ensureReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 
@@ -26,10 +27,11 @@ export interface VerifyResult {
 
 export async function verifyBackup(
   ctx: AppContext,
-  opts: { env: string; engine: string; from?: string | undefined; latest?: boolean | undefined; database?: string | undefined; tmpDir?: string | undefined },
+  opts: { env: string; engine: string; from?: string | undefined; latest?: boolean | undefined; database?: string | undefined; tmpDir?: string | undefined; archive?: ArchiveOptions | undefined },
 ): Promise<VerifyResult> {
   const h = selectEnv(ctx, opts.env);
   const entry = await resolveBackup(ctx, h, opts.engine, opts);
+  await ensureReadable(ctx, h.store, entry.manifest.artifacts.map((a) => a.key), opts.archive ?? DEFAULT_ARCHIVE);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const verified: VerifyResult['artifacts'] = [];

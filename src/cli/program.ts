@@ -21,6 +21,7 @@ Exit codes:
   5  confirmation required (protected env without --yes)
   6  a check found drift (redis check, storage check/init)
   7  another backup of the same engine and env is running (lock held)
+  75 the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
 `;
 
 export function buildProgram(deps: CliDeps): Command {

@@ -1,7 +1,7 @@
 // `igbackup restore <engine>`: verifies a backup's artifact, then restores it (protected envs need --yes).
 
 import { createInterface } from 'node:readline/promises';
-import { Argument, type Command } from 'commander';
+import { Argument, Option, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
 import { restoreNeo4j } from '../app/restore-neo4j.js';
 import { restoreRedis } from '../app/restore-redis.js';
@@ -9,7 +9,7 @@ import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
-import { parsePositiveInt } from './parse.js';
+import { archiveOptions, parsePositiveInt, RESTORE_TIERS } from './parse.js';
 
 interface RestoreFlags {
   env: string;
@@ -23,6 +23,9 @@ interface RestoreFlags {
   owner?: boolean;
   tmpDir?: string;
   yes?: boolean;
+  wait?: boolean;
+  restoreTier?: string;
+  waitTimeout?: number;
 }
 
 export function registerRestore(program: Command, deps: CliDeps): void {
@@ -39,6 +42,9 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (default from config: auto; 1 streams without a temp file)', parsePositiveInt)
     .option('--no-owner', 'do not restore ownership and privileges')
+    .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
+    .addOption(new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups').choices(RESTORE_TIERS).default('Standard'))
+    .option('--wait-timeout <minutes>', 'give up waiting after this long (default 720)', parsePositiveInt)
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
     .action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
@@ -52,7 +58,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask });
+        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(`${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}`);
         return;
@@ -62,7 +68,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask });
+        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
@@ -82,6 +88,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         tmpDir: flags.tmpDir,
         yes: Boolean(flags.yes),
         ask,
+        archive: archiveOptions(flags),
       });
       out.json({ ok: true, command: 'restore', result: r });
       out.text(

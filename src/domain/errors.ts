@@ -67,6 +67,9 @@ export class DriftError extends IgbackupError {}
 /** Another run holds the lock for this engine and env. */
 export class LockedError extends IgbackupError {}
 
+/** The backup sits in an archive storage class; a restore was requested; retry later. */
+export class ArchivedError extends IgbackupError {}
+
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 

@@ -110,6 +110,10 @@ export class FileStore implements ObjectStore {
     await rm(this.pathOf(key), { force: true });
   }
 
+  async requestRestore(key: string): Promise<'requested' | 'already'> {
+    throw new StorageError(`${key}: a file store never archives objects; nothing to restore`);
+  }
+
   async purge(key: string): Promise<number> {
     const existed = (await this.head(key)) !== undefined;
     await this.delete(key);

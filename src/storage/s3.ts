@@ -7,6 +7,7 @@ import {
   ListObjectsV2Command,
   DeleteObjectCommand,
   ListObjectVersionsCommand,
+  RestoreObjectCommand,
   PutObjectCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
@@ -166,6 +167,7 @@ export class S3Store implements ObjectStore {
         sse: h.ServerSideEncryption,
         kmsKeyId: h.SSEKMSKeyId,
         versionId: h.VersionId,
+        restore: parseRestoreHeader(h.Restore),
       };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -198,6 +200,16 @@ export class S3Store implements ObjectStore {
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
+  }
+
+  async requestRestore(key: string, days: number, tier: 'Expedited' | 'Standard' | 'Bulk'): Promise<'requested' | 'already'> {
+    try {
+      await this.client.send(new RestoreObjectCommand({ Bucket: this.cfg.bucket, Key: key, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }));
+      return 'requested';
+    } catch (err) {
+      if ((err as { name?: string }).name === 'RestoreAlreadyInProgress') return 'already';
+      throw this.fail(err, 'request a restore of', key);
+    }
   }
 
   async purge(key: string): Promise<number> {
@@ -237,4 +249,12 @@ export function kmsKeyMatches(reported: string | undefined, configured: string):
   if (reported === configured) return true;
   const tail = (s: string): string => s.replace(/^arn:[^:]*:kms:[^:]*:[^:]*:key\//, '');
   return tail(reported) === tail(configured) || reported.endsWith(`/${configured}`);
+}
+
+/** x-amz-restore: 'ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"' (pure). */
+export function parseRestoreHeader(h: string | undefined): { ongoing: boolean; expiry?: string } | undefined {
+  if (!h) return undefined;
+  const ongoing = /ongoing-request="true"/.test(h);
+  const expiry = /expiry-date="([^"]+)"/.exec(h)?.[1];
+  return { ongoing, ...(expiry ? { expiry } : {}) };
 }

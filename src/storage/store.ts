@@ -27,6 +27,8 @@ export interface ObjectInfo {
   sse?: string | undefined;
   kmsKeyId?: string | undefined;
   versionId?: string | undefined;
+  /** For archived objects (GLACIER, DEEP_ARCHIVE): whether a restore runs, and until when a restored copy stays. */
+  restore?: { ongoing: boolean; expiry?: string | undefined } | undefined;
 }
 
 export interface ObjectStore {
@@ -66,4 +68,7 @@ export interface ObjectStore {
    * on unversioned stores the same as delete. Returns how many versions were removed.
    */
   purge(key: string): Promise<number>;
+
+  /** Asks the store to make an archived object readable for `days` (S3 RestoreObject); 'already' if one runs. */
+  requestRestore(key: string, days: number, tier: 'Expedited' | 'Standard' | 'Bulk'): Promise<'requested' | 'already'>;
 }

@@ -62,3 +62,13 @@ it('s3: an unreachable endpoint fails with a message naming it', async () => {
   const store = storeFor('igb-unreachable', { endpoint: 'http://127.0.0.1:9' });
   await assert.rejects(store.put('x', Readable.from([Buffer.from('x')])), /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
 });
+
+it('s3: what radosgw 16 answers for archive classes (it never transitions): STANDARD on HEAD, RestoreObject not implemented', async () => {
+  const bucket = await makeBucket();
+  const store = storeFor(bucket);
+  await store.putBytes('g/x', 'x');
+  const h = await store.head('g/x');
+  assert.equal(h?.storageClass, 'STANDARD');
+  assert.equal(h?.restore, undefined);
+  await assert.rejects(store.requestRestore('g/x', 1, 'Standard'), (err: Error) => err instanceof StorageError && /NotImplemented|HTTP 501/.test(err.message));
+});
