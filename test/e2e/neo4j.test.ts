@@ -111,6 +111,31 @@ describe('neo4j community on a VM (local transport)', () => {
   });
 });
 
+describe('neo4j failures at the remaining steps', () => {
+  it('a restore failing at "check" leaves Neo4j running', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'check' }) });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /check found problems[\s\S]*recovery: started Neo4j/);
+    assert.ok(await n.running());
+  });
+
+  it('a start that keeps failing is reported loudly after the retries (the backup itself is kept)', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service: { ...service, startAttempts: 2 } } } } });
+    const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'start' }) });
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /Neo4j did not come back after 2 start attempts/);
+    assert.match(b.stderr, /start it by hand \(neo4j start\)/);
+    const l = await runCli(['--json', 'list', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(parseJson<{ backups: unknown[] }>(l).backups.length, 1, 'the complete dump was lost');
+  });
+});
+
 describe('neo4j enterprise (online backup)', () => {
   it('backs up with database backup while running, restores the artifact offline', async () => {
     const n = await neo4jHome();
