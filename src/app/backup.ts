@@ -6,6 +6,8 @@ import { backupPostgres, type BackupResult } from './backup-postgres.js';
 import { backupRedis } from './backup-redis.js';
 import { selectEnv, type AppContext } from './context.js';
 import { withLock } from './lock.js';
+import { publishMetrics } from './metrics.js';
+import { status } from './status.js';
 
 export interface RunBackupOptions {
   env: string;
@@ -19,9 +21,11 @@ export interface RunBackupOptions {
 
 export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupResult[]> {
   const h = selectEnv(ctx, o.env);
-  return withLock(ctx, h, o.engine, { forceUnlock: Boolean(o.forceUnlock) }, () => {
+  const results = await withLock(ctx, h, o.engine, { forceUnlock: Boolean(o.forceUnlock) }, () => {
     if (o.engine === 'redis') return backupRedis(ctx, { env: o.env, compression: o.compression, mode: o.mode });
     if (o.engine === 'neo4j') return backupNeo4j(ctx, { env: o.env, compression: o.compression, database: o.database });
     return backupPostgres(ctx, { env: o.env, database: o.database, compression: o.compression, globals: o.globals });
   });
+  if (h.env.metrics) await publishMetrics(ctx, h.env, await status(ctx, { env: o.env }));
+  return results;
 }

@@ -8,6 +8,7 @@ import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
 import { registerPrune } from './prune.js';
 import { registerRestore } from './restore.js';
+import { registerStatus } from './status.js';
 import { registerStorage } from './storage.js';
 import { registerVerify } from './verify.js';
 
@@ -19,7 +20,7 @@ Exit codes:
   3  integrity error (size/sha256 mismatch, missing or invalid manifest)
   4  not found (no such backup)
   5  confirmation required (protected env without --yes)
-  6  a check found drift (redis check, storage check/init)
+  6  a check found drift (redis check, storage check/init) or a recovery target is breached (status)
   7  another backup of the same engine and env is running (lock held)
   75 the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
 `;
@@ -42,6 +43,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerVerify(program, deps);
   registerStorage(program, deps);
   registerPrune(program, deps);
+  registerStatus(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;

@@ -229,6 +229,14 @@ export const envSchema = z.strictObject({
     })
     .prefault({}),
   storage: storageSchema,
+  /** Where backups publish their metrics (Prometheus): a Pushgateway and/or a node-exporter textfile. */
+  metrics: z
+    .strictObject({
+      pushgateway: z.url().optional(),
+      job: z.string().min(1).default('igbackup'),
+      textfile: z.string().min(1).optional(),
+    })
+    .optional(),
   postgres: postgresSchema.optional(),
   redis: redisSchema.optional(),
   neo4j: neo4jSchema.optional(),
