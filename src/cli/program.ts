@@ -8,6 +8,7 @@ import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
 import { registerPrune } from './prune.js';
 import { registerRestore } from './restore.js';
+import { registerSchedule } from './schedule.js';
 import { registerStatus } from './status.js';
 import { registerStorage } from './storage.js';
 import { registerVerify } from './verify.js';
@@ -44,6 +45,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerStorage(program, deps);
   registerPrune(program, deps);
   registerStatus(program, deps);
+  registerSchedule(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;
