@@ -18,6 +18,8 @@ function gauges(reg: Registry) {
     bytes: g('igbackup_backup_bytes', 'Stored size of the newest complete backup.'),
     duration: g('igbackup_backup_duration_seconds', 'How long the newest complete backup took.'),
     breached: g('igbackup_target_breached', '1 when a recovery target is breached (or no backup exists).'),
+    rto: g('igbackup_rto_seconds', 'RTO measured by the newest restore drill (download + restore + checks).'),
+    drillOk: g('igbackup_last_drill_success', '1 when the newest restore drill passed.'),
   };
 }
 
@@ -34,6 +36,10 @@ export function statusRegistry(s: StatusResult): Registry {
     if (r.lastBytes !== undefined) m.bytes.set(l, r.lastBytes);
     if (r.lastDurationMs !== undefined) m.duration.set(l, r.lastDurationMs / 1000);
     m.breached.set(l, r.breached ? 1 : 0);
+    if (r.lastDrill) {
+      m.rto.set(l, r.lastDrill.rtoSeconds);
+      m.drillOk.set(l, r.lastDrill.ok ? 1 : 0);
+    }
   }
   return reg;
 }

@@ -3,7 +3,8 @@
 
 import { ENGINES, type EnvConfig } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
-import { selectEnv, type AppContext } from './context.js';
+import { selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { drillPrefix } from './drill.js';
 
 export interface StatusRow {
   engine: string;
@@ -15,6 +16,8 @@ export interface StatusRow {
   rpoSeconds?: number | undefined;
   rpoTargetSeconds?: number | undefined;
   rtoTargetSeconds?: number | undefined;
+  /** The newest drill report, if any. */
+  lastDrill?: { at: string; ok: boolean; rtoSeconds: number } | undefined;
   breached: boolean;
   reason: string;
 }
@@ -53,11 +56,14 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
       if (!newest.has(k)) newest.set(k, b); // catalog is newest first
     }
   }
+  const drills = await lastDrills(h, now);
   const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) => {
     const b = newest.get(`${engine}/${database}`);
-    if (!b) return { engine, database, rpoTargetSeconds: rpoTarget, rtoTargetSeconds: rtoTarget, breached: true, reason: 'no complete backup' };
+    const lastDrill = drills.get(`${engine}/${database}`);
+    if (!b) return { engine, database, rpoTargetSeconds: rpoTarget, rtoTargetSeconds: rtoTarget, lastDrill, breached: true, reason: 'no complete backup' };
     const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
-    const breached = rpoTarget !== undefined && rpo > rpoTarget;
+    const drillBad = lastDrill !== undefined && !lastDrill.ok;
+    const breached = (rpoTarget !== undefined && rpo > rpoTarget) || drillBad;
     return {
       engine,
       database,
@@ -68,9 +74,32 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
       rpoSeconds: rpo,
       rpoTargetSeconds: rpoTarget,
       rtoTargetSeconds: rtoTarget,
+      lastDrill,
       breached,
-      reason: breached ? `RPO ${rpo} s exceeds the ${h.env.tier} target of ${rpoTarget} s` : rpoTarget === undefined ? 'no tier: no target' : 'within target',
+      reason:
+        rpoTarget !== undefined && rpo > rpoTarget
+          ? `RPO ${rpo} s exceeds the ${h.env.tier} target of ${rpoTarget} s`
+          : drillBad
+            ? `the last drill failed (RTO ${lastDrill?.rtoSeconds} s)`
+            : rpoTarget === undefined
+              ? 'no tier: no target'
+              : 'within target',
     };
   });
   return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached) };
+}
+
+/** The newest drill report per engine/database (as of `now`). */
+async function lastDrills(h: EnvHandle, now: Date): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
+  const out = new Map<string, { at: string; ok: boolean; rtoSeconds: number }>();
+  for (const engine of ENGINES) {
+    const objects = (await h.store.list(drillPrefix(h, engine))).sort((a, b) => (a.key < b.key ? 1 : -1));
+    for (const o of objects) {
+      const r = JSON.parse((await h.store.getBytes(o.key)).toString('utf8')) as { database: string; finishedAt: string; ok: boolean; rtoSeconds: number };
+      const k = `${engine}/${r.database}`;
+      if (out.has(k) || Date.parse(r.finishedAt) > now.getTime()) continue;
+      out.set(k, { at: r.finishedAt, ok: r.ok, rtoSeconds: r.rtoSeconds });
+    }
+  }
+  return out;
 }

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerBackup } from './backup.js';
 import type { CliDeps } from './globals.js';
+import { registerDrill } from './drill.js';
 import { registerList } from './list.js';
 import { registerRedis } from './redis.js';
 import { registerPrune } from './prune.js';
@@ -21,7 +22,7 @@ Exit codes:
   3  integrity error (size/sha256 mismatch, missing or invalid manifest)
   4  not found (no such backup)
   5  confirmation required (protected env without --yes)
-  6  a check found drift (redis check, storage check/init) or a recovery target is breached (status)
+  6  a check found drift (redis check, storage check/init), a recovery target is breached (status) or a drill failed
   7  another backup of the same engine and env is running (lock held)
   75 the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
 `;
@@ -46,6 +47,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerPrune(program, deps);
   registerStatus(program, deps);
   registerSchedule(program, deps);
+  registerDrill(program, deps);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const c of all(program)) c.exitOverride();
   return program;

@@ -30,7 +30,7 @@ export function registerStatus(program: Command, deps: CliDeps): void {
       out.json({ command: 'status', ...s });
       if (format === 'table') {
         const now = new Date(s.at);
-        const rows = [['ENGINE', 'DATABASE', 'LAST BACKUP', 'SIZE', 'TOOK', 'RPO', 'TARGET', 'STATE']];
+        const rows = [['ENGINE', 'DATABASE', 'LAST BACKUP', 'SIZE', 'TOOK', 'RPO', 'TARGET', 'LAST DRILL', 'RTO', 'TARGET', 'STATE']];
         for (const r of s.rows) {
           rows.push([
             r.engine,
@@ -40,10 +40,13 @@ export function registerStatus(program: Command, deps: CliDeps): void {
             r.lastDurationMs !== undefined ? formatDuration(r.lastDurationMs) : '-',
             r.rpoSeconds !== undefined ? formatDuration(r.rpoSeconds * 1000) : '-',
             r.rpoTargetSeconds !== undefined ? formatDuration(r.rpoTargetSeconds * 1000) : '-',
+            r.lastDrill ? `${formatAge(r.lastDrill.at, now)} ${r.lastDrill.ok ? 'passed' : 'FAILED'}` : 'never',
+            r.lastDrill ? formatDuration(r.lastDrill.rtoSeconds * 1000) : '-',
+            r.rtoTargetSeconds !== undefined ? formatDuration(r.rtoTargetSeconds * 1000) : '-',
             r.breached ? 'BREACHED' : 'ok',
           ]);
         }
-        out.text(`env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}\nRTO: no restore drill on record (igbackup drill is not built yet)`);
+        out.text(`env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}`);
       }
       if (!s.ok) {
         throw new DriftError(`recovery target breached: ${s.rows.filter((r) => r.breached).map((r) => `${r.engine}/${r.database} (${r.reason})`).join(', ')}`);

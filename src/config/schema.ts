@@ -276,6 +276,23 @@ export const envSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  /** `igbackup drill`: smoke tests run against the throwaway restore. */
+  drill: z
+    .strictObject({
+      postgres: z
+        .array(z.strictObject({ database: z.string().optional(), sql: z.string().min(1), expect: z.string() }))
+        .default([]),
+      redis: z
+        .array(
+          z.strictObject({
+            command: z.array(z.string().min(1)).min(1),
+            expect: z.string().optional(),
+            min: z.number().optional(),
+          }),
+        )
+        .default([]),
+    })
+    .prefault({}),
   postgres: postgresSchema.optional(),
   redis: redisSchema.optional(),
   neo4j: neo4jSchema.optional(),

@@ -137,7 +137,7 @@ export function parseToolVersion(output: string): string {
 }
 
 /** Name for a scratch database that sorts next to the target and fits in 63 bytes. */
-export function scratchName(target: string, purpose: 'restore' | 'old', stamp: string): string {
+export function scratchName(target: string, purpose: 'restore' | 'old' | 'drill', stamp: string): string {
   const suffix = `__igb_${purpose}_${stamp}`;
   const room = 63 - Buffer.byteLength(suffix);
   let base = target;

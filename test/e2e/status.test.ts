@@ -68,7 +68,7 @@ describe('status and metrics', () => {
 
     const table = await runCli(['status', '--env', 'prod', '--at', at(120_000)], { cwd: dir });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /ENGINE\s+DATABASE\s+LAST BACKUP\s+SIZE\s+TOOK\s+RPO\s+TARGET\s+STATE/);
+    assert.match(table.stdout, /ENGINE\s+DATABASE\s+LAST BACKUP\s+SIZE\s+TOOK\s+RPO\s+TARGET\s+LAST DRILL\s+RTO\s+TARGET\s+STATE/);
     assert.match(table.stdout, /2\.0 s|2m00s/);
   });
 

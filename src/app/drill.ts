@@ -1,0 +1,173 @@
+// Use case: a restore drill. Restores a backup into a throwaway target that can never be the source (a scratch
+// PostgreSQL database on the configured server; a scratch redis-server on this machine), runs the configured smoke
+// tests, measures the RTO (download + restore + checks) against the tier's target, always tears down (unless
+// --keep), and stores a drill report next to the backups.
+
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { DriftError } from '../domain/errors.js';
+import { joinKey, keyTimestamp } from '../domain/keys.js';
+import * as pg from '../engines/postgres.js';
+import * as redis from '../engines/redis.js';
+import { makeWorkspace } from '../pipeline/restore-stream.js';
+import { capture } from '../transports/run.js';
+import { succeeded } from '../transports/transport.js';
+import { downloadMainArtifact } from './artifact.js';
+import { resolveBackup } from './catalog.js';
+import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { redisReady } from './redis-common.js';
+import { restorePostgres } from './restore-postgres.js';
+import { openTransport } from './transports.js';
+import { waitUntil } from './wait.js';
+
+export const DRILL_SCHEMA = 'igbackup.drill/v1';
+
+export interface DrillCheck {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface DrillReport {
+  schema: typeof DRILL_SCHEMA;
+  env: string;
+  engine: string;
+  database: string;
+  key: string;
+  target: string;
+  startedAt: string;
+  finishedAt: string;
+  rtoSeconds: number;
+  rtoTargetSeconds?: number | undefined;
+  rtoMet?: boolean | undefined;
+  checks: DrillCheck[];
+  ok: boolean;
+  kept: boolean;
+  error?: string | undefined;
+}
+
+export interface DrillOptions {
+  env: string;
+  engine: string;
+  from?: string | undefined;
+  latest?: boolean | undefined;
+  database?: string | undefined;
+  keep: boolean;
+}
+
+export function drillPrefix(h: EnvHandle, engine: string): string {
+  return `${joinKey(h.store.prefix, h.name, '.igbackup', 'drills', engine)}/`;
+}
+
+export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillReport[]> {
+  const h = selectEnv(ctx, opts.env);
+  const engines = opts.engine === 'all' ? (['postgres', 'redis'] as const).filter((e) => h.env[e]) : [opts.engine];
+  const reports: DrillReport[] = [];
+  for (const engine of engines) {
+    const dbs = engine === 'postgres' && !opts.from ? (opts.database ? [opts.database] : postgresSection(ctx, h).databases) : [opts.database];
+    for (const database of dbs) {
+      const entry = await resolveBackup(ctx, h, engine, { from: opts.from, latest: opts.from ? undefined : true, database });
+      const report = engine === 'postgres' ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts) : await drillRedis(ctx, h, entry, opts);
+      await h.store.putBytes(joinKey(drillPrefix(h, engine), `${report.database}_${keyTimestamp(new Date(report.startedAt))}.json`), `${JSON.stringify(report, null, 2)}\n`);
+      reports.push(report);
+    }
+  }
+  const failed = reports.filter((r) => !r.ok);
+  if (failed.length) {
+    throw new DriftError(
+      `drill failed: ${failed.map((r) => `${r.engine}/${r.database}: ${r.error ?? [...r.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`), r.rtoMet === false ? `RTO ${r.rtoSeconds} s > target ${r.rtoTargetSeconds} s` : ''].filter(Boolean).join('; ')}`).join(' | ')}`,
+      { hint: 'the drill report is stored next to the backups; igbackup status shows the last drill' },
+    );
+  }
+  return reports;
+}
+
+function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finishedAt' | 'rtoSeconds' | 'rtoTargetSeconds' | 'rtoMet' | 'ok' | 'schema'>, t0: number): DrillReport {
+  const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
+  const rtoSeconds = Math.round((performance.now() - t0) / 100) / 10;
+  const rtoTargetSeconds = tier ? tier.rtoMinutes * 60 : undefined;
+  const rtoMet = rtoTargetSeconds === undefined ? undefined : rtoSeconds <= rtoTargetSeconds;
+  const ok = !base.error && base.checks.every((c) => c.ok) && rtoMet !== false;
+  return { schema: DRILL_SCHEMA, ...base, finishedAt: ctx.now().toISOString(), rtoSeconds, rtoTargetSeconds, rtoMet, ok };
+}
+
+async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
+  const started = ctx.now();
+  const t0 = performance.now();
+  const scratch = pg.scratchName(database, 'drill', keyTimestamp(started).replace(/\D/g, '').slice(0, 14));
+  const checks: DrillCheck[] = [];
+  let error: string | undefined;
+  const cfg = postgresSection(ctx, h);
+  const conn = await pgConnection(ctx, h, cfg);
+  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
+  try {
+    ctx.reporter.step(`drill: restoring ${key} into scratch database ${scratch}`);
+    // A scratch database is never the source: no confirmation needed even in a protected env.
+    await restorePostgres(ctx, { env: h.name, from: key, targetDb: scratch, yes: true });
+    checks.push({ name: 'restore', ok: true, detail: `restored into ${scratch}` });
+    for (const c of h.env.drill.postgres.filter((x) => x.database === undefined || x.database === database)) {
+      const r = await capture(transport, pg.psqlCommand(conn, scratch), `${c.sql.trim().replace(/;?$/, ';')}\n`);
+      const got = r.stdout.trim();
+      checks.push({ name: c.sql, ok: succeeded(r) && got === c.expect, detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim() });
+    }
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    if (!opts.keep) {
+      ctx.reporter.step(`drill: dropping ${scratch}`);
+      await capture(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), pg.sql.dropDatabase(scratch));
+    }
+    await transport.close();
+  }
+  return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `${conn.host}:${conn.port}/${scratch}`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+  const started = ctx.now();
+  const t0 = performance.now();
+  const ws = await makeWorkspace();
+  const port = await freePort();
+  const checks: DrillCheck[] = [];
+  let error: string | undefined;
+  const conn: redis.RedisConnection = { host: '127.0.0.1', port };
+  let scratch: ReturnType<AppContext['runner']['start']> | undefined;
+  try {
+    await downloadMainArtifact(ctx, h.store, entry.manifest, join(ws.dir, 'dump.rdb'));
+    ctx.reporter.step(`drill: loading ${entry.key} into a scratch redis-server on 127.0.0.1:${port}`);
+    scratch = ctx.runner.start({
+      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', ws.dir, '--dbfilename', 'dump.rdb', '--appendonly', 'no', '--save', '', '--protected-mode', 'no'],
+      stdin: 'ignore',
+    });
+    scratch.stdout.resume();
+    await waitUntil('scratch redis-server', 120_000, () => redisReady(ctx.runner, conn));
+    const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
+    checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
+    for (const c of h.env.drill.redis) {
+      const r = await capture(ctx.runner, redis.cli(conn, ...c.command));
+      const got = r.stdout.trim();
+      const ok = succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
+      checks.push({ name: c.command.join(' '), ok, detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}` });
+    }
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    if (scratch) {
+      await capture(ctx.runner, redis.cli(conn, 'SHUTDOWN', 'NOSAVE'));
+      scratch.kill();
+      await scratch.done;
+    }
+    if (!opts.keep) await ws.cleanup();
+  }
+  return finish(ctx, h, { env: h.name, engine: 'redis', database: entry.manifest.target.database, key: entry.key, target: `127.0.0.1:${port} (scratch redis-server)`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+}

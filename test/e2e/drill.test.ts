@@ -1,0 +1,80 @@
+// Restore drills on the real PostgreSQL and Redis: a throwaway target, smoke tests, RTO against the tier target,
+// teardown also on failure, a stored report that status then shows.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { listKeys, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
+import { digest, fillRedis, startRedis } from '../helpers/redis.js';
+
+interface DrillJson {
+  reports: { ok: boolean; rtoSeconds: number; rtoMet: boolean; target: string; checks: { name: string; ok: boolean }[] }[];
+}
+
+describe('drill', () => {
+  it('postgres: restores into a scratch database, runs the SQL checks, meets the RTO, drops the scratch; failures and RTO misses exit 6', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_drill'), 200);
+    const config = (expect: string, rtoMinutes: number) => ({
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes } },
+      envs: { prod: { protected: true, tier: 'gold', storage: s3Storage(bucket), postgres: pgSection([db]), drill: { postgres: [{ sql: 'SELECT count(*) FROM customers', expect }] } } },
+    });
+    await writeConfig(dir, config('200', 60));
+    assert.equal((await runCli(['backup', 'postgres', '--env', 'prod'], { cwd: dir })).code, 0);
+
+    const ok = await runCli(['--json', 'drill', 'postgres', '--env', 'prod'], { cwd: dir });
+    assert.equal(ok.code, 0, ok.stderr);
+    const r = parseJson<DrillJson>(ok).reports[0]!;
+    assert.equal(r.ok, true);
+    assert.equal(r.rtoMet, true);
+    assert.ok(r.rtoSeconds > 0 && r.rtoSeconds < 3600);
+    assert.match(r.target, /__igb_drill_/);
+    assert.deepEqual(r.checks.map((c) => c.ok), [true, true]);
+    const left = () => psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb_%'`);
+    assert.equal(await left(), '0', 'scratch database not torn down');
+    assert.equal((await listKeys(bucket, 'prod/.igbackup/drills/postgres/')).length, 1);
+
+    await writeConfig(dir, config('999', 60));
+    const bad = await runCli(['drill', 'postgres', '--env', 'prod'], { cwd: dir });
+    assert.equal(bad.code, 6, bad.stderr);
+    assert.match(bad.stderr, /drill failed: postgres\/.*SELECT count\(\*\) FROM customers \(got "200", expected "999"\)/);
+    assert.equal(await left(), '0', 'scratch database not torn down after a failed check');
+
+    await writeConfig(dir, config('200', 0.0001));
+    const slow = await runCli(['drill', 'postgres', '--env', 'prod'], { cwd: dir });
+    assert.equal(slow.code, 6, slow.stderr);
+    assert.match(slow.stderr, /RTO [\d.]+ s > target 0\.006 s/);
+
+    const st = await runCli(['--json', 'status', '--env', 'prod'], { cwd: dir });
+    const row = parseJson<{ rows: { lastDrill: { ok: boolean; rtoSeconds: number }; breached: boolean; reason: string }[] }>(st).rows[0]!;
+    assert.equal(row.lastDrill.ok, false);
+    assert.equal(row.breached, true);
+    assert.match(row.reason, /the last drill failed/);
+    const prom = await runCli(['status', '--env', 'prod', '--format', 'prometheus'], { cwd: dir });
+    assert.match(prom.stdout, /igbackup_rto_seconds\{env="prod",engine="postgres",database="[^"]+"\} [\d.]+/);
+    assert.match(prom.stdout, /igbackup_last_drill_success\{[^}]+\} 0/);
+  });
+
+  it('redis: loads the RDB into a scratch redis-server here, runs the command checks, leaves the source alone', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const r = await startRedis();
+    await fillRedis(r, 300);
+    const before = await digest(r);
+    await writeConfig(dir, {
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: { prod: { tier: 'gold', storage: s3Storage(bucket), redis: { port: r.port }, drill: { redis: [{ command: ['DBSIZE'], min: 1500 }, { command: ['GET', 's:5'], expect: 'value-5' }] } } },
+    });
+    assert.equal((await runCli(['backup', 'redis', '--env', 'prod'], { cwd: dir })).code, 0);
+    await r.cli('SET', 'after-backup', '1');
+    const res = await runCli(['--json', 'drill', 'redis', '--env', 'prod'], { cwd: dir });
+    assert.equal(res.code, 0, res.stderr);
+    const rep = parseJson<DrillJson>(res).reports[0]!;
+    assert.equal(rep.ok, true);
+    assert.match(rep.target, /scratch redis-server/);
+    assert.equal(await r.cli('GET', 'after-backup'), '1', 'the drill touched the source');
+    assert.notEqual(await digest(r), before);
+    await r.stop();
+  });
+});
