@@ -4,13 +4,13 @@
 // --keep), and stores a drill report next to the backups.
 
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DriftError } from '../domain/errors.js';
 import { joinKey, keyTimestamp } from '../domain/keys.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
-import { capture } from '../transports/run.js';
+import { capture, captureOk } from '../transports/run.js';
 import { succeeded } from '../transports/transport.js';
 import { downloadMainArtifact } from './artifact.js';
 import { resolveBackup } from './catalog.js';
@@ -92,6 +92,47 @@ function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finished
 }
 
 async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
+  const k = h.env.drill.kubernetes;
+  if (!k) return drillPostgresOn(ctx, h, key, database, opts, '');
+  // Kubernetes: a fresh namespace with the configured workload; the restore goes into its PostgreSQL.
+  const started = ctx.now();
+  const t0 = performance.now();
+  const ns = `igbackup-drill-${keyTimestamp(started).replace(/\D/g, '').slice(0, 14)}`;
+  const base = [k.kubectl, ...(k.context ? ['--context', k.context] : []), ...(k.kubeconfig ? ['--kubeconfig', resolve(ctx.configDir, k.kubeconfig)] : [])];
+  const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, ...args] });
+  let created = false;
+  try {
+    ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${k.manifest}`);
+    await kubectl('create', 'namespace', ns);
+    created = true;
+    await kubectl('apply', '-n', ns, '-f', resolve(ctx.configDir, k.manifest));
+    await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${k.pod}`, `--timeout=${k.readyTimeoutSec}s`);
+    const cfg = postgresSection(ctx, h);
+    const inPod: EnvHandle['env'] = {
+      ...h.env,
+      postgres: {
+        ...cfg,
+        transport: { type: 'kubernetes', namespace: ns, pod: k.pod, container: k.container, context: k.context, kubeconfig: k.kubeconfig, kubectl: k.kubectl, idleTimeoutSec: 600 },
+        host: k.host,
+        port: k.port,
+        user: k.user,
+        password: k.password,
+      },
+    };
+    const derived: AppContext = { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: inPod } } };
+    return await drillPostgresOn(derived, { ...h, env: inPod }, key, database, opts, ` in namespace ${ns}`);
+  } catch (err) {
+    return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error: (err as Error).message }, t0);
+  } finally {
+    if (created && !opts.keep) {
+      ctx.reporter.step(`drill: deleting namespace ${ns}`);
+      await capture(ctx.runner, { argv: [...base, 'delete', 'namespace', ns, '--wait=false'] });
+    }
+  }
+}
+
+/** The drill proper, on the server `ctx` configures for the env (the source's, or the throwaway namespace's). */
+async function drillPostgresOn(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions, where: string): Promise<DrillReport> {
   const started = ctx.now();
   const t0 = performance.now();
   const scratch = pg.scratchName(database, 'drill', keyTimestamp(started).replace(/\D/g, '').slice(0, 14));
@@ -101,7 +142,7 @@ async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, databas
   const conn = await pgConnection(ctx, h, cfg);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
   try {
-    ctx.reporter.step(`drill: restoring ${key} into scratch database ${scratch}`);
+    ctx.reporter.step(`drill: restoring ${key} into scratch database ${scratch}${where}`);
     // A scratch database is never the source: no confirmation needed even in a protected env.
     await restorePostgres(ctx, { env: h.name, from: key, targetDb: scratch, yes: true });
     checks.push({ name: 'restore', ok: true, detail: `restored into ${scratch}` });
@@ -119,7 +160,7 @@ async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, databas
     }
     await transport.close();
   }
-  return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `${conn.host}:${conn.port}/${scratch}`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+  return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `${conn.host}:${conn.port}/${scratch}${where}`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
 }
 
 async function freePort(): Promise<number> {

@@ -291,6 +291,24 @@ export const envSchema = z.strictObject({
           }),
         )
         .default([]),
+      /** PostgreSQL drills in a fresh namespace igbackup-drill-<ts>: the workload comes from this manifest. */
+      kubernetes: z
+        .strictObject({
+          manifest: z.string().min(1),
+          /** The pod of the applied workload that runs PostgreSQL (e.g. postgres-0). */
+          pod: z.string().min(1),
+          container: z.string().min(1).optional(),
+          context: z.string().min(1).optional(),
+          kubeconfig: z.string().min(1).optional(),
+          kubectl: z.string().min(1).default('kubectl'),
+          readyTimeoutSec: z.number().int().min(1).default(600),
+          /** How the drill connects to the throwaway PostgreSQL inside the pod. */
+          host: z.string().min(1).default('127.0.0.1'),
+          port: z.number().int().min(1).max(65535).default(5432),
+          user: z.string().min(1).default('postgres'),
+          password: secretRefSchema.optional(),
+        })
+        .optional(),
     })
     .prefault({}),
   postgres: postgresSchema.optional(),

@@ -2,8 +2,10 @@
 // teardown also on failure, a stored report that status then shows.
 
 import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { listKeys, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
 import { digest, fillRedis, startRedis } from '../helpers/redis.js';
 
@@ -76,5 +78,51 @@ describe('drill', () => {
     assert.equal(await r.cli('GET', 'after-backup'), '1', 'the drill touched the source');
     assert.notEqual(await digest(r), before);
     await r.stop();
+  });
+
+  it('kubernetes: a fresh namespace with the workload from the manifest, restore and checks in its pod, namespace deleted (also on failure)', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_kdrill'), 120);
+    const state = join(dir, 'kube-state.json');
+    const log = join(dir, 'kubectl.log');
+    await writeFile(state, JSON.stringify({ statefulsets: {}, pods: [], namespaces: [] }));
+    await writeFile(join(dir, 'drill-workload.yaml'), 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: drill-pg }\nspec:\n  replicas: 1\n  template: { metadata: { labels: { app: drill-pg } } }\n');
+    const kube = { PATH: `${join(ROOT, 'test', 'fixtures', 'kube')}:${process.env.PATH}`, IGB_KUBE_STATE: state, IGB_KUBECTL_LOG: log };
+    const config = (expect: string) => ({
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: {
+        prod: {
+          tier: 'gold',
+          storage: s3Storage(bucket),
+          postgres: pgSection([db]),
+          drill: {
+            postgres: [{ sql: 'SELECT count(*) FROM customers', expect }],
+            kubernetes: { manifest: './drill-workload.yaml', pod: 'drill-pg-0', context: 'drills', port: Number(process.env.IGBACKUP_TEST_PG_PORT), user: 'postgres', password: { env: 'TEST_PG_PASSWORD' } },
+          },
+        },
+      },
+    });
+    await writeConfig(dir, config('120'));
+    assert.equal((await runCli(['backup', 'postgres', '--env', 'prod'], { cwd: dir })).code, 0);
+    const ok = await runCli(['--json', 'drill', 'postgres', '--env', 'prod'], { cwd: dir, env: kube });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(parseJson<DrillJson>(ok).reports[0]!.target, /in namespace igbackup-drill-\d+/);
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const ns = calls[0]?.[4] ?? '';
+    assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
+    assert.match(ns, /^igbackup-drill-\d{14}$/);
+    assert.deepEqual(calls[1]?.slice(0, 6), ['--context', 'drills', 'apply', '-n', ns, '-f']);
+    assert.ok(calls.some((c) => c.includes('exec') && c.includes(ns) && c.includes('drill-pg-0')), 'nothing ran in the drill pod');
+    assert.deepEqual(calls.at(-1), ['--context', 'drills', 'delete', 'namespace', ns, '--wait=false']);
+    assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, []);
+
+    await writeConfig(dir, config('0'));
+    await writeFile(log, '');
+    const bad = await runCli(['drill', 'postgres', '--env', 'prod'], { cwd: dir, env: kube });
+    assert.equal(bad.code, 6, bad.stderr);
+    const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    assert.equal(calls2.at(-1)?.[2], 'delete');
+    assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
   });
 });
