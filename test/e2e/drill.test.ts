@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { listKeys, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
+import { listKeys, makeBucket, makeDatabase, psql, sshServer, uniqueName } from '../helpers/servers.js';
 import { digest, fillRedis, startRedis } from '../helpers/redis.js';
 
 interface DrillJson {
@@ -124,5 +124,25 @@ describe('drill', () => {
     const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
     assert.equal(calls2.at(-1)?.[2], 'delete');
     assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
+  });
+
+  it('postgres over SSH: the scratch database is created and checked through the SSH transport', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_sshdrill'), 80);
+    const hostKey = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
+    await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${sshServer.port} ${hostKey[0]} ${hostKey[1]}\n`);
+    const transport = { type: 'ssh', host: '127.0.0.1', port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts') };
+    await writeConfig(dir, {
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: { vm: { tier: 'gold', storage: s3Storage(bucket), postgres: pgSection([db], { transport }), drill: { postgres: [{ sql: 'SELECT count(*) FROM customers', expect: '80' }] } } },
+    });
+    assert.equal((await runCli(['backup', 'postgres', '--env', 'vm'], { cwd: dir })).code, 0);
+    const r = await runCli(['--json', 'drill', 'all', '--env', 'vm'], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const rep = parseJson<DrillJson>(r).reports;
+    assert.equal(rep.length, 1);
+    assert.deepEqual(rep[0]!.checks.map((c) => c.ok), [true, true]);
+    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb_%'`), '0');
   });
 });
