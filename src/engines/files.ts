@@ -1,6 +1,6 @@
 // File steps on the database host, as argv with paths passed as arguments (never spliced into a script).
 
-import type { CommandSpec } from '../transports/transport.js';
+import type { CommandSpec } from '../domain/command.js';
 
 /** Writes stdin to a temp file beside `path`, then renames it over `path` (atomic on one filesystem). */
 export function placeFileCommand(path: string): CommandSpec {

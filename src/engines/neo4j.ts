@@ -1,6 +1,6 @@
 // Neo4j engine: neo4j-admin commands (5.x and 4.4 syntax) for dump/load, online backup/restore and check, as data.
 
-import type { CommandSpec } from '../transports/transport.js';
+import type { CommandSpec } from '../domain/command.js';
 
 export interface Neo4jTools {
   admin: string;

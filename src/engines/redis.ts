@@ -1,6 +1,6 @@
 // Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
 
-import type { CommandSpec } from '../transports/transport.js';
+import type { CommandSpec } from '../domain/command.js';
 import { moveCommand } from './files.js';
 
 export interface RedisConnection {

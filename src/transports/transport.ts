@@ -1,15 +1,9 @@
 // The Transport interface: run an argv somewhere (here, over SSH, in a pod) and hand back its streams and exit status.
 
 import type { Readable, Writable } from 'node:stream';
+import type { CommandSpec } from '../domain/command.js';
 
-export interface CommandSpec {
-  /** Program and arguments; never passed through a shell by the local transport. */
-  argv: string[];
-  /** Extra environment for the command (secrets go here, never into argv). */
-  env?: Record<string, string> | undefined;
-  /** Whether the caller will write to stdin; otherwise stdin is closed at once. */
-  stdin?: 'pipe' | 'ignore' | undefined;
-}
+export type { CommandSpec };
 
 export interface ExitResult {
   /** Exit code, or undefined when killed by a signal or never started. */
