@@ -3,8 +3,8 @@
 // tests, measures the RTO (download + restore + checks) against the tier's target, always tears down (unless
 // --keep), and stores a drill report next to the backups.
 
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
+import { freePort } from './ports.js';
 import { DriftError } from '../domain/errors.js';
 import { joinKey, keyTimestamp } from '../domain/keys.js';
 import * as pg from '../engines/postgres.js';
@@ -163,16 +163,6 @@ async function drillPostgresOn(ctx: AppContext, h: EnvHandle, key: string, datab
   return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `${conn.host}:${conn.port}/${scratch}${where}`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
   const started = ctx.now();

@@ -1,10 +1,12 @@
 // Throwaway redis-server 7 instances on 127.0.0.1 for the Redis tests: own port, dir and config file.
 
 import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { freePort } from '../../src/app/ports.js';
+
+export { freePort };
 
 export interface RedisInstance {
   port: number;
@@ -16,16 +18,6 @@ export interface RedisInstance {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (typeof a === 'object' && a ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function startRedis(opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number } = {}): Promise<RedisInstance> {
   const port = await freePort();
