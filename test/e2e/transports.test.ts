@@ -131,7 +131,21 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
     });
     const child = startBackup(dir, 'vm');
     assert.ok(await waitForDumpCopy(name), 'pg_dump never started copying');
-    await execa('pkill', ['-KILL', '-f', `sshd: ${sshServer.user}`], { reject: false });
+    // Kill only this backup's sshd session (other test files may hold sessions too): walk up from its pg_dump.
+    const dumpPid = (await execa('pgrep', ['-f', `pg_dump .*${name}`], { reject: false })).stdout.trim().split('\n')[0];
+    assert.ok(dumpPid, 'pg_dump process not found');
+    let pid = dumpPid;
+    let session = '';
+    for (let i = 0; i < 10 && pid && pid !== '1'; i++) {
+      const cmd = (await execa('ps', ['-o', 'args=', '-p', pid], { reject: false })).stdout.trim();
+      if (cmd.startsWith(`sshd: ${sshServer.user}`)) {
+        session = pid;
+        break;
+      }
+      pid = (await execa('ps', ['-o', 'ppid=', '-p', pid], { reject: false })).stdout.trim();
+    }
+    assert.ok(session, 'no sshd session above pg_dump');
+    await execa('kill', ['-KILL', session]);
     const r = await child;
     assert.equal(r.exitCode, 1, String(r.stderr));
     assert.match(String(r.stderr), /connection to .* was lost|no integrity trailer|exited with code|killed by/);
