@@ -18,6 +18,7 @@ import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHand
 import { redisReady } from './redis-common.js';
 import { restorePostgres } from './restore-postgres.js';
 import { openTransport } from './transports.js';
+import { nativeCheck } from './verify.js';
 import { waitUntil } from './wait.js';
 
 export const DRILL_SCHEMA = 'igbackup.drill/v1';
@@ -61,13 +62,19 @@ export function drillPrefix(h: EnvHandle, engine: string): string {
 
 export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillReport[]> {
   const h = selectEnv(ctx, opts.env);
-  const engines = opts.engine === 'all' ? (['postgres', 'redis'] as const).filter((e) => h.env[e]) : [opts.engine];
+  const engines = opts.engine === 'all' ? (['postgres', 'redis', 'neo4j'] as const).filter((e) => h.env[e]) : [opts.engine];
   const reports: DrillReport[] = [];
   for (const engine of engines) {
-    const dbs = engine === 'postgres' && !opts.from ? (opts.database ? [opts.database] : postgresSection(ctx, h).databases) : [opts.database];
+    const all = engine === 'postgres' ? postgresSection(ctx, h).databases : engine === 'neo4j' ? (h.env.neo4j?.databases ?? []) : [];
+    const dbs = engine !== 'redis' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
     for (const database of dbs) {
       const entry = await resolveBackup(ctx, h, engine, { from: opts.from, latest: opts.from ? undefined : true, database });
-      const report = engine === 'postgres' ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts) : await drillRedis(ctx, h, entry, opts);
+      const report =
+        engine === 'postgres'
+          ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts)
+          : engine === 'neo4j'
+            ? await drillNeo4j(ctx, h, entry, opts)
+            : await drillRedis(ctx, h, entry, opts);
       await h.store.putBytes(joinKey(drillPrefix(h, engine), `${report.database}_${keyTimestamp(new Date(report.startedAt))}.json`), `${JSON.stringify(report, null, 2)}\n`);
       reports.push(report);
     }
@@ -201,4 +208,25 @@ async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
     if (!opts.keep) await ws.cleanup();
   }
   return finish(ctx, h, { env: h.name, engine: 'redis', database: entry.manifest.target.database, key: entry.key, target: `127.0.0.1:${port} (scratch redis-server)`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+}
+
+/** Neo4j: load the artifact into a scratch NEO4J_HOME on this machine and run neo4j-admin database check there. */
+async function drillNeo4j(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+  const started = ctx.now();
+  const t0 = performance.now();
+  const ws = await makeWorkspace();
+  const checks: DrillCheck[] = [];
+  let error: string | undefined;
+  try {
+    const path = join(ws.dir, 'artifact');
+    await downloadMainArtifact(ctx, h.store, entry.manifest, path);
+    ctx.reporter.step(`drill: loading ${entry.key} into a scratch NEO4J_HOME and checking it`);
+    const c = await nativeCheck(ctx, h, entry.manifest, path, ws.dir);
+    checks.push({ name: c.tool, ok: c.ok, detail: c.detail });
+  } catch (err) {
+    error = (err as Error).message;
+  } finally {
+    if (!opts.keep) await ws.cleanup();
+  }
+  return finish(ctx, h, { env: h.name, engine: 'neo4j', database: entry.manifest.target.database, key: entry.key, target: 'scratch NEO4J_HOME on this machine', startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
 }

@@ -47,13 +47,13 @@ export async function verifyBackup(
       verified.push({ role: a.role, key: a.key, bytes: a.bytes, sha256: a.sha256, ok: true });
       paths[a.role] = path;
     }
-    const nativeCheck = await native(ctx, h, entry.manifest, paths.dump ?? '', ws.dir);
-    if (!nativeCheck.ok) {
-      throw new IntegrityError(`${entry.key}: ${nativeCheck.tool} rejects the artifact: ${nativeCheck.detail}`, {
+    const native = await nativeCheck(ctx, h, entry.manifest, paths.dump ?? '', ws.dir);
+    if (!native.ok) {
+      throw new IntegrityError(`${entry.key}: ${native.tool} rejects the artifact: ${native.detail}`, {
         hint: 'the bytes match the manifest, so the backup was bad when taken; take a new backup and check the source',
       });
     }
-    return { env: h.name, engine: opts.engine, key: entry.key, artifacts: verified, nativeCheck };
+    return { env: h.name, engine: opts.engine, key: entry.key, artifacts: verified, nativeCheck: native };
   } finally {
     await ws.cleanup();
   }
@@ -73,7 +73,8 @@ async function run(ctx: AppContext, tool: string, spec: CommandSpec, judge?: (st
   return judge ? judge(r.stdout) : { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' };
 }
 
-async function native(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<Check> {
+/** The engine's own check of a downloaded artifact, on this machine (Neo4j: loaded into a scratch NEO4J_HOME). */
+export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<Check> {
   ctx.reporter.step("running the engine's native check");
   if (m.engine === 'postgres') {
     const tool = 'pg_restore --list';

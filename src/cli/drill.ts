@@ -9,7 +9,7 @@ export function registerDrill(program: Command, deps: CliDeps): void {
   program
     .command('drill')
     .description('restore a backup into a throwaway target (never the source), run the smoke tests, measure the RTO against the tier target, tear down, store a drill report; exit 6 on a failed check or a missed RTO')
-    .addArgument(new Argument('<engine>', 'which engine, or all').choices(['postgres', 'redis', 'all']))
+    .addArgument(new Argument('<engine>', 'which engine, or all').choices(['postgres', 'redis', 'neo4j', 'all']))
     .requiredOption('-e, --env <name>', 'environment from the config')
     .option('--from <key>', 'drill this backup (default: the newest of each configured database)')
     .option('--latest', 'the newest complete backup (the default)')

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { execa } from 'execa';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { listKeys, makeBucket, makeDatabase, psql, sshServer, uniqueName } from '../helpers/servers.js';
 import { digest, fillRedis, startRedis } from '../helpers/redis.js';
@@ -144,5 +145,30 @@ describe('drill', () => {
     assert.equal(rep.length, 1);
     assert.deepEqual(rep[0]!.checks.map((c) => c.ok), [true, true]);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb_%'`), '0');
+  });
+
+  it('neo4j: loads the dump into a scratch NEO4J_HOME here and runs the consistency check (stand-in); a failing check fails the drill', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const home = join(dir, 'home');
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(join(home, 'data', 'databases', 'neo4j'), { recursive: true });
+    await writeFile(join(home, 'data', 'databases', 'neo4j', 'store'), 'graph-bytes');
+    const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
+    const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home };
+    await execa(join(n4j, 'neo4j'), ['start'], { env });
+    await writeConfig(dir, {
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: { prod: { tier: 'gold', storage: s3Storage(bucket), neo4j: { service: { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5 } } } },
+    });
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'prod'], { cwd: dir, env })).code, 0);
+    const ok = await runCli(['--json', 'drill', 'neo4j', '--env', 'prod'], { cwd: dir, env });
+    assert.equal(ok.code, 0, ok.stderr);
+    const rep = parseJson<DrillJson>(ok).reports[0]!;
+    assert.equal(rep.ok, true);
+    assert.match(rep.target, /scratch NEO4J_HOME/);
+    const bad = await runCli(['drill', 'all', '--env', 'prod'], { cwd: dir, env: { ...env, IGB_NEO4J_FAIL: 'check' } });
+    assert.equal(bad.code, 6, bad.stderr);
+    assert.match(bad.stderr, /drill failed: neo4j\/neo4j: neo4j-admin database check/);
   });
 });
