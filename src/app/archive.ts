@@ -3,6 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchivedError, IgbackupError } from '../domain/errors.js';
+import type { Manifest } from '../domain/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { AppContext } from './context.js';
 
@@ -60,4 +61,9 @@ export async function ensureReadable(ctx: AppContext, store: ObjectStore, keys: 
       await sleep(o.pollMs);
     }
   }
+}
+
+/** ensureReadable for every artifact of a backup, with the default policy when none is given. */
+export async function ensureBackupReadable(ctx: AppContext, store: ObjectStore, manifest: Manifest, o: ArchiveOptions | undefined): Promise<void> {
+  await ensureReadable(ctx, store, manifest.artifacts.map((a) => a.key), o ?? DEFAULT_ARCHIVE);
 }

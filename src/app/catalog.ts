@@ -55,7 +55,6 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   }
   for (const i of invalid) referenced.add(i.manifestKey);
   const orphans = objects.filter((o) => !referenced.has(o.key));
-  ctx.reporter.progress(objects.length);
   return { backups: sortNewestFirst(backups), invalid, orphans };
 }
 

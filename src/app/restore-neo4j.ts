@@ -12,7 +12,7 @@ import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { neo4jSection, neo4jTools } from './backup-neo4j.js';
-import { DEFAULT_ARCHIVE, ensureReadable, type ArchiveOptions } from './archive.js';
+import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { selectEnv, type AppContext } from './context.js';
@@ -46,7 +46,7 @@ export async function restoreNeo4j(ctx: AppContext, opts: Neo4jRestoreOptions): 
   const entry = await resolveBackup(ctx, h, 'neo4j', opts);
   const db = entry.manifest.target.database;
   await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);
-  await ensureReadable(ctx, h.store, entry.manifest.artifacts.map((a) => a.key), opts.archive ?? DEFAULT_ARCHIVE);
+  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   const ws = await makeWorkspace(opts.tmpDir);
   try {

@@ -10,7 +10,7 @@ import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
-import { DEFAULT_ARCHIVE, ensureReadable, type ArchiveOptions } from './archive.js';
+import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
@@ -55,7 +55,7 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const m = entry.manifest;
   const target = opts.targetDb ?? m.target.database;
   await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
-  await ensureReadable(ctx, h.store, entry.manifest.artifacts.map((a) => a.key), opts.archive ?? DEFAULT_ARCHIVE);
+  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const conn = await pgConnection(ctx, h, cfg);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
   try {

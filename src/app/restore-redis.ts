@@ -12,7 +12,7 @@ import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
 import type { RedisConfig } from '../config/schema.js';
-import { DEFAULT_ARCHIVE, ensureReadable, type ArchiveOptions } from './archive.js';
+import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { selectEnv, type AppContext } from './context.js';
@@ -52,7 +52,7 @@ export async function restoreRedis(ctx: AppContext, opts: RedisRestoreOptions): 
   }
   const entry = await resolveBackup(ctx, h, 'redis', opts);
   await requireConfirmation(h.name, h.env.protected, `replace the data of Redis ${cfg.host}:${cfg.port} with ${entry.key}`, opts);
-  await ensureReadable(ctx, h.store, entry.manifest.artifacts.map((a) => a.key), opts.archive ?? DEFAULT_ARCHIVE);
+  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const conn = await redisConnection(ctx, h, cfg);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.redis`);
   const ws = await makeWorkspace(opts.tmpDir);

@@ -22,17 +22,16 @@ export interface StorageReport {
   ok: boolean;
 }
 
-function s3Of(ctx: AppContext, h: EnvHandle): S3StorageConfig {
+function s3Of(h: EnvHandle): S3StorageConfig {
   if (h.env.storage.type !== 's3') {
     throw new ConfigError(`env "${h.name}" uses a ${h.env.storage.type} store: storage init/check apply to s3 stores`);
   }
-  void ctx;
   return h.env.storage;
 }
 
 export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: boolean }): Promise<StorageReport> {
   const h = selectEnv(ctx, opts.env);
-  const cfg = s3Of(ctx, h);
+  const cfg = s3Of(h);
   ctx.reporter.step(`${opts.dryRun ? 'planning' : 'setting up'} s3://${cfg.bucket} for env ${h.name}`);
   const items = await applyGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name), opts.dryRun, async (item) => {
     if (item !== 'bucket-policy' && item !== 'public-access-block') return undefined;
@@ -54,7 +53,7 @@ export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: 
 
 export async function storageCheck(ctx: AppContext, opts: { env: string }): Promise<StorageReport> {
   const h = selectEnv(ctx, opts.env);
-  const cfg = s3Of(ctx, h);
+  const cfg = s3Of(h);
   ctx.reporter.step(`auditing s3://${cfg.bucket} for env ${h.name}`);
   const audited = await auditGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name));
   const known = await knownUnsupported(h);

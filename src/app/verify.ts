@@ -13,7 +13,7 @@ import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type CommandSpec } from '../transports/transport.js';
-import { DEFAULT_ARCHIVE, ensureReadable, type ArchiveOptions } from './archive.js';
+import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 
@@ -31,7 +31,7 @@ export async function verifyBackup(
 ): Promise<VerifyResult> {
   const h = selectEnv(ctx, opts.env);
   const entry = await resolveBackup(ctx, h, opts.engine, opts);
-  await ensureReadable(ctx, h.store, entry.manifest.artifacts.map((a) => a.key), opts.archive ?? DEFAULT_ARCHIVE);
+  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const verified: VerifyResult['artifacts'] = [];
