@@ -35,5 +35,21 @@ else
   files=$(find test/unit -name '*.test.ts' | sort)
 fi
 
+echo "[test] $(nproc) cores, $(free -m | awk '/^Mem/{print $7}') MiB available, $(df -h --output=avail /tmp | tail -1 | tr -d ' ') free in /tmp"
+rc=0
+spec="$IGBACKUP_SERVICES_DIR/last-test-run.txt"
+mkdir -p "$IGBACKUP_SERVICES_DIR"
+# TAP on stdout as always, plus the readable report in a file whose failure summary is printed at the end.
 # shellcheck disable=SC2086
-exec node --import tsx --test --test-concurrency=2 --test-timeout=600000 $files
+node --import tsx --test --test-concurrency=2 --test-timeout=600000 \
+  --test-reporter=tap --test-reporter-destination=stdout --test-reporter=spec --test-reporter-destination="$spec" $files || rc=$?
+if [ "$rc" != 0 ]; then
+  echo "=== failing tests (from $spec)"
+  sed -n '/failing tests:/,$p' "$spec" | sed 's/\x1b\[[0-9;]*m//g' | head -400
+fi
+if [ "$rc" != 0 ] && [ "$mode" != "--unit" ]; then
+  # Say what state the servers were in, so a red CI run can be read without rerunning it.
+  bash scripts/services/radosgw.sh diagnose || true
+  echo "--- processes: $(ps -e --no-headers | wc -l); postgres: $(pg_isready -h 127.0.0.1 -p "$IGBACKUP_TEST_PG_PORT" 2>&1)"
+fi
+exit "$rc"

@@ -16,6 +16,8 @@ PGPORT_BENCH="${IGBACKUP_TEST_PG_PORT:-55432}"
 export PGPASSWORD="igbackup-test-pw" PGHOST=127.0.0.1 PGPORT="$PGPORT_BENCH" PGUSER=postgres
 [ -d node_modules ] || npm install --no-audit --no-fund
 [ -f dist/src/main.js ] || npm run build --silent
+# Multi-GB artifacts: the S3 server keeps them on disk (bluestore), as a real one would.
+export IGBACKUP_RGW_STORE=bluestore
 bash scripts/services/radosgw.sh start
 eval "$(bash scripts/services/radosgw.sh env)"
 bash scripts/services/postgres.sh start "$IGBACKUP_SERVICES_DIR/pg" "$PGPORT_BENCH" "$PGPASSWORD"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts (or reuses) a one-node Ceph cluster with RADOS Gateway on 127.0.0.1 as the real S3 for tests and benchmarks.
 # Usage: radosgw.sh start|stop|env   (env prints the variables the tests read)
-# Settings follow ../shared/FACTS.md: size-1 pools, bluestore on a sparse file, testing KMS backend, no mgr.
+# Settings follow ../shared/FACTS.md: size-1 pools, testing KMS backend, no mgr. The OSD keeps its objects in memory
+# (memstore) by default, so the tests never depend on the host's free disk space or disk latency; the benchmark sets
+# IGBACKUP_RGW_STORE=bluestore (a sparse file on disk) for multi-GB data sets. Changing the store recreates the cluster.
 set -euo pipefail
 
 BASE="${IGBACKUP_SERVICES_DIR:-/tmp/igbackup-services}/ceph"
@@ -12,6 +14,8 @@ SECRET_KEY="igbackupci-secret-key-0123456789abcdef"
 KMS_KEY_ID="igbackup-test-key"
 KMS_KEY_B64="AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="   # 32 bytes, test-only key
 CONF="$BASE/ceph.conf"
+STORE="${IGBACKUP_RGW_STORE:-memstore}"
+case "$STORE" in memstore|bluestore) ;; *) echo "[radosgw] IGBACKUP_RGW_STORE must be memstore or bluestore, not $STORE" >&2; exit 2 ;; esac
 CEPH=(ceph --conf "$CONF" --connect-timeout 10)
 
 log() { echo "[radosgw] $*" >&2; }
@@ -64,10 +68,14 @@ mon warn on pool no redundancy = false
 run dir = $BASE/run
 log file = $BASE/log/\$name.log
 admin socket = $BASE/run/\$name.asok
-osd objectstore = bluestore
+osd objectstore = $STORE
 osd memory target = 939524096
 bluestore cache autotune = false
 bluestore cache size = 134217728
+memstore device bytes = 8589934592
+# Never stop the monitor for a nearly full host disk: these are throwaway test clusters.
+mon data avail crit = 0
+mon data avail warn = 1
 [mon.a]
 mon data = $BASE/mon
 [osd.0]
@@ -141,17 +149,37 @@ start_daemons() {
 
 case "${1:-start}" in
   start)
-    if rgw_up; then log "already running on 127.0.0.1:$PORT"; exit 0; fi
+    if rgw_up && [ "$(cat "$BASE/store" 2>/dev/null)" = "$STORE" ]; then log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
     install_pkgs
+    if [ -f "$BASE/mon/keyring" ] && [ "$(cat "$BASE/store" 2>/dev/null)" != "$STORE" ]; then
+      log "switching the OSD store to $STORE: recreating the cluster"; "$0" stop
+    fi
+    # A memstore OSD loses its objects when it stops: start from a new cluster then.
+    if [ "$STORE" = memstore ] && [ -f "$BASE/mon/keyring" ] && ! pgrep -f "ceph-osd --conf $CONF" >/dev/null; then
+      "$0" stop; rm -f "$BASE/mon/keyring"
+    fi
     [ -f "$BASE/mon/keyring" ] || create_cluster
+    echo "$STORE" > "$BASE/store"
     start_daemons
     log "S3 ready at http://127.0.0.1:$PORT (KMS key id $KMS_KEY_ID)"
     ;;
   stop)
-    pkill -f "radosgw --conf $CONF" || true
-    pkill -f "ceph-osd --conf $CONF" || true
-    pkill -f "ceph-mon --conf $CONF" || true
+    for d in radosgw ceph-osd ceph-mon; do
+      pkill -f "$d --conf $CONF" || true
+      for _ in $(seq 1 40); do pgrep -f "$d --conf $CONF" >/dev/null || break; sleep 0.25; done
+    done
+    ;;
+  diagnose)
+    # What a failed test run prints about the S3 server: health, space, memory and the daemons' last errors.
+    echo "--- radosgw diagnostics ($STORE, $BASE)"
+    rgw_up && echo "radosgw answers on 127.0.0.1:$PORT" || echo "radosgw does NOT answer on 127.0.0.1:$PORT"
+    for d in ceph-mon ceph-osd radosgw; do pgrep -f "$d --conf $CONF" >/dev/null && echo "$d running" || echo "$d NOT running"; done
+    timeout 10 "${CEPH[@]}" health detail 2>&1 | head -20 || true
+    df -h "$BASE" 2>&1 | tail -1; free -m 2>&1 | sed -n 2p
+    for f in "$BASE"/log/*.log; do
+      echo "--- last errors in $f"; grep -E " -1 |ERROR|error|abort|Assert" "$f" 2>/dev/null | tail -15 || true
+    done
     ;;
   env) print_env ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|diagnose" >&2; exit 2 ;;
 esac

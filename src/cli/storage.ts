@@ -28,7 +28,7 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const r = await storageInit(ctx, { env: flags.env, dryRun: Boolean(flags.dryRun) });
       out.json({ command: 'storage init', dryRun: Boolean(flags.dryRun), ...r });
       render(out, flags.dryRun ? 'plan for' : 'set up', r);
-      if (!r.ok) throw new DriftError(`some steps failed: ${r.items.filter((i) => i.status === 'failed').map((i) => i.item).join(', ')}`);
+      if (!r.ok) throw new DriftError(`some steps failed: ${r.items.filter((i) => i.status === 'failed').map((i) => `${i.item} (${i.detail})`).join('; ')}`);
     });
   storage
     .command('check')
@@ -41,6 +41,6 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const r = await storageCheck(ctx, flags);
       out.json({ command: 'storage check', ...r });
       render(out, 'audit of', r);
-      if (!r.ok) throw new DriftError(`drift: ${r.items.filter((i) => i.status === 'drift' || i.status === 'failed').map((i) => i.item).join(', ')}`);
+      if (!r.ok) throw new DriftError(`drift: ${r.items.filter((i) => i.status === 'drift' || i.status === 'failed').map((i) => `${i.item} (${i.detail})`).join('; ')}`);
     });
 }
