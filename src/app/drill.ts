@@ -1,12 +1,13 @@
 // Use case: a restore drill. Restores a backup into a throwaway target that can never be the source (a scratch
-// PostgreSQL database on the configured server; a scratch redis-server on this machine), runs the configured smoke
-// tests, measures the RTO (download + restore + checks) against the tier's target, always tears down (unless
-// --keep), and stores a drill report next to the backups.
+// PostgreSQL database on the configured server or in a fresh Kubernetes namespace; a scratch redis-server, or a
+// throwaway Neo4j DBMS, on this machine), runs the configured smoke tests, measures the RTO (download + restore +
+// checks) against the tier's target, always tears down (unless --keep), and stores a drill report next to the backups.
 
 import { join, resolve } from 'node:path';
 import { freePort } from './ports.js';
 import { DriftError } from '../domain/errors.js';
 import { joinKey, keyTimestamp } from '../domain/keys.js';
+import * as neo4j from '../engines/neo4j.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
@@ -18,7 +19,7 @@ import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHand
 import { redisReady } from './redis-common.js';
 import { restorePostgres } from './restore-postgres.js';
 import { openTransport } from './transports.js';
-import { nativeCheck } from './verify.js';
+import { loadIntoScratch, withScratchServer } from './neo4j-scratch.js';
 import { waitUntil } from './wait.js';
 
 export const DRILL_SCHEMA = 'igbackup.drill/v1';
@@ -210,23 +211,39 @@ async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
   return finish(ctx, h, { env: h.name, engine: 'redis', database: entry.manifest.target.database, key: entry.key, target: `127.0.0.1:${port} (scratch redis-server)`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
 }
 
-/** Neo4j: load the artifact into a scratch NEO4J_HOME on this machine and run neo4j-admin database check there. */
+/**
+ * Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf and directories), run
+ * neo4j-admin database check, then start it on a loopback port and run the Cypher smoke tests; always stopped.
+ */
 async function drillNeo4j(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
   const started = ctx.now();
   const t0 = performance.now();
   const ws = await makeWorkspace();
   const checks: DrillCheck[] = [];
+  const database = entry.manifest.target.database;
   let error: string | undefined;
+  let target = 'throwaway Neo4j DBMS on this machine';
   try {
     const path = join(ws.dir, 'artifact');
     await downloadMainArtifact(ctx, h.store, entry.manifest, path);
-    ctx.reporter.step(`drill: loading ${entry.key} into a scratch NEO4J_HOME and checking it`);
-    const c = await nativeCheck(ctx, h, entry.manifest, path, ws.dir);
-    checks.push({ name: c.tool, ok: c.ok, detail: c.detail });
+    ctx.reporter.step(`drill: loading ${entry.key} into a throwaway Neo4j DBMS and checking it`);
+    const { scratch, check } = await loadIntoScratch(ctx, h, entry.manifest, path, ws.dir);
+    target = `throwaway Neo4j DBMS on 127.0.0.1:${scratch.boltPort} (${scratch.root})`;
+    checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
+    const cypher = h.env.drill.neo4j.filter((c) => c.database === undefined || c.database === database);
+    if (check.ok && cypher.length) {
+      await withScratchServer(ctx, h, scratch, async (query) => {
+        for (const c of cypher) {
+          const r = await query(c.cypher);
+          const got = neo4j.parsePlain(r.stdout);
+          checks.push({ name: c.cypher, ok: succeeded(r) && got === c.expect, detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim() });
+        }
+      });
+    }
   } catch (err) {
     error = (err as Error).message;
   } finally {
     if (!opts.keep) await ws.cleanup();
   }
-  return finish(ctx, h, { env: h.name, engine: 'neo4j', database: entry.manifest.target.database, key: entry.key, target: 'scratch NEO4J_HOME on this machine', startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+  return finish(ctx, h, { env: h.name, engine: 'neo4j', database, key: entry.key, target, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
 }

@@ -1,21 +1,20 @@
 // Use case: prove a backup is restorable without touching any database: every artifact's size and sha256 against
 // the manifest, then the engine's native check on this machine (pg_restore --list, redis-check-rdb, neo4j-admin
-// load + check into a scratch NEO4J_HOME).
+// load + check in a throwaway DBMS with its own neo4j.conf).
 
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import type { Manifest } from '../domain/manifest.js';
-import * as neo4j from '../engines/neo4j.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { decompressStage } from '../pipeline/compress.js';
-import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type CommandSpec } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { loadIntoScratch } from './neo4j-scratch.js';
 
 export interface VerifyResult {
   env: string;
@@ -73,7 +72,7 @@ async function run(ctx: AppContext, tool: string, spec: CommandSpec, judge?: (st
   return judge ? judge(r.stdout) : { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' };
 }
 
-/** The engine's own check of a downloaded artifact, on this machine (Neo4j: loaded into a scratch NEO4J_HOME). */
+/** The engine's own check of a downloaded artifact, on this machine (Neo4j: loaded into a throwaway DBMS). */
 export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<Check> {
   ctx.reporter.step("running the engine's native check");
   if (m.engine === 'postgres') {
@@ -87,24 +86,6 @@ export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, pa
     const tool = 'redis-check-rdb';
     return run(ctx, tool, redis.checkRdbCommand(path), (out) => ({ tool, ok: true, detail: `${redis.parseCheckRdbKeys(out) ?? '?'} keys read` }));
   }
-  // Neo4j: load the artifact into a scratch NEO4J_HOME on this machine and run the consistency check there.
-  const cfg = h.env.neo4j;
-  const tools = { admin: cfg?.neo4jAdmin ?? 'neo4j-admin', syntax: cfg?.syntax ?? ('5' as const) };
-  const home = join(dir, 'neo4j-home');
-  await mkdir(home, { recursive: true });
-  const env = { NEO4J_HOME: home };
-  const db = m.target.database;
-  if (m.format === neo4j.BACKUP_FORMAT) {
-    const r = await capture(ctx.runner, { ...neo4j.restoreCommand(tools, db, path), env });
-    if (!succeeded(r)) return { tool: 'neo4j-admin database restore', ok: false, detail: r.stderrTail.trim() };
-  } else {
-    const loader = ctx.runner.start({ ...neo4j.loadCommand(tools, db), env });
-    loader.stdout.resume();
-    try {
-      await feedFile(path, decompressStage('none', ctx.runner), loader);
-    } catch (err) {
-      return { tool: 'neo4j-admin database load', ok: false, detail: (err as Error).message };
-    }
-  }
-  return run(ctx, 'neo4j-admin database check', { ...neo4j.checkCommand(tools, db), env });
+  // Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf) and check it there.
+  return (await loadIntoScratch(ctx, h, m, path, dir)).check;
 }

@@ -291,6 +291,20 @@ export const envSchema = z.strictObject({
           }),
         )
         .default([]),
+      /** Cypher smoke tests, run against a throwaway DBMS started from the restored copy on this machine. */
+      neo4j: z
+        .array(z.strictObject({ database: z.string().optional(), cypher: z.string().min(1), expect: z.string() }))
+        .default([]),
+      /** The throwaway Neo4j DBMS (verify and drill): the installed Neo4j started with its own neo4j.conf. */
+      neo4jScratch: z
+        .strictObject({
+          neo4j: z.string().min(1).default('neo4j'),
+          cypherShell: z.string().min(1).default('cypher-shell'),
+          readyTimeoutSec: z.number().int().min(1).max(3600).default(300),
+          heap: z.string().regex(/^\d+[kmgKMG]?$/, 'a size such as 512m').default('512m'),
+          pageCache: z.string().regex(/^\d+[kmgKMG]?$/, 'a size such as 256m').default('256m'),
+        })
+        .prefault({}),
       /** PostgreSQL drills in a fresh namespace igbackup-drill-<ts>: the workload comes from this manifest. */
       kubernetes: z
         .strictObject({

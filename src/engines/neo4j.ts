@@ -75,3 +75,65 @@ export function helperPodOverrides(opts: { name: string; image: string; pvc: str
     },
   });
 }
+
+export interface ScratchDbms {
+  /** Directory holding data/, run/, logs/ of the throwaway DBMS (its neo4j.conf goes in ROOT/conf). */
+  root: string;
+  boltPort: number;
+  heap: string;
+  pageCache: string;
+  edition: 'community' | 'enterprise';
+}
+
+/**
+ * neo4j.conf for a throwaway DBMS on this machine, used through NEO4J_CONF with the installed Neo4j: its own
+ * directories, Bolt on a loopback port chosen by the caller, no HTTP(S), no authentication (nothing but this
+ * machine can reach it, and no password has to travel anywhere). Pure.
+ */
+export function scratchConf(syntax: Neo4jTools['syntax'], s: ScratchDbms): string {
+  const bolt = `127.0.0.1:${s.boltPort}`;
+  const lines =
+    syntax === '5'
+      ? [
+          `server.directories.data=${s.root}/data`,
+          `server.directories.run=${s.root}/run`,
+          `server.directories.logs=${s.root}/logs`,
+          `server.directories.transaction.logs.root=${s.root}/data/transactions`,
+          'server.default_listen_address=127.0.0.1',
+          `server.bolt.listen_address=${bolt}`,
+          `server.bolt.advertised_address=${bolt}`,
+          'server.http.enabled=false',
+          'server.https.enabled=false',
+          'dbms.security.auth_enabled=false',
+          `server.memory.heap.initial_size=${s.heap}`,
+          `server.memory.heap.max_size=${s.heap}`,
+          `server.memory.pagecache.size=${s.pageCache}`,
+          ...(s.edition === 'enterprise' ? ['server.backup.enabled=false'] : []),
+        ]
+      : [
+          `dbms.directories.data=${s.root}/data`,
+          `dbms.directories.run=${s.root}/run`,
+          `dbms.directories.logs=${s.root}/logs`,
+          `dbms.directories.transaction.logs.root=${s.root}/data/transactions`,
+          'dbms.default_listen_address=127.0.0.1',
+          `dbms.connector.bolt.listen_address=${bolt}`,
+          'dbms.connector.http.enabled=false',
+          'dbms.connector.https.enabled=false',
+          'dbms.security.auth_enabled=false',
+          `dbms.memory.heap.initial_size=${s.heap}`,
+          `dbms.memory.heap.max_size=${s.heap}`,
+          `dbms.memory.pagecache.size=${s.pageCache}`,
+          ...(s.edition === 'enterprise' ? ['dbms.backup.enabled=false'] : []),
+        ];
+  return `# Throwaway DBMS written by igbackup (verify/drill); removed with its directory.\n${lines.join('\n')}\n`;
+}
+
+/** cypher-shell against a DBMS on this machine; the query goes on stdin (never argv). */
+export function cypherCommand(shell: string, boltPort: number, db: string): CommandSpec {
+  return { argv: [shell, '-a', `neo4j://127.0.0.1:${boltPort}`, '-d', db, '--format', 'plain', '--non-interactive'] };
+}
+
+/** The values of `cypher-shell --format plain` output: every line after the header, trimmed (pure). */
+export function parsePlain(out: string): string {
+  return out.replace(/\r/g, '').trim().split('\n').slice(1).join('\n').trim();
+}

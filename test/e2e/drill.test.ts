@@ -147,26 +147,77 @@ describe('drill', () => {
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb_%'`), '0');
   });
 
-  it('neo4j: loads the dump into a scratch NEO4J_HOME here and runs the consistency check (stand-in); a failing check fails the drill', async () => {
+  it('neo4j: loads the dump into a throwaway DBMS here, checks it, runs the Cypher smoke tests, always stops it (stand-ins)', async () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
     const home = join(dir, 'home');
-    const { mkdir } = await import('node:fs/promises');
+    const registry = join(dir, 'bolt-registry');
+    const log = join(dir, 'neo4j.log');
+    const { mkdir, readdir } = await import('node:fs/promises');
     await mkdir(join(home, 'data', 'databases', 'neo4j'), { recursive: true });
-    await writeFile(join(home, 'data', 'databases', 'neo4j', 'store'), 'graph-bytes');
+    await mkdir(registry);
+    // The stand-in's store describes the graph the stand-in cypher-shell answers about.
+    await writeFile(join(home, 'data', 'databases', 'neo4j', 'store'), JSON.stringify({ nodes: { Person: 3, Movie: 2 }, relationships: { KNOWS: 2, ACTED_IN: 4 } }));
     const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
-    const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home };
+    const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home, IGB_NEO4J_REGISTRY: registry, IGB_NEO4J_LOG: log };
     await execa(join(n4j, 'neo4j'), ['start'], { env });
-    await writeConfig(dir, {
-      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
-      envs: { prod: { tier: 'gold', storage: s3Storage(bucket), neo4j: { service: { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5 } } } },
-    });
+    const config = async (persons: string, readyTimeoutSec = 5): Promise<void> =>
+      writeConfig(dir, {
+        tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+        envs: {
+          prod: {
+            tier: 'gold',
+            storage: s3Storage(bucket),
+            neo4j: { service: { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5 } },
+            drill: {
+              neo4j: [
+                { cypher: 'MATCH (n:Person) RETURN count(n) AS persons', expect: persons },
+                { cypher: 'MATCH ()-[r:KNOWS]->() RETURN count(r);', expect: '2' },
+                { database: 'other', cypher: 'MATCH (n) RETURN count(n)', expect: '999' },
+              ],
+              neo4jScratch: { readyTimeoutSec },
+            },
+          },
+        },
+      });
+    await config('3');
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'prod'], { cwd: dir, env })).code, 0);
+    await writeFile(log, '');
     const ok = await runCli(['--json', 'drill', 'neo4j', '--env', 'prod'], { cwd: dir, env });
     assert.equal(ok.code, 0, ok.stderr);
     const rep = parseJson<DrillJson>(ok).reports[0]!;
     assert.equal(rep.ok, true);
-    assert.match(rep.target, /scratch NEO4J_HOME/);
+    assert.match(rep.target, /throwaway Neo4j DBMS on 127\.0\.0\.1:\d+/);
+    assert.deepEqual(rep.checks.map((c) => [c.name, c.ok]), [
+      ['neo4j-admin database check', true],
+      ['MATCH (n:Person) RETURN count(n) AS persons', true],
+      ['MATCH ()-[r:KNOWS]->() RETURN count(r);', true],
+    ]);
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    const step = (re: RegExp): number => calls.findIndex((c) => re.test(c));
+    assert.ok(step(/^neo4j-admin database load neo4j --from-stdin/) >= 0, calls.join('\n'));
+    assert.ok(step(/^neo4j-admin database check neo4j/) > step(/^neo4j-admin database load/));
+    assert.ok(step(/^neo4j start/) > step(/^neo4j-admin database check/));
+    assert.ok(step(/^cypher-shell -a neo4j:\/\/127\.0\.0\.1:\d+ -d neo4j --format plain --non-interactive$/) > step(/^neo4j start/));
+    assert.equal(calls[calls.length - 1], 'neo4j stop');
+    assert.deepEqual(await readdir(registry), [], 'the scratch DBMS was left running');
+    // The source DBMS was never touched: still running, same store.
+    assert.equal((await execa(join(n4j, 'neo4j'), ['status'], { env, reject: false })).exitCode, 0);
+
+    // A smoke test that gets another answer fails the drill, with the check named; the scratch DBMS is stopped.
+    await config('4');
+    const wrong = await runCli(['drill', 'neo4j', '--env', 'prod'], { cwd: dir, env });
+    assert.equal(wrong.code, 6, wrong.stderr);
+    assert.match(wrong.stderr, /MATCH \(n:Person\) RETURN count\(n\) AS persons \(got "3", expected "4"\)/);
+    assert.deepEqual(await readdir(registry), []);
+
+    // A scratch DBMS that never answers Cypher: the drill fails after the ready timeout and still stops it.
+    await config('3', 2);
+    const silent = await runCli(['drill', 'neo4j', '--env', 'prod'], { cwd: dir, env: { ...env, IGB_NEO4J_FAIL: 'cypher' } });
+    assert.equal(silent.code, 6, silent.stderr);
+    assert.match(silent.stderr, /the scratch Neo4j answering Cypher.*timed out after 2 s/s);
+    assert.deepEqual(await readdir(registry), []);
+
     const bad = await runCli(['drill', 'all', '--env', 'prod'], { cwd: dir, env: { ...env, IGB_NEO4J_FAIL: 'check' } });
     assert.equal(bad.code, 6, bad.stderr);
     assert.match(bad.stderr, /drill failed: neo4j\/neo4j: neo4j-admin database check/);

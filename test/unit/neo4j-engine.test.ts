@@ -23,4 +23,25 @@ describe('neo4j engine', () => {
     assert.equal(o.spec.containers[0]?.image, 'neo4j:5');
     assert.equal(o.spec.containers[0]?.volumeMounts[0]?.mountPath, '/data');
   });
+
+  it('writes a scratch neo4j.conf of its own: directories, loopback Bolt, no HTTP, no auth (5.x and 4.4 names)', () => {
+    const s = { root: '/tmp/x', boltPort: 40123, heap: '512m', pageCache: '256m', edition: 'community' as const };
+    const five = neo4j.scratchConf('5', s).split('\n');
+    for (const line of ['server.directories.data=/tmp/x/data', 'server.directories.run=/tmp/x/run', 'server.bolt.listen_address=127.0.0.1:40123', 'server.http.enabled=false', 'dbms.security.auth_enabled=false', 'server.memory.heap.max_size=512m']) {
+      assert.ok(five.includes(line), line);
+    }
+    assert.ok(!five.some((l) => l.startsWith('server.backup')), 'an Enterprise-only key would fail Community\'s strict validation');
+    assert.ok(neo4j.scratchConf('5', { ...s, edition: 'enterprise' }).includes('server.backup.enabled=false'));
+    const old = neo4j.scratchConf('4.4', s).split('\n');
+    assert.ok(old.includes('dbms.connector.bolt.listen_address=127.0.0.1:40123') && old.includes('dbms.directories.data=/tmp/x/data'));
+    assert.ok(!old.some((l) => l.startsWith('server.')));
+  });
+
+  it('runs cypher-shell with the query on stdin and reads --format plain output', () => {
+    const c = neo4j.cypherCommand('cypher-shell', 40123, 'neo4j');
+    assert.deepEqual(c.argv, ['cypher-shell', '-a', 'neo4j://127.0.0.1:40123', '-d', 'neo4j', '--format', 'plain', '--non-interactive']);
+    assert.equal(neo4j.parsePlain('count(n)\n1000\n'), '1000');
+    assert.equal(neo4j.parsePlain('name\r\n"a"\r\n"b"\r\n'), '"a"\n"b"');
+    assert.equal(neo4j.parsePlain(''), '');
+  });
 });

@@ -1,0 +1,98 @@
+// A throwaway Neo4j DBMS on this machine, for verify and drill: the installed Neo4j pointed (NEO4J_CONF) at a
+// neo4j.conf of its own in a scratch directory, so it can never touch the source DBMS's files or ports. The artifact
+// is loaded (dump) or restored (online backup) into it and checked with neo4j-admin database check; a drill then
+// starts it on a loopback Bolt port without authentication, runs Cypher smoke tests and always stops it again.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ProcessFailedError } from '../domain/errors.js';
+import type { Manifest } from '../domain/manifest.js';
+import * as neo4j from '../engines/neo4j.js';
+import { decompressStage } from '../pipeline/compress.js';
+import { feedFile } from '../pipeline/restore-stream.js';
+import { capture, type Captured } from '../transports/run.js';
+import { succeeded } from '../transports/transport.js';
+import type { AppContext, EnvHandle } from './context.js';
+import { freePort } from './ports.js';
+import { waitUntil } from './wait.js';
+
+export interface ScratchNeo4j {
+  root: string;
+  boltPort: number;
+  db: string;
+  /** NEO4J_CONF for every neo4j / neo4j-admin / cypher-shell call on this DBMS. */
+  env: Record<string, string>;
+}
+
+export interface ScratchCheck {
+  tool: string;
+  ok: boolean;
+  detail: string;
+}
+
+function settings(h: EnvHandle) {
+  const cfg = h.env.neo4j;
+  return {
+    tools: { admin: cfg?.neo4jAdmin ?? 'neo4j-admin', syntax: cfg?.syntax ?? ('5' as const) },
+    edition: cfg?.edition ?? ('community' as const),
+    scratch: h.env.drill.neo4jScratch,
+  };
+}
+
+/** Loads the downloaded artifact into a new scratch DBMS under dir and runs the consistency check on it. */
+export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<{ scratch: ScratchNeo4j; check: ScratchCheck }> {
+  const { tools, edition, scratch: s } = settings(h);
+  const root = join(dir, 'neo4j-scratch');
+  for (const d of ['conf', 'data', 'run', 'logs']) await mkdir(join(root, d), { recursive: true });
+  const boltPort = await freePort();
+  await writeFile(join(root, 'conf', 'neo4j.conf'), neo4j.scratchConf(tools.syntax, { root, boltPort, heap: s.heap, pageCache: s.pageCache, edition }));
+  const scratch: ScratchNeo4j = { root, boltPort, db: m.target.database, env: { NEO4J_CONF: join(root, 'conf') } };
+  const fail = (tool: string, detail: string) => ({ scratch, check: { tool, ok: false, detail } });
+  if (m.format === neo4j.BACKUP_FORMAT) {
+    const r = await capture(ctx.runner, { ...neo4j.restoreCommand(tools, scratch.db, path), env: scratch.env });
+    if (r.startError) throw new ProcessFailedError(tools.admin, r, { hint: 'install Neo4j (neo4j-admin) on this machine to check Neo4j backups' });
+    if (!succeeded(r)) return fail('neo4j-admin database restore', r.stderrTail.trim());
+  } else {
+    const loader = ctx.runner.start({ ...neo4j.loadCommand(tools, scratch.db), env: scratch.env });
+    loader.stdout.resume();
+    try {
+      await feedFile(path, decompressStage('none', ctx.runner), loader);
+    } catch (err) {
+      return fail('neo4j-admin database load', (err as Error).message);
+    }
+  }
+  const tool = 'neo4j-admin database check';
+  const r = await capture(ctx.runner, { ...neo4j.checkCommand(tools, scratch.db), env: scratch.env });
+  if (r.startError) throw new ProcessFailedError(tool, r, { hint: 'install Neo4j (neo4j-admin) on this machine to check Neo4j backups' });
+  if (!succeeded(r)) return fail(tool, r.stderrTail.trim() || r.stdout.trim());
+  return { scratch, check: { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' } };
+}
+
+/**
+ * Starts the scratch DBMS, waits until it answers Cypher, runs fn with a query function, and always stops it.
+ * The query function returns cypher-shell's result; the Cypher text travels on stdin.
+ */
+export async function withScratchServer<T>(ctx: AppContext, h: EnvHandle, scratch: ScratchNeo4j, fn: (query: (cypher: string) => Promise<Captured>) => Promise<T>): Promise<T> {
+  const s = h.env.drill.neo4jScratch;
+  const query = (cypher: string): Promise<Captured> =>
+    capture(ctx.runner, { ...neo4j.cypherCommand(s.cypherShell, scratch.boltPort, scratch.db), env: scratch.env }, `${cypher.trim().replace(/;?$/, ';')}\n`);
+  ctx.reporter.step(`drill: starting the scratch Neo4j on 127.0.0.1:${scratch.boltPort}`);
+  const started = await capture(ctx.runner, { argv: [s.neo4j, 'start'], env: scratch.env });
+  try {
+    if (!succeeded(started)) throw new ProcessFailedError(`${s.neo4j} start (scratch DBMS)`, started, { hint: 'the scratch DBMS logs are in its logs/ directory (kept with --keep)' });
+    let last = '';
+    try {
+      await waitUntil('the scratch Neo4j answering Cypher', s.readyTimeoutSec * 1000, async () => {
+        const r = await query('RETURN 1');
+        last = r.stderrTail.trim();
+        return succeeded(r);
+      }, 1000);
+    } catch (err) {
+      throw new ProcessFailedError('the scratch Neo4j answering Cypher', { exitCode: undefined, signal: undefined, stderrTail: `${(err as Error).message}; last answer: ${last}` });
+    }
+    return await fn(query);
+  } finally {
+    const stopped = await capture(ctx.runner, { argv: [s.neo4j, 'stop'], env: scratch.env });
+    if (!succeeded(stopped)) ctx.reporter.warn(`could not stop the scratch Neo4j (${stopped.stderrTail.trim()}); it runs from ${scratch.root}`);
+  }
+}
