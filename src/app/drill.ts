@@ -5,18 +5,20 @@
 
 import { join, resolve } from 'node:path';
 import { freePort } from './ports.js';
-import { DriftError } from '../domain/errors.js';
+import { ConfigError, DriftError } from '../domain/errors.js';
 import { joinKey, keyTimestamp } from '../domain/keys.js';
 import * as neo4j from '../engines/neo4j.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture, captureOk } from '../transports/run.js';
-import { succeeded } from '../transports/transport.js';
+import { succeeded, type Transport } from '../transports/transport.js';
 import { downloadMainArtifact } from './artifact.js';
 import { resolveBackup } from './catalog.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
-import { redisReady } from './redis-common.js';
+import { redisConnection, redisReady, redisSection } from './redis-common.js';
+import { restoreRedis } from './restore-redis.js';
+import type { RedisConfig } from '../config/schema.js';
 import { restorePostgres } from './restore-postgres.js';
 import { openTransport } from './transports.js';
 import { loadIntoScratch, withScratchServer } from './neo4j-scratch.js';
@@ -99,44 +101,70 @@ function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finished
   return { schema: DRILL_SCHEMA, ...base, finishedAt: ctx.now().toISOString(), rtoSeconds, rtoTargetSeconds, rtoMet, ok };
 }
 
-async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
-  const k = h.env.drill.kubernetes;
-  if (!k) return drillPostgresOn(ctx, h, key, database, opts, '');
-  // Kubernetes: a fresh namespace with the configured workload; the restore goes into its PostgreSQL.
-  const started = ctx.now();
-  const t0 = performance.now();
-  const ns = `igbackup-drill-${keyTimestamp(started).replace(/\D/g, '').slice(0, 14)}`;
+type KubeDrill = NonNullable<EnvHandle['env']['drill']['kubernetes']>;
+
+/**
+ * A fresh namespace igbackup-drill-<ts>-<engine> with the workload from `manifest`, its pod Ready, then body; the
+ * namespace is deleted afterwards, also when anything failed, unless --keep.
+ */
+async function inDrillNamespace(
+  ctx: AppContext,
+  k: KubeDrill,
+  w: { engine: string; manifest: string; pod: string },
+  opts: DrillOptions,
+  body: (ns: string) => Promise<DrillReport>,
+  failed: (ns: string, error: string) => DrillReport,
+): Promise<DrillReport> {
+  const ns = `igbackup-drill-${keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14)}-${w.engine}`;
   const base = [k.kubectl, ...(k.context ? ['--context', k.context] : []), ...(k.kubeconfig ? ['--kubeconfig', resolve(ctx.configDir, k.kubeconfig)] : [])];
   const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, ...args] });
   let created = false;
   try {
-    ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${k.manifest}`);
+    ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
     await kubectl('create', 'namespace', ns);
     created = true;
-    await kubectl('apply', '-n', ns, '-f', resolve(ctx.configDir, k.manifest));
-    await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${k.pod}`, `--timeout=${k.readyTimeoutSec}s`);
-    const cfg = postgresSection(ctx, h);
-    const inPod: EnvHandle['env'] = {
-      ...h.env,
-      postgres: {
-        ...cfg,
-        transport: { type: 'kubernetes', namespace: ns, pod: k.pod, container: k.container, context: k.context, kubeconfig: k.kubeconfig, kubectl: k.kubectl, idleTimeoutSec: 600 },
-        host: k.host,
-        port: k.port,
-        user: k.user,
-        password: k.password,
-      },
-    };
-    const derived: AppContext = { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: inPod } } };
-    return await drillPostgresOn(derived, { ...h, env: inPod }, key, database, opts, ` in namespace ${ns}`);
+    await kubectl('apply', '-n', ns, '-f', resolve(ctx.configDir, w.manifest));
+    await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${w.pod}`, `--timeout=${k.readyTimeoutSec}s`);
+    return await body(ns);
   } catch (err) {
-    return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error: (err as Error).message }, t0);
+    return failed(ns, (err as Error).message);
   } finally {
     if (created && !opts.keep) {
       ctx.reporter.step(`drill: deleting namespace ${ns}`);
       await capture(ctx.runner, { argv: [...base, 'delete', 'namespace', ns, '--wait=false'] });
     }
   }
+}
+
+/** The env as seen from a drill namespace: `section` replaces the engine's config (its transport, connection). */
+function derivedEnv(ctx: AppContext, h: EnvHandle, section: Partial<EnvHandle['env']>): { ctx: AppContext; h: EnvHandle } {
+  const env: EnvHandle['env'] = { ...h.env, ...section };
+  return { ctx: { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: env } } }, h: { ...h, env } };
+}
+
+function kubeTransport(k: KubeDrill, ns: string, pod: string, container: string | undefined) {
+  return { type: 'kubernetes' as const, namespace: ns, pod, container, context: k.context, kubeconfig: k.kubeconfig, kubectl: k.kubectl, idleTimeoutSec: 600 };
+}
+
+async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
+  const k = h.env.drill.kubernetes;
+  if (!k?.manifest || !k.pod) return drillPostgresOn(ctx, h, key, database, opts, '');
+  // Kubernetes: a fresh namespace with the configured workload; the restore goes into its PostgreSQL.
+  const started = ctx.now();
+  const t0 = performance.now();
+  const pod = k.pod;
+  return inDrillNamespace(
+    ctx,
+    k,
+    { engine: 'postgres', manifest: k.manifest, pod },
+    opts,
+    async (ns) => {
+      const cfg = postgresSection(ctx, h);
+      const d = derivedEnv(ctx, h, { postgres: { ...cfg, transport: kubeTransport(k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
+      return drillPostgresOn(d.ctx, d.h, key, database, opts, ` in namespace ${ns}`);
+    },
+    (ns, error) => finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error }, t0),
+  );
 }
 
 /** The drill proper, on the server `ctx` configures for the env (the source's, or the throwaway namespace's). */
@@ -172,7 +200,62 @@ async function drillPostgresOn(ctx: AppContext, h: EnvHandle, key: string, datab
 }
 
 
+/** The configured Redis smoke tests, through `transport` against the restored server. */
+async function redisChecks(h: EnvHandle, transport: Transport, conn: redis.RedisConnection, checks: DrillCheck[]): Promise<void> {
+  for (const c of h.env.drill.redis) {
+    const r = await capture(transport, redis.cli(conn, ...c.command));
+    const got = r.stdout.trim();
+    const ok = succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
+    checks.push({ name: c.command.join(' '), ok, detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}` });
+  }
+}
+
 async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+  const k = h.env.drill.kubernetes;
+  if (!k?.redis) return drillRedisScratch(ctx, h, entry, opts);
+  // Kubernetes: a fresh namespace with the Redis workload; the restore (AOF-aware, always brought back) goes into
+  // its pod through kubectl exec, then the smoke tests run there.
+  const kr = k.redis;
+  const cfg = redisSection(ctx, h);
+  const restore = kr.restore ?? cfg.restore;
+  if (!restore) {
+    throw new ConfigError(`envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`, [], {
+      hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
+    });
+  }
+  const started = ctx.now();
+  const t0 = performance.now();
+  const database = entry.manifest.target.database;
+  const base = { env: h.name, engine: 'redis', database, key: entry.key, startedAt: started.toISOString(), kept: opts.keep };
+  return inDrillNamespace(
+    ctx,
+    k,
+    { engine: 'redis', manifest: kr.manifest, pod: kr.pod },
+    opts,
+    async (ns) => {
+      const section: RedisConfig = { ...cfg, transport: kubeTransport(k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
+      const d = derivedEnv(ctx, h, { redis: section });
+      const checks: DrillCheck[] = [];
+      let error: string | undefined;
+      const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
+      try {
+        ctx.reporter.step(`drill: restoring ${entry.key} into Redis in pod ${kr.pod} of namespace ${ns}`);
+        const r = await restoreRedis(d.ctx, { env: h.name, from: entry.key, yes: true });
+        checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
+        await redisChecks(h, transport, await redisConnection(d.ctx, d.h, section), checks);
+      } catch (err) {
+        error = (err as Error).message;
+      } finally {
+        await transport.close();
+      }
+      return finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0);
+    },
+    (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
+  );
+}
+
+/** Redis on a VM or locally: the RDB loaded into a scratch redis-server on this machine. */
+async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
   const started = ctx.now();
   const t0 = performance.now();
   const ws = await makeWorkspace();
@@ -192,12 +275,7 @@ async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
     await waitUntil('scratch redis-server', 120_000, () => redisReady(ctx.runner, conn));
     const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
     checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
-    for (const c of h.env.drill.redis) {
-      const r = await capture(ctx.runner, redis.cli(conn, ...c.command));
-      const got = r.stdout.trim();
-      const ok = succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
-      checks.push({ name: c.command.join(' '), ok, detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}` });
-    }
+    await redisChecks(h, ctx.runner, conn, checks);
   } catch (err) {
     error = (err as Error).message;
   } finally {

@@ -131,6 +131,17 @@ const redisTlsSchema = z.strictObject({
   insecure: z.boolean().default(false),
 });
 
+/** How a restore stops and starts Redis where it runs. */
+const redisRestoreSchema = z.strictObject({
+  /** argv that stops Redis; default: redis-cli SHUTDOWN NOSAVE. */
+  stop: z.array(z.string().min(1)).min(1).optional(),
+  /** argv that starts Redis (e.g. [systemctl, start, redis-server] or [redis-server, /etc/redis/redis.conf]). */
+  start: z.array(z.string().min(1)).min(1),
+  /** The config file the start command uses; needed when appendonly is yes (set to no for the load). */
+  configFile: z.string().min(1).optional(),
+  loadTimeoutSec: z.number().int().min(1).max(86400).default(600),
+});
+
 export const redisSchema = z.strictObject({
   transport: transportSchema.default({ type: 'local' }),
   /** Instance name used in object keys. */
@@ -146,17 +157,7 @@ export const redisSchema = z.strictObject({
   bgsaveTimeoutSec: z.number().int().min(1).max(86400).default(3600),
   ...compressionFields,
   binDir: z.string().optional(),
-  restore: z
-    .strictObject({
-      /** argv that stops Redis; default: redis-cli SHUTDOWN NOSAVE. */
-      stop: z.array(z.string().min(1)).min(1).optional(),
-      /** argv that starts Redis (e.g. [systemctl, start, redis-server] or [redis-server, /etc/redis/redis.conf]). */
-      start: z.array(z.string().min(1)).min(1),
-      /** The config file the start command uses; needed when appendonly is yes (set to no for the load). */
-      configFile: z.string().min(1).optional(),
-      loadTimeoutSec: z.number().int().min(1).max(86400).default(600),
-    })
-    .optional(),
+  restore: redisRestoreSchema.optional(),
   /** What `igbackup redis check` expects of the server's persistence settings. */
   expect: z
     .strictObject({
@@ -305,12 +306,15 @@ export const envSchema = z.strictObject({
           pageCache: z.string().regex(/^\d+[kmgKMG]?$/, 'a size such as 256m').default('256m'),
         })
         .prefault({}),
-      /** PostgreSQL drills in a fresh namespace igbackup-drill-<ts>: the workload comes from this manifest. */
+      /**
+       * Drills in a fresh namespace igbackup-drill-<ts>, each engine's workload from its own manifest: PostgreSQL
+       * with the fields at this level (manifest, pod, host, port, user, password), Redis with the `redis` block.
+       */
       kubernetes: z
         .strictObject({
-          manifest: z.string().min(1),
+          manifest: z.string().min(1).optional(),
           /** The pod of the applied workload that runs PostgreSQL (e.g. postgres-0). */
-          pod: z.string().min(1),
+          pod: z.string().min(1).optional(),
           container: z.string().min(1).optional(),
           context: z.string().min(1).optional(),
           kubeconfig: z.string().min(1).optional(),
@@ -321,7 +325,20 @@ export const envSchema = z.strictObject({
           port: z.number().int().min(1).max(65535).default(5432),
           user: z.string().min(1).default('postgres'),
           password: secretRefSchema.optional(),
+          redis: z
+            .strictObject({
+              manifest: z.string().min(1),
+              /** The pod of the applied workload that runs Redis (e.g. drill-redis-0). */
+              pod: z.string().min(1),
+              container: z.string().min(1).optional(),
+              port: z.number().int().min(1).max(65535).default(6379),
+              password: secretRefSchema.optional(),
+              /** How the restore stops and starts Redis in that pod; default: the env's redis.restore. */
+              restore: redisRestoreSchema.optional(),
+            })
+            .optional(),
         })
+        .refine((k) => Boolean(k.manifest) === Boolean(k.pod), { message: 'manifest and pod go together (the PostgreSQL drill workload and its pod)' })
         .optional(),
     })
     .prefault({}),

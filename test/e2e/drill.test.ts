@@ -112,7 +112,7 @@ describe('drill', () => {
     const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
     const ns = calls[0]?.[4] ?? '';
     assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
-    assert.match(ns, /^igbackup-drill-\d{14}$/);
+    assert.match(ns, /^igbackup-drill-\d{14}-postgres$/);
     assert.deepEqual(calls[1]?.slice(0, 6), ['--context', 'drills', 'apply', '-n', ns, '-f']);
     assert.ok(calls.some((c) => c.includes('exec') && c.includes(ns) && c.includes('drill-pg-0')), 'nothing ran in the drill pod');
     assert.deepEqual(calls.at(-1), ['--context', 'drills', 'delete', 'namespace', ns, '--wait=false']);
@@ -125,6 +125,66 @@ describe('drill', () => {
     const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
     assert.equal(calls2.at(-1)?.[2], 'delete');
     assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
+  });
+
+  it('kubernetes redis: the RDB restored into the Redis of a fresh namespace through kubectl exec, checks there, namespace deleted (also on failure)', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const source = await startRedis({ password: 'drill-source-secret' });
+    await fillRedis(source, 300);
+    await source.cli('SET', 'config:version', '42');
+    const inPod = await startRedis({ appendonly: true }); // the Redis the drill workload runs (empty, AOF on)
+    const state = join(dir, 'kube-state.json');
+    const log = join(dir, 'kubectl.log');
+    await writeFile(state, JSON.stringify({ statefulsets: {}, pods: [], namespaces: [] }));
+    await writeFile(join(dir, 'drill-redis.yaml'), 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: drill-redis }\nspec:\n  replicas: 1\n  template: { metadata: { labels: { app: drill-redis } } }\n');
+    const kube = { PATH: `${join(ROOT, 'test', 'fixtures', 'kube')}:${process.env.PATH}`, IGB_KUBE_STATE: state, IGB_KUBECTL_LOG: log, SRC_REDIS_PW: 'drill-source-secret' };
+    const config = (version: string) => ({
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: {
+        prod: {
+          tier: 'gold',
+          protected: true,
+          storage: s3Storage(bucket),
+          redis: { host: '127.0.0.1', port: source.port, password: { env: 'SRC_REDIS_PW' } },
+          drill: {
+            redis: [{ command: ['DBSIZE'], min: 300 }, { command: ['GET', 'config:version'], expect: version }],
+            kubernetes: { context: 'drills', redis: { manifest: './drill-redis.yaml', pod: 'drill-redis-0', port: inPod.port, restore: { start: inPod.start, configFile: inPod.conf, loadTimeoutSec: 60 } } },
+          },
+        },
+      },
+    });
+    await writeConfig(dir, config('42'));
+    assert.equal((await runCli(['backup', 'redis', '--env', 'prod'], { cwd: dir, env: kube })).code, 0);
+    const sourceDigest = await digest(source);
+    await writeFile(log, '');
+    const ok = await runCli(['--json', 'drill', 'redis', '--env', 'prod'], { cwd: dir, env: kube });
+    assert.equal(ok.code, 0, ok.stderr);
+    const rep = parseJson<DrillJson>(ok).reports[0]!;
+    assert.match(rep.target, /^drill-redis-0:\d+ in namespace igbackup-drill-\d{14}-redis$/);
+    assert.deepEqual(rep.checks.map((c) => c.ok), [true, true, true]);
+    assert.equal(await digest(inPod), sourceDigest, 'the drill pod does not hold the backup');
+    assert.equal(await inPod.cli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes', 'AOF was not turned back on');
+    assert.equal(await digest(source), sourceDigest, 'the source changed');
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const ns = calls[0]?.[4] ?? '';
+    assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
+    assert.deepEqual(calls[1]?.slice(0, 6), ['--context', 'drills', 'apply', '-n', ns, '-f']);
+    const execs = calls.filter((c) => c.includes('exec'));
+    assert.ok(execs.length > 0 && execs.every((c) => c.includes(ns) && c.includes('drill-redis-0')), 'a command ran outside the drill pod');
+    assert.ok(!calls.some((c) => c.join(' ').includes('drill-source-secret')), 'a password in kubectl argv');
+    assert.deepEqual(calls.at(-1), ['--context', 'drills', 'delete', 'namespace', ns, '--wait=false']);
+
+    await writeConfig(dir, config('43'));
+    await writeFile(log, '');
+    const bad = await runCli(['drill', 'redis', '--env', 'prod'], { cwd: dir, env: kube });
+    assert.equal(bad.code, 6, bad.stderr);
+    assert.match(bad.stderr, /GET config:version \(got "42", expected "43"\)/);
+    const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    assert.equal(calls2.at(-1)?.[2], 'delete');
+    assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
+    await source.stop();
+    await inPod.stop();
   });
 
   it('postgres over SSH: the scratch database is created and checked through the SSH transport', async () => {
