@@ -80,19 +80,24 @@ export async function withScratchServer<T>(ctx: AppContext, h: EnvHandle, scratc
   const started = await capture(ctx.runner, { argv: [s.neo4j, 'start'], env: scratch.env });
   try {
     if (!succeeded(started)) throw new ProcessFailedError(`${s.neo4j} start (scratch DBMS)`, started, { hint: 'the scratch DBMS logs are in its logs/ directory (kept with --keep)' });
-    let last = '';
-    try {
-      await waitUntil('the scratch Neo4j answering Cypher', s.readyTimeoutSec * 1000, async () => {
-        const r = await query('RETURN 1');
-        last = r.stderrTail.trim();
-        return succeeded(r);
-      }, 1000);
-    } catch (err) {
-      throw new ProcessFailedError('the scratch Neo4j answering Cypher', { exitCode: undefined, signal: undefined, stderrTail: `${(err as Error).message}; last answer: ${last}` });
-    }
+    await waitForCypher('the scratch Neo4j', s.readyTimeoutSec, query);
     return await fn(query);
   } finally {
     const stopped = await capture(ctx.runner, { argv: [s.neo4j, 'stop'], env: scratch.env });
     if (!succeeded(stopped)) ctx.reporter.warn(`could not stop the scratch Neo4j (${stopped.stderrTail.trim()}); it runs from ${scratch.root}`);
+  }
+}
+
+/** Waits until `RETURN 1` answers through query (a DBMS that was just started or scaled up). */
+export async function waitForCypher(what: string, timeoutSec: number, query: (cypher: string) => Promise<Captured>): Promise<void> {
+  let last = '';
+  try {
+    await waitUntil(`${what} answering Cypher`, timeoutSec * 1000, async () => {
+      const r = await query('RETURN 1');
+      last = r.stderrTail.trim();
+      return succeeded(r);
+    }, 1000);
+  } catch (err) {
+    throw new ProcessFailedError(`${what} answering Cypher`, { exitCode: undefined, signal: undefined, stderrTail: `${(err as Error).message}; last answer: ${last}` });
   }
 }

@@ -307,8 +307,9 @@ export const envSchema = z.strictObject({
         })
         .prefault({}),
       /**
-       * Drills in a fresh namespace igbackup-drill-<ts>, each engine's workload from its own manifest: PostgreSQL
-       * with the fields at this level (manifest, pod, host, port, user, password), Redis with the `redis` block.
+       * Drills in a fresh namespace igbackup-drill-<ts>-<engine>, each engine's workload from its own manifest:
+       * PostgreSQL with the fields at this level (manifest, pod, host, port, user, password), Redis and Neo4j with
+       * their blocks.
        */
       kubernetes: z
         .strictObject({
@@ -335,6 +336,28 @@ export const envSchema = z.strictObject({
               password: secretRefSchema.optional(),
               /** How the restore stops and starts Redis in that pod; default: the env's redis.restore. */
               restore: redisRestoreSchema.optional(),
+            })
+            .optional(),
+          /**
+           * Neo4j: its own workload (a StatefulSet with a data PVC); the restore goes in offline (scaled to 0, a helper
+           * pod on the PVC loads and checks, scaled back), then the Cypher checks run in its pod through cypher-shell.
+           */
+          neo4j: z
+            .strictObject({
+              manifest: z.string().min(1),
+              statefulSet: z.string().min(1),
+              /** Its pod (default <statefulSet>-0). */
+              pod: z.string().min(1).optional(),
+              container: z.string().min(1).optional(),
+              pvc: z.string().min(1),
+              /** The image of the helper pod (the workload's Neo4j image). */
+              image: z.string().min(1),
+              mountPath: z.string().min(1).default('/data'),
+              boltPort: z.number().int().min(1).max(65535).default(7687),
+              username: z.string().min(1).default('neo4j'),
+              /** The drill workload's Neo4j password (reaches cypher-shell as NEO4J_PASSWORD, never argv). */
+              password: secretRefSchema.optional(),
+              cypherShell: z.string().min(1).default('cypher-shell'),
             })
             .optional(),
         })

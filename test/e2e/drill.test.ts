@@ -187,6 +187,90 @@ describe('drill', () => {
     await inPod.stop();
   });
 
+  it('kubernetes neo4j: offline restore into the StatefulSet of a fresh namespace (helper pod, check, scale back), Cypher in its pod, namespace deleted', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const { mkdir, readdir } = await import('node:fs/promises');
+    const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
+    const kubeBin = join(ROOT, 'test', 'fixtures', 'kube');
+    const registry = join(dir, 'bolt-registry');
+    await mkdir(registry);
+    // The source: a Neo4j on a VM (stand-in service), holding a graph.
+    const sourceHome = join(dir, 'source');
+    await mkdir(join(sourceHome, 'data', 'databases', 'neo4j'), { recursive: true });
+    const graph = JSON.stringify({ nodes: { Person: 7 }, relationships: { KNOWS: 5 } });
+    await writeFile(join(sourceHome, 'data', 'databases', 'neo4j', 'store'), graph);
+    const sourceEnv = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: sourceHome, IGB_NEO4J_REGISTRY: registry };
+    await execa(join(n4j, 'neo4j'), ['start'], { env: sourceEnv });
+    // The drill workload's Neo4j (what the manifest's pod runs): its own directories and Bolt port, empty, running.
+    const podHome = join(dir, 'pod');
+    const boltPort = 17000 + Math.floor(Math.random() * 1000);
+    await mkdir(join(podHome, 'conf'), { recursive: true });
+    await writeFile(join(podHome, 'conf', 'neo4j.conf'), `server.directories.data=${podHome}/data\nserver.directories.run=${podHome}/run\nserver.bolt.listen_address=127.0.0.1:${boltPort}\n`);
+    const state = join(dir, 'kube-state.json');
+    const log = join(dir, 'kubectl.log');
+    await writeFile(state, JSON.stringify({ statefulsets: {}, pods: [], namespaces: [] }));
+    await writeFile(join(dir, 'drill-neo4j.yaml'), 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: drill-neo4j }\nspec:\n  replicas: 1\n  template: { metadata: { labels: { app: drill-neo4j } } }\n');
+    const podEnv = {
+      PATH: `${kubeBin}:${n4j}:${process.env.PATH}`,
+      NEO4J_CONF: join(podHome, 'conf'),
+      IGB_NEO4J_REGISTRY: registry,
+      IGB_NEO4J_LOG: join(dir, 'neo4j.log'),
+      IGB_KUBE_STATE: state,
+      IGB_KUBECTL_LOG: log,
+      IGB_KUBE_SCALE_HOOK: join(n4j, 'scale-hook'),
+      DRILL_NEO4J_PW: 'drill-neo4j-secret',
+    };
+    await execa(join(n4j, 'neo4j'), ['start'], { env: podEnv });
+    const config = (persons: string) => ({
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: {
+        prod: {
+          tier: 'gold',
+          storage: s3Storage(bucket),
+          neo4j: { service: { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5 } },
+          drill: {
+            neo4j: [{ cypher: 'MATCH (n:Person) RETURN count(n)', expect: persons }],
+            kubernetes: {
+              context: 'drills',
+              readyTimeoutSec: 10,
+              neo4j: { manifest: './drill-neo4j.yaml', statefulSet: 'drill-neo4j', pvc: 'data-drill-neo4j-0', image: 'neo4j:5.26-community', boltPort, password: { env: 'DRILL_NEO4J_PW' } },
+            },
+          },
+        },
+      },
+    });
+    await writeConfig(dir, config('7'));
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'prod'], { cwd: dir, env: sourceEnv })).code, 0);
+    const ok = await runCli(['--json', 'drill', 'neo4j', '--env', 'prod'], { cwd: dir, env: podEnv });
+    assert.equal(ok.code, 0, ok.stderr);
+    const rep = parseJson<DrillJson>(ok).reports[0]!;
+    assert.match(rep.target, /^drill-neo4j-0 \(StatefulSet drill-neo4j\) in namespace igbackup-drill-\d{14}-neo4j$/);
+    assert.deepEqual(rep.checks.map((c) => [c.name, c.ok]), [['neo4j-admin database check', true], ['MATCH (n:Person) RETURN count(n)', true]]);
+    assert.equal(await readFile(join(podHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the drill workload does not hold the backup');
+    assert.equal(await readFile(join(sourceHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the source changed');
+    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const ns = calls[0]?.[4] ?? '';
+    const verbs = calls.map((c) => c.filter((x) => !x.startsWith('--overrides=') && !x.startsWith('--timeout=')).slice(2, 8).join(' '));
+    assert.equal(verbs[0], `create namespace ${ns}`);
+    const at = (re: RegExp): number => verbs.findIndex((v) => re.test(v));
+    assert.ok(at(new RegExp(`^-n ${ns} scale statefulset drill-neo4j --replicas=0`)) > 0, verbs.join('\n'));
+    assert.ok(at(/run igbackup-neo4j-\d+/) > at(/scale statefulset drill-neo4j --replicas=0/));
+    assert.ok(at(/scale statefulset drill-neo4j --replicas=1/) > at(/run igbackup-neo4j-\d+/));
+    const cypher = calls.filter((c) => c.includes('cypher-shell'));
+    assert.ok(cypher.length > 0 && cypher.every((c) => c.includes(ns) && c.includes('drill-neo4j-0')), 'Cypher did not run in the drill pod');
+    assert.ok(!calls.some((c) => c.join(' ').includes('drill-neo4j-secret')), 'a password in kubectl argv');
+    assert.deepEqual(calls.at(-1), ['--context', 'drills', 'delete', 'namespace', ns, '--wait=false']);
+    assert.deepEqual(await readdir(registry), [String(boltPort)], 'the drill workload was left stopped');
+    assert.equal((await execa(join(n4j, 'neo4j'), ['status'], { env: sourceEnv, reject: false })).exitCode, 0, 'the source was stopped');
+
+    await writeConfig(dir, config('8'));
+    const bad = await runCli(['drill', 'neo4j', '--env', 'prod'], { cwd: dir, env: podEnv });
+    assert.equal(bad.code, 6, bad.stderr);
+    assert.match(bad.stderr, /MATCH \(n:Person\) RETURN count\(n\) \(got "7", expected "8"\)/);
+    assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
+  });
+
   it('postgres over SSH: the scratch database is created and checked through the SSH transport', async () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
