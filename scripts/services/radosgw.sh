@@ -130,6 +130,9 @@ start_daemons() {
   for _ in $(seq 1 120); do
     "${CEPH[@]}" osd stat 2>/dev/null | grep -q "1 up" && break; sleep 0.5
   done
+  # One OSD holds everything: never let the monitor mark it down or out (a late beacon would stall all I/O).
+  "${CEPH[@]}" osd set noout >/dev/null 2>&1 || true
+  "${CEPH[@]}" osd set nodown >/dev/null 2>&1 || true
   for p in .rgw.root default.rgw.control default.rgw.meta default.rgw.log default.rgw.buckets.index \
            default.rgw.buckets.non-ec default.rgw.buckets.data; do
     if ! "${CEPH[@]}" osd pool ls | grep -qx "$p"; then
