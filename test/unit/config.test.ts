@@ -52,6 +52,15 @@ describe('config validation', () => {
     assert.match(p.join(), /exactly one of "env"/);
   });
 
+  it('drill settings: kubernetes manifest and pod go together; Neo4j drills need a StatefulSet and its PVC; sizes are checked', () => {
+    const env = (drill: string) => `envs:\n  p:\n    storage: {type: file, path: x}\n    drill: ${drill}\n`;
+    assert.match(problems(env('{kubernetes: {manifest: ./pg.yaml}}')).join(), /envs\.p\.drill\.kubernetes: manifest and pod go together/);
+    assert.ok(validateConfigText(env('{kubernetes: {redis: {manifest: ./r.yaml, pod: r-0}}}'), 'c.yaml').ok, 'a Redis-only Kubernetes drill is valid');
+    assert.match(problems(env('{kubernetes: {neo4j: {manifest: ./n.yaml, image: neo4j:5}}}')).join(), /envs\.p\.drill\.kubernetes\.neo4j\.(statefulSet|pvc)/);
+    assert.match(problems(env('{neo4jScratch: {heap: lots}}')).join(), /envs\.p\.drill\.neo4jScratch\.heap: a size such as 512m/);
+    assert.match(problems(env('{neo4j: [{cypher: "RETURN 1"}]}')).join(), /envs\.p\.drill\.neo4j\.0\.expect/);
+  });
+
   it('an empty file says to define an env', () => {
     assert.match(problems('').join(), /envs/);
   });
