@@ -152,17 +152,17 @@ start_daemons() {
 
 case "${1:-start}" in
   start)
-    if rgw_up && [ "$(cat "$BASE/store" 2>/dev/null)" = "$STORE" ]; then log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
+    conf_store() { sed -n 's/^osd objectstore = //p' "$CONF" 2>/dev/null; }
+    if rgw_up && [ "$(conf_store)" = "$STORE" ]; then log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
     install_pkgs
-    if [ -f "$BASE/mon/keyring" ] && [ "$(cat "$BASE/store" 2>/dev/null)" != "$STORE" ]; then
-      log "switching the OSD store to $STORE: recreating the cluster"; "$0" stop
+    if [ -f "$BASE/mon/keyring" ] && [ "$(conf_store)" != "$STORE" ]; then
+      log "switching the OSD store to $STORE: recreating the cluster"; bash "$0" stop; rm -f "$BASE/mon/keyring"
     fi
     # A memstore OSD loses its objects when it stops: start from a new cluster then.
     if [ "$STORE" = memstore ] && [ -f "$BASE/mon/keyring" ] && ! pgrep -f "ceph-osd --conf $CONF" >/dev/null; then
-      "$0" stop; rm -f "$BASE/mon/keyring"
+      bash "$0" stop; rm -f "$BASE/mon/keyring"
     fi
     [ -f "$BASE/mon/keyring" ] || create_cluster
-    echo "$STORE" > "$BASE/store"
     start_daemons
     log "S3 ready at http://127.0.0.1:$PORT (KMS key id $KMS_KEY_ID)"
     ;;

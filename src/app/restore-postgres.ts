@@ -110,7 +110,7 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
     }
     // Everything is verified: only now is the server changed.
     if (globalsPath && globals) await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, globalsPath, m);
-    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, plain, jobs, target, opts });
+    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, plain, jobs, settings: cfg.restoreSettings, target, opts });
     return {
       env: h.name,
       engine: 'postgres',
@@ -153,6 +153,8 @@ interface SwapInput {
   /** dumpPath holds the decompressed archive (for pg_restore --jobs). */
   plain: boolean;
   jobs: number;
+  /** Session settings for pg_restore (postgres.restoreSettings). */
+  settings: Record<string, string>;
   target: string;
   opts: RestoreOptions;
 }
@@ -190,11 +192,11 @@ async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced
 async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Promise<void> {
   const noOwner = s.opts.noOwner ?? false;
   if (s.plain) {
-    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner }));
+    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }));
     if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
     return;
   }
-  const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner }));
+  const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
   cmd.stdout.resume();
   const total = mainArtifact(s.m).bytes;
   await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));

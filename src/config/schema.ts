@@ -120,6 +120,18 @@ export const postgresSchema = z.strictObject({
   globals: z.boolean().default(false),
   binDir: z.string().optional(),
   restoreJobs: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+  /**
+   * Session settings for pg_restore's connections (libpq `options`). maintenance_work_mem sizes the index builds'
+   * sorts (per job); synchronous_commit=off is safe here because the restore goes into a scratch database that is
+   * only renamed/swapped in after pg_restore succeeded, by a synchronous commit that flushes all the WAL before it.
+   * Set {} to use the server's defaults.
+   */
+  restoreSettings: z
+    .record(
+      z.string().regex(/^[a-z_][a-z0-9_.]*$/, 'a PostgreSQL setting name'),
+      z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a setting value without spaces or quotes'),
+    )
+    .default({ maintenance_work_mem: '256MB', synchronous_commit: 'off' }),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 

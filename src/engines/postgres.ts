@@ -23,7 +23,7 @@ export function conninfoValue(v: string): string {
 }
 
 /** A libpq connection string; the database name is quoted, so "=", spaces or quotes in it are taken literally. */
-export function conninfo(c: PgConnection, database: string): string {
+export function conninfo(c: PgConnection, database: string, settings: Record<string, string> = {}): string {
   const parts: [string, string][] = [
     ['host', c.host],
     ['port', String(c.port)],
@@ -32,6 +32,9 @@ export function conninfo(c: PgConnection, database: string): string {
     ['connect_timeout', '15'],
   ];
   if (c.sslmode) parts.push(['sslmode', c.sslmode]);
+  // Session settings (names and values are checked by the config schema: no spaces, no quotes).
+  const options = Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`);
+  if (options.length) parts.push(['options', options.join(' ')]);
   return parts.map(([k, v]) => `${k}=${conninfoValue(v)}`).join(' ');
 }
 
@@ -83,9 +86,12 @@ export function psqlCommand(c: PgConnection, database: string, stopOnError = tru
   };
 }
 
-/** pg_restore into an existing database; from stdin, or from a file when running parallel jobs. */
-export function restoreCommand(c: PgConnection, database: string, opts: { jobs: number; file?: string; noOwner?: boolean }): CommandSpec {
-  const argv = [bin(c, 'pg_restore'), '--exit-on-error', '--no-password', `--dbname=${conninfo(c, database)}`];
+/**
+ * pg_restore into an existing database; from stdin, or from a file when running parallel jobs. `settings` are
+ * session settings for its connections (e.g. maintenance_work_mem for the index builds).
+ */
+export function restoreCommand(c: PgConnection, database: string, opts: { jobs: number; file?: string; noOwner?: boolean; settings?: Record<string, string> }): CommandSpec {
+  const argv = [bin(c, 'pg_restore'), '--exit-on-error', '--no-password', `--dbname=${conninfo(c, database, opts.settings)}`];
   if (opts.noOwner) argv.push('--no-owner', '--no-privileges');
   if (opts.file) {
     if (opts.jobs > 1) argv.push(`--jobs=${opts.jobs}`);

@@ -26,6 +26,9 @@ describe('postgres engine', () => {
     const f = pg.restoreCommand(conn, 'a', { jobs: 4, file: '/tmp/x', noOwner: true });
     assert.deepEqual(f.argv.slice(-4), ['--no-owner', '--no-privileges', '--jobs=4', '/tmp/x']);
     assert.equal(f.stdin, 'ignore');
+    const tuned = pg.restoreCommand(conn, 'a', { jobs: 1, settings: { maintenance_work_mem: '256MB', synchronous_commit: 'off' } });
+    assert.match(tuned.argv.join(' '), /--dbname=.* options='-c maintenance_work_mem=256MB -c synchronous_commit=off'$/);
+    assert.ok(!pg.conninfo(conn, 'a').includes('options='), 'no options keyword without settings');
   });
 
   it('uses binDir for every program', () => {
