@@ -163,16 +163,24 @@ async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, databas
     async (ns) => {
       const cfg = postgresSection(ctx, h);
       const d = derivedEnv(ctx, h, { postgres: { ...cfg, transport: kubeTransport(k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
-      return drillPostgresOn(d.ctx, d.h, key, database, opts, ` in namespace ${ns}`);
+      // The RTO counts from before the namespace was made, as for the other engines.
+      return drillPostgresOn(d.ctx, d.h, key, database, opts, ` in namespace ${ns}`, { started, t0 });
     },
     (ns, error) => finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error }, t0),
   );
 }
 
 /** The drill proper, on the server `ctx` configures for the env (the source's, or the throwaway namespace's). */
-async function drillPostgresOn(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions, where: string): Promise<DrillReport> {
-  const started = ctx.now();
-  const t0 = performance.now();
+async function drillPostgresOn(
+  ctx: AppContext,
+  h: EnvHandle,
+  key: string,
+  database: string,
+  opts: DrillOptions,
+  where: string,
+  clock: { started: Date; t0: number } = { started: ctx.now(), t0: performance.now() },
+): Promise<DrillReport> {
+  const { started, t0 } = clock;
   const scratch = pg.scratchName(database, 'drill', keyTimestamp(started).replace(/\D/g, '').slice(0, 14));
   const checks: DrillCheck[] = [];
   let error: string | undefined;
@@ -374,7 +382,7 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
         checks.push({ name: 'neo4j-admin database check', ok: r.checked, detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run' });
         const env = { NEO4J_USERNAME: kn.username, ...(password ? { NEO4J_PASSWORD: password } : {}) };
         const query = (cypher: string): Promise<Captured> =>
-          capture(transport, { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env }, `${cypher.trim().replace(/;?$/, ';')}\n`);
+          capture(transport, { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env }, neo4j.cypherInput(cypher));
         if (cypherFor(h, database).length) {
           await waitForCypher(`Neo4j in ${pod}`, k.readyTimeoutSec, query);
           await cypherChecks(h, database, query, checks);

@@ -75,7 +75,7 @@ export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest
 export async function withScratchServer<T>(ctx: AppContext, h: EnvHandle, scratch: ScratchNeo4j, fn: (query: (cypher: string) => Promise<Captured>) => Promise<T>): Promise<T> {
   const s = h.env.drill.neo4jScratch;
   const query = (cypher: string): Promise<Captured> =>
-    capture(ctx.runner, { ...neo4j.cypherCommand(s.cypherShell, scratch.boltPort, scratch.db), env: scratch.env }, `${cypher.trim().replace(/;?$/, ';')}\n`);
+    capture(ctx.runner, { ...neo4j.cypherCommand(s.cypherShell, scratch.boltPort, scratch.db), env: scratch.env }, neo4j.cypherInput(cypher));
   ctx.reporter.step(`drill: starting the scratch Neo4j on 127.0.0.1:${scratch.boltPort}`);
   const started = await capture(ctx.runner, { argv: [s.neo4j, 'start'], env: scratch.env });
   try {

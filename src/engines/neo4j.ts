@@ -133,6 +133,11 @@ export function cypherCommand(shell: string, boltPort: number, db: string): Comm
   return { argv: [shell, '-a', `neo4j://127.0.0.1:${boltPort}`, '-d', db, '--format', 'plain', '--non-interactive'] };
 }
 
+/** What cypher-shell reads on stdin for one statement: the text, terminated by exactly one ";" (pure). */
+export function cypherInput(cypher: string): string {
+  return `${cypher.trim().replace(/;?$/, ';')}\n`;
+}
+
 /** The values of `cypher-shell --format plain` output: every line after the header, trimmed (pure). */
 export function parsePlain(out: string): string {
   return out.replace(/\r/g, '').trim().split('\n').slice(1).join('\n').trim();

@@ -43,5 +43,7 @@ describe('neo4j engine', () => {
     assert.equal(neo4j.parsePlain('count(n)\n1000\n'), '1000');
     assert.equal(neo4j.parsePlain('name\r\n"a"\r\n"b"\r\n'), '"a"\n"b"');
     assert.equal(neo4j.parsePlain(''), '');
+    assert.equal(neo4j.cypherInput('  RETURN 1 '), 'RETURN 1;\n');
+    assert.equal(neo4j.cypherInput('MATCH (n) RETURN count(n);'), 'MATCH (n) RETURN count(n);\n');
   });
 });
