@@ -1,11 +1,11 @@
 // Runs the built igbackup CLI as a user would, with a config written into a temp dir.
 
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { pg, s3 } from './servers.js';
+import { scratchDir } from './tmp.js';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const BIN = join(ROOT, 'bin', 'igbackup');
@@ -17,7 +17,7 @@ export interface CliResult {
 }
 
 export async function tempDir(prefix = 'igb-test-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  return scratchDir(prefix);
 }
 
 export async function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {

@@ -1,10 +1,10 @@
 // Throwaway redis-server 7 instances on 127.0.0.1 for the Redis tests: own port, dir and config file.
 
-import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { freePort } from '../../src/app/ports.js';
+import { scratchDir } from './tmp.js';
 
 export { freePort };
 
@@ -21,7 +21,7 @@ export interface RedisInstance {
 
 export async function startRedis(opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number } = {}): Promise<RedisInstance> {
   const port = await freePort();
-  const dir = await mkdtemp(join(tmpdir(), 'igb-redis-'));
+  const dir = await scratchDir('igb-redis-');
   await chmod(dir, 0o777);
   const conf = join(dir, 'redis.conf');
   await writeFile(

@@ -2,8 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
@@ -14,13 +13,14 @@ import { HashGate } from '../../src/pipeline/hash.js';
 import { FileStore } from '../../src/storage/file.js';
 import { LocalTransport } from '../../src/transports/local.js';
 import { ROOT } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/tmp.js';
 
 const PRODUCER = join(ROOT, 'test', 'fixtures', 'bin', 'producer');
 const local = new LocalTransport();
 const zstd = { level: 3, threads: 0 };
 
 async function store(): Promise<FileStore> {
-  return new FileStore(await mkdtemp(join(tmpdir(), 'igb-pipe-')), '');
+  return new FileStore(await scratchDir('igb-pipe-'), '');
 }
 
 describe('HashGate', () => {

@@ -2,9 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { mkdtemp, symlink, writeFile } from 'node:fs/promises';
+import { symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -12,6 +11,7 @@ import { IntegrityError } from '../../src/domain/errors.js';
 import { checkTrailer, envHeader, parseTrailer, shJoin, shQuote, wrappedArgv } from '../../src/transports/wrapper.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, knownHostEntries } from '../../src/transports/known-hosts.js';
 import { choosePod } from '../../src/transports/kubernetes.js';
+import { scratchDir } from '../helpers/tmp.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const HOSTILE = [`it's`, `a b`, `$(touch /tmp/igb-x)`, '`id`', `"q"`, `;rm -rf /`, `back\\slash`, `*`, '', `new\nline`, `$HOME`];
@@ -21,7 +21,7 @@ async function shells(): Promise<{ name: string; sh: string; path: string }[]> {
   const out = [{ name: 'dash', sh: '/bin/dash', path: process.env.PATH ?? '' }];
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   if (busybox) {
-    const dir = await mkdtemp(join(tmpdir(), 'igb-bb-'));
+    const dir = await scratchDir('igb-bb-');
     for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
       await symlink(busybox, join(dir, t));
     }
@@ -55,7 +55,7 @@ describe('remote wrapper', () => {
   it('out: passes stdout through unchanged, reports rc, bytes and sha256, takes env from the header', async () => {
     for (const s of list) {
       const data = randomBytes(300_000).toString('base64');
-      const file = join(await mkdtemp(join(tmpdir(), 'igb-data-')), 'data');
+      const file = join(await scratchDir('igb-data-'), 'data');
       await writeFile(file, data);
       const argv = wrappedArgv(['sh', '-c', 'cat "$DATA_FILE"; echo "[$SECRET]" >&2; exit 4'], 'out');
       const r = await execa(s.sh, argv.slice(1), {
@@ -91,7 +91,7 @@ describe('remote wrapper', () => {
   it('names a missing tool and exits 127', async () => {
     const bb = list.find((s) => s.name === 'busybox');
     assert.ok(bb);
-    const dir = await mkdtemp(join(tmpdir(), 'igb-nosha-'));
+    const dir = await scratchDir('igb-nosha-');
     for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'wc', 'cat', 'cut', 'tr', 'rm']) await symlink(join(bb.path, t), join(dir, t));
     const r = await execa(join(dir, 'sh'), wrappedArgv(['true'], 'out').slice(1), { input: envHeader({}), env: { PATH: dir }, reject: false });
     assert.equal(r.exitCode, 127);
