@@ -5,7 +5,7 @@
 
 import { join, resolve } from 'node:path';
 import { freePort } from './ports.js';
-import { ConfigError, DriftError } from '../domain/errors.js';
+import { ConfigError, DriftError, IgbackupError } from '../domain/errors.js';
 import { joinKey, keyTimestamp } from '../domain/keys.js';
 import * as neo4j from '../engines/neo4j.js';
 import * as pg from '../engines/postgres.js';
@@ -94,6 +94,12 @@ export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillR
   return reports;
 }
 
+/** An error as a drill report states it: the message and, when igbackup knows one, what to do about it. */
+function errorText(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return err instanceof IgbackupError && err.hint ? `${message} (${err.hint})` : message;
+}
+
 function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finishedAt' | 'rtoSeconds' | 'rtoTargetSeconds' | 'rtoMet' | 'ok' | 'schema'>, t0: number): DrillReport {
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
   const rtoSeconds = Math.round((performance.now() - t0) / 100) / 10;
@@ -129,7 +135,7 @@ async function inDrillNamespace(
     await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${w.pod}`, `--timeout=${k.readyTimeoutSec}s`);
     return await body(ns);
   } catch (err) {
-    return failed(ns, (err as Error).message);
+    return failed(ns, errorText(err));
   } finally {
     if (created && !opts.keep) {
       ctx.reporter.step(`drill: deleting namespace ${ns}`);
@@ -198,7 +204,7 @@ async function drillPostgresOn(
       checks.push({ name: c.sql, ok: succeeded(r) && got === c.expect, detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim() });
     }
   } catch (err) {
-    error = (err as Error).message;
+    error = errorText(err);
   } finally {
     if (!opts.keep) {
       ctx.reporter.step(`drill: dropping ${scratch}`);
@@ -254,7 +260,7 @@ async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
         checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
         await redisChecks(h, transport, await redisConnection(d.ctx, d.h, section), checks);
       } catch (err) {
-        error = (err as Error).message;
+        error = errorText(err);
       } finally {
         await transport.close();
       }
@@ -287,7 +293,7 @@ async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
     await redisChecks(h, ctx.runner, conn, checks);
   } catch (err) {
-    error = (err as Error).message;
+    error = errorText(err);
   } finally {
     if (scratch) {
       await capture(ctx.runner, redis.cli(conn, 'SHUTDOWN', 'NOSAVE'));
@@ -321,7 +327,7 @@ async function drillNeo4j(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
     checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
     if (check.ok && cypherFor(h, database).length) await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, database, query, checks));
   } catch (err) {
-    error = (err as Error).message;
+    error = errorText(err);
   } finally {
     if (!opts.keep) await ws.cleanup();
   }
@@ -388,7 +394,7 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
           await cypherChecks(h, database, query, checks);
         }
       } catch (err) {
-        error = (err as Error).message;
+        error = errorText(err);
       } finally {
         await transport.close();
       }

@@ -94,10 +94,13 @@ export async function waitForCypher(what: string, timeoutSec: number, query: (cy
   try {
     await waitUntil(`${what} answering Cypher`, timeoutSec * 1000, async () => {
       const r = await query('RETURN 1');
+      // A cypher-shell that cannot even start will not start later: say so now rather than after the timeout.
+      if (r.startError) throw new ProcessFailedError('cypher-shell', r, { hint: 'install cypher-shell (or set its path in drill.neo4jScratch.cypherShell / drill.kubernetes.neo4j.cypherShell)' });
       last = r.stderrTail.trim();
       return succeeded(r);
     }, 1000);
   } catch (err) {
+    if (err instanceof ProcessFailedError && err.command === 'cypher-shell') throw err;
     throw new ProcessFailedError(`${what} answering Cypher`, { exitCode: undefined, signal: undefined, stderrTail: `${(err as Error).message}; last answer: ${last}` });
   }
 }

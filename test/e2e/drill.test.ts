@@ -305,7 +305,7 @@ describe('drill', () => {
     const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
     const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home, IGB_NEO4J_REGISTRY: registry, IGB_NEO4J_LOG: log };
     await execa(join(n4j, 'neo4j'), ['start'], { env });
-    const config = async (persons: string, readyTimeoutSec = 5): Promise<void> =>
+    const config = async (persons: string, readyTimeoutSec = 5, cypherShell = 'cypher-shell'): Promise<void> =>
       writeConfig(dir, {
         tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
         envs: {
@@ -319,7 +319,7 @@ describe('drill', () => {
                 { cypher: 'MATCH ()-[r:KNOWS]->() RETURN count(r);', expect: '2' },
                 { database: 'other', cypher: 'MATCH (n) RETURN count(n)', expect: '999' },
               ],
-              neo4jScratch: { readyTimeoutSec },
+              neo4jScratch: { readyTimeoutSec, cypherShell },
             },
           },
         },
@@ -362,6 +362,16 @@ describe('drill', () => {
     assert.match(silent.stderr, /the scratch Neo4j answering Cypher.*timed out after 2 s/s);
     assert.deepEqual(await readdir(registry), []);
 
+    // No cypher-shell at all: said at once (not after the 120 s ready timeout), and the DBMS is still stopped.
+    await config('3', 120, join(dir, 'no-such-cypher-shell'));
+    const t0 = Date.now();
+    const missing = await runCli(['drill', 'neo4j', '--env', 'prod'], { cwd: dir, env });
+    assert.equal(missing.code, 6, missing.stderr);
+    assert.match(missing.stderr, /install cypher-shell/);
+    assert.ok(Date.now() - t0 < 60_000, 'waited for the ready timeout');
+    assert.deepEqual(await readdir(registry), []);
+
+    await config('3');
     const bad = await runCli(['drill', 'all', '--env', 'prod'], { cwd: dir, env: { ...env, IGB_NEO4J_FAIL: 'check' } });
     assert.equal(bad.code, 6, bad.stderr);
     assert.match(bad.stderr, /drill failed: neo4j\/neo4j: neo4j-admin database check/);
