@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts (or reuses) a one-node Ceph cluster with RADOS Gateway on 127.0.0.1 as the real S3 for tests and benchmarks.
-# Usage: radosgw.sh start|stop|env   (env prints the variables the tests read)
+# Usage: radosgw.sh start|stop|env|diagnose   (env prints the variables the tests read; diagnose, its state)
 # Settings follow ../shared/FACTS.md: size-1 pools, testing KMS backend, no mgr. The OSD keeps its objects in memory
 # (memstore) by default, so the tests never depend on the host's free disk space or disk latency; the benchmark sets
 # IGBACKUP_RGW_STORE=bluestore (a sparse file on disk) for multi-GB data sets. Changing the store recreates the cluster.
