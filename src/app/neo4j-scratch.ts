@@ -12,6 +12,7 @@ import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';
 import { capture, type Captured } from '../transports/run.js';
 import { succeeded } from '../transports/transport.js';
+import { runCheckTool, type Check } from './check-tool.js';
 import type { AppContext, EnvHandle } from './context.js';
 import { freePort } from './ports.js';
 import { waitUntil } from './wait.js';
@@ -24,12 +25,6 @@ export interface ScratchNeo4j {
   env: Record<string, string>;
 }
 
-export interface ScratchCheck {
-  tool: string;
-  ok: boolean;
-  detail: string;
-}
-
 function settings(h: EnvHandle) {
   const cfg = h.env.neo4j;
   return {
@@ -40,32 +35,26 @@ function settings(h: EnvHandle) {
 }
 
 /** Loads the downloaded artifact into a new scratch DBMS under dir and runs the consistency check on it. */
-export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<{ scratch: ScratchNeo4j; check: ScratchCheck }> {
+export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<{ scratch: ScratchNeo4j; check: Check }> {
   const { tools, edition, scratch: s } = settings(h);
   const root = join(dir, 'neo4j-scratch');
   for (const d of ['conf', 'data', 'run', 'logs']) await mkdir(join(root, d), { recursive: true });
   const boltPort = await freePort();
   await writeFile(join(root, 'conf', 'neo4j.conf'), neo4j.scratchConf(tools.syntax, { root, boltPort, heap: s.heap, pageCache: s.pageCache, edition }));
   const scratch: ScratchNeo4j = { root, boltPort, db: m.target.database, env: { NEO4J_CONF: join(root, 'conf') } };
-  const fail = (tool: string, detail: string) => ({ scratch, check: { tool, ok: false, detail } });
   if (m.format === neo4j.BACKUP_FORMAT) {
-    const r = await capture(ctx.runner, { ...neo4j.restoreCommand(tools, scratch.db, path), env: scratch.env });
-    if (r.startError) throw new ProcessFailedError(tools.admin, r, { hint: 'install Neo4j (neo4j-admin) on this machine to check Neo4j backups' });
-    if (!succeeded(r)) return fail('neo4j-admin database restore', r.stderrTail.trim());
+    const restored = await runCheckTool(ctx, 'neo4j-admin database restore', { ...neo4j.restoreCommand(tools, scratch.db, path), env: scratch.env });
+    if (!restored.ok) return { scratch, check: restored };
   } else {
     const loader = ctx.runner.start({ ...neo4j.loadCommand(tools, scratch.db), env: scratch.env });
     loader.stdout.resume();
     try {
       await feedFile(path, decompressStage('none', ctx.runner), loader);
     } catch (err) {
-      return fail('neo4j-admin database load', (err as Error).message);
+      return { scratch, check: { tool: 'neo4j-admin database load', ok: false, detail: (err as Error).message } };
     }
   }
-  const tool = 'neo4j-admin database check';
-  const r = await capture(ctx.runner, { ...neo4j.checkCommand(tools, scratch.db), env: scratch.env });
-  if (r.startError) throw new ProcessFailedError(tool, r, { hint: 'install Neo4j (neo4j-admin) on this machine to check Neo4j backups' });
-  if (!succeeded(r)) return fail(tool, r.stderrTail.trim() || r.stdout.trim());
-  return { scratch, check: { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' } };
+  return { scratch, check: await runCheckTool(ctx, 'neo4j-admin database check', { ...neo4j.checkCommand(tools, scratch.db), env: scratch.env }) };
 }
 
 /**

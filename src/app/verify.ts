@@ -3,17 +3,16 @@
 // load + check in a throwaway DBMS with its own neo4j.conf).
 
 import { join } from 'node:path';
-import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { IntegrityError } from '../domain/errors.js';
 import type { Manifest } from '../domain/manifest.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
-import { capture } from '../transports/run.js';
-import { succeeded, type CommandSpec } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { runCheckTool, type Check } from './check-tool.js';
 import { loadIntoScratch } from './neo4j-scratch.js';
 
 export interface VerifyResult {
@@ -58,33 +57,19 @@ export async function verifyBackup(
   }
 }
 
-interface Check {
-  tool: string;
-  ok: boolean;
-  detail: string;
-}
-
-/** Runs a check tool on this machine; a missing tool is an error of its own (the check did not happen). */
-async function run(ctx: AppContext, tool: string, spec: CommandSpec, judge?: (stdout: string) => Check): Promise<Check> {
-  const r = await capture(ctx.runner, spec);
-  if (r.startError) throw new ProcessFailedError(tool, r, { hint: `install ${tool.split(' ')[0]} on this machine to run the native check` });
-  if (!succeeded(r)) return { tool, ok: false, detail: r.stderrTail.trim() || r.stdout.trim() };
-  return judge ? judge(r.stdout) : { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' };
-}
-
 /** The engine's own check of a downloaded artifact, on this machine (Neo4j: loaded into a throwaway DBMS). */
 export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<Check> {
   ctx.reporter.step("running the engine's native check");
   if (m.engine === 'postgres') {
     const tool = 'pg_restore --list';
-    return run(ctx, tool, pg.listCommand({ host: '', port: 0, user: '', binDir: h.env.postgres?.binDir }, path), (out) => {
+    return runCheckTool(ctx, tool, pg.listCommand({ host: '', port: 0, user: '', binDir: h.env.postgres?.binDir }, path), (out) => {
       const entries = out.split('\n').filter((l) => /^\d+;/.test(l)).length;
       return { tool, ok: entries > 0, detail: `${entries} archive entries` };
     });
   }
   if (m.engine === 'redis') {
     const tool = 'redis-check-rdb';
-    return run(ctx, tool, redis.checkRdbCommand(path), (out) => ({ tool, ok: true, detail: `${redis.parseCheckRdbKeys(out) ?? '?'} keys read` }));
+    return runCheckTool(ctx, tool, redis.checkRdbCommand(path), (out) => ({ tool, ok: true, detail: `${redis.parseCheckRdbKeys(out) ?? '?'} keys read` }));
   }
   // Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf) and check it there.
   return (await loadIntoScratch(ctx, h, m, path, dir)).check;
