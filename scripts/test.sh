@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The one test command (npm test): builds, starts the real servers on 127.0.0.1 (installing them as root when
-# missing), then runs every test with node's test runner. `--unit` runs only the fast tests without servers.
+# missing), then runs every test with node's test runner. `--unit` runs only the fast tests without servers;
+# `bash scripts/test.sh FILE...` runs only the given test files (servers started as for a full run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export IGBACKUP_SERVICES_DIR="${IGBACKUP_SERVICES_DIR:-/tmp/igbackup-services}"
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 mode="${1:-all}"
+selected=()
+if [ "$#" -gt 0 ] && [ "$1" != "--unit" ]; then selected=("$@"); mode=selected; fi
 
 if [ ! -d node_modules ]; then npm install --no-audit --no-fund; fi
 npm run build --silent
@@ -31,6 +34,7 @@ if [ "$mode" != "--unit" ]; then
   bash scripts/services/sshd.sh start
   eval "$(bash scripts/services/sshd.sh env)"
   files=$(find test -name '*.test.ts' | sort)
+  [ "$mode" = selected ] && files="${selected[*]}"
 else
   files=$(find test/unit -name '*.test.ts' | sort)
 fi
