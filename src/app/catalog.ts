@@ -1,61 +1,73 @@
-// Reads what an env holds for an engine: complete backups (by manifest), bad manifests, orphan artifacts.
+// Reads what an env holds for an engine and judges it with the one definition of a complete backup
+// (domain/complete.ts): complete backups, suspect manifests (with reasons) and orphan objects.
 
+import { judgeManifest, type Listed } from '../domain/complete.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../domain/errors.js';
-import {
-  checkKeyInPrefix,
-  enginePrefix,
-  isManifestKey,
-  normalizeUserKey,
-  toManifestKey,
-  MANIFEST_SUFFIX,
-} from '../domain/keys.js';
+import { checkKeyInPrefix, enginePrefix, isManifestKey, normalizeUserKey, toManifestKey, MANIFEST_SUFFIX } from '../domain/keys.js';
 import { parseManifest, sortNewestFirst, type Manifest } from '../domain/manifest.js';
 import type { ObjectInfo } from '../storage/store.js';
 import type { AppContext, EnvHandle } from './context.js';
+import { manifestCacheFile, readManifests } from './manifest-cache.js';
 
 export interface CatalogEntry {
   /** Key of the main artifact. */
   key: string;
   manifestKey: string;
   manifest: Manifest;
+  /** When the manifest object was written (the store's LastModified). */
+  lastModified: Date;
+}
+
+/** A manifest that is not proof of a backup: unparsable, inconsistent with its key, or its artifacts are not there. */
+export interface SuspectEntry {
+  manifestKey: string;
+  lastModified: Date;
+  reasons: string[];
+  /** What the manifest claims, when it parsed. */
+  database?: string | undefined;
+  finishedAt?: string | undefined;
 }
 
 export interface Catalog {
+  /** The engine folder all of this lies in: `<prefix>/<env>/<engine>/`. */
+  prefix: string;
+  /** Proven-complete backups, newest first. */
   backups: CatalogEntry[];
-  invalid: { manifestKey: string; problems: string[] }[];
-  /** Objects that no manifest names (failed or running backups, or foreign files). */
+  suspects: SuspectEntry[];
+  /** Objects under the folder that no complete backup names and that are not manifests. */
   orphans: ObjectInfo[];
 }
-
-const READ_CONCURRENCY = 8;
 
 export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string): Promise<Catalog> {
   const prefix = enginePrefix(h.store.prefix, h.name, engine);
   const objects = await h.store.list(prefix);
+  const listing = new Map<string, Listed>(objects.map((o) => [o.key, o]));
   const manifests = objects.filter((o) => isManifestKey(o.key));
+  const cacheFile = manifestCacheFile(ctx.cacheDir, storeIdentity(h), prefix);
+  const texts = await readManifests(h.store, manifests, cacheFile, (m) => ctx.reporter.warn(m));
   const backups: CatalogEntry[] = [];
-  const invalid: Catalog['invalid'] = [];
-  await forEachLimit(manifests, READ_CONCURRENCY, async (o) => {
-    const parsed = parseManifest((await h.store.getBytes(o.key)).toString('utf8'));
-    if (!parsed.ok) {
-      invalid.push({ manifestKey: o.key, problems: parsed.problems });
-      return;
+  const suspects: SuspectEntry[] = [];
+  const now = ctx.now();
+  for (const o of manifests) {
+    const t = texts.get(o.key);
+    if (!t || 'problem' in t) {
+      suspects.push({ manifestKey: o.key, lastModified: o.lastModified, reasons: [t && 'problem' in t ? t.problem : 'not read'] });
+      continue;
     }
-    const key = o.key.slice(0, -MANIFEST_SUFFIX.length);
-    if (parsed.manifest.env !== h.name || parsed.manifest.engine !== engine) {
-      invalid.push({ manifestKey: o.key, problems: [`manifest is for ${parsed.manifest.engine}/${parsed.manifest.env}`] });
-      return;
-    }
-    backups.push({ key, manifestKey: o.key, manifest: parsed.manifest });
-  });
-  const referenced = new Set<string>();
-  for (const b of backups) {
-    referenced.add(b.manifestKey);
-    for (const a of b.manifest.artifacts) referenced.add(a.key);
+    const j = judgeManifest(o.key, t.text, o, listing, { enginePrefix: prefix, env: h.name, engine, now });
+    if (j.complete) backups.push({ key: o.key.slice(0, -MANIFEST_SUFFIX.length), manifestKey: o.key, manifest: j.manifest, lastModified: o.lastModified });
+    else suspects.push({ manifestKey: o.key, lastModified: o.lastModified, reasons: j.reasons, database: j.manifest?.target.database, finishedAt: j.manifest?.finishedAt });
   }
-  for (const i of invalid) referenced.add(i.manifestKey);
-  const orphans = objects.filter((o) => !referenced.has(o.key));
-  return { backups: sortNewestFirst(backups), invalid, orphans };
+  const referenced = new Set<string>();
+  for (const b of backups) for (const a of b.manifest.artifacts) referenced.add(a.key);
+  const orphans = objects.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
+  return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
+}
+
+/** Names the store location for the manifest cache (never credentials). */
+function storeIdentity(h: EnvHandle): string {
+  const s = h.env.storage;
+  return s.type === 's3' ? `s3 ${s.endpoint ?? 'aws'} ${s.region ?? ''} ${s.bucket}` : `file ${h.store.description}`;
 }
 
 /** Finds the backup named by --from (artifact or manifest key) or the newest complete one for --latest. */
@@ -69,17 +81,7 @@ export async function resolveBackup(
   if (!sel.from && !sel.latest) {
     throw new ConfigError('no backup chosen', [], { hint: 'pass --from KEY (see igbackup list) or --latest' });
   }
-  if (sel.latest) {
-    const cat = await readCatalog(ctx, h, engine);
-    const found = cat.backups.find((b) => sel.database === undefined || b.manifest.target.database === sel.database);
-    if (!found) {
-      throw new NotFoundError(
-        `no complete ${engine} backup${sel.database ? ` of ${sel.database}` : ''} in env "${h.name}" (${h.store.description})`,
-        { hint: `run igbackup backup ${engine} --env ${h.name} first` },
-      );
-    }
-    return found;
-  }
+  if (sel.latest) return latest(ctx, h, engine, sel.database);
   const bucket = h.env.storage.type === 's3' ? h.env.storage.bucket : undefined;
   const userKey = normalizeUserKey(sel.from as string, bucket);
   const prefix = enginePrefix(h.store.prefix, h.name, engine);
@@ -98,27 +100,38 @@ export async function resolveBackup(
         hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
       });
     }
-    throw new NotFoundError(`no backup at ${userKey} in ${h.store.description}`, {
-      hint: `see igbackup list ${engine} --env ${h.name}`,
-    });
+    throw new NotFoundError(`no backup at ${userKey} in ${h.store.description}`, { hint: `see igbackup list ${engine} --env ${h.name}` });
   }
-  const parsed = parseManifest((await h.store.getBytes(manifestKey)).toString('utf8'));
-  if (!parsed.ok) {
-    throw new IntegrityError(`manifest ${manifestKey} is invalid: ${parsed.problems.join('; ')}`);
-  }
-  if (parsed.manifest.engine !== engine || parsed.manifest.env !== h.name) {
-    throw new IntegrityError(`manifest ${manifestKey} describes a ${parsed.manifest.engine} backup of env ${parsed.manifest.env}`);
-  }
-  return { key: manifestKey.slice(0, -MANIFEST_SUFFIX.length), manifestKey, manifest: parsed.manifest };
+  return judgeOne(ctx, h, engine, prefix, manifestKey, head);
 }
 
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await fn(item);
-    }
+async function latest(ctx: AppContext, h: EnvHandle, engine: string, database: string | undefined): Promise<CatalogEntry> {
+  const cat = await readCatalog(ctx, h, engine);
+  const found = cat.backups.find((b) => database === undefined || b.manifest.target.database === database);
+  if (found) return found;
+  const skipped = cat.suspects.filter((s) => database === undefined || s.database === database).length;
+  throw new NotFoundError(`no complete ${engine} backup${database ? ` of ${database}` : ''} in env "${h.name}" (${h.store.description})`, {
+    hint: `${skipped ? `${skipped} suspect manifest(s) were skipped (see igbackup list ${engine} --env ${h.name}); ` : ''}run igbackup backup ${engine} --env ${h.name} first`,
   });
-  await Promise.all(workers);
+}
+
+/** Judges one manifest by reading it and heading only its own artifacts (no full listing). */
+async function judgeOne(ctx: AppContext, h: EnvHandle, engine: string, prefix: string, manifestKey: string, head: ObjectInfo): Promise<CatalogEntry> {
+  const texts = await readManifests(h.store, [head], undefined, () => undefined);
+  const t = texts.get(manifestKey);
+  if (!t || 'problem' in t) throw new IntegrityError(`manifest ${manifestKey} cannot be used: ${t && 'problem' in t ? t.problem : 'not read'}`);
+  const listing = new Map<string, Listed>([[manifestKey, head]]);
+  const parsed = parseManifest(t.text);
+  for (const a of parsed.ok ? parsed.manifest.artifacts.slice(0, 16) : []) {
+    if (checkKeyInPrefix(a.key, prefix)) continue; // outside the env's folder: judged below, never touched
+    const info = await h.store.head(a.key);
+    if (info) listing.set(a.key, info);
+  }
+  const j = judgeManifest(manifestKey, t.text, head, listing, { enginePrefix: prefix, env: h.name, engine, now: ctx.now() });
+  if (!j.complete) {
+    throw new IntegrityError(`${manifestKey} is not a complete backup:\n  - ${j.reasons.join('\n  - ')}`, {
+      hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
+    });
+  }
+  return { key: manifestKey.slice(0, -MANIFEST_SUFFIX.length), manifestKey, manifest: j.manifest, lastModified: head.lastModified };
 }

@@ -26,6 +26,8 @@ export interface AppContext {
   actor: string;
   /** Where compression and downloads happen. */
   runner: Transport;
+  /** Local cache directory (manifest cache); undefined = no cache. */
+  cacheDir?: string | undefined;
   /** Opens stores; replaceable in tests. */
   openStore?: (env: EnvConfig) => ObjectStore;
 }

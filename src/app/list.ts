@@ -1,4 +1,4 @@
-// Use case: list complete backups of an env (newest first), plus invalid manifests and orphan objects.
+// Use case: list proven-complete backups of an env (newest first), plus suspect manifests (with reasons) and orphans.
 
 import { ConfigError } from '../domain/errors.js';
 import { mainArtifact } from '../domain/manifest.js';
@@ -25,7 +25,8 @@ export interface ListResult {
   env: string;
   store: string;
   backups: ListedBackup[];
-  invalid: { manifestKey: string; problems: string[] }[];
+  /** Manifests that are not proof of a backup: never restored by --latest, never counted for the RPO. */
+  suspects: { engine: string; manifestKey: string; database?: string | undefined; lastModified: string; reasons: string[] }[];
   orphans: { key: string; bytes: number; lastModified: string }[];
 }
 
@@ -35,9 +36,10 @@ export async function listBackups(ctx: AppContext, opts: { env: string; engine?:
     throw new ConfigError(`unknown engine "${opts.engine}"`, [], { hint: `use one of: ${ENGINES.join(', ')}` });
   }
   const engines = opts.engine ? [opts.engine] : [...ENGINES];
-  const result: ListResult = { env: h.name, store: h.store.description, backups: [], invalid: [], orphans: [] };
-  for (const engine of engines) {
-    const cat = await readCatalog(ctx, h, engine);
+  const result: ListResult = { env: h.name, store: h.store.description, backups: [], suspects: [], orphans: [] };
+  const catalogs = await Promise.all(engines.map((engine) => readCatalog(ctx, h, engine)));
+  for (const [i, cat] of catalogs.entries()) {
+    const engine = engines[i] as string;
     for (const b of cat.backups) {
       const main = mainArtifact(b.manifest);
       result.backups.push({
@@ -55,7 +57,9 @@ export async function listBackups(ctx: AppContext, opts: { env: string; engine?:
         artifacts: b.manifest.artifacts.length,
       });
     }
-    result.invalid.push(...cat.invalid);
+    for (const s of cat.suspects) {
+      result.suspects.push({ engine, manifestKey: s.manifestKey, database: s.database, lastModified: s.lastModified.toISOString(), reasons: s.reasons });
+    }
     result.orphans.push(...cat.orphans.map((o) => ({ key: o.key, bytes: o.bytes, lastModified: o.lastModified.toISOString() })));
   }
   result.backups.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt));

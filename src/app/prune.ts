@@ -1,11 +1,12 @@
-// Use case: prune old backups of an env. Dry run unless confirmed; only complete backups count, ordered by manifest
-// time; the newest complete backup of each database is never removed; objects without a manifest go only after a
-// grace period. Manifests are removed first, so an interrupted prune never leaves a manifest without its data.
+// Use case: prune old backups of an env. Dry run unless confirmed. Only proven-complete backups count (the rails:
+// newest N, younger than D days, never the newest complete one of a database); suspect manifests and orphans go only
+// after the grace period, by their own LastModified. Nothing outside the env's own engine folders is ever deleted,
+// nor anything a kept backup names. Manifests go first, so an interrupted prune never leaves a manifest without data.
 
 import { ConfigError } from '../domain/errors.js';
 import { selectRetention, type RetentionPolicy } from '../domain/retention.js';
 import { ENGINES } from '../config/schema.js';
-import { readCatalog, type CatalogEntry } from './catalog.js';
+import { readCatalog, type Catalog } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { selectEnv, type AppContext } from './context.js';
 
@@ -20,14 +21,31 @@ export interface PruneOptions extends ConfirmPolicy {
   purgeVersions: boolean;
 }
 
+interface PlannedBackup {
+  key: string;
+  engine: string;
+  database: string;
+  finishedAt: string;
+  why: string;
+}
+interface PlannedObject {
+  key: string;
+  engine: string;
+  lastModified: string;
+  why: string;
+}
+
 export interface PruneResult {
   env: string;
   dryRun: boolean;
   policy: RetentionPolicy & { orphanGraceHours: number };
-  kept: { key: string; engine: string; database: string; finishedAt: string; why: string }[];
-  removed: { key: string; engine: string; database: string; finishedAt: string; objects: string[] }[];
-  orphansRemoved: { key: string; lastModified: string }[];
-  orphansKept: { key: string; lastModified: string }[];
+  kept: PlannedBackup[];
+  removed: (PlannedBackup & { objects: string[] })[];
+  /** Manifests that prove nothing (see `igbackup list`), with the reasons. */
+  suspectsRemoved: (PlannedObject & { reasons: string[] })[];
+  suspectsKept: (PlannedObject & { reasons: string[] })[];
+  orphansRemoved: PlannedObject[];
+  orphansKept: PlannedObject[];
   versioning: string;
 }
 
@@ -41,51 +59,70 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
     keepDays: opts.keepDays ?? h.env.retention.keepDays,
     orphanGraceHours: h.env.retention.orphanGraceHours,
   };
-  const now = ctx.now();
   const engines = opts.engine ? [opts.engine] : [...ENGINES];
-  const entries: (CatalogEntry & { engine: string; database: string; finishedAt: string })[] = [];
-  const orphans: { key: string; lastModified: Date }[] = [];
-  for (const engine of engines) {
-    const cat = await readCatalog(ctx, h, engine);
-    for (const b of cat.backups) entries.push({ ...b, engine, database: b.manifest.target.database, finishedAt: b.manifest.finishedAt });
-    orphans.push(...cat.orphans.map((o) => ({ key: o.key, lastModified: o.lastModified })));
-    orphans.push(...cat.invalid.map((i) => ({ key: i.manifestKey, lastModified: new Date(0) })));
-  }
-  const decision = selectRetention(entries, policy, now);
-  const graceCutoff = now.getTime() - policy.orphanGraceHours * 3_600_000;
-  const oldOrphans = orphans.filter((o) => o.lastModified.getTime() < graceCutoff);
-  const youngOrphans = orphans.filter((o) => o.lastModified.getTime() >= graceCutoff);
-  const result: PruneResult = {
-    env: h.name,
-    dryRun: !opts.apply,
-    policy,
-    kept: decision.keep.map(({ item, why }) => ({ key: item.key, engine: item.engine, database: item.database, finishedAt: item.finishedAt, why })),
-    removed: decision.remove.map((b) => ({
-      key: b.key,
-      engine: b.engine,
-      database: b.database,
-      finishedAt: b.finishedAt,
-      objects: [b.manifestKey, ...b.manifest.artifacts.map((a) => a.key)],
-    })),
-    orphansRemoved: oldOrphans.map((o) => ({ key: o.key, lastModified: o.lastModified.toISOString() })),
-    orphansKept: youngOrphans.map((o) => ({ key: o.key, lastModified: o.lastModified.toISOString() })),
-    versioning: opts.purgeVersions
-      ? 'every version of each removed object is deleted (--purge-versions): nothing can be recovered'
-      : 'on a versioned bucket each removal adds a delete marker; the data stays as noncurrent versions until the lifecycle rule expires them (use --purge-versions to delete them now)',
-  };
-  if (!opts.apply || (result.removed.length === 0 && result.orphansRemoved.length === 0)) return result;
-  await requireConfirmation(h.name, h.env.protected, `delete ${result.removed.length} backup(s) and ${result.orphansRemoved.length} orphan object(s)`, { yes: opts.yes, ask: opts.ask });
-  const remove = async (key: string): Promise<void> => {
+  const catalogs = new Map<string, Catalog>();
+  for (const [i, c] of (await Promise.all(engines.map((e) => readCatalog(ctx, h, e)))).entries()) catalogs.set(engines[i] as string, c);
+  const result = plan(catalogs, policy, ctx.now(), h.name);
+  result.versioning = opts.purgeVersions
+    ? 'every version of each removed object is deleted (--purge-versions): nothing can be recovered'
+    : 'on a versioned bucket each removal adds a delete marker; the data stays as noncurrent versions until the lifecycle rule expires them (use --purge-versions to delete them now)';
+  result.dryRun = !opts.apply;
+  const count = result.removed.length + result.suspectsRemoved.length + result.orphansRemoved.length;
+  if (!opts.apply || count === 0) return result;
+  await requireConfirmation(
+    h.name,
+    h.env.protected,
+    `delete ${result.removed.length} backup(s), ${result.suspectsRemoved.length} suspect manifest(s) and ${result.orphansRemoved.length} orphan object(s)`,
+    { yes: opts.yes, ask: opts.ask },
+  );
+  const remove = async (engine: string, key: string): Promise<void> => {
+    const folder = catalogs.get(engine)?.prefix;
+    // The last rail: whatever a manifest said, only keys inside this env's own engine folder are ever deleted.
+    if (!folder || !key.startsWith(folder) || key.length === folder.length) throw new Error(`refusing to delete ${key}: outside ${folder ?? '?'}`);
     if (opts.purgeVersions) await h.store.purge(key);
     else await h.store.delete(key);
   };
   for (const b of result.removed) {
     ctx.reporter.step(`removing ${b.key}`);
-    for (const key of b.objects) await remove(key); // manifest first: the backup stops counting before data goes
+    for (const key of b.objects) await remove(b.engine, key); // manifest first: the backup stops counting before data goes
   }
-  for (const o of result.orphansRemoved) {
-    ctx.reporter.step(`removing orphan ${o.key}`);
-    await remove(o.key);
+  for (const o of [...result.suspectsRemoved, ...result.orphansRemoved]) {
+    ctx.reporter.step(`removing ${o.key} (${o.why})`);
+    await remove(o.engine, o.key);
+  }
+  return result;
+}
+
+/** The whole plan, with a reason for every keep and delete (no I/O). */
+function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now: Date, env: string): PruneResult {
+  const result: PruneResult = { env, dryRun: true, policy, kept: [], removed: [], suspectsRemoved: [], suspectsKept: [], orphansRemoved: [], orphansKept: [], versioning: '' };
+  const graceCutoff = now.getTime() - policy.orphanGraceHours * 3_600_000;
+  const aged = (d: Date): boolean => d.getTime() < graceCutoff;
+  const graceWhy = (d: Date, what: string): string =>
+    aged(d)
+      ? `${what}, written ${d.toISOString()}: older than the ${policy.orphanGraceHours} h grace period`
+      : `${what}, written ${d.toISOString()}: younger than the ${policy.orphanGraceHours} h grace period (may be a running backup)`;
+  for (const [engine, cat] of catalogs) {
+    const entries = cat.backups.map((b) => ({ ...b, engine, database: b.manifest.target.database, finishedAt: b.manifest.finishedAt }));
+    const decision = selectRetention(entries, policy, now);
+    const protectedKeys = new Set<string>();
+    for (const { item, why } of decision.keep) {
+      result.kept.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why });
+      protectedKeys.add(item.manifestKey);
+      for (const a of item.manifest.artifacts) protectedKeys.add(a.key);
+    }
+    for (const { item, why } of decision.remove) {
+      const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter((k) => !protectedKeys.has(k));
+      result.removed.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why, objects });
+    }
+    for (const s of cat.suspects) {
+      const row = { key: s.manifestKey, engine, lastModified: s.lastModified.toISOString(), reasons: s.reasons, why: graceWhy(s.lastModified, 'suspect manifest') };
+      (aged(s.lastModified) ? result.suspectsRemoved : result.suspectsKept).push(row);
+    }
+    for (const o of cat.orphans) {
+      const row = { key: o.key, engine, lastModified: o.lastModified.toISOString(), why: graceWhy(o.lastModified, 'no complete backup names it') };
+      (aged(o.lastModified) ? result.orphansRemoved : result.orphansKept).push(row);
+    }
   }
   return result;
 }

@@ -5,6 +5,7 @@ import { ENGINES, type EnvConfig } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { drillPrefix } from './drill.js';
+import { manifestCacheFile, readManifests } from './manifest-cache.js';
 
 export interface StatusRow {
   engine: string;
@@ -46,17 +47,16 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
   const rpoTarget = tier ? tier.rpoMinutes * 60 : undefined;
   const rtoTarget = tier ? tier.rtoMinutes * 60 : undefined;
   const newest = new Map<string, Awaited<ReturnType<typeof readCatalog>>['backups'][number]>();
-  for (const engine of ENGINES) {
-    const wanted = configuredTargets(h.env).filter((t) => t.engine === engine);
-    if (!wanted.length) continue;
-    const cat = await readCatalog(ctx, h, engine);
+  const engines = ENGINES.filter((e) => configuredTargets(h.env).some((t) => t.engine === e));
+  const [catalogs, drills] = await Promise.all([Promise.all(engines.map((e) => readCatalog(ctx, h, e))), lastDrills(ctx, h, now)]);
+  for (const [i, cat] of catalogs.entries()) {
+    const engine = engines[i] as string;
     for (const b of cat.backups) {
       if (Date.parse(b.manifest.finishedAt) > now.getTime()) continue; // not yet taken as of `at`
       const k = `${engine}/${b.manifest.target.database}`;
       if (!newest.has(k)) newest.set(k, b); // catalog is newest first
     }
   }
-  const drills = await lastDrills(h, now);
   const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) => {
     const b = newest.get(`${engine}/${database}`);
     const lastDrill = drills.get(`${engine}/${database}`);
@@ -89,17 +89,33 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
   return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached) };
 }
 
-/** The newest drill report per engine/database (as of `now`). */
-async function lastDrills(h: EnvHandle, now: Date): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
+/** The newest drill report per engine/database (as of `now`); a report that does not parse is skipped with a warning. */
+async function lastDrills(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
   const out = new Map<string, { at: string; ok: boolean; rtoSeconds: number }>();
   for (const engine of ENGINES) {
-    const objects = (await h.store.list(drillPrefix(h, engine))).sort((a, b) => (a.key < b.key ? 1 : -1));
+    const prefix = drillPrefix(h, engine);
+    const objects = await h.store.list(prefix);
+    const texts = await readManifests(h.store, objects, manifestCacheFile(ctx.cacheDir, `drills ${h.store.description}`, prefix), (m) => ctx.reporter.warn(m));
+    const reports: { database: string; at: string; ok: boolean; rtoSeconds: number }[] = [];
     for (const o of objects) {
-      const r = JSON.parse((await h.store.getBytes(o.key)).toString('utf8')) as { database: string; finishedAt: string; ok: boolean; rtoSeconds: number };
-      const k = `${engine}/${r.database}`;
-      if (out.has(k) || Date.parse(r.finishedAt) > now.getTime()) continue;
-      out.set(k, { at: r.finishedAt, ok: r.ok, rtoSeconds: r.rtoSeconds });
+      const t = texts.get(o.key);
+      const r = t && 'text' in t ? drillReport(t.text) : undefined;
+      if (!r) ctx.reporter.warn(`drill report ${o.key} is not a valid report: ignored`);
+      else if (Date.parse(r.at) <= now.getTime()) reports.push(r);
     }
+    reports.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
+    for (const r of reports) if (!out.has(`${engine}/${r.database}`)) out.set(`${engine}/${r.database}`, { at: r.at, ok: r.ok, rtoSeconds: r.rtoSeconds });
   }
   return out;
+}
+
+function drillReport(text: string): { database: string; at: string; ok: boolean; rtoSeconds: number } | undefined {
+  try {
+    const r = JSON.parse(text) as { database?: unknown; finishedAt?: unknown; ok?: unknown; rtoSeconds?: unknown };
+    if (typeof r.database !== 'string' || typeof r.finishedAt !== 'string' || Number.isNaN(Date.parse(r.finishedAt))) return undefined;
+    if (typeof r.ok !== 'boolean' || typeof r.rtoSeconds !== 'number') return undefined;
+    return { database: r.database, at: r.finishedAt, ok: r.ok, rtoSeconds: r.rtoSeconds };
+  } catch {
+    return undefined;
+  }
 }

@@ -5,7 +5,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import type { AppContext } from '../app/context.js';
 import { localRunner } from '../app/context.js';
-import { loadConfig } from '../config/load.js';
+import { cacheDirFor, loadConfig } from '../config/load.js';
 import { VERSION } from '../version.js';
 import type { Output } from './output.js';
 
@@ -32,7 +32,8 @@ export function globalsOf(cmd: Command): GlobalOptions {
 }
 
 export async function buildContext(deps: CliDeps, g: GlobalOptions, out: Output): Promise<AppContext> {
-  const loaded = await loadConfig({ explicit: g.config, environ: deps.environ, cwd: deps.cwd, home: deps.home });
+  const loc = { explicit: g.config, environ: deps.environ, cwd: deps.cwd, home: deps.home };
+  const loaded = await loadConfig(loc);
   return {
     config: loaded.config,
     configFile: loaded.file,
@@ -45,6 +46,7 @@ export async function buildContext(deps: CliDeps, g: GlobalOptions, out: Output)
     version: VERSION,
     actor: `${safeUser()}@${hostname()}`,
     runner: localRunner(),
+    cacheDir: cacheDirFor(loc),
   };
 }
 

@@ -9,7 +9,7 @@ import { buildContext, globalsOf, type CliDeps } from './globals.js';
 export function registerList(program: Command, deps: CliDeps): void {
   program
     .command('list')
-    .description('list complete backups (those with a manifest), newest first')
+    .description('list proven-complete backups newest first, then suspect manifests and orphan objects')
     .addArgument(new Argument('[engine]', 'only this engine').choices(ENGINES))
     .requiredOption('-e, --env <name>', 'environment from the config')
     .action(async (engine: string | undefined, flags: { env: string }, cmd: Command) => {
@@ -36,7 +36,10 @@ export function registerList(program: Command, deps: CliDeps): void {
         }
         out.text(`${r.store}\n${table(rows)}`);
       }
-      if (r.invalid.length) out.text(out.c.yellow(`${r.invalid.length} invalid manifest(s): ${r.invalid.map((i) => i.manifestKey).join(', ')}`));
+      if (r.suspects.length) {
+        const lines = r.suspects.map((s) => `  ${s.manifestKey}\n${s.reasons.map((x) => `      ${x}`).join('\n')}`);
+        out.text(out.c.yellow(`${r.suspects.length} suspect manifest(s): not proof of a backup, never restored by --latest nor counted for the RPO\n${lines.join('\n')}`));
+      }
       if (r.orphans.length) {
         out.text(out.c.yellow(`${r.orphans.length} object(s) without a manifest (incomplete or foreign), not restorable`));
       }

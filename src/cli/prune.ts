@@ -34,11 +34,13 @@ export function registerPrune(program: Command, deps: CliDeps): void {
       const now = ctx.now();
       const verb = r.dryRun ? 'would remove' : 'removed';
       const lines = [
-        `${r.dryRun ? 'DRY RUN (pass --yes to delete): ' : ''}keep the last ${r.policy.keepLast} and anything younger than ${r.policy.keepDays} days; orphans after ${r.policy.orphanGraceHours} h`,
+        `${r.dryRun ? 'DRY RUN (pass --yes to delete): ' : ''}keep the last ${r.policy.keepLast} and anything younger than ${r.policy.keepDays} days; suspect manifests and orphans after ${r.policy.orphanGraceHours} h; only proven-complete backups count`,
         ...r.kept.map((k) => `  keep    ${k.key}  (${formatAge(k.finishedAt, now)}, ${k.why})`),
-        ...r.removed.map((k) => `  ${verb.padEnd(6)}  ${k.key}  (${formatAge(k.finishedAt, now)}, ${k.objects.length} objects)`),
-        ...r.orphansRemoved.map((o) => `  ${verb.padEnd(6)}  ${o.key}  (no manifest)`),
-        ...r.orphansKept.map((o) => `  keep    ${o.key}  (no manifest, younger than the grace period: may be a running backup)`),
+        ...r.removed.map((k) => `  ${verb.padEnd(6)}  ${k.key}  (${formatAge(k.finishedAt, now)}, ${k.why}; ${k.objects.length} objects)`),
+        ...r.suspectsRemoved.map((o) => `  ${verb.padEnd(6)}  ${o.key}  (${o.why}: ${o.reasons.join('; ')})`),
+        ...r.suspectsKept.map((o) => `  keep    ${o.key}  (${o.why}: ${o.reasons.join('; ')})`),
+        ...r.orphansRemoved.map((o) => `  ${verb.padEnd(6)}  ${o.key}  (${o.why})`),
+        ...r.orphansKept.map((o) => `  keep    ${o.key}  (${o.why})`),
         `note: ${r.versioning}`,
       ];
       out.text(lines.join('\n'));

@@ -18,6 +18,18 @@ export interface ConfigLocation {
   home: string;
 }
 
+/**
+ * The local cache directory: $IGBACKUP_CACHE_DIR ("off" disables the cache), else $XDG_CACHE_HOME/igbackup,
+ * else ~/.cache/igbackup.
+ */
+export function cacheDirFor(loc: ConfigLocation): string | undefined {
+  const explicit = loc.environ.IGBACKUP_CACHE_DIR;
+  if (explicit === 'off') return undefined;
+  if (explicit) return resolve(loc.cwd, explicit);
+  const xdg = loc.environ.XDG_CACHE_HOME;
+  return join(xdg ? resolve(loc.cwd, xdg) : join(loc.home, '.cache'), 'igbackup');
+}
+
 /** Candidate config paths in discovery order. */
 export function candidatePaths(loc: ConfigLocation): { path: string; explicit: boolean }[] {
   if (loc.explicit) return [{ path: resolve(loc.cwd, loc.explicit), explicit: true }];

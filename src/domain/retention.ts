@@ -1,4 +1,4 @@
-// Retention: which complete backups to keep (newest N, or younger than D days; never the newest of a database).
+// Retention: which proven-complete backups to keep (newest N, or younger than D days; never the newest of a database).
 
 export interface RetentionPolicy {
   keepLast: number;
@@ -14,7 +14,7 @@ export interface Dated {
 
 export interface RetentionDecision<T> {
   keep: { item: T; why: string }[];
-  remove: T[];
+  remove: { item: T; why: string }[];
 }
 
 /** Groups by engine + database, orders by manifest time (newest first), keeps what either rule keeps (pure). */
@@ -25,7 +25,7 @@ export function selectRetention<T extends Dated>(items: T[], policy: RetentionPo
     groups.set(g, [...(groups.get(g) ?? []), it]);
   }
   const keep: RetentionDecision<T>['keep'] = [];
-  const remove: T[] = [];
+  const remove: RetentionDecision<T>['remove'] = [];
   const cutoff = now.getTime() - policy.keepDays * 86_400_000;
   for (const list of groups.values()) {
     list.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt) || b.key.localeCompare(a.key));
@@ -33,7 +33,7 @@ export function selectRetention<T extends Dated>(items: T[], policy: RetentionPo
       if (i === 0) keep.push({ item: it, why: 'newest complete backup' });
       else if (i < policy.keepLast) keep.push({ item: it, why: `within the last ${policy.keepLast}` });
       else if (Date.parse(it.finishedAt) >= cutoff) keep.push({ item: it, why: `younger than ${policy.keepDays} days` });
-      else remove.push(it);
+      else remove.push({ item: it, why: `older than ${policy.keepDays} days and not within the last ${policy.keepLast}` });
     });
   }
   return { keep, remove };

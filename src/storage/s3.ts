@@ -195,6 +195,7 @@ export class S3Store implements ObjectStore {
           bytes: o.Size ?? 0,
           lastModified: o.LastModified ?? new Date(0),
           storageClass: o.StorageClass ?? 'STANDARD',
+          etag: o.ETag,
         });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;

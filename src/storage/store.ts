@@ -27,6 +27,8 @@ export interface ObjectInfo {
   sse?: string | undefined;
   kmsKeyId?: string | undefined;
   versionId?: string | undefined;
+  /** Changes whenever the object's content changes (S3 ETag); undefined where the store has none. */
+  etag?: string | undefined;
   /** For archived objects (GLACIER, DEEP_ARCHIVE): whether a restore runs, and until when a restored copy stays. */
   restore?: { ongoing: boolean; expiry?: string | undefined } | undefined;
 }

@@ -3,25 +3,17 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { ageBackup, rawS3 } from '../helpers/crafted.js';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { listKeys, makeDatabase, s3, s3Client, uniqueName } from '../helpers/servers.js';
-
-const DAY = 86_400_000;
-
-async function rewriteFinishedAt(bucket: string, key: string, daysAgo: number): Promise<void> {
-  const mk = `${key}.manifest.json`;
-  const o = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: mk }));
-  const m = JSON.parse(Buffer.from(await o.Body!.transformToByteArray()).toString()) as { finishedAt: string };
-  m.finishedAt = new Date(Date.now() - daysAgo * DAY).toISOString();
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: mk, Body: JSON.stringify(m), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
-}
 
 interface PruneJson {
   dryRun: boolean;
   kept: { key: string; why: string }[];
   removed: { key: string; objects: string[] }[];
-  orphansRemoved: { key: string }[];
+  orphansRemoved: { key: string; why: string }[];
+  suspectsRemoved: { key: string; reasons: string[] }[];
 }
 
 describe('prune', () => {
@@ -38,9 +30,10 @@ describe('prune', () => {
       keys.push(parseJson<{ results: { key: string }[] }>(b).results[0]!.key);
     }
     // Manifest times, not key names, decide: the key that sorts last is made the oldest.
-    await rewriteFinishedAt(bucket, keys[3]!, 40);
-    await rewriteFinishedAt(bucket, keys[0]!, 30);
-    await rewriteFinishedAt(bucket, keys[1]!, 20);
+    const raw = rawS3(bucket);
+    keys[3] = await ageBackup(raw, keys[3]!, 40);
+    keys[0] = await ageBackup(raw, keys[0]!, 30);
+    keys[1] = await ageBackup(raw, keys[1]!, 20);
     // An orphan (no manifest) and a backup whose manifest is broken.
     const put = (Key: string, Body: string) => s3Client().send(new PutObjectCommand({ Bucket: bucket, Key, Body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
     await put(`prod/postgres/${db}_orphan.dump.zst`, 'partial');
@@ -54,7 +47,9 @@ describe('prune', () => {
     assert.deepEqual(p.removed.map((r) => r.key).sort(), [keys[0], keys[3]].sort());
     assert.deepEqual(p.kept.map((k) => k.key), [keys[2], keys[1]]);
     assert.equal(p.kept[0]?.why, 'newest complete backup');
-    assert.equal(p.orphansRemoved.length, 3);
+    assert.deepEqual(p.orphansRemoved.map((o) => o.key).sort(), [`prod/postgres/${db}_bad.dump.zst`, `prod/postgres/${db}_orphan.dump.zst`]);
+    assert.deepEqual(p.suspectsRemoved.map((o) => o.key), [`prod/postgres/${db}_bad.dump.zst.manifest.json`]);
+    assert.match(p.suspectsRemoved[0]!.reasons.join(' '), /does not parse/);
     assert.equal((await listKeys(bucket, 'prod/postgres/')).length, 11, 'a dry run deleted something');
 
     const refused = await runCli(['prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir, env: { CI: '1' } });

@@ -11,7 +11,10 @@ describe('selectRetention', () => {
   it('keeps the last N or anything younger than D days, per engine and database', () => {
     const items = [b('a1', 'a', 1), b('a2', 'a', 10), b('a3', 'a', 20), b('a4', 'a', 30), b('b1', 'b', 50), b('r1', 'a', 90, 'redis')];
     const d = selectRetention(items, { keepLast: 2, keepDays: 15 }, now);
-    assert.deepEqual(d.remove.map((x) => x.key), ['a3', 'a4']);
+    assert.deepEqual(d.remove.map((x) => [x.item.key, x.why]), [
+      ['a3', 'older than 15 days and not within the last 2'],
+      ['a4', 'older than 15 days and not within the last 2'],
+    ]);
     assert.deepEqual(d.keep.map((x) => [x.item.key, x.why]), [
       ['a1', 'newest complete backup'],
       ['a2', 'within the last 2'],
@@ -23,6 +26,6 @@ describe('selectRetention', () => {
   it('never removes the newest, whatever the policy', () => {
     const d = selectRetention([b('x', 'a', 400), b('y', 'a', 500)], { keepLast: 1, keepDays: 0 }, now);
     assert.deepEqual(d.keep.map((k) => k.item.key), ['x']);
-    assert.deepEqual(d.remove.map((k) => k.key), ['y']);
+    assert.deepEqual(d.remove.map((k) => k.item.key), ['y']);
   });
 });
