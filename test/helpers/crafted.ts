@@ -71,7 +71,7 @@ export function rawFile(root: string): RawStore {
 interface RawManifest {
   startedAt: string;
   finishedAt: string;
-  artifacts: { key: string }[];
+  artifacts: { key: string; [k: string]: unknown }[];
   [k: string]: unknown;
 }
 
