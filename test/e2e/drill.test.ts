@@ -305,7 +305,7 @@ describe('drill', () => {
     const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
     const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home, IGB_NEO4J_REGISTRY: registry, IGB_NEO4J_LOG: log };
     await execa(join(n4j, 'neo4j'), ['start'], { env });
-    const config = async (persons: string, readyTimeoutSec = 5, cypherShell = 'cypher-shell'): Promise<void> =>
+    const config = async (persons: string, readyTimeoutSec = 5, cypherShell = 'cypher-shell'): Promise<string> =>
       writeConfig(dir, {
         tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
         envs: {
