@@ -12,6 +12,7 @@ import {
   IgbackupError,
   IntegrityError,
   NotFoundError,
+  SomeFailedError,
   messageOf,
 } from './domain/errors.js';
 import { buildProgram } from './cli/program.js';
@@ -20,6 +21,7 @@ import type { GlobalOptions } from './cli/globals.js';
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+  if (err instanceof SomeFailedError) return exitCodeFor(err.failures[0]?.error);
   if (err instanceof ConfigError) return 2;
   if (err instanceof IntegrityError) return 3;
   if (err instanceof NotFoundError) return 4;

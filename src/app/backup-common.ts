@@ -2,12 +2,37 @@
 
 import { hostname } from 'node:os';
 import type { Compression } from '../domain/compression.js';
-import { ProcessFailedError } from '../domain/errors.js';
+import { CancelledError, ProcessFailedError, messageOf } from '../domain/errors.js';
 import { manifestKeyFor } from '../domain/keys.js';
 import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import type { AppContext, EnvHandle } from './context.js';
+
+/** What one backup run stored and what failed: every configured database is tried. */
+export interface BackupOutcome<R> {
+  results: R[];
+  failures: { database: string; error: unknown }[];
+}
+
+/**
+ * Backs up each database in turn; a failure of one is reported and the next is still tried. A cancellation (or a
+ * failure once the run was cancelled) stops the loop at once.
+ */
+export async function forEachDatabase<R>(ctx: AppContext, engine: string, databases: string[], fn: (db: string) => Promise<R>): Promise<BackupOutcome<R>> {
+  const out: BackupOutcome<R> = { results: [], failures: [] };
+  for (const [i, database] of databases.entries()) {
+    try {
+      out.results.push(await fn(database));
+    } catch (error) {
+      if (error instanceof CancelledError || ctx.signal.aborted) throw error;
+      out.failures.push({ database, error });
+      const rest = databases.length - i - 1;
+      ctx.reporter.warn(`${engine} backup of ${database} FAILED: ${messageOf(error).split('\n')[0]}${rest ? `; going on with the other ${rest} database(s)` : ''}`);
+    }
+  }
+  return out;
+}
 
 /** Checks the compressor exists on this machine; returns its version for the manifest. */
 export async function runnerTools(ctx: AppContext, compression: Compression): Promise<Record<string, string>> {

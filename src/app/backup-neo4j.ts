@@ -2,7 +2,7 @@
 // `neo4j-admin database dump --to-stdout`; Enterprise online with `database backup`, then the artifact streamed.
 
 import { compressionExtension, type Compression } from '../domain/compression.js';
-import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
+import { ConfigError, IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
 import { artifactKey } from '../domain/keys.js';
 import type { ManifestArtifact } from '../domain/manifest.js';
 import * as neo4j from '../engines/neo4j.js';
@@ -10,7 +10,7 @@ import type { Neo4jConfig } from '../config/schema.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
-import { runnerTools, writeManifest } from './backup-common.js';
+import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
 import type { BackupResult } from './backup-postgres.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
@@ -33,7 +33,7 @@ export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
   return { admin: cfg.neo4jAdmin, syntax: cfg.syntax };
 }
 
-export async function backupNeo4j(ctx: AppContext, opts: { env: string; compression?: Compression | undefined; database?: string | undefined }): Promise<BackupResult[]> {
+export async function backupNeo4j(ctx: AppContext, opts: { env: string; compression?: Compression | undefined; database?: string | undefined }): Promise<BackupOutcome<BackupResult>> {
   const h = selectEnv(ctx, opts.env);
   const cfg = neo4jSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
@@ -45,26 +45,38 @@ export async function backupNeo4j(ctx: AppContext, opts: { env: string; compress
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   try {
     if (cfg.edition === 'enterprise') {
-      const out: BackupResult[] = [];
-      for (const db of databases) out.push(await onlineBackup(ctx, h, cfg, transport, db, compression, tools));
-      return out;
+      return await forEachDatabase(ctx, 'neo4j', databases, (db) => onlineBackup(ctx, h, cfg, transport, db, compression, tools));
     }
-    const dumpAll = async (where: Transport): Promise<BackupResult[]> => {
+    let done: BackupOutcome<BackupResult> | undefined;
+    const dumpAll = async (where: Transport): Promise<BackupOutcome<BackupResult>> => {
       const v = await capture(where, neo4j.versionCommand(neo4jTools(cfg)));
       if (succeeded(v)) tools['neo4j-admin'] = v.stdout.trim().split('\n')[0] ?? '';
-      const out: BackupResult[] = [];
-      for (const db of databases) {
-        out.push(await streamBackup(ctx, h, cfg, where, db, compression, tools, neo4j.dumpCommand(neo4jTools(cfg), db), neo4j.DUMP_FORMAT, neo4j.DUMP_EXTENSION));
-      }
-      return out;
+      done = await forEachDatabase(ctx, 'neo4j', databases, (db) =>
+        streamBackup(ctx, h, cfg, where, db, compression, tools, neo4j.dumpCommand(neo4jTools(cfg), db), neo4j.DUMP_FORMAT, neo4j.DUMP_EXTENSION),
+      );
+      return done;
     };
-    if (cfg.transport.type === 'kubernetes') {
-      return await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, dumpAll);
+    try {
+      if (cfg.transport.type === 'kubernetes') {
+        return await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, dumpAll);
+      }
+      return await withServiceStopped(ctx, transport, cfg.service, () => dumpAll(transport));
+    } catch (err) {
+      throw storedButNotRestarted(err, done);
     }
-    return await withServiceStopped(ctx, transport, cfg.service, () => dumpAll(transport));
   } finally {
     await transport.close();
   }
+}
+
+/** A failure after the dumps (Neo4j not started again): the message must say which backups were stored complete. */
+function storedButNotRestarted(err: unknown, done: BackupOutcome<BackupResult> | undefined): unknown {
+  if (!done?.results.length) return err;
+  const stored = done.results.map((r) => `  ${r.database}: ${r.key} (complete, manifest written)`).join('\n');
+  return new IgbackupError(`${messageOf(err)}\nThe backup itself succeeded and is stored:\n${stored}`, {
+    cause: err,
+    hint: 'the stored backups are usable (igbackup list neo4j); bring Neo4j back first, following the steps above',
+  });
 }
 
 async function streamBackup(

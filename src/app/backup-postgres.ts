@@ -8,7 +8,7 @@ import * as pg from '../engines/postgres.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
-import { runnerTools, writeManifest } from './backup-common.js';
+import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -32,7 +32,7 @@ export interface BackupResult {
   artifacts: ManifestArtifact[];
 }
 
-export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Promise<BackupResult[]> {
+export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Promise<BackupOutcome<BackupResult>> {
   const h = selectEnv(ctx, opts.env);
   const cfg = postgresSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
@@ -46,13 +46,10 @@ export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Prom
   try {
     const tools = await preflight(ctx, transport, conn, compression, opts.globals ?? cfg.globals);
     const databases = opts.database ? [opts.database] : cfg.databases;
-    const results: BackupResult[] = [];
-    for (const database of databases) {
-      results.push(
-        await backupOne(ctx, { h, cfg, conn, transport, tools, compression, database, globals: opts.globals ?? cfg.globals }),
-      );
-    }
-    return results;
+    await requireDatabases(ctx, h.name, transport, conn, cfg.maintenanceDatabase, databases);
+    return await forEachDatabase(ctx, 'postgres', databases, (database) =>
+      backupOne(ctx, { h, cfg, conn, transport, tools, compression, database, globals: opts.globals ?? cfg.globals }),
+    );
   } finally {
     await transport.close();
   }
@@ -75,6 +72,23 @@ async function preflight(
   }
   Object.assign(tools, await runnerTools(ctx, compression));
   return tools;
+}
+
+/** Every database to back up must exist on the server: an unknown one is a config error (exit 2) before anything runs. */
+async function requireDatabases(ctx: AppContext, env: string, transport: Transport, conn: pg.PgConnection, maintenanceDb: string, databases: string[]): Promise<void> {
+  const r = await capture(transport, pg.psqlCommand(conn, maintenanceDb), pg.sql.existingDatabases(databases));
+  if (!succeeded(r)) {
+    throw new ProcessFailedError(`psql (connecting to ${conn.host}:${conn.port}/${maintenanceDb})`, r, {
+      hint: `check that the server answers and ${conn.user} may connect to ${maintenanceDb} (postgres.maintenanceDatabase)`,
+    });
+  }
+  const found = new Set(r.stdout.split('\n').filter(Boolean).map((hex) => Buffer.from(hex.trim(), 'hex').toString('utf8')));
+  const missing = databases.filter((d) => !found.has(d));
+  if (missing.length) {
+    throw new ConfigError(`database(s) ${missing.map((d) => JSON.stringify(d)).join(', ')} not found on ${conn.host}:${conn.port}: nothing was backed up`, [], {
+      hint: `create them, or remove them from envs.${env}.postgres.databases in ${ctx.configFile}`,
+    });
+  }
 }
 
 interface OneJob {

@@ -1,6 +1,8 @@
-// Use case entry for `backup`: one run per engine and env at a time (lease lock), then the engine's backup.
+// Use case entry for `backup`: one run per engine and env at a time (lease lock), then the engine's backup of each
+// configured database in turn.
 
 import type { Compression } from '../domain/compression.js';
+import type { BackupOutcome } from './backup-common.js';
 import { backupNeo4j } from './backup-neo4j.js';
 import { backupPostgres, type BackupResult } from './backup-postgres.js';
 import { backupRedis } from './backup-redis.js';
@@ -19,10 +21,11 @@ export interface RunBackupOptions {
   forceUnlock?: boolean | undefined;
 }
 
-export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupResult[]> {
+/** Backs up every database it can; the outcome lists what was stored and what failed (the CLI exits non-zero then). */
+export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupOutcome<BackupResult>> {
   const h = selectEnv(ctx, o.env);
-  const results = await withLock(ctx, h, o.engine, { forceUnlock: Boolean(o.forceUnlock) }, () => {
-    if (o.engine === 'redis') return backupRedis(ctx, { env: o.env, compression: o.compression, mode: o.mode });
+  const results = await withLock(ctx, h, o.engine, { forceUnlock: Boolean(o.forceUnlock) }, async (): Promise<BackupOutcome<BackupResult>> => {
+    if (o.engine === 'redis') return { results: await backupRedis(ctx, { env: o.env, compression: o.compression, mode: o.mode }), failures: [] };
     if (o.engine === 'neo4j') return backupNeo4j(ctx, { env: o.env, compression: o.compression, database: o.database });
     return backupPostgres(ctx, { env: o.env, database: o.database, compression: o.compression, globals: o.globals });
   });

@@ -2,11 +2,15 @@
 
 import { Argument, Option, type Command } from 'commander';
 import { runBackup } from '../app/backup.js';
-import { ConfigError } from '../domain/errors.js';
+import { ConfigError, IgbackupError, SomeFailedError, messageOf } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 import { parseCompression } from './parse.js';
+
+function errorJson(err: unknown): { type: string; message: string; hint?: string | undefined } {
+  return { type: err instanceof Error ? err.name : 'Error', message: messageOf(err), hint: err instanceof IgbackupError ? err.hint : undefined };
+}
 
 export function registerBackup(program: Command, deps: CliDeps): void {
   program
@@ -27,12 +31,22 @@ export function registerBackup(program: Command, deps: CliDeps): void {
       if (engine !== 'postgres' && opts.globals !== undefined) throw new ConfigError(`--globals applies to postgres only, not ${engine}`);
       if (engine === 'redis' && opts.database !== undefined) throw new ConfigError('--database does not apply to redis (one instance per env)');
       if (engine !== 'redis' && opts.mode !== undefined) throw new ConfigError(`--mode applies to redis only, not ${engine}`);
-      const results = await runBackup(ctx, { engine, ...opts });
-      out.json({ ok: true, command: 'backup', results });
+      const { results, failures } = await runBackup(ctx, { engine, ...opts });
+      const failed = failures.map((f) => ({ database: f.database, error: errorJson(f.error) }));
+      out.json({ ok: failures.length === 0, command: 'backup', results, failures: failed });
       for (const r of results) {
         out.text(
           `${out.c.green('✔')} ${r.engine} ${r.database} → ${r.key}\n` +
             `  ${formatBytes(r.bytes)} stored (${formatBytes(r.rawBytes)} dumped) in ${formatDuration(r.durationMs)}, sha256 ${r.sha256}`,
+        );
+      }
+      for (const f of failed) out.text(`${out.c.red('✘')} ${engine} ${f.database}: FAILED, nothing stored for it: ${f.error.message}`);
+      if (failures.length) {
+        const first = failures[0] as { database: string; error: unknown };
+        throw new SomeFailedError(
+          `${failures.length} of ${failures.length + results.length} ${engine} backup(s) failed (${failures.map((f) => f.database).join(', ')}); ${results.length} stored complete.\nFirst failure (${first.database}): ${messageOf(first.error)}`,
+          failures,
+          { hint: first.error instanceof IgbackupError ? first.error.hint : undefined },
         );
       }
     });

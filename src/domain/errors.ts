@@ -73,6 +73,15 @@ export class ArchivedError extends IgbackupError {}
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 
+/** A run over several databases in which some failed (the others were backed up); exit code of the first failure. */
+export class SomeFailedError extends IgbackupError {
+  readonly failures: { database: string; error: unknown }[];
+  constructor(message: string, failures: { database: string; error: unknown }[], options: { hint?: string } = {}) {
+    super(message, { ...options, cause: failures[0]?.error });
+    this.failures = failures;
+  }
+}
+
 /** Returns a readable one-line message for any thrown value. */
 export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
