@@ -67,10 +67,9 @@ export function scheduleK8s(ctx: AppContext, opts: { env: string }): { yaml: str
   if (!k) {
     throw new ConfigError(`envs.${h.name}.schedule.kubernetes is not configured`, [], { hint: 'set at least image and targetNamespace (see config.example.yaml)' });
   }
-  const list = jobs(ctx, h);
-  const files = podFileMounts(filesRead(h.name, h.env, list.map((j) => j.engine)), k);
-  const settings = { env: h.name, ...k, needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined, files };
-  const objects = [...rbac(settings), ...list.map((j) => cronJob(j, settings))];
+  const settings = { env: h.name, ...k, needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined };
+  const cronJobs = jobs(ctx, h).map((j) => cronJob(j, settings, podFileMounts(filesRead(h.name, h.env, [j.engine]), k)));
+  const objects = [...rbac(settings), ...cronJobs];
   for (const o of objects) validate(o);
   return { yaml: objects.map((o) => stringify(o)).join('---\n'), objects };
 }

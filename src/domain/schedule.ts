@@ -84,8 +84,6 @@ export interface K8sSettings {
   resources: { requests: Record<string, string>; limits: Record<string, string> };
   /** Engines that scale StatefulSets and run helper pods (Neo4j Community in Kubernetes). */
   needsWorkloadRights: boolean;
-  /** Files the backup reads, mounted from the Secret. */
-  files: SecretFileMount[];
 }
 
 const LABELS = { 'app.kubernetes.io/name': 'igbackup', 'app.kubernetes.io/managed-by': 'igbackup' };
@@ -103,11 +101,12 @@ function labels(env: string, engine?: string): Record<string, string> {
   return { ...LABELS, 'igbackup/env': envToken(env), ...(engine ? { 'igbackup/engine': engine } : {}) };
 }
 
-export function cronJob(job: ScheduleJob, s: K8sSettings): Record<string, unknown> {
+/** The CronJob of one engine; `files` are the files its backup reads, mounted from the Secret. */
+export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[] = []): Record<string, unknown> {
   const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, 'backup', job.engine, '--env', s.env];
   const podLabels = labels(s.env, job.engine);
-  const fileVolume = s.files.length
-    ? [{ name: 'secret-files', secret: { secretName: s.secretName, defaultMode: 0o400, items: s.files.map((f) => ({ key: f.key, path: f.key })) } }]
+  const fileVolume = files.length
+    ? [{ name: 'secret-files', secret: { secretName: s.secretName, defaultMode: 0o400, items: files.map((f) => ({ key: f.key, path: f.key })) } }]
     : [];
   return {
     apiVersion: 'batch/v1',
@@ -140,7 +139,7 @@ export function cronJob(job: ScheduleJob, s: K8sSettings): Record<string, unknow
                   securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
                   volumeMounts: [
                     { name: 'config', mountPath: POD_CONFIG_DIR, readOnly: true },
-                    ...s.files.map((f) => ({ name: 'secret-files', mountPath: f.path, subPath: f.key, readOnly: true })),
+                    ...files.map((f) => ({ name: 'secret-files', mountPath: f.path, subPath: f.key, readOnly: true })),
                   ],
                 },
               ],

@@ -31,7 +31,6 @@ function k8sSettings(extra: Partial<K8sSettings> = {}): K8sSettings {
     activeDeadlineSeconds: 3600,
     resources: { requests: {}, limits: {} },
     needsWorkloadRights: false,
-    files: [],
     ...extra,
   };
 }
@@ -218,7 +217,7 @@ describe('files the scheduled jobs read', () => {
 
   it('the CronJob with its mounts passes the Kubernetes schema (kubernetes-models); mode 0400, read-only', () => {
     const files = [{ key: 'pgpass', path: '/run/secrets/igbackup/pgpass' }];
-    const cj = cronJob({ engine: 'postgres', cron: '@daily' }, k8sSettings({ env: 'billing_db', files })) as Record<string, any>;
+    const cj = cronJob({ engine: 'postgres', cron: '@daily' }, k8sSettings({ env: 'billing_db' }), files) as Record<string, any>;
     const { apiVersion: _a, kind: _k, ...rest } = cj;
     new CronJob(rest as never).validate();
     const pod = cj.spec.jobTemplate.spec.template.spec;
