@@ -3,6 +3,7 @@
 // Kubernetes manifests that pass the kubernetes-models schema validation with the fields an operator expects.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { readFile, writeFile, chmod } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -121,6 +122,19 @@ describe('schedule', () => {
     const hashed = out.billing_db?.names ?? [];
     assert.equal(hashed.length, 3);
     assert.ok(hashed.every((n) => !out['billing-db']?.names.includes(n)), hashed.join());
+  });
+
+  it('an env literally named like another env\'s hashed token is refused instead of sharing its jobs', async () => {
+    const dir = await tempDir();
+    const twin = `billing-db-${createHash('sha256').update('billing_db').digest('hex').slice(0, 8)}`;
+    const env = { storage: { type: 'file', path: './b' }, postgres: { databases: ['app'] }, schedule: { postgres: '@daily' } };
+    await writeConfig(dir, { envs: { billing_db: env, [twin]: env } });
+    for (const name of ['billing_db', twin]) {
+      const r = await runCli(['schedule', 'crontab', '--env', name], { cwd: dir });
+      assert.equal(r.code, 2);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, new RegExp(`envs "${name}" and "(billing_db|${twin})" would share the schedule name igbackup-${twin}-<engine>[\\s\\S]*rename one of the two envs`));
+    }
   });
 
   it('a cron expression crontab or Kubernetes would reject fails every command with exit 2 and prints nothing', async () => {
