@@ -1,44 +1,63 @@
 // Use cases: `schedule crontab` (lines for a VM host) and `schedule k8s` (CronJobs + RBAC, validated against the
-// Kubernetes schemas of the kubernetes-models package before they are printed).
+// Kubernetes schemas of the kubernetes-models package before they are printed). One job per env and engine.
 
 import { stringify } from 'yaml';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
 import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { ENGINES } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
-import { cronJob, crontab, rbac, type ScheduleJob } from '../domain/schedule.js';
+import { cronJob, crontab, envToken, rbac, type ScheduleJob } from '../domain/schedule.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { crontabFileNotes, filesRead, podFileMounts } from './schedule-files.js';
 
-/** One job per engine with a cron expression; postgres and neo4j get one per database. */
+/**
+ * One job per engine with a cron expression: a run backs up all of the engine's databases in turn, because the
+ * backup lock is per env and engine (one job per database at the same minute would be refused by the lock).
+ */
 function jobs(ctx: AppContext, h: EnvHandle): ScheduleJob[] {
   const s = h.env.schedule;
   const out: ScheduleJob[] = [];
-  if (s?.postgres && h.env.postgres) for (const database of h.env.postgres.databases) out.push({ engine: 'postgres', database, cron: s.postgres });
-  if (s?.redis && h.env.redis) out.push({ engine: 'redis', cron: s.redis });
-  if (s?.neo4j && h.env.neo4j) for (const database of h.env.neo4j.databases) out.push({ engine: 'neo4j', database, cron: s.neo4j });
+  for (const engine of ENGINES) {
+    const cron = s?.[engine];
+    if (cron !== undefined && h.env[engine]) out.push({ engine, cron: cron.trim().split(/\s+/).join(' ') });
+  }
   if (!out.length) {
     throw new ConfigError(`nothing to schedule for env "${h.name}" in ${ctx.configFile}`, [], {
       hint: `set envs.${h.name}.schedule.postgres / redis / neo4j to a cron expression (e.g. "*/15 * * * *") for engines the env configures`,
     });
   }
-  for (const j of out) {
-    if (j.cron.trim().split(/\s+/).length !== 5) throw new ConfigError(`envs.${h.name}.schedule.${j.engine}: "${j.cron}" is not a 5-field cron expression`);
-  }
+  checkNameCollisions(ctx, h.name);
   return out;
+}
+
+/** Names are derived from the env name (see envToken); two scheduled envs that would share one are refused. */
+function checkNameCollisions(ctx: AppContext, env: string): void {
+  const token = envToken(env);
+  for (const [other, cfg] of Object.entries(ctx.config.envs)) {
+    if (other !== env && cfg.schedule && envToken(other) === token) {
+      throw new ConfigError(`envs "${env}" and "${other}" would share the schedule name igbackup-${token}-<engine> (job, lock and log)`, [], {
+        hint: 'rename one of the two envs',
+      });
+    }
+  }
 }
 
 export function scheduleCrontab(ctx: AppContext, opts: { env: string }): string {
   const h = selectEnv(ctx, opts.env);
-  const s = h.env.schedule;
   const list = jobs(ctx, h);
+  const s = h.env.schedule;
+  const configPath = s?.configPath ?? '/etc/igbackup/igbackup.yaml';
+  const files = filesRead(h.name, h.env, list.map((j) => j.engine));
   return crontab(list, {
     env: h.name,
     bin: s?.bin ?? '/usr/local/bin/igbackup',
-    configPath: s?.configPath ?? '/etc/igbackup/igbackup.yaml',
+    configPath,
     envFile: s?.envFile ?? '/etc/igbackup/igbackup.env',
     logDir: s?.logDir ?? '/var/log/igbackup',
     lockDir: s?.lockDir ?? '/var/lock',
+    notes: crontabFileNotes(files, configPath),
   });
 }
 
@@ -49,7 +68,8 @@ export function scheduleK8s(ctx: AppContext, opts: { env: string }): { yaml: str
     throw new ConfigError(`envs.${h.name}.schedule.kubernetes is not configured`, [], { hint: 'set at least image and targetNamespace (see config.example.yaml)' });
   }
   const settings = { env: h.name, ...k, needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined };
-  const objects = [...rbac(settings), ...jobs(ctx, h).map((j) => cronJob(j, settings))];
+  const cronJobs = jobs(ctx, h).map((j) => cronJob(j, settings, podFileMounts(filesRead(h.name, h.env, [j.engine]), k)));
+  const objects = [...rbac(settings), ...cronJobs];
   for (const o of objects) validate(o);
   return { yaml: objects.map((o) => stringify(o)).join('---\n'), objects };
 }

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { COMPRESSIONS } from '../domain/compression.js';
+import { scheduleSchema } from './schedule-schema.js';
 
 /** A secret is given by reference only: the name of an environment variable or a file path, never inline. */
 export const secretRefSchema = z.strictObject({
@@ -251,44 +252,7 @@ export const envSchema = z.strictObject({
     })
     .optional(),
   /** `igbackup schedule crontab|k8s`: when each engine is backed up, and how the jobs run. */
-  schedule: z
-    .strictObject({
-      postgres: z.string().min(9).optional(),
-      redis: z.string().min(9).optional(),
-      neo4j: z.string().min(9).optional(),
-      configPath: z.string().min(1).default('/etc/igbackup/igbackup.yaml'),
-      envFile: z.string().min(1).default('/etc/igbackup/igbackup.env'),
-      logDir: z.string().min(1).default('/var/log/igbackup'),
-      lockDir: z.string().min(1).default('/var/lock'),
-      bin: z.string().min(1).default('/usr/local/bin/igbackup'),
-      kubernetes: z
-        .strictObject({
-          namespace: z.string().min(1).default('igbackup'),
-          image: z.string().min(1),
-          serviceAccount: z.string().min(1).default('igbackup'),
-          /** IRSA / workload identity: annotations for the ServiceAccount (e.g. eks.amazonaws.com/role-arn). */
-          serviceAccountAnnotations: z.record(z.string(), z.string()).default({}),
-          /** Secret with the env vars the config references (passwords), loaded with envFrom. */
-          secretName: z.string().min(1).default('igbackup-secrets'),
-          /** ConfigMap holding igbackup.yaml, mounted at /etc/igbackup. */
-          configMap: z.string().min(1).default('igbackup-config'),
-          /** Namespace of the databases (the Role for exec/scale is created there). */
-          targetNamespace: z.string().min(1),
-          startingDeadlineSeconds: z.number().int().min(1).default(300),
-          backoffLimit: z.number().int().min(0).default(1),
-          successfulJobsHistoryLimit: z.number().int().min(0).default(3),
-          failedJobsHistoryLimit: z.number().int().min(0).default(5),
-          activeDeadlineSeconds: z.number().int().min(60).default(3600),
-          resources: z
-            .strictObject({
-              requests: z.record(z.string(), z.string()).default({ cpu: '250m', memory: '256Mi' }),
-              limits: z.record(z.string(), z.string()).default({ memory: '512Mi' }),
-            })
-            .prefault({}),
-        })
-        .optional(),
-    })
-    .optional(),
+  schedule: scheduleSchema.optional(),
   /** `igbackup drill`: smoke tests run against the throwaway restore. */
   drill: z
     .strictObject({

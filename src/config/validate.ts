@@ -2,7 +2,7 @@
 
 import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
 import { checkEnvName } from '../domain/names.js';
-import { configSchema, type Config } from './schema.js';
+import { configSchema, ENGINES, type Config } from './schema.js';
 
 export type Validation = { ok: true; config: Config } | { ok: false; problems: string[] };
 
@@ -45,12 +45,17 @@ function describeIssue(issue: { code: string; message: string; keys?: string[] }
   return issue.message;
 }
 
-/** Rules beyond the schema: env names fit object keys, an env's tier exists. */
+/** Rules beyond the schema: env names fit object keys, a scheduled engine is configured, an env's tier exists. */
 function validateCrossRefs(config: Config, file: string): Validation {
   const problems: string[] = [];
   for (const [name, env] of Object.entries(config.envs)) {
     const badName = checkEnvName(name);
     if (badName) problems.push(`${file}: envs.${name}: ${badName}`);
+    for (const engine of ENGINES) {
+      if (env.schedule?.[engine] !== undefined && env[engine] === undefined) {
+        problems.push(`${file}: envs.${name}.schedule.${engine}: the env has no ${engine} section, so nothing would run; add envs.${name}.${engine} or remove the schedule`);
+      }
+    }
     if (env.tier !== undefined && !(env.tier in config.tiers)) {
       const known = Object.keys(config.tiers);
       problems.push(
