@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CLOCK_SKEW_MS } from '../domain/complete.js';
 import { LockedError } from '../domain/errors.js';
 import { joinKey } from '../domain/keys.js';
 import type { AppContext, EnvHandle } from './context.js';
@@ -26,13 +27,27 @@ export function lockKey(h: EnvHandle, engine: string): string {
   return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', `${engine}.json`);
 }
 
-async function readLock(h: EnvHandle, key: string): Promise<LockRecord | undefined> {
+/** The lock record at key; undefined when there is none; 'invalid' when the object is not a lock record. */
+async function readLock(h: EnvHandle, key: string): Promise<LockRecord | 'invalid' | undefined> {
   if (!(await h.store.head(key))) return undefined;
+  let r: Partial<Record<keyof LockRecord, unknown>>;
   try {
-    return JSON.parse((await h.store.getBytes(key)).toString('utf8')) as LockRecord;
+    r = JSON.parse((await h.store.getBytes(key)).toString('utf8')) as typeof r;
   } catch {
-    return undefined;
+    return 'invalid';
   }
+  const strings = (['id', 'holder', 'host', 'acquiredAt', 'expiresAt'] as const).every((k) => typeof r[k] === 'string');
+  if (!r || !strings || typeof r.pid !== 'number' || Number.isNaN(Date.parse(r.expiresAt as string))) return 'invalid';
+  return r as LockRecord;
+}
+
+/** Why a stored lock does not hold (stale, not a lock record, a lease no igbackup grants), or undefined when it does. */
+function whyNotHeld(l: LockRecord | 'invalid', now: Date, lease: number): string | undefined {
+  if (l === 'invalid') return 'the lock object is not a valid lock record';
+  const expires = Date.parse(l.expiresAt);
+  if (expires <= now.getTime()) return `the lock of ${l.holder} is stale (lease ended ${l.expiresAt})`;
+  if (expires > now.getTime() + lease + CLOCK_SKEW_MS) return `the lock of ${l.holder} claims a lease until ${l.expiresAt}, longer than any igbackup lease (${lease / 60_000} min): not credible`;
+  return undefined;
 }
 
 export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string, opts: { forceUnlock: boolean; leaseMs?: number }, fn: () => Promise<T>): Promise<T> {
@@ -40,13 +55,16 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   const lease = opts.leaseMs ?? LEASE_MS;
   if (opts.forceUnlock) {
     const held = await readLock(h, key);
-    if (held) ctx.reporter.warn(`--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`);
+    if (held && held !== 'invalid') ctx.reporter.warn(`--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`);
     await h.store.purge(key);
   }
   const existing = await readLock(h, key);
   const now = ctx.now();
-  if (existing && Date.parse(existing.expiresAt) > now.getTime()) throw locked(existing, h, engine);
-  if (existing) ctx.reporter.warn(`taking over a stale lock of ${existing.holder} (lease ended ${existing.expiresAt})`);
+  if (existing) {
+    const why = whyNotHeld(existing, now, lease);
+    if (!why && existing !== 'invalid') throw locked(existing, h, engine);
+    ctx.reporter.warn(`taking over the lock ${key}: ${why}`);
+  }
   const mine: LockRecord = {
     id: randomBytes(12).toString('hex'),
     env: h.name,
@@ -60,12 +78,12 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   await h.store.putBytes(key, JSON.stringify(mine));
   await sleep(SETTLE_MS); // two runs racing: the last write wins, and only its writer reads its own id back
   const back = await readLock(h, key);
-  if (back?.id !== mine.id) throw locked(back ?? mine, h, engine);
+  if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, engine);
 
   const renew = setInterval(() => {
     void (async () => {
       const cur = await readLock(h, key);
-      if (cur?.id !== mine.id) return;
+      if (cur === 'invalid' || cur?.id !== mine.id) return;
       await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
     })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
   }, Math.max(1000, Math.floor(lease / 3)));
@@ -75,7 +93,7 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   } finally {
     clearInterval(renew);
     const cur = await readLock(h, key).catch(() => undefined);
-    if (cur?.id === mine.id) await h.store.purge(key).catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
+    if (cur !== 'invalid' && cur?.id === mine.id) await h.store.purge(key).catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
   }
 }
 

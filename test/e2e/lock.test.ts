@@ -49,9 +49,20 @@ describe('backup lock', () => {
     await lock(new Date(Date.now() - 60_000));
     const stale = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(stale.code, 0, stale.stderr);
-    assert.match(stale.stderr, /taking over a stale lock of cron@db1/);
+    assert.match(stale.stderr, /taking over the lock .*: the lock of cron@db1 is stale/);
 
-    await lock(new Date(Date.now() + 3_600_000));
+    // Stored state can lie: a lease no igbackup grants (from the future) or an object that is no lock record.
+    await lock(new Date('2099-01-01T00:00:00Z'));
+    const future = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(future.code, 0, future.stderr);
+    assert.match(future.stderr, /claims a lease until 2099-01-01T00:00:00.000Z, longer than any igbackup lease \(15 min\): not credible/);
+    await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: LOCK('ci', 'postgres'), Body: '{"id": 1', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+    const garbage = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(garbage.code, 0, garbage.stderr);
+    assert.match(garbage.stderr, /not a valid lock record/);
+    assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), []);
+
+    await lock(new Date(Date.now() + 10 * 60_000));
     const held = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(held.code, 7);
     assert.match(held.stderr, /cron@db1 \(pid 4242 on db1\)/);
