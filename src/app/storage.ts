@@ -70,8 +70,8 @@ function stateKey(h: EnvHandle): string {
 
 async function knownUnsupported(h: EnvHandle): Promise<string[]> {
   try {
-    const state = JSON.parse((await h.store.getBytes(stateKey(h))).toString('utf8')) as { unsupported?: string[] };
-    return state.unsupported ?? [];
+    const state = JSON.parse((await h.store.getBytes(stateKey(h))).toString('utf8')) as { unsupported?: unknown } | null;
+    return Array.isArray(state?.unsupported) ? state.unsupported.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
   }
