@@ -54,6 +54,8 @@ export async function backupNeo4j(ctx: AppContext, opts: { env: string; compress
       done = await forEachDatabase(ctx, 'neo4j', databases, (db) =>
         streamBackup(ctx, h, cfg, where, db, compression, tools, neo4j.dumpCommand(neo4jTools(cfg), db), neo4j.DUMP_FORMAT, neo4j.DUMP_EXTENSION),
       );
+      // Nothing stored: fail inside the offline window, so the recovery (Neo4j started again) is part of the message.
+      if (!done.results.length && done.failures[0]) throw done.failures[0].error;
       return done;
     };
     try {
@@ -73,9 +75,10 @@ export async function backupNeo4j(ctx: AppContext, opts: { env: string; compress
 function storedButNotRestarted(err: unknown, done: BackupOutcome<BackupResult> | undefined): unknown {
   if (!done?.results.length) return err;
   const stored = done.results.map((r) => `  ${r.database}: ${r.key} (complete, manifest written)`).join('\n');
+  const hint = err instanceof IgbackupError && err.hint ? `${err.hint}; ` : '';
   return new IgbackupError(`${messageOf(err)}\nThe backup itself succeeded and is stored:\n${stored}`, {
     cause: err,
-    hint: 'the stored backups are usable (igbackup list neo4j); bring Neo4j back first, following the steps above',
+    hint: `${hint}the stored backups are usable (igbackup list neo4j --env ENV)`,
   });
 }
 

@@ -82,8 +82,8 @@ async function requireDatabases(ctx: AppContext, env: string, transport: Transpo
       hint: `check that the server answers and ${conn.user} may connect to ${maintenanceDb} (postgres.maintenanceDatabase)`,
     });
   }
-  const found = new Set(r.stdout.split('\n').filter(Boolean).map((hex) => Buffer.from(hex.trim(), 'hex').toString('utf8')));
-  const missing = databases.filter((d) => !found.has(d));
+  const found = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  const missing = databases.filter((_, i) => !found.has(String(i + 1)));
   if (missing.length) {
     throw new ConfigError(`database(s) ${missing.map((d) => JSON.stringify(d)).join(', ')} not found on ${conn.host}:${conn.port}: nothing was backed up`, [], {
       hint: `create them, or remove them from envs.${env}.postgres.databases in ${ctx.configFile}`,

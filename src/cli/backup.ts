@@ -32,8 +32,10 @@ export function registerBackup(program: Command, deps: CliDeps): void {
       if (engine === 'redis' && opts.database !== undefined) throw new ConfigError('--database does not apply to redis (one instance per env)');
       if (engine !== 'redis' && opts.mode !== undefined) throw new ConfigError(`--mode applies to redis only, not ${engine}`);
       const { results, failures } = await runBackup(ctx, { engine, ...opts });
+      const only = failures.length === 1 && results.length === 0 ? failures[0] : undefined;
+      if (only) throw only.error; // one database tried: its own error, as it is
       const failed = failures.map((f) => ({ database: f.database, error: errorJson(f.error) }));
-      out.json({ ok: failures.length === 0, command: 'backup', results, failures: failed });
+      out.json({ ok: failures.length === 0, command: 'backup', ...(failures.length ? { error: failed[0]?.error } : {}), results, failures: failed });
       for (const r of results) {
         out.text(
           `${out.c.green('✔')} ${r.engine} ${r.database} → ${r.key}\n` +

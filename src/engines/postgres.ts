@@ -112,9 +112,12 @@ export const sql = {
   databaseSettings: (db: string): string =>
     `SELECT pg_encoding_to_char(encoding) || '|' || datcollate || '|' || datctype FROM pg_database WHERE datname = ${quoteLiteral(db)};\n`,
   databaseExists: (db: string): string => `SELECT 1 FROM pg_database WHERE datname = ${quoteLiteral(db)};\n`,
-  /** Which of these databases exist: one hex-encoded name per line (names may hold any character). */
+  /**
+   * Which of these databases exist: the 1-based positions in `dbs`, one per line. Compared as the server does
+   * (`::name`, so a name longer than 63 bytes matches the truncated name PostgreSQL created and connects to).
+   */
   existingDatabases: (dbs: string[]): string =>
-    `SELECT encode(convert_to(datname, 'UTF8'), 'hex') FROM pg_database WHERE datname IN (${dbs.map(quoteLiteral).join(', ')});\n`,
+    `SELECT i FROM unnest(ARRAY[${dbs.map(quoteLiteral).join(', ')}]::text[]) WITH ORDINALITY AS t(n, i) WHERE EXISTS (SELECT 1 FROM pg_database WHERE datname = n::name) ORDER BY i;\n`,
   createDatabase: (db: string, settings?: { encoding: string; collate: string; ctype: string }): string =>
     settings
       ? `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING ${quoteLiteral(settings.encoding)} LC_COLLATE ${quoteLiteral(settings.collate)} LC_CTYPE ${quoteLiteral(settings.ctype)};\n`

@@ -31,14 +31,17 @@ describe('backup failures leave nothing behind', () => {
     await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, storageExtra), postgres: pgSection(dbs, pgExtra) } } });
   }
 
-  it('pg_dump exiting non-zero (unknown database): exit 1, pg_dump stderr shown, nothing stored', async () => {
+  it('pg_dump exiting non-zero (the server refuses the database): exit 1, pg_dump stderr shown, nothing stored', async () => {
     const bucket = await makeBucket();
-    await configWith(bucket, {}, {}, ['igb_no_such_db']);
+    const closed = await makeDatabase(uniqueName('igb_closed'), 10);
+    await psql('postgres', `ALTER DATABASE "${closed}" ALLOW_CONNECTIONS false;`);
+    await configWith(bucket, {}, {}, [closed]);
     const r = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /pg_dump exited with code 1/);
-    assert.match(r.stderr, /database "igb_no_such_db" does not exist/);
+    assert.match(r.stderr, new RegExp(`database "${closed}" is not currently accepting connections`));
     await assertNothingStored(bucket);
+    await psql('postgres', `ALTER DATABASE "${closed}" ALLOW_CONNECTIONS true;`);
   });
 
   it('a producer that wrote a complete-looking dump but exited non-zero is not stored', async () => {
