@@ -42,7 +42,7 @@ export async function explainNoSpace(err: unknown, need: SpaceNeed): Promise<unk
     ...need.alternatives,
   ];
   return new IgbackupError(
-    `no space left in ${base} while downloading into ${need.dir}: ${need.what} need about ${formatBytes(need.neededBytes)}${free}; the partial download was removed and nothing was restored`,
+    `no space left in ${base} while downloading into ${need.dir}: about ${formatBytes(need.neededBytes)} is needed for ${need.what}${free}; the partial download was removed`,
     { cause: err, hint: ways.join('; or ') },
   );
 }

@@ -66,7 +66,9 @@ function describeFailure(command: string, r: RunResult, kind: FailureKind): { ho
   if (kind === 'transport') {
     return {
       how: `could not be run on ${r.where ?? 'the remote side'} (transport failure: ${r.startError ?? 'the channel broke'})`,
-      hint: `this is the connection to ${r.where ?? 'the remote side'}, not ${command}: check that it is reachable and that igbackup may log in or exec there (the env's transport settings: host, user, key, known_hosts; or pod, namespace, context, kubeconfig), then retry`,
+      hint: `this is the connection to ${r.where ?? 'the remote side'}, not ${command}: ${
+        r.where?.startsWith('ssh') ? 'check that the host is reachable and accepts this user and key (the transport\'s host, port, user, identityFile or agent, knownHosts)' : 'check that the pod exists and is running and that `kubectl exec` works with this context and kubeconfig (the transport\'s pod or selector, namespace, context, kubeconfig)'
+      }, then retry`,
     };
   }
   if (kind === 'signal') {
