@@ -9,6 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 import type { Manifest, ManifestArtifact } from '../domain/manifest.js';
+import * as neo4j from '../engines/neo4j.js';
 import * as pg from '../engines/postgres.js';
 import * as redis from '../engines/redis.js';
 import { decompressStage } from '../pipeline/compress.js';
@@ -117,7 +118,8 @@ export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, pa
   // Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf) and check it there.
   ctx.reporter.step('loading the dump into a throwaway Neo4j and running neo4j-admin database check');
   const { check } = await loadIntoScratch(ctx, h, m, path, dir);
-  return check.ok ? { ...check, detail: `the whole dump loaded into a throwaway DBMS; consistency check: ${check.detail}` } : check;
+  const how = m.format === neo4j.BACKUP_FORMAT ? 'the whole backup restored' : 'the whole dump loaded';
+  return check.ok ? { ...check, detail: `${how} into a throwaway DBMS; consistency check: ${check.detail}` } : check;
 }
 
 /** pg_restore --list (the table of contents), then pg_restore decoding every data block to /dev/null. */
