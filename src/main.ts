@@ -30,7 +30,31 @@ export function exitCodeFor(err: unknown): number {
   if (err instanceof LockedError) return 7;
   if (err instanceof ArchivedError) return 75;
   if (err instanceof CancelledError) return 130;
-  return 1;
+  if (err instanceof IgbackupError || isOperational(err)) return 1;
+  return 70; // a bug: nothing typed it, so nothing may be assumed about what it left behind
+}
+
+/** An error from the system or a library about the outside world (ENOSPC, ECONNRESET, an S3 error), not a bug. */
+function isOperational(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { code?: unknown; syscall?: unknown; $metadata?: unknown };
+  return typeof e.syscall === 'string' || typeof e.$metadata === 'object' || (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code));
+}
+
+/** The message and hint printed for an error; an internal error says so and carries the stack for a bug report. */
+function describeError(err: unknown, code: number): { type: string; message: string; hint: string | undefined } {
+  const type = err instanceof Error ? err.name : 'Error';
+  if (code === 70) {
+    const stack = err instanceof Error && err.stack ? `\n${err.stack.split('\n').slice(1, 9).join('\n')}` : '';
+    return {
+      type,
+      message: `internal error (a bug in igbackup): ${type}: ${messageOf(err)}${stack}`,
+      hint: 'please report it with the command line and this output; the operation did not finish, so check what it may have left behind (igbackup list shows incomplete objects)',
+    };
+  }
+  const problems = err instanceof ConfigError ? err.problems : [];
+  const message = [messageOf(err), ...problems.map((p) => `  - ${p}`)].join('\n');
+  return { type, message, hint: err instanceof IgbackupError ? err.hint || undefined : undefined };
 }
 
 async function main(): Promise<void> {
@@ -72,14 +96,10 @@ async function main(): Promise<void> {
     process.exitCode = code;
     if (err instanceof CommanderError) return; // commander already printed usage or help
     const out = output ?? makeOutput(program.opts<GlobalOptions>());
-    const problems = err instanceof ConfigError ? err.problems : [];
-    const message = [messageOf(err), ...problems.map((p) => `  - ${p}`)].join('\n');
-    const hint = err instanceof IgbackupError ? err.hint : undefined;
-    out.error(message, hint || undefined);
+    const { type, message, hint } = describeError(err, code);
+    out.error(message, hint);
     if (out.opts.json && !out.jsonWritten) {
-      out.opts.stdout.write(
-        `${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type: err instanceof Error ? err.name : 'Error', message, hint } }, null, 2))}\n`,
-      );
+      out.opts.stdout.write(`${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type, message, hint } }, null, 2))}\n`);
     }
   } finally {
     process.off('SIGINT', onSignal);

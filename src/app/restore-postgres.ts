@@ -2,9 +2,11 @@
 
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { ConfigError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
+import { LIMITS } from '../domain/limits.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
+import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
@@ -13,7 +15,8 @@ import { succeeded, type Transport } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
-import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
+import { explainNoSpace } from './disk-space.js';
+import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
 export interface RestoreOptions extends ConfirmPolicy {
@@ -51,6 +54,7 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const t0 = performance.now();
   const h = selectEnv(ctx, opts.env);
   const cfg = postgresSection(ctx, h);
+  checkJobs(opts.jobs, cfg.transport.type);
   const entry = await resolveBackup(ctx, h, 'postgres', opts);
   const m = entry.manifest;
   const target = opts.targetDb ?? m.target.database;
@@ -91,15 +95,7 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   try {
     const dump = mainArtifact(m);
     const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
-    // Parallel pg_restore needs a seekable plain archive: decompress while downloading, in the same pass.
-    const plain = jobs > 1;
-    const dumpPath = join(ws.dir, plain ? 'dump.plain' : 'dump');
-    ctx.reporter.step(`downloading ${dump.key} and checking its sha256${plain ? ' (decompressing for a parallel restore)' : ''}`);
-    await downloadVerified(h.store, dump.key, dumpPath, dump, {
-      onBytes: (b) => ctx.reporter.progress(b, dump.bytes),
-      signal: ctx.signal,
-      ...(plain ? { decompress: decompressStage(m.compression, ctx.runner) } : {}),
-    });
+    const { dumpPath, plain } = await downloadDump(ctx, h, m, { dir: ws.dir, base: opts.tmpDir, jobs });
     const globals = m.artifacts.find((a) => a.role === 'globals');
     let globalsPath: string | undefined;
     if (opts.withGlobals) {
@@ -126,6 +122,31 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   } finally {
     await ws.cleanup();
   }
+}
+
+/**
+ * Downloads the dump into the workspace while checking size and sha256: as stored for one job (streamed into
+ * pg_restore later), decompressed in the same pass for parallel jobs (pg_restore --jobs needs a seekable archive).
+ */
+async function downloadDump(ctx: AppContext, h: EnvHandle, m: Manifest, w: { dir: string; base: string | undefined; jobs: number }): Promise<{ dumpPath: string; plain: boolean }> {
+  const dump = mainArtifact(m);
+  const plain = w.jobs > 1;
+  const dumpPath = join(w.dir, plain ? 'dump.plain' : 'dump');
+  ctx.reporter.step(`downloading ${dump.key} and checking its sha256${plain ? ' (decompressing for a parallel restore)' : ''}`);
+  await downloadVerified(h.store, dump.key, dumpPath, dump, {
+    onBytes: (b) => ctx.reporter.progress(b, dump.bytes),
+    signal: ctx.signal,
+    ...(plain ? { decompress: decompressStage(m.compression, ctx.runner) } : {}),
+  }).catch(async (err: unknown) => {
+    throw await explainNoSpace(err, {
+      base: w.base,
+      dir: w.dir,
+      neededBytes: plain ? dump.rawBytes : dump.bytes,
+      what: plain ? `the decompressed archive (pg_restore --jobs ${w.jobs} reads a seekable file)` : 'the artifact as stored',
+      alternatives: plain ? [`restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`] : [],
+    });
+  });
+  return { dumpPath, plain };
 }
 
 async function applyGlobals(
@@ -200,6 +221,21 @@ async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Pr
   cmd.stdout.resume();
   const total = mainArtifact(s.m).bytes;
   await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
+}
+
+/**
+ * --jobs N > 1 needs pg_restore to read a seekable file where it runs; over SSH or Kubernetes it reads the stream on
+ * its stdin, where it can use one job only. Refused before anything runs rather than silently ignored.
+ */
+export function checkJobs(jobs: number | undefined, transport: string): void {
+  if (jobs === undefined) return;
+  const { min, max } = LIMITS.restoreJobs;
+  if (!Number.isInteger(jobs) || jobs < min || jobs > max) throw new ConfigError(`--jobs ${jobs}: expected a whole number from ${min} to ${max}`);
+  if (jobs > 1 && transport !== 'local') {
+    throw new ConfigError(`--jobs ${jobs} cannot be honoured over the ${transport} transport: there pg_restore reads the archive as a stream on its stdin, which allows one job only`, [], {
+      hint: 'omit --jobs (or pass --jobs 1) to restore over the stream; for a parallel restore run igbackup on the database host with transport: local',
+    });
+  }
 }
 
 /** "auto" = one job per core (2..4) when pg_restore runs on this machine and can read a temp file; else streaming. */

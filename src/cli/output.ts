@@ -3,7 +3,7 @@
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
 import ora, { type Ora } from 'ora';
 import type { Reporter } from '../app/reporter.js';
-import { formatBytes, formatDuration } from './format.js';
+import { formatBytes, formatDuration, formatRate } from './format.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -52,7 +52,7 @@ export class Output implements Reporter {
     const elapsed = Date.now() - this.stepStarted;
     const rate = elapsed > 0 ? (bytes / elapsed) * 1000 : 0;
     const pct = total ? ` (${Math.min(100, Math.floor((bytes / total) * 100))}%)` : '';
-    const line = `${formatBytes(bytes)}${pct} · ${formatBytes(rate)}/s · ${formatDuration(elapsed)}`;
+    const line = `${formatBytes(bytes)}${pct} · ${formatRate(rate)} · ${formatDuration(elapsed)}`;
     if (this.spinner) this.spinner.text = `${this.stepText} ${this.c.dim(line)}`;
     else if (Date.now() - this.lastPlain >= PLAIN_PROGRESS_EVERY_MS) {
       this.lastPlain = Date.now();

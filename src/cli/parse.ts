@@ -2,23 +2,28 @@
 
 import { InvalidArgumentError } from 'commander';
 import { COMPRESSIONS, isCompression, type Compression } from '../domain/compression.js';
+import { LIMITS, parseBoundedInt, type Range } from '../domain/limits.js';
 
 export function parseCompression(value: string): Compression {
   if (!isCompression(value)) throw new InvalidArgumentError(`use one of: ${COMPRESSIONS.join(', ')}`);
   return value;
 }
 
-export function parsePositiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number >= 1');
-  return n;
+/** A commander value parser for a whole number in decimal digits within `range` (else a usage error, exit 2). */
+export function boundedInt(range: Range): (value: string) => number {
+  return (value) => {
+    const r = parseBoundedInt(value, range);
+    if (!r.ok) throw new InvalidArgumentError(r.reason);
+    return r.value;
+  };
 }
 
-export function parseNonNegativeInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number >= 0');
-  return n;
+/** "(1-64)": the range as shown in a flag's help. */
+export function rangeText(range: Range): string {
+  return `(${range.min}-${range.max})`;
 }
+
+export { LIMITS };
 
 export const RESTORE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 

@@ -16,15 +16,17 @@ import { registerVerify } from './verify.js';
 
 export const EXIT_CODES_HELP = `
 Exit codes:
-  0  success
-  1  the operation failed (a dump/restore command, the object store, cancelled)
-  2  usage or config error (nothing was run)
-  3  integrity error (size/sha256 mismatch, missing or invalid manifest)
-  4  not found (no such backup)
-  5  confirmation required (protected env without --yes)
-  6  a check found drift (redis check, storage check/init), a recovery target is breached (status) or a drill failed
-  7  another backup of the same engine and env is running (lock held)
-  75 the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
+  0   success
+  1   the operation failed (a dump/restore program, the SSH/kubectl connection, the object store, a full disk)
+  2   usage or config error, nothing was run (bad flag or setting, no AWS credentials, --jobs > 1 over SSH/Kubernetes)
+  3   integrity error (size/sha256 mismatch, an archive the engine's own reader rejects, missing or invalid manifest)
+  4   not found (no such backup)
+  5   confirmation required (protected env without --yes)
+  6   a check found drift (redis check, storage check/init), a recovery target is breached (status) or a drill failed
+  7   another backup of the same engine and env is running (lock held)
+  70  internal error (a bug in igbackup; the message carries the stack for a report)
+  75  the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
+  130 cancelled (SIGINT/SIGTERM)
 `;
 
 export function buildProgram(deps: CliDeps): Command {

@@ -9,7 +9,7 @@ import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
-import { archiveOptions, parsePositiveInt, RESTORE_TIERS } from './parse.js';
+import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
 
 interface RestoreFlags {
   env: string;
@@ -40,11 +40,11 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
     .option('--with-globals', 'apply the backup\'s roles/tablespaces first (backups taken with --globals)')
     .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
-    .option('-j, --jobs <n>', 'parallel pg_restore jobs (default from config: auto; 1 streams without a temp file)', parsePositiveInt)
+    .option('-j, --jobs <n>', `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`, boundedInt(LIMITS.restoreJobs))
     .option('--no-owner', 'do not restore ownership and privileges')
     .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
     .addOption(new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups').choices(RESTORE_TIERS).default('Standard'))
-    .option('--wait-timeout <minutes>', 'give up waiting after this long (default 720)', parsePositiveInt)
+    .option('--wait-timeout <minutes>', `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`, boundedInt(LIMITS.waitMinutes))
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
     .action(async (engine: string, flags: RestoreFlags, cmd: Command) => {

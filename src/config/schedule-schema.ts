@@ -34,11 +34,11 @@ const kubernetesScheduleSchema = z.strictObject({
   configMap: dnsName.default('igbackup-config'),
   /** Namespace of the databases (the Role for exec/scale is created there). */
   targetNamespace: dnsLabel,
-  startingDeadlineSeconds: z.number().int().min(1).default(300),
-  backoffLimit: z.number().int().min(0).default(1),
-  successfulJobsHistoryLimit: z.number().int().min(0).default(3),
-  failedJobsHistoryLimit: z.number().int().min(0).default(5),
-  activeDeadlineSeconds: z.number().int().min(60).default(3600),
+  startingDeadlineSeconds: z.number().int().min(1).max(86_400).default(300),
+  backoffLimit: z.number().int().min(0).max(100).default(1),
+  successfulJobsHistoryLimit: z.number().int().min(0).max(100).default(3),
+  failedJobsHistoryLimit: z.number().int().min(0).max(100).default(5),
+  activeDeadlineSeconds: z.number().int().min(60).max(604_800).default(3600),
   resources: z
     .strictObject({
       requests: z.record(z.string(), z.string()).default({ cpu: '250m', memory: '256Mi' }),

@@ -3,6 +3,10 @@
 import { z } from 'zod';
 import { COMPRESSIONS } from '../domain/compression.js';
 import { scheduleSchema } from './schedule-schema.js';
+import { LIMITS, type Range } from '../domain/limits.js';
+
+/** A whole number within one of the shared ranges (the same range as the flag of that name). */
+const boundedInt = (r: Range) => z.number().int().min(r.min).max(r.max);
 
 /** A secret is given by reference only: the name of an environment variable or a file path, never inline. */
 export const secretRefSchema = z.strictObject({
@@ -82,10 +86,10 @@ const s3StorageSchema = z.strictObject({
   /** What `igbackup storage init` sets up for the env's prefix, and `storage check` audits. */
   lifecycle: z
     .strictObject({
-      transitionAfterDays: z.number().int().min(1).default(30),
+      transitionAfterDays: z.number().int().min(1).max(36_500).default(30),
       storageClass: z.enum(['GLACIER', 'DEEP_ARCHIVE', 'GLACIER_IR']).default('GLACIER'),
-      abortIncompleteUploadsAfterDays: z.number().int().min(1).default(7),
-      noncurrentVersionExpirationDays: z.number().int().min(1).default(90),
+      abortIncompleteUploadsAfterDays: z.number().int().min(1).max(3650).default(7),
+      noncurrentVersionExpirationDays: z.number().int().min(1).max(36_500).default(90),
     })
     .prefault({}),
 });
@@ -120,7 +124,7 @@ export const postgresSchema = z.strictObject({
   ...compressionFields,
   globals: z.boolean().default(false),
   binDir: z.string().optional(),
-  restoreJobs: z.union([z.literal('auto'), z.number().int().min(1).max(64)]).default('auto'),
+  restoreJobs: z.union([z.literal('auto'), boundedInt(LIMITS.restoreJobs)]).default('auto'),
   /**
    * Session settings for pg_restore's connections (libpq `options`). maintenance_work_mem sizes the index builds'
    * sorts (per job); synchronous_commit=off is safe here because the restore goes into a scratch database that is
@@ -226,8 +230,8 @@ export const neo4jSchema = z.strictObject({
 export type Neo4jConfig = z.infer<typeof neo4jSchema>;
 
 export const tierSchema = z.strictObject({
-  rpoMinutes: z.number().positive(),
-  rtoMinutes: z.number().positive(),
+  rpoMinutes: z.number().positive().max(525_600),
+  rtoMinutes: z.number().positive().max(525_600),
 });
 
 export const envSchema = z.strictObject({
@@ -236,10 +240,10 @@ export const envSchema = z.strictObject({
   /** Defaults for `igbackup prune`. */
   retention: z
     .strictObject({
-      keepLast: z.number().int().min(1).default(7),
-      keepDays: z.number().int().min(0).default(14),
+      keepLast: boundedInt(LIMITS.keepLast).default(7),
+      keepDays: boundedInt(LIMITS.keepDays).default(14),
       /** Objects without a manifest are removed only when older than this (a backup may still be running). */
-      orphanGraceHours: z.number().min(0).default(24),
+      orphanGraceHours: z.number().min(0).max(8760).default(24),
     })
     .prefault({}),
   storage: storageSchema,
@@ -264,7 +268,7 @@ export const envSchema = z.strictObject({
           z.strictObject({
             command: z.array(z.string().min(1)).min(1),
             expect: z.string().optional(),
-            min: z.number().optional(),
+            min: z.number().finite().optional(),
           }),
         )
         .default([]),
@@ -296,7 +300,7 @@ export const envSchema = z.strictObject({
           context: z.string().min(1).optional(),
           kubeconfig: z.string().min(1).optional(),
           kubectl: z.string().min(1).default('kubectl'),
-          readyTimeoutSec: z.number().int().min(1).default(600),
+          readyTimeoutSec: z.number().int().min(1).max(7200).default(600),
           /** How the drill connects to the throwaway PostgreSQL inside the pod. */
           host: z.string().min(1).default('127.0.0.1'),
           port: z.number().int().min(1).max(65535).default(5432),

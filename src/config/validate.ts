@@ -1,6 +1,7 @@
 // Pure validation of parsed YAML: returns a typed Config or every problem with its key path and line.
 
-import { parseDocument, LineCounter, isNode, type Document } from 'yaml';
+import { parseDocument, LineCounter, isNode, isPair, isScalar, isSeq, visit, type Document } from 'yaml';
+import { isPlainDecimal } from '../domain/limits.js';
 import { checkEnvName } from '../domain/names.js';
 import { configSchema, ENGINES, type Config } from './schema.js';
 
@@ -21,18 +22,40 @@ export function validateConfigText(text: string, file: string): Validation {
     };
   }
   const data: unknown = doc.toJS() ?? {};
+  const notation = numberNotationProblems(doc, lineCounter, file);
   const result = configSchema.safeParse(data);
-  if (result.success) return validateCrossRefs(result.data, file);
+  if (result.success) {
+    const checked = validateCrossRefs(result.data, file);
+    return notation.length ? { ok: false, problems: [...notation, ...(checked.ok ? [] : checked.problems)] } : checked;
+  }
   return {
     ok: false,
-    problems: result.error.issues.map((issue) => {
+    problems: [...notation, ...result.error.issues.map((issue) => {
       const path = issue.path.map(String);
       const line = lineOf(doc, lineCounter, path);
       const where = line ? `${file}:${line}` : file;
       const keyPath = path.length ? path.join('.') : '(top level)';
       return `${where}: ${keyPath}: ${describeIssue(issue)}`;
-    }),
+    })],
   };
+}
+
+/** Numbers must be written in decimal digits: YAML would also read 1e3, 0x10, 0o17, +5 or .inf as numbers. */
+function numberNotationProblems(doc: Document, counter: LineCounter, file: string): string[] {
+  const problems: string[] = [];
+  visit(doc, {
+    Scalar(_key, node, path) {
+      if (typeof node.value !== 'number' || node.source === undefined || isPlainDecimal(node.source)) return;
+      const keys: string[] = [];
+      path.forEach((p, i) => {
+        if (isPair(p) && isScalar(p.key)) keys.push(String(p.key.value));
+        else if (isSeq(p)) keys.push(String(p.items.indexOf(path[i + 1] as never)));
+      });
+      const line = node.range ? `:${counter.linePos(node.range[0]).line}` : '';
+      problems.push(`${file}${line}: ${keys.join('.') || '(top level)'}: "${node.source}" is not a plain decimal number; write it with decimal digits only (it reads as ${String(node.value)})`);
+    },
+  });
+  return problems;
 }
 
 function describeIssue(issue: { code: string; message: string; keys?: string[] }): string {
@@ -45,10 +68,18 @@ function describeIssue(issue: { code: string; message: string; keys?: string[] }
   return issue.message;
 }
 
-/** Rules beyond the schema: env names fit object keys, a scheduled engine is configured, an env's tier exists. */
+/** Rules beyond the schema: env names fit object keys, a scheduled engine is configured, an env's tier exists,
+ * parallel restores run locally. */
 function validateCrossRefs(config: Config, file: string): Validation {
   const problems: string[] = [];
   for (const [name, env] of Object.entries(config.envs)) {
+    const pg = env.postgres;
+    if (pg && typeof pg.restoreJobs === 'number' && pg.restoreJobs > 1 && pg.transport.type !== 'local') {
+      problems.push(
+        `${file}: envs.${name}.postgres.restoreJobs: ${pg.restoreJobs} parallel jobs need pg_restore to read a file on the machine where it runs; ` +
+          `over ${pg.transport.type} it reads the stream on its stdin, one job at a time: set restoreJobs: 1 or auto`,
+      );
+    }
     const badName = checkEnvName(name);
     if (badName) problems.push(`${file}: envs.${name}: ${badName}`);
     for (const engine of ENGINES) {

@@ -19,33 +19,93 @@ export class ConfigError extends IgbackupError {
   }
 }
 
-/** A producer (pg_dump, redis-cli, ...) or consumer (pg_restore, psql) exited badly. */
+/** How a run of a program failed, as far as its exit status tells. */
+export type FailureKind = 'exit' | 'not-found' | 'cannot-start' | 'signal' | 'transport';
+
+interface RunResult {
+  exitCode?: number | undefined;
+  signal?: string | undefined;
+  stderrTail: string;
+  startError?: string | undefined;
+  /** Set by remote transports: where the command ran. */
+  where?: string | undefined;
+}
+
+const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 7: 'SIGBUS', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+
+/** A shell (or kubectl exec, or a container runtime) reports a process killed by signal N as exit code 128 + N. */
+export function signalOfExitCode(code: number | undefined): string | undefined {
+  return code !== undefined && code > 128 ? SIGNALS[code - 128] : undefined;
+}
+
+const SIGNAL_HINTS: Record<string, string> = {
+  SIGKILL:
+    'SIGKILL comes from outside the program: usually the out-of-memory killer (dmesg on the host, OOMKilled in `kubectl describe pod`) or an operator or supervisor; check the memory limits and retry',
+  SIGTERM: 'something asked it to stop (an operator, a shutdown, a container being terminated); retry when the host is stable',
+  SIGINT: 'it was interrupted (Ctrl-C or a supervisor); retry',
+  SIGHUP: 'its session ended (a closed terminal or SSH session); retry',
+  SIGPIPE: 'whatever read its output went away first; the error before this one says why',
+};
+
+function signalHint(signal: string): string {
+  return SIGNAL_HINTS[signal] ?? `${signal} means the program crashed or was stopped from outside; check the host's logs and retry`;
+}
+
+/** Classifies a failed run (pure): the callers' hints are about the program itself, so they fit only some kinds. */
+export function classifyFailure(r: RunResult): FailureKind {
+  if (r.startError) {
+    if (r.where) return 'transport';
+    return /ENOENT|not found/i.test(`${r.startError} ${r.stderrTail}`) ? 'not-found' : 'cannot-start';
+  }
+  if (r.signal || signalOfExitCode(r.exitCode)) return 'signal';
+  if (r.exitCode === 127) return 'not-found';
+  return 'exit';
+}
+
+function describeFailure(command: string, r: RunResult, kind: FailureKind): { how: string; hint?: string } {
+  if (kind === 'transport') {
+    return {
+      how: `could not be run on ${r.where ?? 'the remote side'} (transport failure: ${r.startError ?? 'the channel broke'})`,
+      hint: `this is the connection to ${r.where ?? 'the remote side'}, not ${command}: ${
+        r.where?.startsWith('ssh') ? 'check that the host is reachable and accepts this user and key (the transport\'s host, port, user, identityFile or agent, knownHosts)' : 'check that the pod exists and is running and that `kubectl exec` works with this context and kubeconfig (the transport\'s pod or selector, namespace, context, kubeconfig)'
+      }, then retry`,
+    };
+  }
+  if (kind === 'signal') {
+    const fromCode = signalOfExitCode(r.exitCode);
+    const signal = r.signal ?? fromCode ?? 'a signal';
+    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode} (128 + ${(r.exitCode ?? 0) - 128}: killed by ${signal})`;
+    return { how: `${how}${r.where ? ` on ${r.where}` : ''}`, hint: signalHint(signal) };
+  }
+  if (kind === 'not-found' || kind === 'cannot-start') {
+    const how = r.startError ? `could not be started${kind === 'not-found' ? ' (command not found)' : ''}` : 'exited with code 127 (command not found)';
+    return { how: `${how}${r.where ? ` on ${r.where}` : ''}` };
+  }
+  return { how: `exited with code ${r.exitCode ?? 'unknown'}${r.where ? ` on ${r.where}` : ''}` };
+}
+
+/**
+ * A producer (pg_dump, redis-cli, ...) or consumer (pg_restore, psql) failed. The caller's hint is meant for the
+ * program's own failure (a non-zero exit, or a program that is not installed); a program killed by a signal or a
+ * broken SSH/kubectl channel gets a hint of its own instead.
+ */
 export class ProcessFailedError extends IgbackupError {
   readonly command: string;
   readonly exitCode: number | undefined;
   readonly signal: string | undefined;
   readonly stderrTail: string;
-  constructor(
-    command: string,
-    result: {
-      exitCode?: number | undefined;
-      signal?: string | undefined;
-      stderrTail: string;
-      startError?: string | undefined;
-    },
-    options: { cause?: unknown; hint?: string } = {},
-  ) {
-    const how = result.startError
-      ? 'failed'
-      : result.signal
-        ? `was killed by ${result.signal}`
-        : `exited with code ${result.exitCode ?? 'unknown'}`;
-    const tail = result.stderrTail.trim();
-    super(`${command} ${how}${tail ? `:\n${tail}` : ''}`, options);
+  readonly kind: FailureKind;
+  constructor(command: string, result: RunResult, options: { cause?: unknown; hint?: string } = {}) {
+    const kind = classifyFailure(result);
+    const { how, hint } = describeFailure(command, result, kind);
+    let tail = result.stderrTail.trim();
+    if (kind === 'transport' && result.startError) tail = tail.replace(result.startError, '').trim();
+    super(`${command} ${how}${tail ? `:\n${tail}` : ''}`, { ...options, hint: hint ?? options.hint });
     this.command = command;
     this.exitCode = result.exitCode;
-    this.signal = result.signal;
+    this.signal = result.signal ?? signalOfExitCode(result.exitCode);
     this.stderrTail = result.stderrTail;
+    this.kind = kind;
   }
 }
 

@@ -100,9 +100,32 @@ export function restoreCommand(c: PgConnection, database: string, opts: { jobs: 
   return { argv, env: secretEnv(c), stdin: opts.file ? 'ignore' : 'pipe' };
 }
 
-/** pg_restore --list on a file: the cheap native check that a custom-format archive is readable. */
+/** pg_restore --list on a file: reads the archive's table of contents only (not the data blocks). */
 export function listCommand(c: PgConnection, file: string): CommandSpec {
   return { argv: [bin(c, 'pg_restore'), '--list', file] };
+}
+
+/**
+ * pg_restore turning the whole archive into SQL on /dev/null: reads and decodes every data block the table of
+ * contents names, touching no database. A dump cut short fails here ("could not read from input file: end of
+ * file", "could not find block ID"), although its table of contents lists fine.
+ */
+export function readAllCommand(c: PgConnection, file: string): CommandSpec {
+  return { argv: [bin(c, 'pg_restore'), '--file=/dev/null', file] };
+}
+
+/** Counts a `pg_restore --list` output's entries and, among them, those that carry data blocks (tables, large objects). */
+export function parseArchiveList(out: string): { entries: number; dataEntries: number } {
+  const lines = out.split('\n').filter((l) => /^\d+;/.test(l));
+  return { entries: lines.length, dataEntries: lines.filter((l) => /^\d+; \d+ \d+ (TABLE DATA|BLOBS) /.test(l)).length };
+}
+
+/** Says what a failed full read of an archive means, when pg_restore's words show it ran out of data. */
+export function explainReadFailure(stderr: string): string | undefined {
+  if (/end of file|could not find block ID|unexpected EOF|could not read from input file/i.test(stderr)) {
+    return 'the archive ends before all the data its table of contents names: it was cut short when it was taken (a producer that stopped early but exited 0)';
+  }
+  return undefined;
 }
 
 export const sql = {

@@ -113,6 +113,16 @@ export function parseCheckRdbKeys(output: string): number | undefined {
   return m ? Number(m[1]) : undefined;
 }
 
+/**
+ * What redis-check-rdb proved: it parses every record to the end of the file, then compares the CRC64 trailer
+ * ("Checksum OK"), unless the RDB was saved with rdbchecksum no ("checksum disabled").
+ */
+export function describeCheckRdb(output: string): string {
+  const keys = parseCheckRdbKeys(output);
+  const sum = /Checksum OK/i.test(output) ? 'CRC64 checksum OK' : /checksum disabled/i.test(output) ? 'no checksum to compare (saved with rdbchecksum no)' : 'checksum not reported';
+  return `every record parsed to the end of the file, ${keys ?? '?'} keys read, ${sum}`;
+}
+
 export interface PersistenceReport {
   item: string;
   actual: string;

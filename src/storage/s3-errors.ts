@@ -1,6 +1,6 @@
 // Turns AWS SDK errors into StorageErrors that name the cause and the fix.
 
-import { StorageError, NotFoundError } from '../domain/errors.js';
+import { ConfigError, IgbackupError, NotFoundError, StorageError } from '../domain/errors.js';
 
 interface SdkLikeError {
   name?: string;
@@ -13,7 +13,7 @@ interface SdkLikeError {
 
 /** Wraps an SDK error for an operation on `where` (bucket/key) against `endpoint`. */
 export function translateS3Error(err: unknown, op: string, where: string, endpoint: string, kmsKeyId?: string): Error {
-  if (err instanceof StorageError || err instanceof NotFoundError) return err;
+  if (err instanceof IgbackupError) return err;
   const e = (err ?? {}) as SdkLikeError;
   const code = e.name ?? e.Code ?? e.code ?? 'Error';
   const status = e.$metadata?.httpStatusCode;
@@ -25,12 +25,7 @@ export function translateS3Error(err: unknown, op: string, where: string, endpoi
       hint: 'check the env\'s storage.endpoint/region and that the server is up and reachable',
     });
   }
-  if (code === 'CredentialsProviderError') {
-    return new StorageError(`${op} ${where}: no AWS credentials found`, {
-      cause: err,
-      hint: 'provide credentials through the default chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or storage.profile, or an instance/IRSA role',
-    });
-  }
+  if (code === 'CredentialsProviderError') return missingCredentials(op, where, e.message);
   if (code === 'NoSuchKey' || code === 'NotFound' || status === 404) {
     if (code === 'NoSuchBucket') {
       return new StorageError(`${op} ${where}: the bucket does not exist`, {
@@ -53,6 +48,20 @@ export function translateS3Error(err: unknown, op: string, where: string, endpoi
     });
   }
   return new StorageError(`${op} ${where} failed: ${text}`, { cause: err });
+}
+
+/** No credentials anywhere in the AWS default chain: a setup problem, found before anything was stored (exit 2). */
+function missingCredentials(op: string, where: string, sdkMessage: string | undefined): ConfigError {
+  return new ConfigError(
+    `${op} ${where}: no AWS credentials found (${sdkMessage ?? 'the default chain found none'}: tried the environment, the shared config and credentials files, SSO, and a container or instance role)`,
+    [],
+    {
+      hint:
+        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary keys), or AWS_PROFILE or the env\'s storage.profile ' +
+        'naming a profile in ~/.aws/credentials or ~/.aws/config (paths: AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), ' +
+        'or run with an instance, ECS task or IRSA role (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)',
+    },
+  );
 }
 
 function networkCode(err: unknown): string | undefined {

@@ -2,6 +2,7 @@
 // header, collects the trailer, enforces an idle timeout, and exposes it all as a RunningCommand.
 
 import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { signalOfExitCode } from '../domain/errors.js';
 import { TailBuffer } from './tail.js';
 import type { CommandSpec, ExitResult, RunningCommand } from './transport.js';
 import { checkTrailer, envHeader, parseTrailer, type Trailer } from './wrapper.js';
@@ -55,7 +56,7 @@ export function remoteCommand(spec: CommandSpec, open: (direction: 'out' | 'in')
       stdout.end();
       stdin?.destroy();
       const msg = (err as Error).message;
-      return { exitCode: undefined, signal: undefined, stderrTail: msg, startError: msg };
+      return { exitCode: undefined, signal: undefined, stderrTail: msg, startError: msg, where: opts.where };
     }
     if (killedFor) channel.kill();
     const stderrDone = tail.drain(channel.stderr);
@@ -76,12 +77,13 @@ export function remoteCommand(spec: CommandSpec, open: (direction: 'out' | 'in')
     clearTimeout(idle);
     const parsed = parseTrailer(tail.text());
     trailer = parsed.trailer;
-    const startError = killedFor ?? exit.error;
+    const startError = killedFor ?? exit.error ?? channelFailure(exit, trailer);
     return {
       exitCode: startError ? undefined : exit.code,
       signal: exit.signal,
       stderrTail: startError ? `${parsed.rest.trim()}\n${startError}`.trim() : parsed.rest,
       startError,
+      where: opts.where,
     };
   })();
 
@@ -96,4 +98,16 @@ export function remoteCommand(spec: CommandSpec, open: (direction: 'out' | 'in')
       checkTrailer(trailer, local, opts.where, direction);
     },
   };
+}
+
+/**
+ * A non-zero exit without the wrapper's trailer, or one that differs from the trailer's rc, is the channel's own
+ * failure (kubectl: pod not found, unauthorized, connection refused, upgrade failed; a pod killed as a whole), not
+ * the command's: the wrapper reports the command's status in its trailer.
+ */
+function channelFailure(exit: { code?: number | undefined }, trailer: Trailer | undefined): string | undefined {
+  if (exit.code === undefined || exit.code === 0 || trailer?.rc === exit.code) return undefined;
+  const signal = signalOfExitCode(exit.code);
+  const code = `${exit.code}${signal ? ` (128 + ${exit.code - 128}: ${signal})` : ''}`;
+  return trailer ? `the command exited ${trailer.rc}, but the channel exited ${code}` : `the channel exited ${code} before the command reported its status`;
 }

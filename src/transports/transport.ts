@@ -13,6 +13,8 @@ export interface ExitResult {
   stderrTail: string;
   /** Set when the program could not be started (not installed) or its channel broke (connection lost, idle timeout). */
   startError?: string | undefined;
+  /** Remote transports: where the command ran ("ssh u@db1:22", "pod db-0 in namespace prod"), for messages. */
+  where?: string | undefined;
 }
 
 export interface RunningCommand {

@@ -74,6 +74,59 @@ describe('bad input', () => {
     assert.equal(j.code, 2);
   });
 
+  it('every numeric flag: decimal digits within its documented range, else exit 2 before anything runs', async () => {
+    await writeConfig(dir, unreachable);
+    const flags: [string[], string, [number, number], string[]][] = [
+      [['restore', 'postgres', '--env', 'prod', '--latest', '--yes'], '--jobs', [1, 64], ['1e3', '0x10', '1.5', ' 2', '100000', '0', '65', '-1', '']],
+      [['restore', 'postgres', '--env', 'prod', '--latest', '--yes'], '-j', [1, 64], ['1e3', '2 ']],
+      [['restore', 'postgres', '--env', 'prod', '--latest', '--yes'], '--wait-timeout', [1, 4320], ['0', '4321', '1e2', '0x10']],
+      [['verify', 'postgres', '--env', 'prod', '--latest'], '--wait-timeout', [1, 4320], ['0', '99999', '2.5']],
+      [['prune', '--env', 'prod'], '--keep-last', [1, 10000], ['0', '10001', '1.5', '1e3']],
+      [['prune', '--env', 'prod'], '--keep-days', [0, 36500], ['-1', '36501', '7d', '+7']],
+    ];
+    for (const [command, flag, [min, max], values] of flags) {
+      for (const value of values) {
+        const r = await runCli([...command, flag, value], { cwd: dir });
+        assert.equal(r.code, 2, `${command.join(' ')} ${flag} "${value}": exit ${r.code}\n${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`expected a whole number from ${min} to ${max}`), `${flag} "${value}"`);
+        assert.doesNotMatch(r.stderr, /S3 endpoint|127\.0\.0\.1:9/, 'something ran');
+      }
+    }
+    // In range, the same commands go on to the (unreachable) store: the refusals above were the flags'.
+    for (const [command, flag, [, max]] of flags) {
+      const r = await runCli([...command, flag, String(max)], { cwd: dir });
+      assert.equal(r.code, 1, `${command.join(' ')} ${flag} ${max}: ${r.stderr}`);
+      assert.match(r.stderr, /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
+    }
+  });
+
+  it('--jobs > 1 over SSH or Kubernetes is refused (pg_restore reads a stream there), before anything runs', async () => {
+    for (const transport of [{ type: 'ssh', host: '127.0.0.1', port: 9, user: 'u', identityFile: '/dev/null' }, { type: 'kubernetes', pod: 'p', kubectl: '/nonexistent/kubectl' }]) {
+      await writeConfig(dir, { envs: { prod: { ...unreachable.envs.prod, postgres: { ...unreachable.envs.prod.postgres, transport } } } });
+      const r = await runCli(['restore', 'postgres', '--env', 'prod', '--latest', '--yes', '--jobs', '4'], { cwd: dir, env: { NOPE_PW: 'x' } });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, new RegExp(`--jobs 4 cannot be honoured over the ${transport.type} transport: there pg_restore reads the archive as a stream on its stdin`));
+      assert.match(r.stderr, /hint: omit --jobs \(or pass --jobs 1\)/);
+      const one = await runCli(['restore', 'postgres', '--env', 'prod', '--latest', '--yes', '--jobs', '1'], { cwd: dir, env: { NOPE_PW: 'x' } });
+      assert.equal(one.code, 1, one.stderr);
+      assert.match(one.stderr, /cannot reach the S3 endpoint/);
+    }
+  });
+
+  it('numeric config settings: ranges and decimal notation, with key path and line', async () => {
+    await writeConfig(dir, 'envs:\n  prod:\n    retention: { keepLast: 1e3, keepDays: 0x10 }\n    storage: { type: file, path: ./s }\n    postgres: { databases: [a], restoreJobs: 100, port: 70000 }\n');
+    const r = await runCli(['list', '--env', 'prod'], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /igbackup\.yaml:3: envs\.prod\.retention\.keepLast: "1e3" is not a plain decimal number; write it with decimal digits only \(it reads as 1000\)/);
+    assert.match(r.stderr, /igbackup\.yaml:3: envs\.prod\.retention\.keepDays: "0x10" is not a plain decimal number/);
+    assert.match(r.stderr, /igbackup\.yaml:5: envs\.prod\.postgres\.restoreJobs: /);
+    assert.match(r.stderr, /envs\.prod\.postgres\.port: Too big: expected number to be <=65535/);
+    await writeConfig(dir, { envs: { prod: { storage: { type: 'file', path: './s' }, postgres: { databases: ['a'], restoreJobs: 4, transport: { type: 'kubernetes', pod: 'p' } } } } });
+    const remote = await runCli(['list', '--env', 'prod'], { cwd: dir });
+    assert.equal(remote.code, 2, remote.stderr);
+    assert.match(remote.stderr, /envs\.prod\.postgres\.restoreJobs: 4 parallel jobs need pg_restore to read a file on the machine where it runs; over kubernetes it reads the stream on its stdin, one job at a time: set restoreJobs: 1 or auto/);
+  });
+
   it('--from outside the env prefix, with dot segments, or with no selection', async () => {
     await writeConfig(dir, unreachable);
     const outside = await runCli(['restore', 'postgres', '--env', 'prod', '--from', 'staging/postgres/app_1.dump.zst', '--yes'], { cwd: dir });

@@ -76,4 +76,15 @@ describe('config discovery', () => {
       ['/w/igbackup.yaml', '/h/.config/igbackup/config.yaml'],
     );
   });
+  it('numeric settings: plain decimal notation, documented ranges, parallel restores only where pg_restore reads a file', () => {
+    const p = problems('envs:\n  a:\n    retention: { keepLast: 0x10, keepDays: 36501 }\n    storage: { type: file, path: x }\n    postgres: { databases: [d], restoreJobs: 65, zstdLevel: 1e1 }\n');
+    assert.ok(p.includes('c.yaml:3: envs.a.retention.keepLast: "0x10" is not a plain decimal number; write it with decimal digits only (it reads as 16)'), p.join('\n'));
+    assert.ok(p.includes('c.yaml:5: envs.a.postgres.zstdLevel: "1e1" is not a plain decimal number; write it with decimal digits only (it reads as 10)'), p.join('\n'));
+    assert.ok(p.some((x) => /^c\.yaml:3: envs\.a\.retention\.keepDays: Too big: expected number to be <=36500/.test(x)), p.join('\n'));
+    assert.ok(p.some((x) => /^c\.yaml:5: envs\.a\.postgres\.restoreJobs: /.test(x)), p.join('\n'));
+    const ssh = problems('envs:\n  a:\n    storage: { type: file, path: x }\n    postgres: { databases: [d], restoreJobs: 2, transport: { type: ssh, host: h, user: u } }\n');
+    assert.match(ssh.join('\n'), /envs\.a\.postgres\.restoreJobs: 2 parallel jobs need pg_restore to read a file on the machine where it runs; over ssh/);
+    const fine = validateConfigText('envs:\n  a:\n    tier: t\n    storage: { type: file, path: x }\n    postgres: { databases: [d], restoreJobs: 1, transport: { type: ssh, host: h, user: u } }\ntiers:\n  t: { rpoMinutes: 0.5, rtoMinutes: 30 }\n', 'c.yaml');
+    assert.ok(fine.ok, fine.ok ? '' : fine.problems.join('\n'));
+  });
 });

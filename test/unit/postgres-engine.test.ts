@@ -47,6 +47,15 @@ describe('postgres engine', () => {
     assert.match(n, /__igb_restore_20261124110148$/);
   });
 
+  it('verify reads the whole archive (--file=/dev/null), not only its table of contents', () => {
+    assert.deepEqual(pg.readAllCommand({ ...conn, binDir: '/opt/pg/bin' }, '/tmp/d').argv, ['/opt/pg/bin/pg_restore', '--file=/dev/null', '/tmp/d']);
+    const list = ';\n; Archive created at 2026-11-27\n214; 1259 16401 TABLE public a postgres\n3352; 2613 16780 BLOB - 16780 postgres\n3348; 0 16401 TABLE DATA public a postgres\n3360; 0 0 SEQUENCE SET public s postgres\n3353; 0 0 BLOBS - BLOBS \n3205; 1259 16410 INDEX public b_id_idx postgres\n';
+    assert.deepEqual(pg.parseArchiveList(list), { entries: 6, dataEntries: 2 });
+    assert.match(pg.explainReadFailure('pg_restore: error: could not read from input file: end of file') ?? '', /cut short when it was taken/);
+    assert.match(pg.explainReadFailure('pg_restore: error: could not find block ID 3349 in archive -- possibly corrupt archive') ?? '', /cut short/);
+    assert.equal(pg.explainReadFailure('pg_restore: error: unsupported version (1.16) in file header'), undefined);
+  });
+
   it('parses tool versions', () => {
     assert.equal(pg.parseToolVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n'), '15.18');
   });

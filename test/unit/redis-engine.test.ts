@@ -23,6 +23,12 @@ describe('redis engine', () => {
     assert.equal(redis.parseCheckRdbKeys('[offset 0] Checking RDB file dump.rdb\n[info] 5000 keys read\n'), 5000);
   });
 
+  it('says what redis-check-rdb proved: the whole file parsed, keys read, the checksum', () => {
+    const ok = '[offset 0] Checking RDB file r.rdb\n[offset 9470] Checksum OK\n[offset 9470] \\o/ RDB looks OK! \\o/\n[info] 200 keys read\n';
+    assert.equal(redis.describeCheckRdb(ok), 'every record parsed to the end of the file, 200 keys read, CRC64 checksum OK');
+    assert.match(redis.describeCheckRdb('RDB file was saved with checksum disabled: no check performed.\n[info] 3 keys read\n'), /3 keys read, no checksum to compare \(saved with rdbchecksum no\)$/);
+  });
+
   it('reports persistence drift against expectations', () => {
     const rows = redis.persistenceReport({ save: '3600 1', appendonly: 'no' }, { rdb_last_bgsave_status: 'err' }, { save: '900 1', appendonly: true });
     assert.deepEqual(rows.map((r) => [r.item, r.status]), [['save', 'drift'], ['appendonly', 'drift'], ['rdb_last_bgsave_status', 'drift']]);
