@@ -79,7 +79,7 @@ async function requireDatabases(ctx: AppContext, env: string, transport: Transpo
   const r = await capture(transport, pg.psqlCommand(conn, maintenanceDb), pg.sql.existingDatabases(databases));
   if (!succeeded(r)) {
     throw new ProcessFailedError(`psql (connecting to ${conn.host}:${conn.port}/${maintenanceDb})`, r, {
-      hint: `check that the server answers and ${conn.user} may connect to ${maintenanceDb} (postgres.maintenanceDatabase)`,
+      hint: `check that the server answers and ${conn.user} may connect to ${maintenanceDb} (postgres.maintenanceDatabase); psql must be installed on ${transport.host} (or postgres.binDir set)`,
     });
   }
   const found = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
