@@ -80,8 +80,7 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
     const dump = artifacts[0] as ManifestArtifact;
     return [{ env: h.name, engine: 'redis', database: cfg.name, key, manifestKey, bytes: dump.bytes, rawBytes: dump.rawBytes, sha256: dump.sha256, durationMs, artifacts }];
   } catch (err) {
-    await removeArtifacts(ctx, h.store, artifacts);
-    throw err;
+    throw await removeArtifacts(ctx, h.store, artifacts, err);
   } finally {
     await transport.close();
   }

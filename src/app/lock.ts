@@ -65,7 +65,9 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   const renew = setInterval(() => {
     void (async () => {
       const cur = await readLock(h, key);
-      if (cur?.id !== mine.id) return;
+      // Another run's lock (--force-unlock, then a new run): ours is gone. A missing lock is put back: a renewal
+      // that failed is rolled back by the store, and this run still holds the engine.
+      if (cur && cur.id !== mine.id) return;
       await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
     })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
   }, Math.max(1000, Math.floor(lease / 3)));

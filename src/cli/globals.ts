@@ -44,7 +44,7 @@ export async function buildContext(deps: CliDeps, g: GlobalOptions, out: Output)
     secrets: deps.secrets,
     version: VERSION,
     actor: `${safeUser()}@${hostname()}`,
-    runner: localRunner(),
+    runner: localRunner(deps.signal),
   };
 }
 

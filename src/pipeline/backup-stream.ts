@@ -3,6 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { notesOf, withNote } from '../domain/notes.js';
 import type { ObjectStore, PutResult } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
@@ -48,6 +49,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   let primary: unknown;
   const abort = new AbortController();
   const producerOk = producer.done.then((r) => {
+    if (r.cancelled) throw r.cancelled;
     if (!succeeded(r)) {
       throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
     }
@@ -88,17 +90,31 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
   input.signal?.removeEventListener('abort', onOuterAbort);
-  if (primary !== undefined) throw primary;
-  const failedOne = settled.find((s) => s.status === 'rejected');
-  if (failedOne) throw (failedOne as PromiseRejectedResult).reason;
-
-  const putResult = (settled[0] as PromiseFulfilledResult<PutResult>).value;
+  const [putSettled] = settled;
   const stored = gate.digest();
-  if (stored.bytes !== putResult.bytes) {
-    await input.store.delete(input.key, putResult.versionId).catch(() => undefined);
-    throw new IntegrityError(
-      `byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${putResult.bytes} stored (object removed)`,
-    );
+  let failure: unknown = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
+  if (failure === undefined && putSettled.status === 'fulfilled' && stored.bytes !== putSettled.value.bytes) {
+    failure = new IntegrityError(`byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${putSettled.value.bytes} stored`);
   }
-  return { raw: raw.digest(), stored, put: putResult };
+  if (failure === undefined && putSettled.status === 'fulfilled') return { raw: raw.digest(), stored, put: putSettled.value };
+  // The store already removed what a failed put left and noted it; a put that completed is undone here.
+  if (putSettled.status === 'rejected') throw carryNotes(failure, putSettled.reason);
+  throw await removeStored(input.store, putSettled.value, failure);
+}
+
+/** `failure`, with the notes the store added to its own rejection (what it removed or left). */
+function carryNotes(failure: unknown, putError: unknown): Error {
+  if (failure === putError) return failure as Error;
+  return notesOf(putError).reduce<Error>((e, n) => withNote(e, n), failure instanceof Error ? failure : new Error(String(failure)));
+}
+
+/** Removes an object whose upload completed although the backup failed or was cancelled, saying so in the error. */
+export async function removeStored(store: ObjectStore, put: PutResult, failure: unknown): Promise<Error> {
+  const where = `${store.description}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}`;
+  try {
+    await store.delete(put.key, put.versionId);
+    return withNote(failure, `${where} had been stored completely and was removed`);
+  } catch (err) {
+    return withNote(failure, `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`);
+  }
 }
