@@ -60,6 +60,7 @@ async function main(): Promise<void> {
       interactive: Boolean(process.stderr.isTTY) && !environ.CI,
     }));
   let lastResort: NodeJS.Timeout | undefined;
+  let received: string | undefined;
   const stopNow = (sig: string, why: string): void => {
     const message = `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`;
     if (output) output.error(message);
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
   // what), the lock released. A second signal, or cleanup that outlasts LAST_RESORT_MS, stops at once.
   const onSignal = (sig: NodeJS.Signals): void => {
     if (abort.signal.aborted) return stopNow(sig, 'a second signal');
+    received = sig;
     abort.abort(new CancelledError(`cancelled by ${sig}`));
     lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
     lastResort.unref();
@@ -93,7 +95,7 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
     process.exitCode = 0;
     // The signal came when nothing was left to cancel: the work is complete, and the exit code says so.
-    if (abort.signal.aborted) output?.warn(`${messageOf(abort.signal.reason)} after the work was complete; nothing was cancelled`);
+    if (received) output?.warn(`${received} arrived after the work was complete; nothing was cancelled`);
   } catch (err) {
     const cancelled = abort.signal.aborted && !(err instanceof CommanderError);
     const code = cancelled ? 130 : exitCodeFor(err);

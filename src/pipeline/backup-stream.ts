@@ -77,15 +77,22 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  producerOk.catch(fail);
-  compression.done.catch(fail);
   const flow = pipeline(producer.stdout, raw, compression.stream, gate);
+  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
+  // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
+  // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
+  // own failure) before they may count as the first.
+  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done, put]), sleep(STAGE_EXIT_GRACE_MS)]);
+  const failSoon = async (err: unknown): Promise<void> => {
+    if (err instanceof ProcessFailedError && err.signal === 'SIGPIPE') await others();
+    fail(err);
+  };
+  producerOk.catch(failSoon);
+  compression.done.catch(failSoon);
   flow.catch(async (err: unknown) => {
-    // A stage process that dies shows up first as a broken pipe (EPIPE); its exit status is the real cause.
-    await Promise.race([Promise.allSettled([producerOk, compression.done]), sleep(STAGE_EXIT_GRACE_MS)]);
+    await others();
     fail(err);
   });
-  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   put.catch(fail);
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);

@@ -4,6 +4,9 @@ import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3StorageConfig } from '../config/schema.js';
 
+export const S3_CONNECT_TIMEOUT_SEC = 10;
+export const S3_IDLE_TIMEOUT_SEC = 60;
+
 export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
   const checksums = cfg.checksums === 'auto' ? (cfg.endpoint ? 'when_required' : 'when_supported') : cfg.checksums;
   const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -17,7 +20,10 @@ export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
     // Every wait is bounded: a connection not made within connectTimeoutSec, or a request on which no byte moves
     // for idleTimeoutSec (a stalled upload, a download that stops mid-body), fails and is retried; 3 attempts.
     maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: cfg.connectTimeoutSec * 1000, socketTimeout: cfg.idleTimeoutSec * 1000 }),
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: (cfg.connectTimeoutSec ?? S3_CONNECT_TIMEOUT_SEC) * 1000,
+      socketTimeout: (cfg.idleTimeoutSec ?? S3_IDLE_TIMEOUT_SEC) * 1000,
+    }),
   };
 }
 

@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { randomBytes } from 'node:crypto';
-import { PassThrough, Readable, pipeline } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { IgbackupError, IntegrityError, StorageError } from '../domain/errors.js';
 import { choosePartSize, MiB } from '../domain/parts.js';
 import type { S3StorageConfig } from '../config/schema.js';
@@ -67,8 +67,11 @@ export class S3Store implements ObjectStore {
 
   async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
     const counter = new ByteCounter();
-    // Errors on body propagate into counter, which makes Upload abort the multipart upload.
-    pipeline(body, counter, () => undefined);
+    // An error of the body propagates into counter, which makes Upload abort the multipart upload. Not the other way:
+    // when Upload gives up (a part failed) it destroys counter, and that must not break the caller's stream with a
+    // bare AbortError before this put rejects with the real cause.
+    body.once('error', (err) => counter.destroy(err));
+    body.pipe(counter);
     const stop = (): void => void counter.destroy(new StorageError('upload aborted'));
     options.signal?.addEventListener('abort', stop, { once: true });
     try {
