@@ -43,6 +43,7 @@ async function startRun(db: string, rules: StallRule[], opts: { env?: Record<str
     env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password, ...opts.env },
     reject: false,
     timeout: 120_000,
+    forceKillAfterDelay: false, // the test measures how igbackup itself ends; execa must not SIGKILL it after 5 s
   });
   return { child, proxy, bucket };
 }
@@ -165,7 +166,7 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
   });
 
   it('after the manifest was confirmed (while the lock is released): the backup is complete and kept, exit 0, said so', async () => {
-    const run = await startRun(small, [{ match: /^GET \/[^/?]+\?.*versions.*locks/, action: 'delay', ms: 1500 }]);
+    const run = await startRun(small, [{ match: /^GET \/[^/?]+\/?\?prefix=[^&]*locks[^&]*&versions=/, action: 'delay', ms: 1500 }]);
     await run.proxy.caught(0);
     const r = await signal(run);
     assert.equal(r.code, 0, r.stderr);
