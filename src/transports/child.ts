@@ -170,6 +170,6 @@ export async function runChild(file: string, args: string[], timeoutMs: number):
   const e = await child.exit;
   await stdoutDone;
   clearTimeout(timer);
-  const late = timedOut ? { error: `${file} did not finish within ${Math.round(timeoutMs / 1000)} s` } : {};
+  const late = timedOut ? { error: `${file} did not finish within ${timeoutMs / 1000} s` } : {};
   return { ...e, ...late, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

@@ -3,7 +3,7 @@
 // front of the test S3, used by these tests only).
 
 import assert from 'node:assert/strict';
-import { readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -21,9 +21,11 @@ import {
   psql,
   s3,
   s3Client,
+  sshServer,
   uniqueName,
 } from '../helpers/servers.js';
 import { fillRedis, startRedis } from '../helpers/redis.js';
+import { running } from '../helpers/procs.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 
 const KUBE_BIN = join(ROOT, 'test', 'fixtures', 'kube');
@@ -44,14 +46,6 @@ async function timed(args: string[], cwd: string, env: Record<string, string> = 
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0 };
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function pidsIn(file: string): Promise<number[]> {
   const text = await readFile(file, 'utf8').catch(() => '');
@@ -92,7 +86,7 @@ describe('a child whose descendants keep its pipes open', () => {
         IGB_KUBECTL_HOLDER_PID: holders,
       });
       const pids = await pidsIn(holders);
-      const survivors = pids.filter(alive);
+      const survivors = pids.filter(running);
       for (const p of survivors) process.kill(p, 'SIGKILL');
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /no data from pod app=pg in namespace db for 2 s \(idle timeout\)/);
@@ -105,6 +99,26 @@ describe('a child whose descendants keep its pipes open', () => {
     });
   }
 
+  it('over SSH, a remote descendant holding the output: idle timeout, exit 1 promptly, nothing stored, lock gone', async () => {
+    const bucket = await makeBucket();
+    const log = '/tmp/igbackup-remote-holders.log';
+    await writeFile(log, '', { flag: 'a' });
+    await chmod(log, 0o666); // written by the SSH test user
+    const [type, b64] = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
+    await writeFile(join(dir, 'known_hosts'), `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`);
+    const transport = { type: 'ssh', host: sshServer.host, port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts'), idleTimeoutSec: 2 };
+    await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport, binDir: join(ROOT, 'test', 'fixtures', 'pgfault-remote') }) } } });
+    const r = await timed(['backup', 'postgres', '--env', 'vm'], dir);
+    const holders = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(db)).map((l) => Number(l.split(' ')[0]));
+    for (const p of holders.filter(running)) process.kill(p, 'SIGKILL'); // the remote host's business; ended here to leave nothing
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /no data from ssh \S+ for 2 s \(idle timeout\)/);
+    assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
+    noCrash(r);
+    await assertNothingStored(bucket);
+    assert.equal(holders.length, 1, 'the remote holder never started');
+  });
+
   for (const mode of ['hold-pipes', 'hold-pipes-setsid'] as const) {
     it(`a local producer that exits 0 while a descendant holds its output (${mode}): exit 1 promptly, nothing stored`, async () => {
       const bucket = await makeBucket();
@@ -112,7 +126,7 @@ describe('a child whose descendants keep its pipes open', () => {
       await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: PGFAULT }) } } });
       const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { IGB_FAULT: mode, IGB_FAULT_PIDS: holders });
       const pids = await pidsIn(holders);
-      const survivors = pids.filter(alive);
+      const survivors = pids.filter(running);
       for (const p of survivors) process.kill(p, 'SIGKILL');
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /pg_dump failed:[\s\S]*its output was still held open 2 s after it exited \(by a process it started\)/);
