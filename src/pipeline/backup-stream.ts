@@ -82,7 +82,9 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
   // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
   // own failure) before they may count as the first.
-  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done, put]), sleep(STAGE_EXIT_GRACE_MS)]);
+  const finished = new AbortController(); // ends the grace timers once everything settled: no timer outlives the run
+  const grace = (): Promise<void> => sleep(STAGE_EXIT_GRACE_MS, undefined, { signal: finished.signal }).catch(() => undefined);
+  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done, put]), grace()]);
   const failSoon = async (err: unknown): Promise<void> => {
     if (err instanceof ProcessFailedError && err.signal === 'SIGPIPE') await others();
     fail(err);
@@ -96,6 +98,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   put.catch(fail);
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
+  finished.abort();
   input.signal?.removeEventListener('abort', onOuterAbort);
   const [putSettled] = settled;
   const stored = gate.digest();

@@ -77,7 +77,7 @@ export class SshTransport implements Transport {
       exit,
       kill: () => {
         try {
-          stream.signal('TERM');
+          signal(stream, 'TERM'); // OpenSSH signals the command's whole process group (killpg)
         } catch {
           // not all servers accept signals; closing the channel ends the command's pipes
         }
@@ -150,4 +150,14 @@ export class SshTransport implements Transport {
     });
     return client;
   }
+}
+
+/**
+ * ssh2's signal() is silently dropped once this side sent EOF (a backup ends stdin right after the env header), yet
+ * the request stays valid until the channel closes (RFC 4254 6.9): then it goes through ssh2's protocol object.
+ */
+function signal(stream: ClientChannel, name: string): void {
+  if (stream.writable) return stream.signal(name);
+  const ch = stream as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  if (ch.outgoing && ch.outgoing.state !== 'closed') ch._client?._protocol?.signal(ch.outgoing.id, name);
 }

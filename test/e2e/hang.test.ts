@@ -110,13 +110,16 @@ describe('a child whose descendants keep its pipes open', () => {
     await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport, binDir: join(ROOT, 'test', 'fixtures', 'pgfault-remote') }) } } });
     const r = await timed(['backup', 'postgres', '--env', 'vm'], dir);
     const holders = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(db)).map((l) => Number(l.split(' ')[0]));
-    for (const p of holders.filter(running)) process.kill(p, 'SIGKILL'); // the remote host's business; ended here to leave nothing
+    await new Promise((res) => setTimeout(res, 300));
+    const survivors = holders.filter(running);
+    for (const p of survivors) process.kill(p, 'SIGKILL');
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /no data from ssh \S+ for 2 s \(idle timeout\)/);
     assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
     noCrash(r);
     await assertNothingStored(bucket);
     assert.equal(holders.length, 1, 'the remote holder never started');
+    assert.equal(survivors.length, 0, 'the remote command group was not signalled (OpenSSH killpg)');
   });
 
   for (const mode of ['hold-pipes', 'hold-pipes-setsid'] as const) {
