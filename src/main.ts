@@ -59,28 +59,7 @@ async function main(): Promise<void> {
       secrets,
       interactive: Boolean(process.stderr.isTTY) && !environ.CI,
     }));
-  let lastResort: NodeJS.Timeout | undefined;
-  let received: string | undefined;
-  const stopNow = (sig: string, why: string): void => {
-    const message = `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`;
-    if (output) output.error(message);
-    else process.stderr.write(`error: ${message}\n`);
-    if (output?.opts.json && !output.jsonWritten) {
-      process.stdout.write(`${JSON.stringify({ ok: false, exitCode: 130, error: { type: 'CancelledError', message } }, null, 2)}\n`);
-    }
-    process.exit(130);
-  };
-  // The first signal cancels: running commands are ended, uploads aborted, what was stored removed (the message says
-  // what), the lock released. A second signal, or cleanup that outlasts LAST_RESORT_MS, stops at once.
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (abort.signal.aborted) return stopNow(sig, 'a second signal');
-    received = sig;
-    abort.abort(new CancelledError(`cancelled by ${sig}`));
-    lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
-    lastResort.unref();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = handleSignals(abort, () => output);
 
   const program = buildProgram({
     environ,
@@ -95,7 +74,7 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
     process.exitCode = 0;
     // The signal came when nothing was left to cancel: the work is complete, and the exit code says so.
-    if (received) output?.warn(`${received} arrived after the work was complete; nothing was cancelled`);
+    if (signals.received()) output?.warn(`${signals.received()} arrived after the work was complete; nothing was cancelled`);
   } catch (err) {
     const cancelled = abort.signal.aborted && !(err instanceof CommanderError);
     const code = cancelled ? 130 : exitCodeFor(err);
@@ -113,10 +92,44 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    clearTimeout(lastResort);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
+}
+
+/**
+ * The first SIGINT/SIGTERM cancels: running commands are ended, uploads aborted, what was stored removed (the message
+ * says what), the lock released. A second signal, or cleanup that outlasts LAST_RESORT_MS, stops at once.
+ */
+function handleSignals(abort: AbortController, output: () => Output | undefined): { received: () => string | undefined; dispose: () => void } {
+  let lastResort: NodeJS.Timeout | undefined;
+  let received: string | undefined;
+  const stopNow = (sig: string, why: string): void => {
+    const message = `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`;
+    const out = output();
+    if (out) out.error(message);
+    else process.stderr.write(`error: ${message}\n`);
+    if (out?.opts.json && !out.jsonWritten) {
+      process.stdout.write(`${JSON.stringify({ ok: false, exitCode: 130, error: { type: 'CancelledError', message } }, null, 2)}\n`);
+    }
+    process.exit(130);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) return stopNow(sig, 'a second signal');
+    received = sig;
+    abort.abort(new CancelledError(`cancelled by ${sig}`));
+    lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
+    lastResort.unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    received: () => received,
+    dispose: () => {
+      clearTimeout(lastResort);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 // Safety net: if the event loop ever drains while an operation is still pending, never exit 0.

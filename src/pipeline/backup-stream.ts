@@ -40,29 +40,19 @@ export interface StreamToStoreResult {
 export async function streamToStore(input: StreamToStoreInput): Promise<StreamToStoreResult> {
   const { producer, compression } = input;
   let rawBytes = 0;
-  let storedBytes = 0;
-  const report = (): void => input.onProgress?.({ rawBytes, storedBytes });
-  const raw = new HashCounter((b) => {
-    rawBytes = b;
-  });
-
+  const raw = new HashCounter((b) => (rawBytes = b));
   let primary: unknown;
   const abort = new AbortController();
   const producerOk = producer.done.then((r) => {
     if (r.cancelled) throw r.cancelled;
-    if (!succeeded(r)) {
-      throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
-    }
+    if (!succeeded(r)) throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
   });
   const verdict = async (): Promise<void> => {
     await producerOk;
     await compression.done;
     await input.checkRaw?.(raw.digest());
   };
-  const gate = new HashGate(verdict, (b) => {
-    storedBytes = b;
-    report();
-  });
+  const gate = new HashGate(verdict, (storedBytes) => input.onProgress?.({ rawBytes, storedBytes }));
 
   const fail = (err: unknown): void => {
     if (primary !== undefined) return;
@@ -100,16 +90,20 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
   finished.abort();
   input.signal?.removeEventListener('abort', onOuterAbort);
-  const [putSettled] = settled;
-  const stored = gate.digest();
-  let failure: unknown = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
-  if (failure === undefined && putSettled.status === 'fulfilled' && stored.bytes !== putSettled.value.bytes) {
-    failure = new IntegrityError(`byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${putSettled.value.bytes} stored`);
+  const failure = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
+  return { raw: raw.digest(), stored: gate.digest(), put: await outcome(input, settled[0], failure, gate.digest()) };
+}
+
+/** The put's result if everything succeeded and the counts agree; otherwise nothing of the upload stays, and the
+ * error says so (the store removed what a failed put left; a put that completed is undone here, by its version). */
+async function outcome(input: StreamToStoreInput, put: PromiseSettledResult<PutResult>, failure: unknown, stored: Digest): Promise<PutResult> {
+  if (put.status === 'rejected') throw carryNotes(failure, put.reason);
+  let why = failure;
+  if (why === undefined && stored.bytes !== put.value.bytes) {
+    why = new IntegrityError(`byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${put.value.bytes} stored`);
   }
-  if (failure === undefined && putSettled.status === 'fulfilled') return { raw: raw.digest(), stored, put: putSettled.value };
-  // The store already removed what a failed put left and noted it; a put that completed is undone here.
-  if (putSettled.status === 'rejected') throw carryNotes(failure, putSettled.reason);
-  throw await removeStored(input.store, putSettled.value, failure);
+  if (why === undefined) return put.value;
+  throw await removeStored(input.store, put.value, why);
 }
 
 /** `failure`, with the notes the store added to its own rejection (what it removed or left). */

@@ -49,101 +49,111 @@ export function spawnChild(file: string, args: string[], opts: ChildOptions): Ch
   } catch (err) {
     return failedChild(name, `${name} could not be started: ${(err as Error).message}`);
   }
-  return superviseChild(name, proc);
+  return new GroupChild(name, proc);
 }
 
-function superviseChild(name: string, proc: ChildProcess): Child {
-  const stdout = proc.stdout as Readable;
-  const stderr = proc.stderr as Readable;
-  const pgid = proc.pid;
-  const timers: NodeJS.Timeout[] = [];
-  let exited: ChildExit | undefined;
-  let cutReason: string | undefined;
-  let killing = false;
-  let closed = false;
-  let stopWatch = (): void => undefined;
-  // Failures show in the exit status; a pipe error (EPIPE, a cut) must never become an uncaught exception.
-  for (const s of [stdout, stderr, proc.stdin]) s?.on('error', () => undefined);
-  let resolveExit!: (e: ChildExit) => void;
-  const exit = new Promise<ChildExit>((r) => (resolveExit = r));
+/** One spawned process group and the bounds on everything that waits for it. */
+class GroupChild implements Child {
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  readonly stdin: Writable | undefined;
+  readonly exit: Promise<ChildExit>;
+  private resolveExit!: (e: ChildExit) => void;
+  private exited: ChildExit | undefined;
+  private cutReason: string | undefined;
+  private killing = false;
+  private closed = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopWatch = (): void => undefined;
+  // If igbackup itself exits (a last-resort exit after a signal), nothing it started may outlive it.
+  private readonly onProcessExit = (): void => void this.signalGroup('SIGKILL');
 
-  const signalGroup = (sig: NodeJS.Signals): boolean => {
-    if (pgid === undefined) return false;
+  constructor(
+    readonly name: string,
+    private readonly proc: ChildProcess,
+  ) {
+    this.stdout = proc.stdout as Readable;
+    this.stderr = proc.stderr as Readable;
+    this.stdin = proc.stdin ?? undefined;
+    this.exit = new Promise<ChildExit>((r) => (this.resolveExit = r));
+    // Failures show in the exit status; a pipe error (EPIPE, a cut) must never become an uncaught exception.
+    for (const s of [this.stdout, this.stderr, this.stdin]) s?.on('error', () => undefined);
+    process.on('exit', this.onProcessExit);
+    proc.once('error', (err) => this.onError(err));
+    proc.once('exit', (code, signal) => this.onExit(code, signal));
+    proc.once('close', () => {
+      this.closed = true;
+      this.stopWatch();
+      for (const t of this.timers) clearTimeout(t);
+      process.off('exit', this.onProcessExit);
+    });
+  }
+
+  kill(): void {
+    if (this.killing || this.closed) return;
+    this.killing = true;
+    this.stdin?.destroy();
+    this.signalGroup('SIGTERM');
+    this.escalate(`it did not stop within ${KILL_GRACE_MS / 1000} s of SIGTERM`, KILL_GRACE_MS);
+  }
+
+  private signalGroup(sig: NodeJS.Signals): boolean {
+    if (this.proc.pid === undefined) return false;
     try {
-      process.kill(-pgid, sig);
+      process.kill(-this.proc.pid, sig);
       return true;
     } catch {
       return false; // ESRCH: nothing left in the group
     }
-  };
-  // If igbackup itself exits (a last-resort exit after a signal), nothing it started may outlive it.
-  const onProcessExit = (): void => void signalGroup('SIGKILL');
-  process.on('exit', onProcessExit);
+  }
 
-  const cut = (why: string): void => {
-    cutReason ??= why;
-    for (const s of [stdout, stderr]) if (!s.destroyed) s.destroy(new Error(`${name}: ${why}`));
-    proc.stdin?.destroy();
-    if (!exited) settle({ error: `${name} did not exit after SIGKILL` });
-  };
-  const escalate = (why: string, graceMs: number): void => {
-    timers.push(
-      setTimeout(() => {
-        signalGroup('SIGKILL');
-        timers.push(setTimeout(() => cut(why), CUT_AFTER_KILL_MS));
-      }, graceMs),
-    );
-  };
-  const settle = (e: ChildExit): void => {
-    exited ??= e;
-    const finish = (): void => resolveExit({ ...exited, ...(cutReason ? { error: exited?.error ?? cutReason } : {}) });
-    if (stderr.destroyed || stderr.readableEnded) finish();
-    else {
-      stderr.once('close', finish);
-      stderr.once('end', finish);
-    }
-  };
+  private onError(err: Error): void {
+    if (this.proc.pid !== undefined) return; // a failed kill(); the exit status tells the rest
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    this.cutReason = missing ? `${this.name}: command not found on PATH` : `${this.name} could not be started: ${err.message}`;
+    this.stdout.destroy();
+    this.stderr.destroy();
+    this.settle({ error: this.cutReason });
+  }
 
-  proc.once('error', (err) => {
-    if (pgid === undefined) {
-      const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      cutReason = missing ? `${name}: command not found on PATH` : `${name} could not be started: ${err.message}`;
-      stdout.destroy();
-      stderr.destroy();
-      settle({ error: cutReason });
-    }
-  });
-  proc.once('exit', (code, signal) => {
-    settle({ code: code ?? undefined, signal: signal ?? undefined });
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    this.settle({ code: code ?? undefined, signal: signal ?? undefined });
     const bytes = (s: Readable) => (): number => (s as Socket).bytesRead ?? 0;
-    stopWatch = watchLinger([{ stream: stdout, bytes: bytes(stdout) }, { stream: stderr, bytes: bytes(stderr) }], () => {
+    const watched = [this.stdout, this.stderr].map((stream) => ({ stream, bytes: bytes(stream) }));
+    this.stopWatch = watchLinger(watched, () => {
       const why = `its output was still held open ${LINGER_MS / 1000} s after it exited (by a process it started); that was ended`;
-      cutReason ??= why;
-      if (signalGroup('SIGTERM')) escalate(why, KILL_GRACE_MS);
-      else cut(why); // the holder left the process group: only cutting the pipes frees us
+      this.cutReason ??= why;
+      if (this.signalGroup('SIGTERM')) this.escalate(why, KILL_GRACE_MS);
+      else this.cut(why); // the holder left the process group: only cutting the pipes frees us
     });
-  });
-  proc.once('close', () => {
-    closed = true;
-    stopWatch();
-    for (const t of timers) clearTimeout(t);
-    process.off('exit', onProcessExit);
-  });
+  }
 
-  return {
-    name,
-    stdout,
-    stderr,
-    stdin: proc.stdin ?? undefined,
-    exit,
-    kill: () => {
-      if (killing || closed) return;
-      killing = true;
-      proc.stdin?.destroy();
-      signalGroup('SIGTERM');
-      escalate(`it did not stop within ${KILL_GRACE_MS / 1000} s of SIGTERM`, KILL_GRACE_MS);
-    },
-  };
+  /** Records the exit; `exit` resolves once stderr (the tail for messages) has ended or was cut. */
+  private settle(e: ChildExit): void {
+    this.exited ??= e;
+    const finish = (): void => {
+      const error = this.exited?.error ?? this.cutReason;
+      this.resolveExit({ ...this.exited, ...(error ? { error } : {}) });
+    };
+    if (this.stderr.destroyed || this.stderr.readableEnded) return finish();
+    this.stderr.once('close', finish);
+    this.stderr.once('end', finish);
+  }
+
+  private escalate(why: string, graceMs: number): void {
+    const killNow = (): void => {
+      this.signalGroup('SIGKILL');
+      this.timers.push(setTimeout(() => this.cut(why), CUT_AFTER_KILL_MS));
+    };
+    this.timers.push(setTimeout(killNow, graceMs));
+  }
+
+  private cut(why: string): void {
+    this.cutReason ??= why;
+    for (const s of [this.stdout, this.stderr]) if (!s.destroyed) s.destroy(new Error(`${this.name}: ${why}`));
+    this.stdin?.destroy();
+    if (!this.exited) this.settle({ error: `${this.name} did not exit after SIGKILL` });
+  }
 }
 
 function failedChild(name: string, error: string): Child {

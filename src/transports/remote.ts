@@ -34,95 +34,111 @@ const KILLED_CHANNEL_MS = KILL_GRACE_MS + 2000;
 const CUT_AFTER_MS = 1000;
 
 export function remoteCommand(spec: CommandSpec, open: (direction: 'out' | 'in') => Promise<Channel>, opts: RemoteOptions): RunningCommand {
-  const direction: 'out' | 'in' = spec.stdin === 'pipe' ? 'in' : 'out';
-  const name = (spec.argv[0] ?? '?').split('/').pop() ?? '?';
-  const header = envHeader(spec.env); // throws on unusable values before anything starts
-  const stdout = new PassThrough({ highWaterMark: 1024 * 1024 });
-  const stdin = direction === 'in' ? new PassThrough({ highWaterMark: 1024 * 1024 }) : undefined;
-  const tail = new TailBuffer();
-  let channel: Channel | undefined;
-  let killedFor: string | undefined;
-  let cancelled: Error | undefined;
-  let trailer: Trailer | undefined;
-  let giveUp = (): void => undefined;
-  const givenUp = new Promise<Awaited<Channel['exit']>>((resolve) => {
-    giveUp = () => resolve({ error: `${opts.where}: the command did not end within ${KILLED_CHANNEL_MS / 1000} s of being stopped` });
-  });
-  let deadline: NodeJS.Timeout | undefined;
+  return new RemoteCommand(spec, open, opts);
+}
 
-  const kill = (reason?: string): void => {
-    killedFor ??= reason ?? 'stopped by igbackup';
-    channel?.kill();
-    stdin?.destroy();
-    deadline ??= setTimeout(giveUp, KILLED_CHANNEL_MS);
-  };
-  const onAbort = (): void => {
-    cancelled = reasonOf(opts.signal);
-    kill(`cancelled (${cancelled.message})`);
-  };
-  if (opts.signal && !opts.signal.aborted) opts.signal.addEventListener('abort', onAbort, { once: true });
-
-  let idle: NodeJS.Timeout | undefined;
-  const armIdle = (): void => {
-    if (direction !== 'out') return;
-    clearTimeout(idle);
-    idle = setTimeout(() => kill(`no data from ${opts.where} for ${Math.round(opts.idleTimeoutMs / 1000)} s (idle timeout)`), opts.idleTimeoutMs);
-    idle.unref?.();
+class RemoteCommand implements RunningCommand {
+  readonly name: string;
+  readonly stdout = new PassThrough({ highWaterMark: 1024 * 1024 });
+  readonly stdin: PassThrough | undefined;
+  readonly done: Promise<ExitResult>;
+  private readonly direction: 'out' | 'in';
+  private readonly header: string;
+  private readonly tail = new TailBuffer();
+  private channel: Channel | undefined;
+  private killedFor: string | undefined;
+  private cancelled: Error | undefined;
+  private trailer: Trailer | undefined;
+  private idle: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+  private giveUp = (): void => undefined;
+  private readonly givenUp: Promise<Awaited<Channel['exit']>>;
+  private readonly onAbort = (): void => {
+    this.cancelled = reasonOf(this.opts.signal);
+    this.kill(`cancelled (${this.cancelled.message})`);
   };
 
-  const run = async (): Promise<ExitResult> => {
+  constructor(
+    spec: CommandSpec,
+    private readonly open: (direction: 'out' | 'in') => Promise<Channel>,
+    private readonly opts: RemoteOptions,
+  ) {
+    this.direction = spec.stdin === 'pipe' ? 'in' : 'out';
+    this.name = (spec.argv[0] ?? '?').split('/').pop() ?? '?';
+    this.header = envHeader(spec.env); // throws on unusable values before anything starts
+    this.stdin = this.direction === 'in' ? new PassThrough({ highWaterMark: 1024 * 1024 }) : undefined;
+    this.givenUp = new Promise((resolve) => {
+      this.giveUp = () => resolve({ error: `${opts.where}: the command did not end within ${KILLED_CHANNEL_MS / 1000} s of being stopped` });
+    });
+    if (opts.signal && !opts.signal.aborted) opts.signal.addEventListener('abort', this.onAbort, { once: true });
+    this.done = this.run().finally(() => opts.signal?.removeEventListener('abort', this.onAbort));
+  }
+
+  kill = (reason?: string): void => {
+    this.killedFor ??= reason ?? 'stopped by igbackup';
+    this.channel?.kill();
+    this.stdin?.destroy();
+    this.deadline ??= setTimeout(this.giveUp, KILLED_CHANNEL_MS);
+  };
+
+  verify = async (local: { bytes: number; sha256: string }): Promise<void> => {
+    await this.done;
+    checkTrailer(this.trailer, local, this.opts.where, this.direction);
+  };
+
+  private armIdle(): void {
+    if (this.direction !== 'out') return;
+    clearTimeout(this.idle);
+    const secs = Math.round(this.opts.idleTimeoutMs / 1000);
+    this.idle = setTimeout(() => this.kill(`no data from ${this.opts.where} for ${secs} s (idle timeout)`), this.opts.idleTimeoutMs);
+    this.idle.unref?.();
+  }
+
+  private async run(): Promise<ExitResult> {
+    let ch: Channel;
     try {
-      channel = await open(direction);
+      ch = this.channel = await this.open(this.direction);
     } catch (err) {
-      stdout.end();
-      stdin?.destroy();
+      this.stdout.end();
+      this.stdin?.destroy();
       const msg = (err as Error).message;
-      return { exitCode: undefined, signal: undefined, stderrTail: msg, startError: msg, cancelled };
+      return { exitCode: undefined, signal: undefined, stderrTail: msg, startError: msg, cancelled: this.cancelled };
     }
-    const ch = channel;
-    if (killedFor) ch.kill();
+    if (this.killedFor) ch.kill();
     const counts = { out: 0, err: 0 };
-    const stderrDone = tail.drain(ch.stderr);
+    const stderrDone = this.tail.drain(ch.stderr);
     ch.stderr.on('data', (c: Buffer) => (counts.err += c.length));
     ch.stdin.on('error', () => undefined); // a remote side that stops reading shows in its exit status
-    ch.stdin.write(header);
-    if (stdin) stdin.pipe(ch.stdin);
+    ch.stdin.write(this.header);
+    if (this.stdin) this.stdin.pipe(ch.stdin);
     else ch.stdin.end();
-    armIdle();
+    this.armIdle();
     ch.stdout.on('data', (c: Buffer) => {
       counts.out += c.length;
-      armIdle();
+      this.armIdle();
     });
     // pipeline, not pipe: a channel stream that breaks must break the caller's stream too, never leave it open.
-    pipeline(ch.stdout, stdout, () => undefined);
-    const exit = await Promise.race([ch.exit, givenUp]);
+    pipeline(ch.stdout, this.stdout, () => undefined);
+    const exit = await Promise.race([ch.exit, this.givenUp]);
     const held = await drainBounded(ch, counts, stderrDone);
-    clearTimeout(idle);
-    clearTimeout(deadline);
-    const parsed = parseTrailer(tail.text());
-    trailer = parsed.trailer;
-    const startError = killedFor ?? exit.error ?? (held ? `the output of ${opts.where} was held open after the command exited; it was cut` : undefined);
+    clearTimeout(this.idle);
+    clearTimeout(this.deadline);
+    return this.result(exit, held);
+  }
+
+  private result(exit: Awaited<Channel['exit']>, held: boolean): ExitResult {
+    const parsed = parseTrailer(this.tail.text());
+    this.trailer = parsed.trailer;
+    const heldNote = held ? `the output of ${this.opts.where} was held open after the command exited; it was cut` : undefined;
+    const startError = this.killedFor ?? exit.error ?? heldNote;
     return {
       exitCode: startError ? undefined : exit.code,
       signal: exit.signal,
       stderrTail: startError ? `${parsed.rest.trim()}\n${startError}`.trim() : parsed.rest,
       startError,
-      cancelled,
+      cancelled: this.cancelled,
     };
-  };
-  const done = run().finally(() => opts.signal?.removeEventListener('abort', onAbort));
-
-  return {
-    name,
-    stdout,
-    stdin,
-    done,
-    kill,
-    verify: async (local) => {
-      await done;
-      checkTrailer(trailer, local, opts.where, direction);
-    },
-  };
+  }
 }
 
 /** Waits for stderr (the trailer) to end after the remote process exited; pipes held open are killed, then cut. */

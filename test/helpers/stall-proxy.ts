@@ -80,90 +80,105 @@ export class StallProxy {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private pick(line: string): Armed | undefined {
+  /** The rule for a request line, counted as used; undefined when none applies. */
+  pick(line: string): Armed | undefined {
+    this.seen.push(line);
     const rule = this.rules.find((r) => r.match.test(line) && r.used < (r.times ?? Infinity));
     if (rule) rule.used++;
     return rule;
   }
 
   private handle(client: Socket, port: number, host: string): void {
-    const upstream = connect(port, host);
-    let buf = Buffer.alloc(0);
-    let bodyLeft = 0;
-    let current: { rule: Armed | undefined; line: string } | undefined;
-    let swallow = false;
-    // What happens to the server's bytes for the request last sent (no pipelining: they belong to it).
-    let mode: { kind: 'pass' } | { kind: 'hold'; rule: Armed; line: string } | { kind: 'cut'; left: number; rule: Armed; line: string } | { kind: 'delay'; queue: Buffer[] } = { kind: 'pass' };
+    new Connection(this, client, connect(port, host));
+  }
+}
 
-    const sent = (): void => {
-      const c = current;
-      current = undefined;
-      if (!c?.rule) return void (mode = { kind: 'pass' });
-      const { rule, line } = c;
-      if (rule.action === 'hold') mode = { kind: 'hold', rule, line };
-      else if (rule.action === 'cut') mode = { kind: 'cut', left: rule.afterBytes ?? 0, rule, line };
-      else if (rule.action === 'delay') {
-        const queue: Buffer[] = [];
-        mode = { kind: 'delay', queue };
-        rule.resolve(line);
-        setTimeout(() => {
-          for (const b of queue) client.write(b);
-          mode = { kind: 'pass' };
-        }, rule.ms ?? 1000);
-      }
-    };
-    const fromClient = (): void => {
-      while (buf.length > 0 && !swallow) {
-        if (bodyLeft > 0) {
-          const n = Math.min(bodyLeft, buf.length);
-          upstream.write(buf.subarray(0, n));
-          buf = buf.subarray(n);
-          bodyLeft -= n;
-          if (bodyLeft === 0) sent();
-          continue;
-        }
-        const end = buf.indexOf('\r\n\r\n');
-        if (end < 0) return;
-        const head = buf.subarray(0, end + 4).toString('latin1');
-        const line = head.slice(0, head.indexOf('\r\n')).replace(/ HTTP\/1\.[01]$/, '');
-        this.seen.push(line);
-        if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
-          this.seen.push(`UNSUPPORTED chunked body: ${line}`); // framing would be lost: drop the connection, visibly
-          client.destroy();
-          return;
-        }
-        const rule = this.pick(line);
-        if (rule?.action === 'stall') {
-          swallow = true;
-          rule.resolve(line);
-          return;
-        }
-        upstream.write(buf.subarray(0, end + 4));
-        buf = buf.subarray(end + 4);
-        bodyLeft = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-        current = { rule, line };
-        if (bodyLeft === 0) sent();
-      }
-    };
+type Mode = { kind: 'pass' } | { kind: 'hold' | 'cut'; left: number; rule: Armed; line: string } | { kind: 'delay'; queue: Buffer[] };
+
+/** One client connection: requests parsed in order (no pipelining: the server's bytes answer the last one sent). */
+class Connection {
+  private buf = Buffer.alloc(0);
+  private bodyLeft = 0;
+  private current: { rule: Armed | undefined; line: string } | undefined;
+  private swallow = false;
+  private mode: Mode = { kind: 'pass' };
+
+  constructor(
+    private readonly proxy: StallProxy,
+    private readonly client: Socket,
+    private readonly upstream: Socket,
+  ) {
     client.on('data', (chunk: Buffer) => {
-      if (swallow) return;
-      buf = Buffer.concat([buf, chunk]);
-      fromClient();
+      if (this.swallow) return;
+      this.buf = Buffer.concat([this.buf, chunk]);
+      this.fromClient();
     });
-    upstream.on('data', (chunk: Buffer) => {
-      if (mode.kind === 'pass') return void client.write(chunk);
-      if (mode.kind === 'delay') return void mode.queue.push(chunk);
-      if (mode.kind === 'hold') return mode.rule.resolve(mode.line);
-      const pass = chunk.subarray(0, Math.max(0, mode.left));
-      if (pass.length) client.write(pass);
-      mode.left -= pass.length;
-      if (mode.left <= 0) mode.rule.resolve(mode.line);
-    });
+    upstream.on('data', (chunk: Buffer) => this.fromUpstream(chunk));
     client.on('close', () => upstream.destroy());
     client.on('error', () => upstream.destroy());
     upstream.on('error', () => client.destroy());
     upstream.on('end', () => {
-      if (mode.kind === 'pass') client.end();
+      if (this.mode.kind === 'pass') client.end();
     });
+  }
+
+  private fromClient(): void {
+    while (this.buf.length > 0 && !this.swallow) {
+      if (this.bodyLeft > 0) {
+        const n = Math.min(this.bodyLeft, this.buf.length);
+        this.upstream.write(this.buf.subarray(0, n));
+        this.buf = this.buf.subarray(n);
+        this.bodyLeft -= n;
+        if (this.bodyLeft === 0) this.sent();
+        continue;
+      }
+      const end = this.buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const head = this.buf.subarray(0, end + 4).toString('latin1');
+      const line = head.slice(0, head.indexOf('\r\n')).replace(/ HTTP\/1\.[01]$/, '');
+      if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+        this.proxy.seen.push(`UNSUPPORTED chunked body: ${line}`); // framing would be lost: drop the connection, visibly
+        return void this.client.destroy();
+      }
+      const rule = this.proxy.pick(line);
+      if (rule?.action === 'stall') {
+        this.swallow = true;
+        return rule.resolve(line);
+      }
+      this.upstream.write(this.buf.subarray(0, end + 4));
+      this.buf = this.buf.subarray(end + 4);
+      this.bodyLeft = Number(/\r\ncontent-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
+      this.current = { rule, line };
+      if (this.bodyLeft === 0) this.sent();
+    }
+  }
+
+  /** The whole request went upstream: what its rule does with the answer starts now. */
+  private sent(): void {
+    const c = this.current;
+    this.current = undefined;
+    if (!c?.rule) return void (this.mode = { kind: 'pass' });
+    const { rule, line } = c;
+    if (rule.action === 'hold' || rule.action === 'cut') {
+      this.mode = { kind: rule.action, left: rule.action === 'cut' ? (rule.afterBytes ?? 0) : 0, rule, line };
+      return;
+    }
+    const queue: Buffer[] = [];
+    this.mode = { kind: 'delay', queue };
+    rule.resolve(line);
+    setTimeout(() => {
+      for (const b of queue) this.client.write(b);
+      this.mode = { kind: 'pass' };
+    }, rule.ms ?? 1000);
+  }
+
+  private fromUpstream(chunk: Buffer): void {
+    const m = this.mode;
+    if (m.kind === 'pass') return void this.client.write(chunk);
+    if (m.kind === 'delay') return void m.queue.push(chunk);
+    const pass = chunk.subarray(0, Math.max(0, m.left));
+    if (pass.length) this.client.write(pass);
+    m.left -= pass.length;
+    if (m.left <= 0) m.rule.resolve(m.line); // held: the server answered (its bytes are dropped from here on)
   }
 }
