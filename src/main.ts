@@ -42,6 +42,7 @@ const MAY_BE_LEFT = [
   'an incomplete multipart upload (removed by the bucket rule AbortIncompleteMultipartUpload; igbackup storage init sets it)',
   'an artifact without a manifest, which is never a backup (igbackup list shows it as an orphan; prune removes it after orphanGraceHours)',
   'a scratch database or temp directory of a restore, verify or drill (named igbackup-* or *__igb_*)',
+  'a service a restore or an offline Neo4j backup had stopped or scaled down, if its recovery was cut short: start it',
 ].map((l) => `  - ${l}`);
 
 async function main(): Promise<void> {

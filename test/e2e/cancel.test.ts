@@ -3,13 +3,27 @@
 // nothing of the run unless its manifest was confirmed first (then the backup is complete, kept, and exit 0).
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { HeadObjectCommand, ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { execa, type ResultPromise } from 'execa';
 import { BIN, ROOT, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { assertNothingStored, dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, pendingUploads, pg, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  assertNothingStored,
+  dropDatabase,
+  listKeys,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  pendingUploads,
+  pg,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+  waitForDumpCopy,
+} from '../helpers/servers.js';
 import { running } from '../helpers/procs.js';
 import { StallProxy, type StallRule } from '../helpers/stall-proxy.js';
 
@@ -50,7 +64,7 @@ async function startRun(db: string, rules: StallRule[], opts: { env?: Record<str
 }
 
 /** Sends `sig`, waits for the exit; returns it with how long it took after the signal. */
-async function signal(run: Run, sig: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): Promise<{ code: number; stderr: string; ms: number }> {
+async function signal(run: Pick<Run, 'child'>, sig: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): Promise<{ code: number; stderr: string; ms: number }> {
   const t0 = Date.now();
   run.child.kill(sig);
   const r = await run.child;
@@ -166,6 +180,17 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     await assertNoTrace(run.bucket);
   });
 
+  it('a failure instead of a signal (the manifest stored, every answer to it lost): manifest and artifact removed, exit 1', async () => {
+    const run = await startRun(small, [{ match: /^PUT \/[^?]+\.manifest\.json(\?x-id=PutObject)?$/, action: 'hold' }], { s3: { idleTimeoutSec: 2 } });
+    const manifestKey = keyOf(await run.proxy.caught(0), run.bucket);
+    const r = await run.child;
+    assert.equal(r.exitCode, 1, String(r.stderr));
+    assert.match(String(r.stderr), /stopped answering \(timed out after 3 attempts\)/);
+    assert.ok(String(r.stderr).includes(`the object s3://${run.bucket}/${manifestKey}`), String(r.stderr));
+    assert.ok(String(r.stderr).includes(`removed s3://${run.bucket}/${manifestKey.replace(/\.manifest\.json$/, '')}`), String(r.stderr));
+    await assertNoTrace(run.bucket);
+  });
+
   it('after the manifest was confirmed (while the lock is released): the backup is complete and kept, exit 0, said so', async () => {
     const run = await startRun(small, [{ match: /^GET \/[^/?]+\/?\?prefix=[^&]*locks[^&]*&versions=/, action: 'delay', ms: 1500 }]);
     await run.proxy.caught(0);
@@ -190,5 +215,28 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     assert.match(r.stderr, /the backup lock of this run/);
     assert.match(r.stderr, /an incomplete multipart upload/);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${big}'`), '0');
+  });
+});
+
+describe('a signal on the file store', () => {
+  it('mid-stream: exit 130 within 10 s, no file left (final, partial or lock)', async () => {
+    const db = await makeBigDatabase('igb_cancel_f', 1_000_000);
+    const dir = await tempDir();
+    const root = join(dir, 'store');
+    await writeConfig(dir, { envs: { ci: { storage: { type: 'file', path: root }, postgres: pgSection([db]) } } });
+    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci'], {
+      cwd: dir,
+      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+      reject: false,
+      timeout: 120_000,
+      forceKillAfterDelay: false,
+    });
+    assert.ok(await waitForDumpCopy(db), 'pg_dump never started copying');
+    const r = await signal({ child });
+    assertCancelled(r);
+    assert.match(r.stderr, /the write to file:\/\/\S+ left nothing behind/);
+    const left = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+    assert.deepEqual(left.filter((e) => e.isFile()).map((e) => e.name), []);
+    await psql('postgres', `DROP DATABASE ${db} WITH (FORCE)`);
   });
 });
