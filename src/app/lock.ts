@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockedError } from '../domain/errors.js';
 import { joinKey } from '../domain/keys.js';
+import { reasonOf } from '../domain/notes.js';
 import type { AppContext, EnvHandle } from './context.js';
 
 export const LEASE_MS = 15 * 60_000;
@@ -73,6 +74,7 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   }, Math.max(1000, Math.floor(lease / 3)));
   renew.unref();
   try {
+    if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled while the lock was taken: start nothing
     return await fn();
   } finally {
     clearInterval(renew);

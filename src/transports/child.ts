@@ -161,9 +161,11 @@ function failedChild(name: string, error: string): Child {
   return { name, stdout: ended(), stderr: ended(), stdin: undefined, exit: Promise.resolve({ error }), kill: () => undefined };
 }
 
-/** Runs a short command to completion with a deadline (kubectl get ...); never throws. */
-export async function runChild(file: string, args: string[], timeoutMs: number): Promise<ChildExit & { stdout: string; stderr: string }> {
+/** Runs a short command to completion with a deadline (kubectl get ...), ended early by `signal`; never throws. */
+export async function runChild(file: string, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ChildExit & { stdout: string; stderr: string }> {
   const child = spawnChild(file, args, { stdin: 'ignore' });
+  const onAbort = (): void => child.kill();
+  signal?.addEventListener('abort', onAbort, { once: true });
   const out: Buffer[] = [];
   const err: Buffer[] = [];
   child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -180,6 +182,7 @@ export async function runChild(file: string, args: string[], timeoutMs: number):
   const e = await child.exit;
   await stdoutDone;
   clearTimeout(timer);
+  signal?.removeEventListener('abort', onAbort);
   const late = timedOut ? { error: `${file} did not finish within ${timeoutMs / 1000} s` } : {};
   return { ...e, ...late, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') };
 }

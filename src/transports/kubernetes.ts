@@ -4,7 +4,7 @@
 import type { KubernetesTransportConfig } from '../config/schema.js';
 import { runChild, spawnChild } from './child.js';
 import { remoteCommand, type Channel } from './remote.js';
-import type { CommandSpec, RunningCommand, Transport } from './transport.js';
+import { reasonOf, type CommandSpec, type RunningCommand, type Transport } from './transport.js';
 import { wrappedArgv } from './wrapper.js';
 
 interface PodJson {
@@ -73,7 +73,8 @@ export class KubernetesTransport implements Transport {
 
   private async findPod(): Promise<string> {
     const [file, ...base] = this.kubectlBase();
-    const r = await runChild(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], 60_000);
+    const r = await runChild(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], 60_000, this.signal);
+    if (this.signal?.aborted) throw reasonOf(this.signal);
     if (r.error || r.code !== 0) {
       const why = [r.stderr.trim(), r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)].filter(Boolean).join('; ');
       throw new Error(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${why}`);
