@@ -24,7 +24,7 @@ import {
   uniqueName,
   waitForDumpCopy,
 } from '../helpers/servers.js';
-import { running } from '../helpers/procs.js';
+import { gone } from '../helpers/procs.js';
 import { StallProxy, type StallRule } from '../helpers/stall-proxy.js';
 
 const PGFAULT = join(ROOT, 'test', 'fixtures', 'pgfault');
@@ -132,7 +132,7 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     await assertNoTrace(run.bucket);
     const hung = (await readFile(pids, 'utf8')).trim().split('\n').map(Number);
     assert.equal(hung.length, 1);
-    assert.equal(running(hung[0]!), false, 'the hung psql (sleep 600) outlived igbackup');
+    assert.ok(await gone(hung[0]!), 'the hung psql (sleep 600) outlived igbackup');
   });
 
   it('mid-stream (a part upload in flight), by SIGINT: the upload aborted, nothing at the key, pg_dump ended', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { assertNothingStored, dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, sshServer, uniqueName } from '../helpers/servers.js';
-import { running } from '../helpers/procs.js';
+import { survivors } from '../helpers/procs.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 import { noCrash, pidsIn, timed } from '../helpers/timed.js';
 
@@ -44,8 +44,8 @@ describe('a child whose descendants keep its pipes open', () => {
         IGB_KUBECTL_HOLDER_PID: holders,
       });
       const pids = await pidsIn(holders);
-      const survivors = pids.filter(running);
-      for (const p of survivors) process.kill(p, 'SIGKILL');
+      const left = await survivors(pids);
+      for (const p of left) process.kill(p, 'SIGKILL');
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /no data from pod app=pg in namespace db for 2 s \(idle timeout\)/);
       assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
@@ -53,7 +53,7 @@ describe('a child whose descendants keep its pipes open', () => {
       await assertNothingStored(bucket); // no artifact, no manifest, no upload, and the lock object is gone
       assert.equal(pids.length, 1, 'the holder never started');
       // In kubectl's process group the holder is ended with it; a holder that left the group is cut off instead.
-      assert.deepEqual(survivors.length, mode === 'group' ? 0 : 1);
+      assert.deepEqual(left.length, mode === 'group' ? 0 : 1);
     });
   }
 
@@ -68,16 +68,15 @@ describe('a child whose descendants keep its pipes open', () => {
     await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport, binDir: join(ROOT, 'test', 'fixtures', 'pgfault-remote') }) } } });
     const r = await timed(['backup', 'postgres', '--env', 'vm'], dir);
     const holders = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(db)).map((l) => Number(l.split(' ')[0]));
-    await new Promise((res) => setTimeout(res, 300));
-    const survivors = holders.filter(running);
-    for (const p of survivors) process.kill(p, 'SIGKILL');
+    const left = await survivors(holders);
+    for (const p of left) process.kill(p, 'SIGKILL');
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /no data from ssh \S+ for 2 s \(idle timeout\)/);
     assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
     noCrash(r);
     await assertNothingStored(bucket);
     assert.equal(holders.length, 1, 'the remote holder never started');
-    assert.equal(survivors.length, 0, 'the remote command group was not signalled (OpenSSH killpg)');
+    assert.equal(left.length, 0, 'the remote command group was not signalled (OpenSSH killpg)');
   });
 
   for (const mode of ['hold-pipes', 'hold-pipes-setsid'] as const) {
@@ -87,15 +86,15 @@ describe('a child whose descendants keep its pipes open', () => {
       await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: PGFAULT }) } } });
       const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { IGB_FAULT: mode, IGB_FAULT_PIDS: holders });
       const pids = await pidsIn(holders);
-      const survivors = pids.filter(running);
-      for (const p of survivors) process.kill(p, 'SIGKILL');
+      const left = await survivors(pids);
+      for (const p of left) process.kill(p, 'SIGKILL');
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /pg_dump failed:[\s\S]*its output was still held open 2 s after it exited \(by a process it started\)/);
       assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
       noCrash(r);
       await assertNothingStored(bucket);
       assert.equal(pids.length, 1);
-      assert.equal(survivors.length, mode === 'hold-pipes' ? 0 : 1);
+      assert.equal(left.length, mode === 'hold-pipes' ? 0 : 1);
     });
   }
 });

@@ -10,3 +10,19 @@ export function running(pid: number): boolean {
     return false;
   }
 }
+
+/** Polls until the process is gone (a SIGKILL is delivered asynchronously); false if it still runs after timeoutMs. */
+export async function gone(pid: number, timeoutMs = 2000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (running(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** The pids still running after graceMs. */
+export async function survivors(pids: number[], graceMs = 1000): Promise<number[]> {
+  const left = await Promise.all(pids.map(async (p) => ((await gone(p, graceMs)) ? undefined : p)));
+  return left.filter((p): p is number => p !== undefined);
+}
