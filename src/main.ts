@@ -57,6 +57,20 @@ function describeError(err: unknown, code: number): { type: string; message: str
   return { type, message, hint: err instanceof IgbackupError ? err.hint || undefined : undefined };
 }
 
+/** After SIGINT/SIGTERM, how long cleanup may take before igbackup exits anyway (the promise: within 10 s). */
+const LAST_RESORT_MS = 8000;
+/** After the work finished: how long a stray handle may keep the process alive. */
+const EXIT_GUARD_MS = 5000;
+
+/** What a run stopped by the last resort may leave behind; every item is reclaimed by something named here. */
+const MAY_BE_LEFT = [
+  'the backup lock of this run (<prefix>/<env>/.igbackup/locks/<engine>.json) until its lease ends (15 min after its last renewal) or igbackup backup --force-unlock',
+  'an incomplete multipart upload (removed by the bucket rule AbortIncompleteMultipartUpload; igbackup storage init sets it)',
+  'an artifact without a manifest, which is never a backup (igbackup list shows it as an orphan; prune removes it after orphanGraceHours)',
+  'a scratch database or temp directory of a restore, verify or drill (named igbackup-* or *__igb_*)',
+  'a service a restore or an offline Neo4j backup had stopped or scaled down, if its recovery was cut short: start it',
+].map((l) => `  - ${l}`);
+
 async function main(): Promise<void> {
   const secrets = new Set<string>();
   const abort = new AbortController();
@@ -72,12 +86,7 @@ async function main(): Promise<void> {
       secrets,
       interactive: Boolean(process.stderr.isTTY) && !environ.CI,
     }));
-  const onSignal = (sig: NodeJS.Signals): void => {
-    if (abort.signal.aborted) return;
-    abort.abort(new CancelledError(`cancelled by ${sig}; the upload was aborted, nothing was stored`));
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const signals = handleSignals(abort, () => output);
 
   const program = buildProgram({
     environ,
@@ -91,20 +100,60 @@ async function main(): Promise<void> {
   try {
     await program.parseAsync(process.argv);
     process.exitCode = 0;
+    // The signal came when nothing was left to cancel: the work is complete, and the exit code says so.
+    if (signals.received()) output?.warn(`${signals.received()} arrived after the work was complete; nothing was cancelled`);
   } catch (err) {
-    const code = exitCodeFor(err);
+    const cancelled = abort.signal.aborted && !(err instanceof CommanderError);
+    const code = cancelled ? 130 : exitCodeFor(err);
     process.exitCode = code;
     if (err instanceof CommanderError) return; // commander already printed usage or help
     const out = output ?? makeOutput(program.opts<GlobalOptions>());
-    const { type, message, hint } = describeError(err, code);
+    const described = describeError(err, code);
+    const { type, hint } = described;
+    const message = cancelled && !(err instanceof CancelledError) ? `${messageOf(abort.signal.reason)}: ${described.message}` : described.message;
     out.error(message, hint);
     if (out.opts.json && !out.jsonWritten) {
       out.opts.stdout.write(`${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type, message, hint } }, null, 2))}\n`);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    signals.dispose();
   }
+}
+
+/**
+ * The first SIGINT/SIGTERM cancels: running commands are ended, uploads aborted, what was stored removed (the message
+ * says what), the lock released. A second signal, or cleanup that outlasts LAST_RESORT_MS, stops at once.
+ */
+function handleSignals(abort: AbortController, output: () => Output | undefined): { received: () => string | undefined; dispose: () => void } {
+  let lastResort: NodeJS.Timeout | undefined;
+  let received: string | undefined;
+  const stopNow = (sig: string, why: string): void => {
+    const message = `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`;
+    const out = output();
+    if (out) out.error(message);
+    else process.stderr.write(`error: ${message}\n`);
+    if (out?.opts.json && !out.jsonWritten) {
+      process.stdout.write(`${JSON.stringify({ ok: false, exitCode: 130, error: { type: 'CancelledError', message } }, null, 2)}\n`);
+    }
+    process.exit(130);
+  };
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (abort.signal.aborted) return stopNow(sig, 'a second signal');
+    received = sig;
+    abort.abort(new CancelledError(`cancelled by ${sig}`));
+    lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
+    lastResort.unref();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    received: () => received,
+    dispose: () => {
+      clearTimeout(lastResort);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
 }
 
 // Safety net: if the event loop ever drains while an operation is still pending, never exit 0.
@@ -117,3 +166,5 @@ process.once('exit', (code) => {
 });
 await main();
 finished = true;
+// The work is done and the exit code set: a stray handle (a socket, a timer) must not keep the process alive.
+setTimeout(() => process.exit(), EXIT_GUARD_MS).unref();

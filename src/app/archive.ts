@@ -3,6 +3,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchivedError, IgbackupError } from '../domain/errors.js';
+import { reasonOf } from '../domain/notes.js';
 import type { Manifest } from '../domain/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { AppContext } from './context.js';
@@ -58,7 +59,9 @@ export async function ensureReadable(ctx: AppContext, store: ObjectStore, keys: 
           hint: 'the restore keeps running in S3: retry later without --wait, or with a longer --wait-timeout',
         });
       }
-      await sleep(o.pollMs);
+      await sleep(o.pollMs, undefined, { signal: ctx.signal }).catch(() => {
+        throw reasonOf(ctx.signal); // a cancel ends the wait at once
+      });
     }
   }
 }

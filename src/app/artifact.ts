@@ -2,6 +2,7 @@
 
 import type { Compression } from '../domain/compression.js';
 import { mainArtifact, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import { reasonOf, withNote } from '../domain/notes.js';
 import { compressStage, decompressStage, type ZstdOptions } from '../pipeline/compress.js';
 import { downloadVerified } from '../pipeline/restore-stream.js';
 import { streamToStore } from '../pipeline/backup-stream.js';
@@ -21,6 +22,7 @@ export interface ArtifactJob {
 }
 
 export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: ArtifactJob): Promise<ManifestArtifact> {
+  if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled before this upload: start nothing
   const compression = compressStage(job.compression, ctx.runner, job.zstd);
   let producer;
   try {
@@ -51,15 +53,23 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
   };
 }
 
-/** Best-effort removal of artifacts that were stored before a later step failed (no manifest was written). */
-export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artifacts: ManifestArtifact[]): Promise<void> {
+/**
+ * After a later step failed (no manifest confirmed): removes the artifacts already stored, each by its version, and
+ * returns `err` with a note naming what was removed and what could not be (then left: no manifest, not a backup).
+ */
+export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artifacts: ManifestArtifact[], err: unknown): Promise<Error> {
+  let out = err instanceof Error ? err : new Error(String(err));
   for (const a of artifacts) {
+    const where = `${store.description}/${a.key}${a.versionId ? ` (version ${a.versionId})` : ''}`;
     try {
       await store.delete(a.key, a.versionId);
-    } catch (err) {
-      ctx.reporter.warn(`could not remove ${a.key} after the failure: ${(err as Error).message}`);
+      out = withNote(out, `removed ${where}: it was stored, but the backup did not complete`);
+    } catch (e) {
+      ctx.reporter.warn(`could not remove ${where} after the failure: ${(e as Error).message}`);
+      out = withNote(out, `${where} was stored and could not be removed (${(e as Error).message}); it has no manifest, so it is not a backup: remove it`);
     }
   }
+  return out;
 }
 
 /** Downloads a backup's main artifact into `path`, decompressed in the same pass; rejects unless size and sha256

@@ -82,6 +82,8 @@ export async function writeManifest(ctx: AppContext, h: EnvHandle, m: ManifestIn
   };
   const manifestKey = manifestKeyFor(main.key);
   ctx.reporter.step(`writing manifest ${manifestKey}`);
-  await h.store.putBytes(manifestKey, serializeManifest(manifest));
+  // Tied to the run's cancellation: a manifest not confirmed when a cancel lands is removed (the backup is not
+  // complete); once this returns, it is.
+  await h.store.putBytes(manifestKey, serializeManifest(manifest), { signal: ctx.signal });
   return { manifestKey, manifest };
 }

@@ -127,8 +127,7 @@ async function streamBackup(
     const a = artifacts[0] as ManifestArtifact;
     return { env: h.name, engine: 'neo4j', database: db, key, manifestKey, bytes: a.bytes, rawBytes: a.rawBytes, sha256: a.sha256, durationMs, artifacts };
   } catch (err) {
-    await removeArtifacts(ctx, h.store, artifacts);
-    throw err;
+    throw await removeArtifacts(ctx, h.store, artifacts, err);
   }
 }
 

@@ -183,8 +183,7 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
       artifacts,
     };
   } catch (err) {
-    await removeArtifacts(ctx, h.store, artifacts);
-    throw err;
+    throw await removeArtifacts(ctx, h.store, artifacts, err);
   }
 }
 

@@ -80,8 +80,7 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
     const dump = artifacts[0] as ManifestArtifact;
     return [{ env: h.name, engine: 'redis', database: cfg.name, key, manifestKey, bytes: dump.bytes, rawBytes: dump.rawBytes, sha256: dump.sha256, durationMs, artifacts }];
   } catch (err) {
-    await removeArtifacts(ctx, h.store, artifacts);
-    throw err;
+    throw await removeArtifacts(ctx, h.store, artifacts, err);
   } finally {
     await transport.close();
   }
@@ -109,7 +108,7 @@ async function bgsave(ctx: AppContext, transport: Transport, conn: redis.RedisCo
       throw new ProcessFailedError('BGSAVE', { exitCode: 1, signal: undefined, stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}` });
     }
     return true;
-  });
+  }, 200, ctx.signal);
   const c = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dir'));
   const f = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dbfilename'));
   if (!c.dir || !f.dbfilename) throw new ProcessFailedError('CONFIG GET dir/dbfilename', { exitCode: 1, signal: undefined, stderrTail: 'no answer (CONFIG may be renamed or forbidden)' });

@@ -72,6 +72,7 @@ export async function pgConnection(ctx: AppContext, h: EnvHandle, pg: PostgresCo
   return { host: pg.host, port: pg.port, user: pg.user, sslmode: pg.sslmode, binDir: pg.binDir, password };
 }
 
-export function localRunner(): Transport {
-  return new LocalTransport();
+/** The runner transport; `signal` (the run's cancellation) ends the commands running when it aborts. */
+export function localRunner(signal?: AbortSignal): Transport {
+  return new LocalTransport(signal);
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_SKEW_MS } from '../domain/complete.js';
 import { LockedError } from '../domain/errors.js';
 import { joinKey } from '../domain/keys.js';
+import { reasonOf } from '../domain/notes.js';
 import type { AppContext, EnvHandle } from './context.js';
 
 export const LEASE_MS = 15 * 60_000;
@@ -83,12 +84,15 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   const renew = setInterval(() => {
     void (async () => {
       const cur = await readLock(h, key);
-      if (cur === 'invalid' || cur?.id !== mine.id) return;
+      // Another run's lock (--force-unlock, then a new run): ours is gone. A missing (or garbled) lock is put back: a
+      // renewal that failed is rolled back by the store, and this run still holds the engine.
+      if (cur && cur !== 'invalid' && cur.id !== mine.id) return;
       await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
     })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
   }, Math.max(1000, Math.floor(lease / 3)));
   renew.unref();
   try {
+    if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled while the lock was taken: start nothing
     return await fn();
   } finally {
     clearInterval(renew);

@@ -101,7 +101,7 @@ export async function withOfflinePod<T>(
       '--command', '--', 'sleep', '86400',
     );
     await kubectl('wait', '--for=condition=Ready', `pod/${helper}`, `--timeout=${cfg.helperTimeoutSec}s`);
-    result = await fn(new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }));
+    result = await fn(new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal));
   } catch (err) {
     failure = err;
   }

@@ -16,21 +16,24 @@ export async function openTransport(ctx: AppContext, cfg: TransportConfig, where
     case 'local':
       return ctx.runner;
     case 'kubernetes':
-      return new KubernetesTransport({
-        ...cfg,
-        ...(cfg.kubeconfig ? { kubeconfig: resolve(ctx.configDir, cfg.kubeconfig) } : {}),
-      });
+      return new KubernetesTransport(
+        { ...cfg, ...(cfg.kubeconfig ? { kubeconfig: resolve(ctx.configDir, cfg.kubeconfig) } : {}) },
+        ctx.signal,
+      );
     case 'ssh': {
       const hop = await resolveHop(ctx, cfg, `${where}.transport`);
       const jump = cfg.jump ? await resolveHop(ctx, cfg.jump, `${where}.transport.jump`) : undefined;
-      return new SshTransport({
-        ...hop,
-        jump,
-        keepaliveIntervalSec: cfg.keepaliveIntervalSec,
-        keepaliveCountMax: cfg.keepaliveCountMax,
-        connectTimeoutSec: cfg.connectTimeoutSec,
-        idleTimeoutSec: cfg.idleTimeoutSec,
-      });
+      return new SshTransport(
+        {
+          ...hop,
+          jump,
+          keepaliveIntervalSec: cfg.keepaliveIntervalSec,
+          keepaliveCountMax: cfg.keepaliveCountMax,
+          connectTimeoutSec: cfg.connectTimeoutSec,
+          idleTimeoutSec: cfg.idleTimeoutSec,
+        },
+        ctx.signal,
+      );
     }
   }
 }

@@ -45,8 +45,8 @@ export async function buildContext(deps: CliDeps, g: GlobalOptions, out: Output)
     secrets: deps.secrets,
     version: VERSION,
     actor: `${safeUser()}@${hostname()}`,
-    runner: localRunner(),
     cacheDir: cacheDirFor(loc),
+    runner: localRunner(deps.signal),
   };
 }
 

@@ -83,6 +83,10 @@ const s3StorageSchema = z.strictObject({
   checksums: z.enum(['auto', 'when_required', 'when_supported']).default('auto'),
   queueSize: z.number().int().min(1).max(16).default(2),
   minPartSizeMiB: z.number().int().min(5).max(5120).default(8),
+  /** A connection to the endpoint not made within this long fails (and is retried, 3 attempts in all). Default 10. */
+  connectTimeoutSec: z.number().int().min(1).max(600).optional(),
+  /** A request on which no byte moves for this long (a stalled upload or download) fails (and is retried). Default 60. */
+  idleTimeoutSec: z.number().int().min(1).max(3600).optional(),
   /** What `igbackup storage init` sets up for the env's prefix, and `storage check` audits. */
   lifecycle: z
     .strictObject({

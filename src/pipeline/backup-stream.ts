@@ -3,6 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { notesOf, withNote } from '../domain/notes.js';
 import type { ObjectStore, PutResult } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
@@ -39,28 +40,19 @@ export interface StreamToStoreResult {
 export async function streamToStore(input: StreamToStoreInput): Promise<StreamToStoreResult> {
   const { producer, compression } = input;
   let rawBytes = 0;
-  let storedBytes = 0;
-  const report = (): void => input.onProgress?.({ rawBytes, storedBytes });
-  const raw = new HashCounter((b) => {
-    rawBytes = b;
-  });
-
+  const raw = new HashCounter((b) => (rawBytes = b));
   let primary: unknown;
   const abort = new AbortController();
   const producerOk = producer.done.then((r) => {
-    if (!succeeded(r)) {
-      throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
-    }
+    if (r.cancelled) throw r.cancelled;
+    if (!succeeded(r)) throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
   });
   const verdict = async (): Promise<void> => {
     await producerOk;
     await compression.done;
     await input.checkRaw?.(raw.digest());
   };
-  const gate = new HashGate(verdict, (b) => {
-    storedBytes = b;
-    report();
-  });
+  const gate = new HashGate(verdict, (storedBytes) => input.onProgress?.({ rawBytes, storedBytes }));
 
   const fail = (err: unknown): void => {
     if (primary !== undefined) return;
@@ -75,30 +67,58 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  producerOk.catch(fail);
-  compression.done.catch(fail);
   const flow = pipeline(producer.stdout, raw, compression.stream, gate);
+  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
+  // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
+  // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
+  // own failure) before they may count as the first.
+  const finished = new AbortController(); // ends the grace timers once everything settled: no timer outlives the run
+  const grace = (): Promise<void> => sleep(STAGE_EXIT_GRACE_MS, undefined, { signal: finished.signal }).catch(() => undefined);
+  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done, put]), grace()]);
+  const failSoon = async (err: unknown): Promise<void> => {
+    if (err instanceof ProcessFailedError && err.signal === 'SIGPIPE') await others();
+    fail(err);
+  };
+  producerOk.catch(failSoon);
+  compression.done.catch(failSoon);
   flow.catch(async (err: unknown) => {
-    // A stage process that dies shows up first as a broken pipe (EPIPE); its exit status is the real cause.
-    await Promise.race([Promise.allSettled([producerOk, compression.done]), sleep(STAGE_EXIT_GRACE_MS)]);
+    await others();
     fail(err);
   });
-  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   put.catch(fail);
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
+  finished.abort();
   input.signal?.removeEventListener('abort', onOuterAbort);
-  if (primary !== undefined) throw primary;
-  const failedOne = settled.find((s) => s.status === 'rejected');
-  if (failedOne) throw (failedOne as PromiseRejectedResult).reason;
+  const failure = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
+  return { raw: raw.digest(), stored: gate.digest(), put: await outcome(input, settled[0], failure, gate.digest()) };
+}
 
-  const putResult = (settled[0] as PromiseFulfilledResult<PutResult>).value;
-  const stored = gate.digest();
-  if (stored.bytes !== putResult.bytes) {
-    await input.store.delete(input.key, putResult.versionId).catch(() => undefined);
-    throw new IntegrityError(
-      `byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${putResult.bytes} stored (object removed)`,
-    );
+/** The put's result if everything succeeded and the counts agree; otherwise nothing of the upload stays, and the
+ * error says so (the store removed what a failed put left; a put that completed is undone here, by its version). */
+async function outcome(input: StreamToStoreInput, put: PromiseSettledResult<PutResult>, failure: unknown, stored: Digest): Promise<PutResult> {
+  if (put.status === 'rejected') throw carryNotes(failure, put.reason);
+  let why = failure;
+  if (why === undefined && stored.bytes !== put.value.bytes) {
+    why = new IntegrityError(`byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${put.value.bytes} stored`);
   }
-  return { raw: raw.digest(), stored, put: putResult };
+  if (why === undefined) return put.value;
+  throw await removeStored(input.store, put.value, why);
+}
+
+/** `failure`, with the notes the store added to its own rejection (what it removed or left). */
+function carryNotes(failure: unknown, putError: unknown): Error {
+  if (failure === putError) return failure as Error;
+  return notesOf(putError).reduce<Error>((e, n) => withNote(e, n), failure instanceof Error ? failure : new Error(String(failure)));
+}
+
+/** Removes an object whose upload completed although the backup failed or was cancelled, saying so in the error. */
+export async function removeStored(store: ObjectStore, put: PutResult, failure: unknown): Promise<Error> {
+  const where = `${store.description}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}`;
+  try {
+    await store.delete(put.key, put.versionId);
+    return withNote(failure, `${where} had been stored completely and was removed`);
+  } catch (err) {
+    return withNote(failure, `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`);
+  }
 }

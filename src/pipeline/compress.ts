@@ -36,13 +36,24 @@ function zstdStage(runner: Transport, args: string[]): Stage {
   const stdin = cmd.stdin;
   if (!stdin) throw new Error('zstd started without stdin');
   const stream = Duplex.from({ writable: stdin, readable: cmd.stdout });
+  // A killed zstd breaks both pipes (ERR_STREAM_PREMATURE_CLOSE); its exit status is reported through `done`, and the
+  // pipeline using the stream has its own listener: a stray stream error must never crash the process.
+  stream.on('error', () => undefined);
   const done = cmd.done.then((r) => {
+    if (r.cancelled) throw r.cancelled;
     if (!succeeded(r)) {
       throw new ProcessFailedError('zstd', r, { hint: r.startError ? 'install zstd or choose --compression gzip' : '' });
     }
   });
   done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection
-  return { stream, done, kill: () => cmd.kill() };
+  return {
+    stream,
+    done,
+    kill: () => {
+      cmd.kill();
+      stream.destroy();
+    },
+  };
 }
 
 function zlibStage(stream: Duplex): Stage {

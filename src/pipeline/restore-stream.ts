@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import type { ObjectStore } from '../storage/store.js';
-import { succeeded, type RunningCommand } from '../transports/transport.js';
+import { reasonOf, succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
 import { ForwardUnlessFailed } from './forward.js';
 import { HashCounter, type Digest } from './hash.js';
@@ -26,7 +26,8 @@ export async function makeWorkspace(base?: string): Promise<Workspace> {
 /**
  * Downloads `key`, hashing on the way, into `path` — as stored, or decompressed through `decompress` in the same
  * pass. Rejects with IntegrityError (and removes the file) unless size and sha256 equal `expected`; a decompressor
- * failure is reported only when the bytes themselves matched.
+ * failure is reported only when the bytes themselves matched. On every failure (a missing or short object included)
+ * the decompressor is killed before this rejects; a cancellation rejects with the signal's reason.
  */
 export async function downloadVerified(
   store: ObjectStore,
@@ -35,31 +36,38 @@ export async function downloadVerified(
   expected: Digest,
   opts: { onBytes?: (bytes: number) => void; signal?: AbortSignal | undefined; decompress?: Stage } = {},
 ): Promise<Digest> {
-  const body = await store.get(key, { signal: opts.signal });
-  const hash = new HashCounter(opts.onBytes);
-  const file = createWriteStream(path, { mode: 0o600 });
-  let got: Digest;
-  let afterHash: Promise<unknown> = Promise.resolve();
   try {
-    if (opts.decompress) {
-      const d = opts.decompress;
-      const toFile = pipeline(d.stream, file);
-      toFile.catch(() => undefined);
-      await pipeline(body, hash, new ForwardUnlessFailed(d.stream), { signal: opts.signal });
-      afterHash = Promise.all([toFile, d.done]);
-      afterHash.catch(() => undefined); // awaited below unless the digest check fails first
-    } else {
-      await pipeline(body, hash, file, { signal: opts.signal });
-    }
-    got = hash.digest();
-    checkDigest(key, got, expected);
-    await afterHash;
+    return await download(store, key, path, expected, opts);
   } catch (err) {
     opts.decompress?.kill();
     await rm(path, { force: true });
+    if (opts.signal?.aborted && !(err instanceof IntegrityError)) throw reasonOf(opts.signal);
     throw err;
   }
-  return got;
+}
+
+async function download(
+  store: ObjectStore,
+  key: string,
+  path: string,
+  expected: Digest,
+  opts: { onBytes?: (bytes: number) => void; signal?: AbortSignal | undefined; decompress?: Stage },
+): Promise<Digest> {
+  const body = await store.get(key, { signal: opts.signal });
+  const hash = new HashCounter(opts.onBytes);
+  const file = createWriteStream(path, { mode: 0o600 });
+  const d = opts.decompress;
+  if (!d) {
+    await pipeline(body, hash, file, { signal: opts.signal });
+    checkDigest(key, hash.digest(), expected);
+    return hash.digest();
+  }
+  const toFile = pipeline(d.stream, file);
+  toFile.catch(() => undefined); // awaited below unless the download or the digest check fails first
+  await pipeline(body, hash, new ForwardUnlessFailed(d.stream), { signal: opts.signal });
+  checkDigest(key, hash.digest(), expected);
+  await Promise.all([toFile, d.done]);
+  return hash.digest();
 }
 
 function checkDigest(key: string, got: Digest, expected: Digest): void {
@@ -92,7 +100,11 @@ export async function feedFile(
     decompress.kill();
   });
   const result = await consumer.done;
-  if (!succeeded(result)) throw new ProcessFailedError(consumer.name, result);
+  if (result.cancelled) throw result.cancelled;
+  if (!succeeded(result)) {
+    decompress.kill();
+    throw new ProcessFailedError(consumer.name, result);
+  }
   await decompress.done;
   if (flowError) throw flowError;
   await consumer.verify?.(fed.digest());

@@ -5,8 +5,9 @@ import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:f
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { NotFoundError, StorageError } from '../domain/errors.js';
+import { reasonOf, withNote } from '../domain/notes.js';
 import { ByteCounter } from './counting.js';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './store.js';
 
@@ -40,17 +41,18 @@ export class FileStore implements ObjectStore {
       if (st.size !== counter.bytes) {
         throw new StorageError(`file store wrote ${st.size} bytes for ${key} but received ${counter.bytes}`);
       }
+      if (options.signal?.aborted) throw reasonOf(options.signal); // the last moment a cancel can stop the write
       await rename(partial, path);
       return { key, bytes: st.size, sse: 'none' };
     } catch (err) {
       await unlink(partial).catch(() => undefined);
-      throw err;
+      const cause = options.signal?.aborted ? reasonOf(options.signal) : err;
+      throw withNote(cause, `the write to ${this.description}/${key} left nothing behind`);
     }
   }
 
-  async putBytes(key: string, data: Buffer | string): Promise<PutResult> {
-    const { Readable } = await import('node:stream');
-    return this.put(key, Readable.from([Buffer.from(data)]));
+  async putBytes(key: string, data: Buffer | string, options: PutOptions = {}): Promise<PutResult> {
+    return this.put(key, Readable.from([Buffer.from(data)]), options);
   }
 
   async get(key: string): Promise<Readable> {

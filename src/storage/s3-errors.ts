@@ -7,7 +7,7 @@ interface SdkLikeError {
   Code?: string;
   code?: string;
   message?: string;
-  $metadata?: { httpStatusCode?: number };
+  $metadata?: { httpStatusCode?: number; attempts?: number };
   cause?: unknown;
 }
 
@@ -19,6 +19,13 @@ export function translateS3Error(err: unknown, op: string, where: string, endpoi
   const status = e.$metadata?.httpStatusCode;
   const text = `${code}${status ? ` (HTTP ${status})` : ''}: ${e.message ?? String(err)}`;
   const net = networkCode(err);
+  if (net === 'timeout') {
+    const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempts` : '';
+    return new StorageError(`${op} ${where}: the S3 endpoint ${endpoint} stopped answering (timed out${attempts})`, {
+      cause: err,
+      hint: "check the server and the network; storage.connectTimeoutSec and storage.idleTimeoutSec bound every wait",
+    });
+  }
   if (net) {
     return new StorageError(`${op} ${where}: cannot reach the S3 endpoint ${endpoint} (${net})`, {
       cause: err,

@@ -1,4 +1,5 @@
-// ObjectStore on S3 (and S3-compatible servers): streamed multipart uploads with SSE-KMS, verified by HeadObject.
+// ObjectStore on S3 (and S3-compatible servers): streamed multipart uploads with SSE-KMS, verified by HeadObject;
+// bounded waits (connect and idle timeouts); failed or cancelled writes leave nothing of theirs (s3-write.ts).
 
 import {
   S3Client,
@@ -9,35 +10,21 @@ import {
   ListObjectVersionsCommand,
   RestoreObjectCommand,
   PutObjectCommand,
-  type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream';
-import { IntegrityError, StorageError } from '../domain/errors.js';
+import { randomBytes } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { IgbackupError, IntegrityError, StorageError } from '../domain/errors.js';
 import { choosePartSize, MiB } from '../domain/parts.js';
 import type { S3StorageConfig } from '../config/schema.js';
 import { ByteCounter } from './counting.js';
 import { translateS3Error } from './s3-errors.js';
+import { kmsKeyMatches, parseRestoreHeader, s3ClientConfig } from './s3-config.js';
+import { sweepWrite, writeClient, WRITE_ID_META, type WriteState } from './s3-write.js';
+import { reasonOf } from '../domain/notes.js';
+
+export { kmsKeyMatches, parseRestoreHeader, s3ClientConfig };
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './store.js';
-
-const ABORT_FALLBACK_MS = 30_000;
-
-export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
-  const checksums = cfg.checksums === 'auto' ? (cfg.endpoint ? 'when_required' : 'when_supported') : cfg.checksums;
-  const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
-  return {
-    region: cfg.region,
-    ...(cfg.endpoint ? { endpoint: cfg.endpoint } : {}),
-    forcePathStyle: cfg.forcePathStyle ?? Boolean(cfg.endpoint),
-    ...(cfg.profile ? { profile: cfg.profile } : {}),
-    requestChecksumCalculation: mode,
-    responseChecksumValidation: mode,
-    maxAttempts: 3,
-    requestHandler: new NodeHttpHandler({ connectionTimeout: 10_000, requestTimeout: 300_000 }),
-  };
-}
 
 export class S3Store implements ObjectStore {
   readonly description: string;
@@ -57,47 +44,61 @@ export class S3Store implements ObjectStore {
     return translateS3Error(err, op, `s3://${this.cfg.bucket}/${key}`, this.endpointText, this.cfg.kmsKeyId);
   }
 
-  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
-    const counter = new ByteCounter();
-    // Errors on body propagate into counter, which makes Upload abort the multipart upload.
-    pipeline(body, counter, () => undefined);
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        Bucket: this.cfg.bucket,
-        Key: key,
-        Body: counter,
-        ServerSideEncryption: 'aws:kms',
-        SSEKMSKeyId: this.cfg.kmsKeyId,
-      },
-      queueSize: this.cfg.queueSize,
-      partSize: choosePartSize(options.sizeEstimate, this.cfg.minPartSizeMiB * MiB),
-      leavePartsOnError: false,
-    });
-    // Abort through the body: lib-storage then sends AbortMultipartUpload before done() rejects. Upload.abort()
-    // would make done() reject at once while the AbortMultipartUpload is still pending, so it is only the fallback
-    // for a part upload that hangs (the bucket's AbortIncompleteMultipartUpload rule cleans up after that).
-    let fallback: NodeJS.Timeout | undefined;
-    const onAbort = (): void => {
-      counter.destroy(new StorageError('upload aborted'));
-      fallback = setTimeout(() => void upload.abort().catch(() => undefined), ABORT_FALLBACK_MS);
-      fallback.unref();
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+  /** Runs one write (streamed or small) with a write id; on any failure or cancel, sweeps the key (s3-write.ts). */
+  private async write(key: string, signal: AbortSignal | undefined, run: (client: S3Client, meta: Record<string, string>, state: WriteState) => Promise<number>): Promise<PutResult> {
+    const writeId = randomBytes(12).toString('hex');
+    const state: WriteState = { completing: false };
+    const requests = new AbortController();
+    const onAbort = (): void => requests.abort(signal?.reason);
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      await upload.done();
+      const bytes = await run(writeClient(this.client, requests.signal, state), { [WRITE_ID_META]: writeId }, state);
+      if (signal?.aborted) throw signal.reason; // completed just as the cancel arrived: it must not stay
+      return await this.confirm(key, bytes);
     } catch (err) {
-      counter.destroy();
-      // A source error is the real cause; report it rather than the SDK's wrapper.
-      throw options.signal?.aborted && options.signal.reason ? options.signal.reason : this.fail(err, 'upload to', key);
+      // A cancellation is the real cause; otherwise a source error, or the store's own failure, named.
+      const cause = signal?.aborted ? reasonOf(signal) : err instanceof IgbackupError ? err : this.fail(err, 'write', key);
+      throw await sweepWrite({ client: this.client, bucket: this.cfg.bucket, key, writeId, state }, cause);
     } finally {
-      clearTimeout(fallback);
-      options.signal?.removeEventListener('abort', onAbort);
+      signal?.removeEventListener('abort', onAbort);
     }
-    return this.confirm(key, counter.bytes);
   }
 
-  /** Reads the object back and checks its size and encryption; removes it when they disagree. */
+  async put(key: string, body: Readable, options: PutOptions = {}): Promise<PutResult> {
+    const counter = new ByteCounter();
+    // An error of the body propagates into counter, which makes Upload abort the multipart upload. Not the other way:
+    // when Upload gives up (a part failed) it destroys counter, and that must not break the caller's stream with a
+    // bare AbortError before this put rejects with the real cause.
+    body.once('error', (err) => counter.destroy(err));
+    body.pipe(counter);
+    const stop = (): void => void counter.destroy(new StorageError('upload aborted'));
+    options.signal?.addEventListener('abort', stop, { once: true });
+    try {
+      return await this.write(key, options.signal, async (client, meta, state) => {
+        const upload = new Upload({
+          client,
+          params: { Bucket: this.cfg.bucket, Key: key, Body: counter, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.cfg.kmsKeyId, Metadata: meta },
+          queueSize: this.cfg.queueSize,
+          partSize: choosePartSize(options.sizeEstimate, this.cfg.minPartSizeMiB * MiB),
+          leavePartsOnError: false,
+        });
+        try {
+          await upload.done();
+        } finally {
+          state.uploadId = upload.uploadId;
+        }
+        return counter.bytes;
+      });
+    } catch (err) {
+      counter.destroy();
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', stop);
+    }
+  }
+
+  /** Reads the object back and checks its size and encryption (the caller's sweep removes it when they disagree). */
   private async confirm(key: string, bytes: number): Promise<PutResult> {
     const info = await this.head(key);
     if (!info) throw new StorageError(`upload of ${key} reported success but HeadObject finds no object`);
@@ -107,30 +108,18 @@ export class S3Store implements ObjectStore {
     if (!kmsKeyMatches(info.kmsKeyId, this.cfg.kmsKeyId)) {
       problems.push(`KMS key is "${info.kmsKeyId ?? 'none'}", not ${this.cfg.kmsKeyId}`);
     }
-    if (problems.length) {
-      await this.delete(key, info.versionId).catch(() => undefined);
-      throw new IntegrityError(`stored object ${key} failed verification: ${problems.join('; ')} (object removed)`);
-    }
+    if (problems.length) throw new IntegrityError(`stored object ${key} failed verification: ${problems.join('; ')}`);
     return { key, bytes, versionId: info.versionId, sse: 'aws:kms', kmsKeyId: info.kmsKeyId };
   }
 
-  async putBytes(key: string, data: Buffer | string): Promise<PutResult> {
+  async putBytes(key: string, data: Buffer | string, options: PutOptions = {}): Promise<PutResult> {
     const buf = Buffer.from(data);
-    try {
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.cfg.bucket,
-          Key: key,
-          Body: buf,
-          ContentLength: buf.length,
-          ServerSideEncryption: 'aws:kms',
-          SSEKMSKeyId: this.cfg.kmsKeyId,
-        }),
+    return this.write(key, options.signal, async (client, meta) => {
+      await client.send(
+        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: key, Body: buf, ContentLength: buf.length, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.cfg.kmsKeyId, Metadata: meta }),
       );
-    } catch (err) {
-      throw this.fail(err, 'write', key);
-    }
-    return this.confirm(key, buf.length);
+      return buf.length;
+    });
   }
 
   async get(key: string, options: { signal?: AbortSignal | undefined } = {}): Promise<Readable> {
@@ -139,10 +128,19 @@ export class S3Store implements ObjectStore {
         abortSignal: options.signal,
       });
       if (!(out.Body instanceof Readable)) throw new StorageError(`GetObject ${key} returned no stream`);
-      return out.Body;
+      return this.named(out.Body, key);
     } catch (err) {
       throw this.fail(err, 'read', key);
     }
+  }
+
+  /** The body, with a failure mid-stream (a stalled or dropped download) named like any other S3 error. */
+  private named(body: Readable, key: string): Readable {
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    body.once('error', (err) => out.destroy(this.fail(err, 'read', key)));
+    out.once('close', () => body.destroy()); // a reader that gives up releases the connection
+    body.pipe(out);
+    return out;
   }
 
   async getBytes(key: string): Promise<Buffer> {
@@ -242,20 +240,4 @@ export class S3Store implements ObjectStore {
       throw this.fail(err, 'delete', key);
     }
   }
-}
-
-/** S3 may report the key id as given, or as a full ARN of it. */
-export function kmsKeyMatches(reported: string | undefined, configured: string): boolean {
-  if (!reported) return false;
-  if (reported === configured) return true;
-  const tail = (s: string): string => s.replace(/^arn:[^:]*:kms:[^:]*:[^:]*:key\//, '');
-  return tail(reported) === tail(configured) || reported.endsWith(`/${configured}`);
-}
-
-/** x-amz-restore: 'ongoing-request="false", expiry-date="Fri, 21 Dec 2012 00:00:00 GMT"' (pure). */
-export function parseRestoreHeader(h: string | undefined): { ongoing: boolean; expiry?: string } | undefined {
-  if (!h) return undefined;
-  const ongoing = /ongoing-request="true"/.test(h);
-  const expiry = /expiry-date="([^"]+)"/.exec(h)?.[1];
-  return { ongoing, ...(expiry ? { expiry } : {}) };
 }

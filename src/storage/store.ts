@@ -5,7 +5,8 @@ import type { Readable } from 'node:stream';
 export interface PutOptions {
   /** Best guess of the final size in bytes, used to size multipart parts; undefined = unknown. */
   sizeEstimate?: number | undefined;
-  /** Aborting stops the upload; nothing is left at the key. */
+  /** Aborting stops the write at whatever stage it is (even while a multipart upload completes); nothing of it is
+   * left at the key, and the rejection is the signal's reason. */
   signal?: AbortSignal | undefined;
 }
 
@@ -42,13 +43,16 @@ export interface ObjectStore {
   /**
    * Streams `body` to `key`. Resolves only when the body ended cleanly, the object is stored completely and a
    * read-back (HEAD / stat) confirms its size (and, for S3, its encryption). If the body errors, the signal
-   * aborts or the read-back disagrees, it rejects and leaves nothing at `key` (multipart uploads are aborted,
-   * partial files removed). An existing object at `key` is replaced only on success.
+   * aborts, a request fails or the read-back disagrees, it rejects and leaves nothing of this write at `key`
+   * (multipart uploads are aborted, partial files removed, and an object the write completed anyway — a cancel
+   * while completing — is removed by its version); the rejection's message ends with a note saying what was
+   * removed, or what could not be (notesOf). Every wait is bounded (S3: connect and idle timeouts).
+   * An existing object at `key` is replaced only on success.
    */
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
 
-  /** Stores a small buffer (manifests, reports) with the same encryption and read-back guarantees as put. */
-  putBytes(key: string, data: Buffer | string): Promise<PutResult>;
+  /** Stores a small buffer (manifests, reports) with the same encryption, read-back and failure guarantees as put. */
+  putBytes(key: string, data: Buffer | string, options?: PutOptions): Promise<PutResult>;
 
   /** Opens the object for reading. Rejects with NotFoundError when there is no object at `key`. */
   get(key: string, options?: { signal?: AbortSignal | undefined }): Promise<Readable>;

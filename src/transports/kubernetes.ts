@@ -1,10 +1,10 @@
 // Kubernetes transport: `kubectl exec -i` (never -t) into a pod chosen by name or label selector; commands run inside
 // the trailer wrapper because kubectl can lose the tail of a stream and still exit 0.
 
-import { execa } from 'execa';
 import type { KubernetesTransportConfig } from '../config/schema.js';
+import { runChild, spawnChild } from './child.js';
 import { remoteCommand, type Channel } from './remote.js';
-import type { CommandSpec, RunningCommand, Transport } from './transport.js';
+import { reasonOf, type CommandSpec, type RunningCommand, type Transport } from './transport.js';
 import { wrappedArgv } from './wrapper.js';
 
 interface PodJson {
@@ -34,7 +34,11 @@ export class KubernetesTransport implements Transport {
   readonly host: string;
   private pod: Promise<string> | undefined;
 
-  constructor(private readonly cfg: KubernetesTransportConfig) {
+  /** `signal`: the run's cancellation; commands running when it aborts are ended. */
+  constructor(
+    private readonly cfg: KubernetesTransportConfig,
+    private readonly signal?: AbortSignal,
+  ) {
     this.host = `${cfg.context ? `${cfg.context}/` : ''}${cfg.namespace}/${cfg.pod ?? cfg.selector ?? '?'}`;
   }
 
@@ -50,6 +54,7 @@ export class KubernetesTransport implements Transport {
     return remoteCommand(spec, (direction) => this.exec(wrappedArgv(spec.argv, direction)), {
       where: `pod ${this.cfg.pod ?? this.cfg.selector} in namespace ${this.cfg.namespace}`,
       idleTimeoutMs: this.cfg.idleTimeoutSec * 1000,
+      signal: this.signal,
     });
   }
 
@@ -68,12 +73,11 @@ export class KubernetesTransport implements Transport {
 
   private async findPod(): Promise<string> {
     const [file, ...base] = this.kubectlBase();
-    const r = await execa(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], {
-      reject: false,
-      timeout: 60_000,
-    });
-    if (r.failed) {
-      throw new Error(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${String(r.stderr).trim() || r.shortMessage}`);
+    const r = await runChild(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], 60_000, this.signal);
+    if (this.signal?.aborted) throw reasonOf(this.signal);
+    if (r.error || r.code !== 0) {
+      const why = [r.stderr.trim(), r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)].filter(Boolean).join('; ');
+      throw new Error(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${why}`);
     }
     let items: PodJson[];
     try {
@@ -95,21 +99,14 @@ export class KubernetesTransport implements Transport {
     const args = [...base, 'exec', '-i', '-n', this.cfg.namespace];
     if (this.cfg.container) args.push('-c', this.cfg.container);
     args.push(pod, '--', ...command);
-    const child = execa(file as string, args, {
-      stdin: 'pipe',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-      forceKillAfterDelay: 5000,
+    // Its own process group: a wrapper script or plugin that leaves descendants holding the pipes is ended with it.
+    const child = spawnChild(file as string, args, { stdin: 'pipe' });
+    const exit = child.exit.then((e) => {
+      if (e.error && e.code === undefined && !e.signal) return { error: `${this.cfg.kubectl} could not be started: ${e.error}` };
+      return { code: e.code, signal: e.signal, error: e.error };
     });
-    const exit = child.then((r) => {
-      if (r.exitCode === undefined && !r.signal) return { error: `${this.cfg.kubectl} could not be started: ${r.shortMessage}` };
-      return { code: r.exitCode, signal: r.signal };
-    });
-    if (!child.stdout || !child.stderr || !child.stdin) throw new Error('kubectl started without pipes');
-    return { stdout: child.stdout, stderr: child.stderr, stdin: child.stdin, exit, kill: () => child.kill('SIGTERM') };
+    if (!child.stdin) throw new Error('kubectl started without stdin');
+    return { stdout: child.stdout, stderr: child.stderr, stdin: child.stdin, exit, kill: () => child.kill() };
   }
 }
 

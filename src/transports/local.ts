@@ -1,16 +1,17 @@
-// Local transport: runs commands on this machine with execa (no shell), secrets through the environment.
+// Local transport: runs commands on this machine (no shell), each in its own process group, secrets through the
+// environment.
 
-import { execa } from 'execa';
 import { hostname } from 'node:os';
-import { PassThrough } from 'node:stream';
+import { spawnChild } from './child.js';
 import { TailBuffer } from './tail.js';
-import type { CommandSpec, ExitResult, RunningCommand, Transport } from './transport.js';
-
-const KILL_GRACE_MS = 5000;
+import { reasonOf, type CommandSpec, type ExitResult, type RunningCommand, type Transport } from './transport.js';
 
 export class LocalTransport implements Transport {
   readonly kind = 'local';
   readonly host = hostname();
+
+  /** `signal`: the run's cancellation; commands running when it aborts are ended. */
+  constructor(private readonly signal?: AbortSignal) {}
 
   async close(): Promise<void> {
     // nothing to release
@@ -19,47 +20,30 @@ export class LocalTransport implements Transport {
   start(spec: CommandSpec): RunningCommand {
     const [file, ...args] = spec.argv;
     if (!file) throw new Error('empty argv');
-    const child = execa(file, args, {
-      env: spec.env ?? {},
-      extendEnv: true,
-      stdin: spec.stdin === 'pipe' ? 'pipe' : 'ignore',
-      stdout: 'pipe',
-      stderr: 'pipe',
-      buffer: false,
-      reject: false,
-      stripFinalNewline: false,
-      forceKillAfterDelay: KILL_GRACE_MS,
-    });
+    const child = spawnChild(file, args, { env: spec.env, stdin: spec.stdin === 'pipe' ? 'pipe' : 'ignore' });
     const tail = new TailBuffer();
-    const stderrDone = tail.drain(child.stderr);
-    const stdout = child.stdout ?? new PassThrough().end();
-    const done: Promise<ExitResult> = child.then(
-      async (r) => {
-        await stderrDone;
-        const startError = r.failed && r.exitCode === undefined && !r.signal ? r.shortMessage : undefined;
-        return {
-          exitCode: r.exitCode,
-          signal: r.signal,
-          stderrTail: startError && /ENOENT/.test(startError) ? `${file}: command not found on PATH` : tail.text(),
-          startError,
-        };
-      },
-      (err: Error) => ({ exitCode: undefined, signal: undefined, stderrTail: tail.text(), startError: err.message }),
-    );
-    let killed = false;
-    return {
-      name: file.split('/').pop() ?? file,
-      stdout,
-      stdin: child.stdin ?? undefined,
-      done,
-      kill: () => {
-        if (killed) return;
-        killed = true;
-        child.kill('SIGTERM');
-        // Nobody will read or write them any more; an unread pipe would keep the exit promise pending.
-        child.stdout?.destroy();
-        child.stdin?.destroy();
-      },
+    void tail.drain(child.stderr);
+    let cancelled: Error | undefined;
+    const kill = (): void => {
+      child.kill();
+      // Nobody will read it any more; the process may block writing to a full pipe otherwise.
+      child.stdout.destroy();
     };
+    const onAbort = (): void => {
+      cancelled = reasonOf(this.signal);
+      kill();
+    };
+    if (this.signal && !this.signal.aborted) this.signal.addEventListener('abort', onAbort, { once: true });
+    const done: Promise<ExitResult> = child.exit.then((e) => {
+      this.signal?.removeEventListener('abort', onAbort);
+      return {
+        exitCode: e.error ? undefined : e.code,
+        signal: e.signal,
+        stderrTail: e.error ? `${tail.text().trim()}\n${e.error}`.trim() : tail.text(),
+        startError: e.error,
+        cancelled,
+      };
+    });
+    return { name: child.name, stdout: child.stdout, stdin: child.stdin, done, kill };
   }
 }

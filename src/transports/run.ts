@@ -9,7 +9,8 @@ export interface Captured extends ExitResult {
   stdout: string;
 }
 
-/** Runs spec, optionally feeding `input` to stdin; never throws for a non-zero exit. */
+/** Runs spec, optionally feeding `input` to stdin; never throws for a non-zero exit, but throws the run's cancellation
+ * reason when the run was cancelled while it ran. */
 export async function capture(transport: Transport, spec: CommandSpec, input?: string | Buffer): Promise<Captured> {
   const cmd = transport.start({ ...spec, stdin: input === undefined ? 'ignore' : 'pipe' });
   if (input !== undefined && cmd.stdin) {
@@ -25,6 +26,7 @@ export async function capture(transport: Transport, spec: CommandSpec, input?: s
   });
   const result = await cmd.done;
   await stdoutDone;
+  if (result.cancelled) throw result.cancelled;
   const out = Buffer.concat(chunks);
   if (succeeded(result) && cmd.verify) {
     // Remote transports: the trailer covers stdin (when input was fed) or stdout.

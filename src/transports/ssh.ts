@@ -31,7 +31,11 @@ export class SshTransport implements Transport {
   private client: Promise<Client> | undefined;
   private readonly clients: Client[] = [];
 
-  constructor(private readonly cfg: ResolvedSsh) {
+  /** `signal`: the run's cancellation; commands running when it aborts are ended. */
+  constructor(
+    private readonly cfg: ResolvedSsh,
+    private readonly signal?: AbortSignal,
+  ) {
     this.host = `${cfg.user}@${cfg.host}:${cfg.port}`;
   }
 
@@ -39,6 +43,7 @@ export class SshTransport implements Transport {
     return remoteCommand(spec, (direction) => this.exec(shJoin(wrappedArgv(spec.argv, direction))), {
       where: `ssh ${this.host}`,
       idleTimeoutMs: this.cfg.idleTimeoutSec * 1000,
+      signal: this.signal,
     });
   }
 
@@ -52,10 +57,13 @@ export class SshTransport implements Transport {
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
       client.exec(command, (err, ch) => (err ? reject(new Error(`ssh exec on ${this.host} failed: ${err.message}`)) : resolve(ch))),
     );
+    // The exit status ends the wait: a channel whose output a remote descendant keeps open would never 'close'
+    // (remoteCommand bounds the wait for the output and closes such a channel).
     const exit = new Promise<{ code?: number; signal?: string; error?: string }>((resolve) => {
       let status: { code?: number; signal?: string } | undefined;
       stream.on('exit', (code: number | null, signal?: string) => {
         status = { ...(code !== null && code !== undefined ? { code } : {}), ...(signal ? { signal: `SIG${signal}` } : {}) };
+        resolve(status);
       });
       const onLost = (): void => resolve(status ?? { error: `connection to ${this.host} was lost before the command finished` });
       stream.on('close', onLost);
@@ -69,7 +77,7 @@ export class SshTransport implements Transport {
       exit,
       kill: () => {
         try {
-          stream.signal('TERM');
+          signal(stream, 'TERM'); // OpenSSH signals the command's whole process group (killpg)
         } catch {
           // not all servers accept signals; closing the channel ends the command's pipes
         }
@@ -142,4 +150,14 @@ export class SshTransport implements Transport {
     });
     return client;
   }
+}
+
+/**
+ * ssh2's signal() is silently dropped once this side sent EOF (a backup ends stdin right after the env header), yet
+ * the request stays valid until the channel closes (RFC 4254 6.9): then it goes through ssh2's protocol object.
+ */
+function signal(stream: ClientChannel, name: string): void {
+  if (stream.writable) return stream.signal(name);
+  const ch = stream as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  if (ch.outgoing && ch.outgoing.state !== 'closed') ch._client?._protocol?.signal(ch.outgoing.id, name);
 }

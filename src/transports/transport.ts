@@ -3,6 +3,8 @@
 import type { Readable, Writable } from 'node:stream';
 import type { CommandSpec } from '../domain/command.js';
 
+export { reasonOf } from '../domain/notes.js';
+
 export type { CommandSpec };
 
 export interface ExitResult {
@@ -15,6 +17,8 @@ export interface ExitResult {
   startError?: string | undefined;
   /** Remote transports: where the command ran ("ssh u@db1:22", "pod db-0 in namespace prod"), for messages. */
   where?: string | undefined;
+  /** Set when the run was cancelled (SIGINT/SIGTERM) while this command ran: the reason, to be thrown as is. */
+  cancelled?: Error | undefined;
 }
 
 export interface RunningCommand {
@@ -23,9 +27,10 @@ export interface RunningCommand {
   readonly stdout: Readable;
   /** Present when spec.stdin was 'pipe'. */
   readonly stdin: Writable | undefined;
-  /** Resolves (never rejects) once the process has exited and stderr is drained. */
+  /** Resolves (never rejects) once the process has exited and stderr is drained; bounded even when a descendant holds
+   * the pipes (they are cut after a grace). stdout is the caller's to read. */
   readonly done: Promise<ExitResult>;
-  /** Stops the process (SIGTERM, then SIGKILL after a grace period). Safe to call more than once. */
+  /** Stops the process and what it started (SIGTERM, then SIGKILL after a grace period). Safe to call more than once. */
   kill(reason?: string): void;
   /**
    * Remote transports only: after `done`, checks the remote side's trailer (byte count + sha256 of the stream it
@@ -35,6 +40,11 @@ export interface RunningCommand {
   verify?: ((local: { bytes: number; sha256: string }) => Promise<void>) | undefined;
 }
 
+/**
+ * Every transport ends, on cancellation of the run (its AbortSignal), the commands running at that moment, and reports
+ * them with `cancelled`. Commands started after the cancellation run normally: they are the recovery steps (start a
+ * service again, drop a scratch database), bounded by the last-resort exit in main.
+ */
 export interface Transport {
   /** "local", "ssh", "kubernetes". */
   readonly kind: string;
