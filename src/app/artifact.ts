@@ -50,6 +50,7 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
     rawBytes: result.raw.bytes,
     rawSha256: result.raw.sha256,
     ...(result.put.versionId ? { versionId: result.put.versionId } : {}),
+    ...(result.put.etag ? { etag: result.put.etag } : {}),
   };
 }
 

@@ -16,6 +16,8 @@ export interface CatalogEntry {
   manifest: Manifest;
   /** When the manifest object was written (the store's LastModified). */
   lastModified: Date;
+  /** False when an artifact's ETag differs from the one recorded at backup time (replaced since). */
+  intact: boolean;
 }
 
 /** A manifest that is not proof of a backup: unparsable, inconsistent with its key, or its artifacts are not there. */
@@ -42,7 +44,7 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   const prefix = enginePrefix(h.store.prefix, h.name, engine);
   const objects = await h.store.list(prefix);
   const listing = new Map<string, Listed>(objects.map((o) => [o.key, o]));
-  const manifests = objects.filter((o) => isManifestKey(o.key));
+  const manifests = objects.filter((o) => isManifestKey(o.key) && !o.key.slice(prefix.length).includes('/'));
   const cacheFile = manifestCacheFile(ctx.cacheDir, storeIdentity(h), prefix);
   const texts = await readManifests(h.store, manifests, cacheFile, (m) => ctx.reporter.warn(m));
   const backups: CatalogEntry[] = [];
@@ -55,12 +57,14 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
       continue;
     }
     const j = judgeManifest(o.key, t.text, o, listing, { enginePrefix: prefix, env: h.name, engine, now });
-    if (j.complete) backups.push({ key: o.key.slice(0, -MANIFEST_SUFFIX.length), manifestKey: o.key, manifest: j.manifest, lastModified: o.lastModified });
+    if (j.complete) backups.push({ key: o.key.slice(0, -MANIFEST_SUFFIX.length), manifestKey: o.key, manifest: j.manifest, lastModified: o.lastModified, intact: j.intact });
     else suspects.push({ manifestKey: o.key, lastModified: o.lastModified, reasons: j.reasons, database: j.manifest?.target.database, finishedAt: j.manifest?.finishedAt });
   }
   const referenced = new Set<string>();
   for (const b of backups) for (const a of b.manifest.artifacts) referenced.add(a.key);
-  const orphans = objects.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
+  // Only objects directly in the folder are this env's: deeper keys may be another env's folder nested in this one
+  // (an env whose store prefix is `<this env>/<engine>`), never ours to judge or delete.
+  const orphans = objects.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key) && !o.key.slice(prefix.length).includes('/'));
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
 }
 
@@ -107,7 +111,9 @@ export async function resolveBackup(
 
 async function latest(ctx: AppContext, h: EnvHandle, engine: string, database: string | undefined): Promise<CatalogEntry> {
   const cat = await readCatalog(ctx, h, engine);
-  const found = cat.backups.find((b) => database === undefined || b.manifest.target.database === database);
+  const mine = cat.backups.filter((b) => database === undefined || b.manifest.target.database === database);
+  // Prefer one whose objects are as they were written; if none is (a copied bucket), the newest.
+  const found = mine.find((b) => b.intact) ?? mine[0];
   if (found) return found;
   const skipped = cat.suspects.filter((s) => database === undefined || s.database === database).length;
   throw new NotFoundError(`no complete ${engine} backup${database ? ` of ${database}` : ''} in env "${h.name}" (${h.store.description})`, {
@@ -133,5 +139,5 @@ async function judgeOne(ctx: AppContext, h: EnvHandle, engine: string, prefix: s
       hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
     });
   }
-  return { key: manifestKey.slice(0, -MANIFEST_SUFFIX.length), manifestKey, manifest: j.manifest, lastModified: head.lastModified };
+  return { key: manifestKey.slice(0, -MANIFEST_SUFFIX.length), manifestKey, manifest: j.manifest, lastModified: head.lastModified, intact: j.intact };
 }

@@ -56,6 +56,11 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   const lease = opts.leaseMs ?? LEASE_MS;
   if (opts.forceUnlock) {
     const held = await readLock(h, key);
+    if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
+      throw new LockedError(`--force-unlock refused: the run holding the ${engine} lock of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
+        hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
+      });
+    }
     if (held && held !== 'invalid') ctx.reporter.warn(`--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`);
     await h.store.purge(key);
   }
@@ -98,6 +103,17 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
     clearInterval(renew);
     const cur = await readLock(h, key).catch(() => undefined);
     if (cur !== 'invalid' && cur?.id === mine.id) await h.store.purge(key).catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
+  }
+}
+
+/** Whether a process with this pid runs on this host (EPERM: it does, as another user). */
+function alive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

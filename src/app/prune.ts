@@ -64,7 +64,7 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
   for (const [i, c] of (await Promise.all(engines.map((e) => readCatalog(ctx, h, e)))).entries()) catalogs.set(engines[i] as string, c);
   const result = plan(catalogs, policy, ctx.now(), h.name);
   result.versioning = opts.purgeVersions
-    ? 'every version of each removed object is deleted (--purge-versions): nothing can be recovered'
+    ? 'every version of each removed backup is deleted (--purge-versions): nothing of them can be recovered; suspect manifests and orphans only get a delete marker (their older versions stay until the lifecycle rule expires them)'
     : 'on a versioned bucket each removal adds a delete marker; the data stays as noncurrent versions until the lifecycle rule expires them (use --purge-versions to delete them now)';
   result.dryRun = !opts.apply;
   const count = result.removed.length + result.suspectsRemoved.length + result.orphansRemoved.length;
@@ -75,20 +75,21 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
     `delete ${result.removed.length} backup(s), ${result.suspectsRemoved.length} suspect manifest(s) and ${result.orphansRemoved.length} orphan object(s)`,
     { yes: opts.yes, ask: opts.ask },
   );
-  const remove = async (engine: string, key: string): Promise<void> => {
+  const remove = async (engine: string, key: string, purge = opts.purgeVersions): Promise<void> => {
     const folder = catalogs.get(engine)?.prefix;
     // The last rail: whatever a manifest said, only keys inside this env's own engine folder are ever deleted.
     if (!folder || !key.startsWith(folder) || key.length === folder.length) throw new Error(`refusing to delete ${key}: outside ${folder ?? '?'}`);
-    if (opts.purgeVersions) await h.store.purge(key);
+    if (purge) await h.store.purge(key);
     else await h.store.delete(key);
   };
   for (const b of result.removed) {
     ctx.reporter.step(`removing ${b.key}`);
     for (const key of b.objects) await remove(b.engine, key); // manifest first: the backup stops counting before data goes
   }
+  // What igbackup cannot judge is never destroyed for good: a delete marker, older versions stay until the lifecycle.
   for (const o of [...result.suspectsRemoved, ...result.orphansRemoved]) {
     ctx.reporter.step(`removing ${o.key} (${o.why})`);
-    await remove(o.engine, o.key);
+    await remove(o.engine, o.key, false);
   }
   return result;
 }

@@ -62,7 +62,8 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
     const lastDrill = drills.get(`${engine}/${database}`);
     if (!b) return { engine, database, rpoTargetSeconds: rpoTarget, rtoTargetSeconds: rtoTarget, lastDrill, breached: true, reason: 'no complete backup' };
     const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
-    const drillBad = lastDrill !== undefined && !lastDrill.ok;
+    // A stored report's own verdict is not enough: its RTO is judged again against today's target.
+    const drillBad = lastDrill !== undefined && (!lastDrill.ok || !(lastDrill.rtoSeconds >= 0) || (rtoTarget !== undefined && lastDrill.rtoSeconds > rtoTarget));
     const breached = (rpoTarget !== undefined && rpo > rpoTarget) || drillBad;
     return {
       engine,

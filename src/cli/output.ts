@@ -5,6 +5,10 @@ import ora, { type Ora } from 'ora';
 import type { Reporter } from '../app/reporter.js';
 import { formatBytes, formatDuration, formatRate } from './format.js';
 
+/** Colour sequences (kept), or any other control character except newline and tab (escaped). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /\x1b\[[0-9;]*m|[\x00-\x08\x0b-\x1f\x7f-\x9f]/g;
+
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
@@ -31,10 +35,14 @@ export class Output implements Reporter {
     this.interactive = opts.interactive && !opts.quiet && !opts.json;
   }
 
+  /**
+   * Secrets become ***, and control characters (stored keys and lock holders can carry any) are shown escaped, so a
+   * crafted object name cannot move the cursor, clear the screen or hide lines of a dry run. Colour codes (SGR) stay.
+   */
   redact(text: string): string {
     let out = text;
     for (const s of this.opts.secrets) if (s.length >= 3) out = out.split(s).join('***');
-    return out;
+    return out.replace(CONTROL, (c) => (/^\x1b\[[0-9;]*m$/.test(c) ? c : JSON.stringify(c).slice(1, -1)));
   }
 
   step(message: string): void {

@@ -94,7 +94,26 @@ function validateCrossRefs(config: Config, file: string): Validation {
       );
     }
   }
+  problems.push(...nestedEnvs(config, file));
   return problems.length ? { ok: false, problems } : { ok: true, config };
+}
+
+/** Two envs on the same bucket (or folder) whose folders nest: prune and list of the outer one would see the inner's. */
+function nestedEnvs(config: Config, file: string): string[] {
+  const folders = Object.entries(config.envs).map(([name, env]) => {
+    const s = env.storage;
+    const where = s.type === 's3' ? `s3 ${s.endpoint ?? ''} ${s.bucket}` : `file ${s.path.replace(/\/+$/, '')}`;
+    const folder = `${[...s.prefix.split('/'), name].filter(Boolean).join('/')}/`;
+    return { name, where, folder };
+  });
+  const out: string[] = [];
+  for (const a of folders) {
+    for (const b of folders) {
+      if (a === b || a.where !== b.where || !b.folder.startsWith(a.folder)) continue;
+      out.push(`${file}: envs.${b.name}: its objects (${b.folder}) lie inside env ${a.name}'s folder (${a.folder}) on the same store; give one of them another storage.prefix so the folders do not nest`);
+    }
+  }
+  return out;
 }
 
 /** Finds the line of the deepest existing node on a key path, for messages. */

@@ -12,6 +12,7 @@ export const CLOCK_SKEW_MS = 5 * 60_000;
 export interface Listed {
   bytes: number;
   lastModified: Date;
+  etag?: string | undefined;
 }
 
 export interface Expectation {
@@ -22,7 +23,7 @@ export interface Expectation {
   now: Date;
 }
 
-export type Judgement = { complete: true; manifest: Manifest } | { complete: false; reasons: string[]; manifest?: Manifest | undefined };
+export type Judgement = { complete: true; manifest: Manifest; intact: boolean } | { complete: false; reasons: string[]; manifest?: Manifest | undefined };
 
 /** The name stem of a backup (`<name>_<timestamp>`) from a key directly under the engine folder, or undefined. */
 export function backupStem(key: string, enginePrefix: string): { name: string; timestamp: string; stem: string } | undefined {
@@ -44,7 +45,7 @@ export function judgeManifest(manifestKey: string, text: string, self: Listed, l
   const m = parsed.manifest;
   const reasons = [...identityProblems(manifestKey, m, x), ...timeProblems(m, self, x.now)];
   reasons.push(...artifactProblems(manifestKey, m, listing, x.enginePrefix));
-  return reasons.length ? { complete: false, reasons, manifest: m } : { complete: true, manifest: m };
+  return reasons.length ? { complete: false, reasons, manifest: m } : { complete: true, manifest: m, intact: intact(m, listing) };
 }
 
 function identityProblems(manifestKey: string, m: Manifest, x: Expectation): string[] {
@@ -93,6 +94,18 @@ function artifactProblems(manifestKey: string, m: Manifest, listing: ReadonlyMap
     }
   }
   return out;
+}
+
+/**
+ * False when an artifact's recorded ETag differs from the listing's: the object was replaced after the backup (same
+ * size, other bytes?). Not a reason to distrust the backup by itself — a bucket copied elsewhere changes every ETag —
+ * but prune never lets such a backup be the one that stands in for the older ones (fail-safe: it keeps more).
+ */
+function intact(m: Manifest, listing: ReadonlyMap<string, Listed>): boolean {
+  return m.artifacts.every((a) => {
+    const now = listing.get(a.key)?.etag;
+    return a.etag === undefined || now === undefined || now === a.etag;
+  });
 }
 
 function decodeName(n: string): string {

@@ -13,6 +13,8 @@ const artifactSchema = z.object({
   rawBytes: z.number().int().nonnegative(),
   rawSha256: z.string().regex(/^[0-9a-f]{64}$/),
   versionId: z.string().optional(),
+  /** The store's ETag right after the write (S3): a later listing with another ETag means the object was replaced. */
+  etag: z.string().optional(),
 });
 
 export const manifestSchema = z.object({

@@ -10,6 +10,8 @@ export interface Dated {
   engine: string;
   database: string;
   finishedAt: string;
+  /** False when the backup's objects were replaced since it was taken: it cannot stand in for older backups. */
+  intact?: boolean | undefined;
 }
 
 export interface RetentionDecision<T> {
@@ -29,8 +31,12 @@ export function selectRetention<T extends Dated>(items: T[], policy: RetentionPo
   const cutoff = now.getTime() - policy.keepDays * 86_400_000;
   for (const list of groups.values()) {
     list.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt) || b.key.localeCompare(a.key));
+    let standIn = false; // whether a kept backup whose objects are as they were written is newer than this one
     list.forEach((it, i) => {
-      if (i === 0) keep.push({ item: it, why: 'newest complete backup' });
+      const wasStandIn = standIn;
+      standIn ||= it.intact !== false;
+      if (i === 0) keep.push({ item: it, why: it.intact === false ? 'newest complete backup (its objects were replaced since it was taken)' : 'newest complete backup' });
+      else if (!wasStandIn) keep.push({ item: it, why: 'every newer backup had objects replaced since it was taken (ETag differs): kept until an intact one is newer' });
       else if (i < policy.keepLast) keep.push({ item: it, why: `within the last ${policy.keepLast}` });
       else if (Date.parse(it.finishedAt) >= cutoff) keep.push({ item: it, why: `younger than ${policy.keepDays} days` });
       else remove.push({ item: it, why: `older than ${policy.keepDays} days and not within the last ${policy.keepLast}` });

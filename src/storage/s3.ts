@@ -109,7 +109,7 @@ export class S3Store implements ObjectStore {
       problems.push(`KMS key is "${info.kmsKeyId ?? 'none'}", not ${this.cfg.kmsKeyId}`);
     }
     if (problems.length) throw new IntegrityError(`stored object ${key} failed verification: ${problems.join('; ')}`);
-    return { key, bytes, versionId: info.versionId, sse: 'aws:kms', kmsKeyId: info.kmsKeyId };
+    return { key, bytes, versionId: info.versionId, etag: info.etag, sse: 'aws:kms', kmsKeyId: info.kmsKeyId };
   }
 
   async putBytes(key: string, data: Buffer | string, options: PutOptions = {}): Promise<PutResult> {
@@ -165,6 +165,7 @@ export class S3Store implements ObjectStore {
         sse: h.ServerSideEncryption,
         kmsKeyId: h.SSEKMSKeyId,
         versionId: h.VersionId,
+        etag: h.ETag,
         restore: parseRestoreHeader(h.Restore),
       };
     } catch (err) {

@@ -15,6 +15,8 @@ export interface PutResult {
   /** Bytes the store consumed from the body and confirmed are stored (after a read-back of the object's size). */
   bytes: number;
   versionId?: string | undefined;
+  /** The store's ETag of what was written (S3), to tell later whether the object was replaced. */
+  etag?: string | undefined;
   /** Server-side encryption as reported by the store after the write, e.g. "aws:kms"; "none" for the file store. */
   sse: string;
   kmsKeyId?: string | undefined;

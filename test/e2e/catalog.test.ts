@@ -3,7 +3,11 @@
 // and old orphans. list/status/verify --latest/restore --from/prune must trust only proven-complete backups.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { execa } from 'execa';
 import { describe, it } from 'node:test';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { ageBackup, rawFile, rawS3, readManifest, type RawStore } from '../helpers/crafted.js';
@@ -134,4 +138,83 @@ async function scenario(kind: 's3' | 'file'): Promise<void> {
 describe('catalog: only what the store proves', () => {
   it('S3 (radosgw): lying manifests, missing and short artifacts, orphans', () => scenario('s3'));
   it('file store: the same crafted state', () => scenario('file'));
+});
+
+describe('catalog: replaced objects, nested envs, drill reports, locks and names that lie', () => {
+  it('a same-size replaced artifact never stands in for older backups; --latest prefers an intact one', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const raw = rawS3(bucket);
+    const a = await makeDatabase(uniqueName('igb_cat_r'), 30);
+    await writeConfig(dir, { envs: { prod: { retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 24 }, storage: s3Storage(bucket), postgres: pgSection([a]) } } });
+    const old1 = await ageBackup(raw, await backup(dir, 'prod', a), 3);
+    const old2 = await ageBackup(raw, await backup(dir, 'prod', a), 2);
+    const newest = await backup(dir, 'prod', a);
+    // Someone with write access replaces the newest dump with other bytes of the same size.
+    await raw.put(newest, randomBytes((await raw.get(newest)).length));
+    const p = parseJson<PruneJson>(await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }));
+    assert.deepEqual(p.removed.map((r) => r.key), [old1]);
+    assert.deepEqual(p.kept.map((k) => k.key), [newest, old2]);
+    assert.match(p.kept[1]!.why, /kept until an intact one is newer/);
+    const v = await runCli(['--json', 'verify', 'postgres', '--env', 'prod', '--latest'], { cwd: dir });
+    assert.equal(v.code, 0, v.stderr);
+    assert.match(v.stdout, new RegExp(old2.replace(/[.]/g, '\\.')));
+  });
+
+  it('envs whose folders nest are refused; a nested folder from another config is never pruned', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const a = await makeDatabase(uniqueName('igb_cat_n'), 30);
+    const both = await runCli(['list', '--env', 'team'], {
+      cwd: dir,
+      env: { IGBACKUP_CONFIG: await writeConfig(dir, { envs: { team: { storage: s3Storage(bucket), postgres: pgSection([a]) }, postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) } } }) },
+    });
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /envs\.postgres: its objects \(team\/postgres\/\) lie inside env team's folder \(team\/\)/);
+    const inner = join(dir, 'inner');
+    const outer = join(dir, 'outer');
+    await mkdir(inner);
+    await mkdir(outer);
+    await writeConfig(inner, { envs: { postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) } } });
+    await writeConfig(outer, { envs: { team: { retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 }, storage: s3Storage(bucket), postgres: pgSection([a]) } } });
+    const key = await backup(inner, 'postgres', a);
+    await backup(outer, 'team', a);
+    const p = parseJson<PruneJson>(await runCli(['--json', 'prune', '--env', 'team', '--yes'], { cwd: outer }));
+    assert.equal(p.orphansRemoved.length + p.suspectsRemoved.length + p.removed.length, 0, JSON.stringify(p));
+    const l = parseJson<ListJson>(await runCli(['--json', 'list', '--env', 'postgres'], { cwd: inner }));
+    assert.deepEqual(l.backups.map((b) => b.key), [key]);
+  });
+
+  it('status judges a drill report against today\'s RTO target; --force-unlock refuses a live holder; stored names cannot drive the terminal', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const raw = rawS3(bucket);
+    const a = await makeDatabase(uniqueName('igb_cat_s'), 30);
+    await writeConfig(dir, {
+      tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
+      envs: { prod: { tier: 'gold', retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 }, storage: s3Storage(bucket), postgres: pgSection([a]) } },
+    });
+    const key = await backup(dir, 'prod', a);
+    const at = new Date().toISOString();
+    await raw.put(`prod/.igbackup/drills/postgres/${a}_${ts(new Date())}.json`, JSON.stringify({ database: a, key, finishedAt: at, ok: true, rtoMet: true, rtoSeconds: 99_999_999 }));
+    const st = await runCli(['--json', 'status', '--env', 'prod'], { cwd: dir });
+    assert.equal(st.code, 6, st.stderr);
+    assert.match(st.stdout, /the last drill failed/);
+
+    const sleeper = execa('sleep', ['60']);
+    const lockKey = 'prod/.igbackup/locks/postgres.json';
+    await raw.put(lockKey, JSON.stringify({ id: 'x', env: 'prod', engine: 'postgres', holder: 'cron@here', host: hostname(), pid: sleeper.pid, acquiredAt: at, expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    const forced = await runCli(['backup', 'postgres', '--env', 'prod', '--force-unlock'], { cwd: dir });
+    assert.equal(forced.code, 7, forced.stderr);
+    assert.match(forced.stderr, new RegExp(`--force-unlock refused: .* is alive \\(pid ${sleeper.pid} on this host`));
+    sleeper.kill();
+    await sleeper.catch(() => undefined);
+    await raw.remove(lockKey);
+
+    await raw.put(`prod/postgres/x\u001b[2J\u001b]0;pwned\u0007.dump`, 'left over');
+    const plan = await runCli(['prune', '--env', 'prod'], { cwd: dir });
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.ok(!/\u001b\[2J|\u001b\]0;/.test(plan.stdout + plan.stderr), 'a stored name wrote terminal control sequences');
+    assert.match(plan.stdout, /x\\u001b\[2J\\u001b\]0;pwned\\u0007\.dump/);
+  });
 });

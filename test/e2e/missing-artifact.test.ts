@@ -52,7 +52,7 @@ function storeCases(): StoreCase[] {
 
 describe('restore and verify when the manifest exists but the artifact is missing or short', () => {
   for (const store of storeCases()) {
-    it(`postgres on ${store.name}: missing -> exit 4, short -> exit 3, every path exits promptly, the database untouched`, async () => {
+    it(`postgres on ${store.name}: missing or short -> not a complete backup, exit 3, every path exits promptly, the database untouched`, async () => {
       const dir = await tempDir();
       const db = await makeDatabase(uniqueName('igb_gone'), 500);
       await writeConfig(dir, { envs: { ci: { storage: await store.storage(dir), postgres: pgSection([db]) } } });
@@ -69,15 +69,15 @@ describe('restore and verify when the manifest exists but the artifact is missin
       for (const args of runs()) {
         const r = await timed(args, dir);
         assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, /does not match its manifest: size \d+ bytes, manifest says \d+/);
+        assert.match(r.stderr, /is not a complete backup:[\s\S]*has \d+ bytes in the store, the manifest says \d+/);
         assert.ok(r.ms < 60_000, `${args.join(' ')} took ${r.ms} ms`);
         noCrash(r);
       }
       await store.remove(key);
       for (const args of runs()) {
         const r = await timed(args, dir);
-        assert.equal(r.code, 4, `${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, /no such object|no object at/);
+        assert.equal(r.code, 3, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stderr, /is not a complete backup:[\s\S]*is missing from the store/);
         assert.ok(r.ms < 60_000, `${args.join(' ')} took ${r.ms} ms`);
         noCrash(r);
       }
@@ -93,7 +93,7 @@ describe('restore and verify when the manifest exists but the artifact is missin
     await fillRedis(r, 200);
     const keys = await r.cli('DBSIZE');
     try {
-      for (const [store, fault, code] of [[fileCase, 'remove', 4], [s3Case, 'shorten', 3]] as const) {
+      for (const [store, fault, code] of [[fileCase, 'remove', 3], [s3Case, 'shorten', 3]] as const) {
         const dir = await tempDir();
         await writeConfig(dir, { envs: { ci: { storage: await store.storage(dir), redis: { port: r.port, restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30 } } } } });
         const b = await runCli(['--json', 'backup', 'redis', '--env', 'ci'], { cwd: dir });
@@ -113,7 +113,7 @@ describe('restore and verify when the manifest exists but the artifact is missin
     }
   });
 
-  it('neo4j (stand-ins): a missing artifact fails restore and verify with exit 4 before Neo4j is touched', async () => {
+  it('neo4j (stand-ins): a missing artifact fails restore and verify with exit 3 before Neo4j is touched', async () => {
     const dir = await tempDir();
     const home = join(dir, 'neo4j-home');
     const log = join(dir, 'calls.log');
@@ -131,7 +131,8 @@ describe('restore and verify when the manifest exists but the artifact is missin
     await writeFile(log, '');
     for (const args of [['restore', 'neo4j', '--env', 'vm', '--from', key, '--yes'], ['verify', 'neo4j', '--env', 'vm', '--from', key]]) {
       const r = await timed(args, dir, env);
-      assert.equal(r.code, 4, `${args[0]}: ${r.stderr}`);
+      assert.equal(r.code, 3, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /is missing from the store/);
       assert.ok(r.ms < 60_000, `took ${r.ms} ms`);
       noCrash(r);
     }
