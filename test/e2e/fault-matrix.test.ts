@@ -1,0 +1,133 @@
+// The standing fault matrix: every fault igbackup is known to meet, the guarantee it gives and the test that proves
+// it (README "Reliability" lists the same rows). The backup and restore faults that are cheap to cause run here once
+// more, all checked against the same invariants: the documented exit code, promptly, no crash, nothing stored (no
+// object, no manifest, no open upload, no lock), no dump left running on the server, the target untouched.
+
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT, parseJson, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { rawS3 } from '../helpers/crafted.js';
+import { survivors } from '../helpers/procs.js';
+import { assertNothingStored, dropDatabase, fingerprint, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
+import { noCrash, pidsIn, timed } from '../helpers/timed.js';
+
+interface Row {
+  fault: string;
+  guarantee: string;
+  /** The test that proves it: file under test/ and the exact test name (or its start). */
+  proof: [string, string];
+}
+
+const F = 'e2e/fault-matrix.test.ts';
+export const MATRIX: Row[] = [
+  { fault: 'producer exits non-zero after a complete-looking dump', guarantee: 'exit 1 with its stderr; nothing stored', proof: [F, 'producer exits non-zero after a complete-looking dump'] },
+  { fault: 'producer killed by SIGKILL (OOM killer, operator)', guarantee: 'exit 1 naming the signal and its usual causes; nothing stored', proof: [F, 'producer killed by SIGKILL (OOM killer, operator)'] },
+  { fault: 'compressor dies mid-stream', guarantee: 'exit 1 naming zstd; nothing stored', proof: [F, 'compressor dies mid-stream'] },
+  { fault: 'kubectl loses the tail of the stream and exits 0', guarantee: 'trailer mismatch: exit 3; nothing stored', proof: [F, 'kubectl loses the tail of the stream and exits 0'] },
+  { fault: 'kubectl exits non-zero', guarantee: 'exit 1 naming the pod; nothing stored', proof: [F, 'kubectl exits non-zero'] },
+  { fault: 'kubectl hangs', guarantee: 'idle timeout ends it: exit 1; nothing stored', proof: [F, 'kubectl hangs'] },
+  { fault: 'a descendant of kubectl keeps its pipes open', guarantee: 'idle timeout, the holder cut off: exit 1 within seconds; nothing stored', proof: [F, 'a descendant of kubectl keeps its pipes open'] },
+  { fault: 'a local producer exits 0 while a descendant holds its output', guarantee: 'its group ended after 2 s: exit 1; nothing stored', proof: ['e2e/hang.test.ts', 'a local producer that exits 0 while a descendant holds its output'] },
+  { fault: 'SSH session dropped mid-stream', guarantee: 'exit 1; no object, no manifest', proof: ['e2e/transports.test.ts', 'the sshd session killed mid-stream fails the backup'] },
+  { fault: 'PostgreSQL backend terminated mid-dump', guarantee: 'exit 1; no object, no manifest, no open upload', proof: ['e2e/postgres-failures.test.ts', 'the PostgreSQL backend terminated mid-dump'] },
+  { fault: 'KMS key unknown or denied', guarantee: 'exit 1 naming the key; nothing stored', proof: [F, 'KMS key unknown or denied'] },
+  { fault: 'S3 endpoint unreachable', guarantee: 'exit 1 naming the endpoint; pg_dump stopped', proof: ['e2e/postgres-failures.test.ts', 'S3 unreachable: exit 1 naming the endpoint'] },
+  { fault: 'S3 stalls mid-upload', guarantee: 'bounded requests (3 attempts): exit 1 naming the endpoint, upload aborted, lock gone', proof: ['e2e/hang.test.ts', 'a part upload that stalls'] },
+  { fault: 'S3 stalls mid-download', guarantee: 'restore and verify exit 1 naming the endpoint; the database untouched', proof: ['e2e/hang.test.ts', 'a download that stops mid-body'] },
+  { fault: 'no AWS credentials', guarantee: 'exit 2 naming the variables and profile; nothing runs', proof: ['e2e/messages.test.ts', 'no AWS credentials anywhere'] },
+  { fault: 'disk full in the restore temp dir', guarantee: 'exit 1 naming the directory, the space needed and the alternatives; no scratch database', proof: ['e2e/messages.test.ts', 'a full restore temp dir'] },
+  { fault: 'SIGTERM/SIGINT at any stage of an upload', guarantee: 'exit 130 within 10 s; what was stored removed (by version) and named; lock released', proof: ['e2e/cancel.test.ts', 'between the artifact and the manifest'] },
+  { fault: 'a signal after the manifest was written', guarantee: 'the backup is complete and kept: exit 0, the message says so', proof: ['e2e/cancel.test.ts', 'after the manifest was confirmed'] },
+  { fault: 'cleanup itself stalls after a signal', guarantee: 'exit 130 after 8 s listing what may be left', proof: ['e2e/cancel.test.ts', 'cleanup that stalls too'] },
+  { fault: 'artifact changed in the store (same size)', guarantee: 'sha256 mismatch before anything is touched: exit 3; the database unchanged', proof: [F, 'artifact changed in the store (same size)'] },
+  { fault: 'artifact missing or cut short', guarantee: 'not a complete backup: restore and verify exit 3 at once; never --latest, never counted', proof: ['e2e/missing-artifact.test.ts', 'postgres on'] },
+  { fault: 'dump truncated by a producer that exited 0', guarantee: 'verify reads every block: exit 3', proof: ['e2e/verify.test.ts', 'postgres: a dump cut short by a producer that exited 0'] },
+  { fault: 'manifests that lie (other env or database, .. paths, future dates, unparsable, future schema)', guarantee: 'suspect with reasons: never restored by --latest, never counted for the RPO, never a prune rail', proof: ['e2e/catalog.test.ts', 'S3 (radosgw): lying manifests'] },
+  { fault: 'prune over lying state', guarantee: 'deletes only inside the env\'s own folders, never the last complete backup, suspects and orphans only after the grace period', proof: ['e2e/catalog.test.ts', 'file store: the same crafted state'] },
+  { fault: 'artifact replaced after the backup', guarantee: 'never stands in for older backups in prune; --latest prefers an intact one', proof: ['e2e/catalog.test.ts', 'a same-size replaced artifact'] },
+  { fault: 'lock from the future or garbled; --force-unlock of a live run', guarantee: 'taken over with a warning; a live holder on this host is refused (exit 7)', proof: ['e2e/lock.test.ts', 'takes over a stale lock'] },
+  { fault: 'one of several databases fails', guarantee: 'the others are still backed up, each reported; exit non-zero', proof: ['e2e/backup-many.test.ts', 'one database failing mid-run'] },
+  { fault: 'a configured database does not exist', guarantee: 'preflight: exit 2 before anything runs', proof: ['e2e/backup-many.test.ts', 'an unknown database fails the preflight'] },
+  { fault: 'scheduled jobs of an env all start at the same minute', guarantee: 'one job per engine backs up every database in turn; none refused by the lock', proof: ['e2e/schedule-run.test.ts', 'crontab'] },
+];
+
+const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
+const FIX = (name: string): string => join(ROOT, 'test', 'fixtures', name);
+
+describe('fault matrix', () => {
+  it('every row names a test that exists, and the README lists every row', async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    for (const row of MATRIX) {
+      const [file, name] = row.proof;
+      const text = await readFile(join(ROOT, 'test', file), 'utf8');
+      assert.ok(text.includes(`it('${name}`) || text.includes(`it(\`${name}`) || text.includes(`'${name}`), `${file} has no test "${name}"`);
+      assert.ok(readme.includes(`| ${row.fault} | ${row.guarantee} |`), `README Reliability lacks the row for "${row.fault}"`);
+    }
+  });
+});
+
+describe('fault matrix: backup faults, one set of invariants', () => {
+  let dir: string;
+  let db: string;
+  let pods: string;
+  before(async () => {
+    dir = await tempDir();
+    db = await makeDatabase(uniqueName('igb_matrix'), 300);
+    pods = join(dir, 'pods.json');
+    const pod = { metadata: { name: 'pg-0', namespace: 'db', labels: { app: 'pg' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
+    await writeFile(pods, JSON.stringify({ items: [pod] }));
+  });
+  after(async () => dropDatabase(db));
+
+  const kube = { type: 'kubernetes', namespace: 'db', selector: 'app=pg', idleTimeoutSec: 2 };
+  const cases: { fault: string; pg?: Record<string, unknown>; storage?: Record<string, unknown>; env?: Record<string, string>; code: number; says: RegExp }[] = [
+    { fault: 'producer exits non-zero after a complete-looking dump', pg: { binDir: FIX('pgfail') }, code: 1, says: /pg_dump exited with code 3[\s\S]*injected failure/ },
+    { fault: 'producer killed by SIGKILL (OOM killer, operator)', pg: { binDir: FIX('pgkill') }, code: 1, says: /pg_dump was killed by SIGKILL/ },
+    { fault: 'compressor dies mid-stream', env: { PATH: `${FIX('zstdfail')}:${process.env.PATH}` }, code: 1, says: /zstd/ },
+    { fault: 'kubectl loses the tail of the stream and exits 0', pg: { transport: kube }, env: { IGB_KUBECTL_TRUNCATE_TAIL: '1000' }, code: 3, says: /incomplete or altered/ },
+    { fault: 'kubectl exits non-zero', pg: { transport: kube }, env: { IGB_KUBECTL_EXIT: '1' }, code: 1, says: /pod app=pg in namespace db/ },
+    { fault: 'kubectl hangs', pg: { transport: kube }, env: { IGB_KUBECTL_HANG: '1' }, code: 1, says: /idle timeout/ },
+    { fault: 'a descendant of kubectl keeps its pipes open', pg: { transport: kube }, env: { IGB_KUBECTL_HOLD_PIPES: 'setsid' }, code: 1, says: /idle timeout/ },
+    { fault: 'KMS key unknown or denied', storage: { kmsKeyId: 'igb-matrix-unknown-key' }, code: 1, says: /KMS key igb-matrix-unknown-key/ },
+  ];
+  for (const c of cases) {
+    it(c.fault, async () => {
+      const bucket = await makeBucket();
+      await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, c.storage ?? {}), postgres: pgSection([db], c.pg ?? {}) } } });
+      const holders = join(dir, `holders-${uniqueName('h')}`);
+      const kubeEnv = c.pg?.transport ? { PATH: `${KUBE}:${process.env.PATH}`, IGB_KUBE_PODS: pods, IGB_KUBECTL_FAULT_ONLY: '--format=custom', IGB_KUBECTL_HOLDER_PID: holders } : {};
+      const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { ...kubeEnv, ...(c.env ?? {}) });
+      for (const p of await survivors(await pidsIn(holders))) process.kill(p, 'SIGKILL');
+      assert.equal(r.code, c.code, r.stderr);
+      assert.match(r.stderr, c.says);
+      assert.ok(r.ms < 60_000, `took ${r.ms} ms`);
+      noCrash(r);
+      await assertNothingStored(bucket); // no artifact, no manifest, no open upload, no lock
+      const dumps = await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${db}'`);
+      assert.equal(dumps, '0', 'a pg_dump is still running');
+    });
+  }
+
+  it('artifact changed in the store (same size)', async () => {
+    const bucket = await makeBucket();
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
+    const b = await timed(['--json', 'backup', 'postgres', '--env', 'ci'], dir);
+    assert.equal(b.code, 0, b.stderr);
+    const key = parseJson<{ results: { key: string }[] }>({ ...b }).results[0]!.key;
+    const raw = rawS3(bucket);
+    const bytes = await raw.get(key);
+    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    await raw.put(key, bytes);
+    const before = await fingerprint(db);
+    for (const args of [['restore', 'postgres', '--env', 'ci', '--from', key, '--yes'], ['verify', 'postgres', '--env', 'ci', '--from', key]]) {
+      const r = await timed(args, dir);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, /does not match its manifest: .*sha256/);
+      noCrash(r);
+    }
+    assert.equal(await fingerprint(db), before);
+    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb%'`), '0');
+  });
+});
