@@ -20,7 +20,7 @@ export class ConfigError extends IgbackupError {
 }
 
 /** How a run of a program failed, as far as its exit status tells. */
-export type FailureKind = 'exit' | 'not-found' | 'cannot-start' | 'signal' | 'transport';
+export type FailureKind = 'exit' | 'not-found' | 'cannot-start' | 'stopped' | 'signal' | 'transport';
 
 interface RunResult {
   exitCode?: number | undefined;
@@ -55,7 +55,8 @@ function signalHint(signal: string): string {
 export function classifyFailure(r: RunResult): FailureKind {
   if (r.startError) {
     if (r.where) return 'transport';
-    return /ENOENT|not found/i.test(`${r.startError} ${r.stderrTail}`) ? 'not-found' : 'cannot-start';
+    if (/ENOENT|not found/i.test(`${r.startError} ${r.stderrTail}`)) return 'not-found';
+    return /spawn|EACCES|EPERM|could not be started/i.test(r.startError) ? 'cannot-start' : 'stopped';
   }
   if (r.signal || signalOfExitCode(r.exitCode)) return 'signal';
   if (r.exitCode === 127) return 'not-found';
@@ -76,6 +77,9 @@ function describeFailure(command: string, r: RunResult, kind: FailureKind): { ho
     const signal = r.signal ?? fromCode ?? 'a signal';
     const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode} (128 + ${(r.exitCode ?? 0) - 128}: killed by ${signal})`;
     return { how: `${how}${r.where ? ` on ${r.where}` : ''}`, hint: signalHint(signal) };
+  }
+  if (kind === 'stopped') {
+    return { how: `was stopped by igbackup (${r.startError ?? 'see above'})`, hint: `igbackup ended ${command} for the reason above, not because of ${command}'s own work; nothing was stored` };
   }
   if (kind === 'not-found' || kind === 'cannot-start') {
     const how = r.startError ? `could not be started${kind === 'not-found' ? ' (command not found)' : ''}` : 'exited with code 127 (command not found)';
