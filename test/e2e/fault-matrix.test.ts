@@ -97,7 +97,7 @@ describe('fault matrix: backup faults, one set of invariants', () => {
       const bucket = await makeBucket();
       await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, c.storage ?? {}), postgres: pgSection([db], c.pg ?? {}) } } });
       const holders = join(dir, `holders-${uniqueName('h')}`);
-      const kubeEnv = c.pg?.transport ? { PATH: `${KUBE}:${process.env.PATH}`, IGB_KUBE_PODS: pods, IGB_KUBECTL_FAULT_ONLY: '--format=custom', IGB_KUBECTL_HOLDER_PID: holders } : {};
+      const kubeEnv: Record<string, string> = c.pg?.transport ? { PATH: `${KUBE}:${process.env.PATH}`, IGB_KUBE_PODS: pods, IGB_KUBECTL_FAULT_ONLY: '--format=custom', IGB_KUBECTL_HOLDER_PID: holders } : {};
       const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { ...kubeEnv, ...(c.env ?? {}) });
       for (const p of await survivors(await pidsIn(holders))) process.kill(p, 'SIGKILL');
       assert.equal(r.code, c.code, r.stderr);
@@ -118,7 +118,8 @@ describe('fault matrix: backup faults, one set of invariants', () => {
     const key = parseJson<{ results: { key: string }[] }>({ ...b }).results[0]!.key;
     const raw = rawS3(bucket);
     const bytes = await raw.get(key);
-    bytes[Math.floor(bytes.length / 2)] ^= 0xff;
+    const mid = Math.floor(bytes.length / 2);
+    bytes[mid] = (bytes[mid] ?? 0) ^ 0xff;
     await raw.put(key, bytes);
     const before = await fingerprint(db);
     for (const args of [['restore', 'postgres', '--env', 'ci', '--from', key, '--yes'], ['verify', 'postgres', '--env', 'ci', '--from', key]]) {
