@@ -31,7 +31,7 @@ for n in "${COUNTS[@]}"; do
 envs:
   $env:
     storage: { type: s3, bucket: $BUCKET, endpoint: "$IGBACKUP_TEST_S3_ENDPOINT", kmsKeyId: "$IGBACKUP_TEST_KMS_KEY_ID" }
-    retention: { keepLast: 100000, keepDays: 3650, orphanGraceHours: 24 }
+    retention: { keepLast: 10000, keepDays: 36500, orphanGraceHours: 24 }
     postgres: { host: 127.0.0.1, user: postgres, databases: [$dbs] }
 YAML
   t0=$(now); node --import tsx bench/catalog/list-baseline.ts "$BUCKET" "$env/postgres/" >/dev/null; t1=$(now); base=$(secs "$t0" "$t1")
