@@ -19,16 +19,23 @@ export interface ArtifactJob {
   zstd: ZstdOptions;
   sizeEstimate?: number | undefined;
   producerHint?: string | undefined;
+  /** What a complete output starts with (the engine's format magic), when it has one. */
+  magic?: { bytes: Buffer; format: string } | undefined;
+  /** Fail when the producer writes nothing for this long (local producers; remote transports have their own). */
+  idleTimeoutMs?: number | undefined;
 }
 
 export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: ArtifactJob): Promise<ManifestArtifact> {
   if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled before this upload: start nothing
   const compression = compressStage(job.compression, ctx.runner, job.zstd);
+  // The stored bytes are decompressed on the way and must give back exactly what the producer wrote.
+  const check = job.compression === 'none' ? undefined : decompressStage(job.compression, ctx.runner);
   let producer;
   try {
     producer = job.transport.start({ ...job.command, stdin: 'ignore' });
   } catch (err) {
     compression.kill();
+    check?.kill();
     throw err;
   }
   const result = await streamToStore({
@@ -40,6 +47,9 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
     signal: ctx.signal,
     producerHint: job.producerHint,
     checkRaw: producer.verify,
+    proof: check ? { roundTrip: check } : 'identity',
+    magic: job.magic,
+    idleTimeoutMs: job.idleTimeoutMs,
     onProgress: (p) => ctx.reporter.progress(p.storedBytes, undefined),
   });
   return {

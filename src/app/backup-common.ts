@@ -28,7 +28,7 @@ export async function forEachDatabase<R>(ctx: AppContext, engine: string, databa
       if (error instanceof CancelledError || ctx.signal.aborted) throw error;
       out.failures.push({ database, error });
       const rest = databases.length - i - 1;
-      ctx.reporter.warn(`${engine} backup of ${database} FAILED: ${messageOf(error).split('\n')[0]}${rest ? `; going on with the other ${rest} database(s)` : ''}`);
+      if (databases.length > 1) ctx.reporter.warn(`${engine} backup of ${database} FAILED: ${messageOf(error).split('\n')[0]}${rest ? `; going on with the other ${rest} database(s)` : ''}`);
     }
   }
   return out;

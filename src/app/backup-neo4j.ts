@@ -14,7 +14,7 @@ import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from 
 import type { BackupResult } from './backup-postgres.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
-import { openTransport } from './transports.js';
+import { openTransport, producerIdleMs } from './transports.js';
 
 export function neo4jSection(ctx: AppContext, h: EnvHandle): Neo4jConfig {
   const n = h.env.neo4j;
@@ -108,6 +108,7 @@ async function streamBackup(
         transport,
         compression,
         zstd: { level: cfg.zstdLevel, threads: cfg.zstdThreads },
+        idleTimeoutMs: producerIdleMs(cfg.transport),
         producerHint: `check neo4j-admin on ${transport.host} and that database "${db}" exists`,
       }),
     );

@@ -10,7 +10,7 @@ import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
-import { openTransport } from './transports.js';
+import { openTransport, producerIdleMs } from './transports.js';
 
 export interface BackupOptions {
   env: string;
@@ -126,7 +126,9 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
       await uploadArtifact(ctx, h.store, {
         role: 'dump',
         key,
-        command: pg.dumpCommand(conn, database),
+        command: pg.dumpCommand(conn, database, cfg.lockWaitTimeoutSec),
+        magic: pg.DUMP_MAGIC,
+        idleTimeoutMs: producerIdleMs(cfg.transport),
         transport,
         compression,
         zstd,
@@ -149,6 +151,7 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
           role: 'globals',
           key: gkey,
           command: pg.globalsCommand(conn, cfg.maintenanceDatabase),
+          idleTimeoutMs: producerIdleMs(cfg.transport),
           transport,
           compression,
           zstd,

@@ -12,7 +12,7 @@ import { runnerTools, writeManifest } from './backup-common.js';
 import { selectEnv, type AppContext } from './context.js';
 import { redisCli, redisConnection, redisInfo, redisSection } from './redis-common.js';
 import { waitUntil } from './wait.js';
-import { openTransport } from './transports.js';
+import { openTransport, producerIdleMs } from './transports.js';
 import type { BackupResult } from './backup-postgres.js';
 
 export interface RedisBackupOptions {
@@ -60,6 +60,8 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
         compression,
         zstd: { level: cfg.zstdLevel, threads: cfg.zstdThreads },
         sizeEstimate: memory > 0 ? memory : undefined,
+        magic: redis.RDB_MAGIC,
+        idleTimeoutMs: producerIdleMs(cfg.transport),
         producerHint: `check that Redis at ${cfg.host}:${cfg.port} is reachable and the credentials allow SYNC/--rdb (or use mode: bgsave)`,
       }),
     );

@@ -66,3 +66,8 @@ async function resolveHop(ctx: AppContext, hop: SshHopConfig, where: string): Pr
   const { identityFile: _i, passphrase: _p, knownHosts: _k, ...rest } = hop;
   return { ...rest, privateKey, passphrase, agentSocket, knownHostsPath };
 }
+
+/** How long a backup producer may write nothing before it is killed, where the transport does not watch itself. */
+export function producerIdleMs(t: TransportConfig): number | undefined {
+  return t.type === 'local' ? (t.idleTimeoutSec ?? 600) * 1000 : undefined;
+}

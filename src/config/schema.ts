@@ -17,7 +17,11 @@ export const secretRefSchema = z.strictObject({
 });
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
-const localTransportSchema = z.strictObject({ type: z.literal('local') });
+const localTransportSchema = z.strictObject({
+  type: z.literal('local'),
+  /** A backup's producer that writes nothing for this long is killed (a pg_dump stuck behind a lock, say). */
+  idleTimeoutSec: z.number().int().min(1).max(86400).default(600),
+});
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
@@ -117,7 +121,7 @@ const compressionFields = {
 };
 
 export const postgresSchema = z.strictObject({
-  transport: transportSchema.default({ type: 'local' }),
+  transport: transportSchema.prefault({ type: 'local' }),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).default(5432),
   user: z.string().min(1).default('postgres'),
@@ -125,6 +129,8 @@ export const postgresSchema = z.strictObject({
   sslmode: z.enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full']).optional(),
   databases: z.array(z.string().min(1)).min(1, 'list at least one database to back up'),
   maintenanceDatabase: z.string().min(1).default('postgres'),
+  /** pg_dump --lock-wait-timeout: a table lock not granted within this many seconds fails the dump instead of waiting. */
+  lockWaitTimeoutSec: z.number().int().min(1).max(86400).default(300),
   ...compressionFields,
   globals: z.boolean().default(false),
   binDir: z.string().optional(),
@@ -164,7 +170,7 @@ const redisRestoreSchema = z.strictObject({
 });
 
 export const redisSchema = z.strictObject({
-  transport: transportSchema.default({ type: 'local' }),
+  transport: transportSchema.prefault({ type: 'local' }),
   /** Instance name used in object keys. */
   name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').default('redis'),
   host: z.string().min(1).default('127.0.0.1'),
@@ -192,7 +198,7 @@ export type RedisConfig = z.infer<typeof redisSchema>;
 const argvSchema = z.array(z.string().min(1)).min(1);
 
 export const neo4jSchema = z.strictObject({
-  transport: transportSchema.default({ type: 'local' }),
+  transport: transportSchema.prefault({ type: 'local' }),
   /** community: offline dump (the DBMS is stopped); enterprise: online `database backup`. */
   edition: z.enum(['community', 'enterprise']).default('community'),
   /** neo4j-admin syntax: 5 (`database dump/load`) or 4.4 (`dump`/`load`). */

@@ -47,9 +47,12 @@ function secretEnv(c: PgConnection): Record<string, string> {
 }
 
 /** pg_dump in custom format, uncompressed (compression happens on the runner), to stdout. */
-export function dumpCommand(c: PgConnection, database: string): CommandSpec {
+/** What every custom-format archive starts with (pg_backup_archiver.c). */
+export const DUMP_MAGIC = { bytes: Buffer.from('PGDMP'), format: 'pg_dump custom-format archive' };
+
+export function dumpCommand(c: PgConnection, database: string, lockWaitTimeoutSec = 300): CommandSpec {
   return {
-    argv: [bin(c, 'pg_dump'), '--format=custom', '--compress=0', '--no-password', `--dbname=${conninfo(c, database)}`],
+    argv: [bin(c, 'pg_dump'), '--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${lockWaitTimeoutSec}s`, `--dbname=${conninfo(c, database)}`],
     env: secretEnv(c),
   };
 }

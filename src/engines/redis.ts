@@ -15,6 +15,8 @@ export interface RedisConnection {
 
 export const ARTIFACT_FORMAT = 'redis-rdb';
 export const RDB_EXTENSION = '.rdb';
+/** What every RDB file starts with ("REDIS" and a four-digit version). */
+export const RDB_MAGIC = { bytes: Buffer.from('REDIS'), format: 'Redis RDB file' };
 
 function bin(c: RedisConnection, program: string): string {
   return c.binDir ? `${c.binDir.replace(/\/+$/, '')}/${program}` : program;

@@ -8,6 +8,7 @@ import type { ObjectStore, PutResult } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
 import { HashCounter, HashGate, type Digest } from './hash.js';
+import { roundTrip, roundTripProblem } from './round-trip.js';
 
 /** How long a broken stream waits for the dying process's exit status before reporting the stream error. */
 const STAGE_EXIT_GRACE_MS = 2000;
@@ -24,6 +25,15 @@ export interface StreamToStoreInput {
   checkRaw?: ((raw: Digest) => Promise<void>) | undefined;
   /** Hint shown when the producer fails. */
   producerHint?: string | undefined;
+  /**
+   * How the stored bytes are proven to be what the producer wrote: a decompressor the stored stream is also fed to
+   * ('round-trip'), or 'identity' when nothing is compressed (stored sha256 = raw sha256).
+   */
+  proof?: { roundTrip: Stage } | 'identity' | undefined;
+  /** What a complete output of this producer starts with (e.g. "PGDMP"): an output that does not is refused. */
+  magic?: { bytes: Buffer; format: string } | undefined;
+  /** Kill and fail when the producer writes nothing for this long (a local pg_dump waiting on a lock, say). */
+  idleTimeoutMs?: number | undefined;
 }
 
 export interface StreamToStoreResult {
@@ -40,17 +50,24 @@ export interface StreamToStoreResult {
 export async function streamToStore(input: StreamToStoreInput): Promise<StreamToStoreResult> {
   const { producer, compression } = input;
   let rawBytes = 0;
-  const raw = new HashCounter((b) => (rawBytes = b));
+  const idle = watchIdle(input.idleTimeoutMs, (secs) => fail(new ProcessFailedError(producer.name, { stderrTail: '', startError: `no data from ${producer.name} for ${secs} s (idle timeout)` })));
+  const raw = new HashCounter((b) => {
+    rawBytes = b;
+    idle.arm();
+  });
   let primary: unknown;
   const abort = new AbortController();
   const producerOk = producer.done.then((r) => {
     if (r.cancelled) throw r.cancelled;
     if (!succeeded(r)) throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
   });
-  const verdict = async (): Promise<void> => {
+  const rt = input.proof && input.proof !== 'identity' ? roundTrip(input.proof.roundTrip) : undefined;
+  const verdict = async (stored: Digest): Promise<void> => {
     await producerOk;
     await compression.done;
     await input.checkRaw?.(raw.digest());
+    const problem = outputProblem(input, raw, stored, rt && (await rt.result));
+    if (problem) throw new IntegrityError(`${producer.name}'s output for ${input.key} is not a complete backup: ${problem}`, { hint: 'nothing was stored; check the producer and the compressor on this machine (see the message)' });
   };
   const gate = new HashGate(verdict, (storedBytes) => input.onProgress?.({ rawBytes, storedBytes }));
 
@@ -59,6 +76,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
     primary = err;
     producer.kill();
     compression.kill();
+    rt?.kill();
     producer.stdout.destroy();
     gate.destroy(err instanceof Error ? err : new Error(String(err)));
     abort.abort(err);
@@ -67,7 +85,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  const flow = pipeline(producer.stdout, raw, compression.stream, gate);
+  const flow = rt ? pipeline(producer.stdout, raw, compression.stream, rt.tee, gate) : pipeline(producer.stdout, raw, compression.stream, gate);
   const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
   // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
@@ -88,10 +106,43 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   put.catch(fail);
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
+  idle.stop();
   finished.abort();
   input.signal?.removeEventListener('abort', onOuterAbort);
   const failure = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
   return { raw: raw.digest(), stored: gate.digest(), put: await outcome(input, settled[0], failure, gate.digest()) };
+}
+
+/** The round trip, the identity or the format magic disagreeing with what the producer wrote (pure). */
+function outputProblem(input: StreamToStoreInput, raw: HashCounter, stored: Digest, back: Digest | undefined): string | undefined {
+  const r = raw.digest();
+  const lost = back ? roundTripProblem(r, back) : undefined;
+  if (lost) return lost;
+  if (input.proof === 'identity' && (stored.bytes !== r.bytes || stored.sha256 !== r.sha256)) return `${stored.bytes} bytes stored, ${r.bytes} written`;
+  if (input.magic && !raw.head.subarray(0, input.magic.bytes.length).equals(input.magic.bytes)) {
+    return `it does not start like a ${input.magic.format} (${r.bytes} bytes, starting ${JSON.stringify(raw.head.toString('latin1').slice(0, 8))})`;
+  }
+  return undefined;
+}
+
+/** Calls onIdle when arm() was not called for timeoutMs (armed at once); stop() ends the watch. */
+function watchIdle(timeoutMs: number | undefined, onIdle: (secs: number) => void): { arm: () => void; stop: () => void } {
+  if (!timeoutMs) return { arm: () => undefined, stop: () => undefined };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const arm = (): void => {
+    if (stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => onIdle(Math.round(timeoutMs / 1000)), timeoutMs);
+  };
+  arm();
+  return {
+    arm,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }
 
 /** The put's result if everything succeeded and the counts agree; otherwise nothing of the upload stays, and the

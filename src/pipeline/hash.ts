@@ -13,6 +13,8 @@ export class HashCounter extends Transform {
   private readonly hash: Hash = createHash('sha256');
   private count = 0;
   private final: Digest | undefined;
+  /** The first bytes seen (up to 16), for format checks such as a dump's magic number. */
+  head = Buffer.alloc(0);
 
   constructor(private readonly onBytes?: (bytes: number) => void) {
     super({ highWaterMark: 1024 * 1024 });
@@ -20,6 +22,7 @@ export class HashCounter extends Transform {
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.hash.update(chunk);
+    if (this.head.length < 16) this.head = Buffer.concat([this.head, chunk.subarray(0, 16 - this.head.length)]);
     this.count += chunk.length;
     this.onBytes?.(this.count);
     cb(null, chunk);

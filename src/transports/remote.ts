@@ -50,6 +50,7 @@ class RemoteCommand implements RunningCommand {
   private killedFor: string | undefined;
   private cancelled: Error | undefined;
   private trailer: Trailer | undefined;
+  private ended = false;
   private idle: NodeJS.Timeout | undefined;
   private deadline: NodeJS.Timeout | undefined;
   private giveUp = (): void => undefined;
@@ -72,14 +73,18 @@ class RemoteCommand implements RunningCommand {
       this.giveUp = () => resolve({ error: `${opts.where}: the command did not end within ${KILLED_CHANNEL_MS / 1000} s of being stopped` });
     });
     if (opts.signal && !opts.signal.aborted) opts.signal.addEventListener('abort', this.onAbort, { once: true });
-    this.done = this.run().finally(() => opts.signal?.removeEventListener('abort', this.onAbort));
+    this.done = this.run().finally(() => {
+      this.ended = true;
+      opts.signal?.removeEventListener('abort', this.onAbort);
+    });
   }
 
   kill = (reason?: string): void => {
     this.killedFor ??= reason ?? 'stopped by igbackup';
     this.channel?.kill();
     this.stdin?.destroy();
-    this.deadline ??= setTimeout(this.giveUp, KILLED_CHANNEL_MS);
+    // A kill after the end (a caller cleaning up) has nothing to wait for: no timer that would hold the process.
+    if (!this.ended) this.deadline ??= setTimeout(this.giveUp, KILLED_CHANNEL_MS);
   };
 
   verify = async (local: { bytes: number; sha256: string }): Promise<void> => {

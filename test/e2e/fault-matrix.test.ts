@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test';
 import { ROOT, parseJson, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { rawS3 } from '../helpers/crafted.js';
 import { survivors } from '../helpers/procs.js';
-import { assertNothingStored, dropDatabase, fingerprint, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
+import { execa } from 'execa';
+import { assertNothingStored, dropDatabase, fingerprint, makeBucket, makeDatabase, pg, psql, uniqueName } from '../helpers/servers.js';
 import { noCrash, pidsIn, timed } from '../helpers/timed.js';
 
 interface Row {
@@ -25,6 +26,10 @@ export const MATRIX: Row[] = [
   { fault: 'producer exits non-zero after a complete-looking dump', guarantee: 'exit 1 with its stderr; nothing stored', proof: [F, 'producer exits non-zero after a complete-looking dump'] },
   { fault: 'producer killed by SIGKILL (OOM killer, operator)', guarantee: 'exit 1 naming the signal and its usual causes; nothing stored', proof: [F, 'producer killed by SIGKILL (OOM killer, operator)'] },
   { fault: 'compressor dies mid-stream', guarantee: 'exit 1 naming zstd; nothing stored', proof: [F, 'compressor dies mid-stream'] },
+  { fault: 'compressor exits 0 with short output', guarantee: 'the stored stream is decompressed on the way and must equal what the producer wrote: exit 3; nothing stored', proof: [F, 'compressor exits 0 with short output'] },
+  { fault: 'producer exits 0 with empty or foreign output', guarantee: 'the format magic (PGDMP, REDIS) is checked: exit 3; nothing stored', proof: [F, 'producer exits 0 with empty or foreign output'] },
+  { fault: 'a local producer writes nothing (stuck)', guarantee: 'idle timeout (transport.idleTimeoutSec): exit 1; nothing stored', proof: [F, 'a local producer writes nothing (stuck)'] },
+  { fault: 'pg_dump waits on a table lock', guarantee: 'pg_dump --lock-wait-timeout (postgres.lockWaitTimeoutSec): exit 1 naming the lock; nothing stored', proof: [F, 'pg_dump waits on a table lock'] },
   { fault: 'kubectl loses the tail of the stream and exits 0', guarantee: 'trailer mismatch: exit 3; nothing stored', proof: [F, 'kubectl loses the tail of the stream and exits 0'] },
   { fault: 'kubectl exits non-zero', guarantee: 'exit 1 naming the pod; nothing stored', proof: [F, 'kubectl exits non-zero'] },
   { fault: 'kubectl hangs', guarantee: 'idle timeout ends it: exit 1; nothing stored', proof: [F, 'kubectl hangs'] },
@@ -56,6 +61,14 @@ export const MATRIX: Row[] = [
 const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
 const FIX = (name: string): string => join(ROOT, 'test', 'fixtures', name);
 
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 describe('fault matrix', () => {
   it('every row names a test that exists, and the README lists every row', async () => {
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
@@ -81,15 +94,35 @@ describe('fault matrix: backup faults, one set of invariants', () => {
   });
   after(async () => dropDatabase(db));
 
-  const kube = { type: 'kubernetes', namespace: 'db', selector: 'app=pg', idleTimeoutSec: 2 };
-  const cases: { fault: string; pg?: Record<string, unknown>; storage?: Record<string, unknown>; env?: Record<string, string>; code: number; says: RegExp }[] = [
+  const kube = { type: 'kubernetes', namespace: 'db', selector: 'app=pg' };
+  const kubeIdle = { ...kube, idleTimeoutSec: 3 };
+  // A session holding a table lock for the length of one case; returns how to end it.
+  const holdLock = async (): Promise<() => Promise<void>> => {
+    const locker = execa('psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(pg.port), '-U', 'postgres', '-d', db], {
+      input: 'BEGIN; LOCK TABLE customers IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60);',
+      env: { PGPASSWORD: pg.password },
+      reject: false,
+    });
+    await waitFor(async () => (await psql('postgres', `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = '${db}' AND l.mode = 'AccessExclusiveLock' AND l.granted`)) !== '0');
+    return async () => {
+      // pg_sleep does not notice a client that went away: end the backend, so the lock is gone for the next case.
+      await psql('postgres', `SELECT pg_terminate_backend(l.pid) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = '${db}' AND l.mode = 'AccessExclusiveLock'`);
+      locker.kill();
+      await locker;
+    };
+  };
+  const cases: { fault: string; pg?: Record<string, unknown>; storage?: Record<string, unknown>; env?: Record<string, string>; during?: () => Promise<() => Promise<void>>; code: number; says: RegExp }[] = [
     { fault: 'producer exits non-zero after a complete-looking dump', pg: { binDir: FIX('pgfail') }, code: 1, says: /pg_dump exited with code 3[\s\S]*injected failure/ },
     { fault: 'producer killed by SIGKILL (OOM killer, operator)', pg: { binDir: FIX('pgkill') }, code: 1, says: /pg_dump was killed by SIGKILL/ },
     { fault: 'compressor dies mid-stream', env: { PATH: `${FIX('zstdfail')}:${process.env.PATH}` }, code: 1, says: /zstd/ },
+    { fault: 'compressor exits 0 with short output', env: { PATH: `${FIX('zstdshort')}:${process.env.PATH}` }, code: 3, says: /does not decompress \(the round-trip check failed\)|decompresses to \d+ bytes .*but the producer wrote \d+/ },
+    { fault: 'producer exits 0 with empty or foreign output', pg: { binDir: FIX('pgempty') }, code: 3, says: /does not start like a pg_dump custom-format archive \(0 bytes/ },
+    { fault: 'a local producer writes nothing (stuck)', pg: { binDir: FIX('pgstall'), transport: { type: 'local', idleTimeoutSec: 2 } }, code: 1, says: /no data from pg_dump for 2 s \(idle timeout\)/ },
+    { fault: 'pg_dump waits on a table lock', pg: { lockWaitTimeoutSec: 1 }, during: holdLock, code: 1, says: /pg_dump exited with code 1[\s\S]*(could not obtain lock|canceling statement due to statement timeout)/ },
     { fault: 'kubectl loses the tail of the stream and exits 0', pg: { transport: kube }, env: { IGB_KUBECTL_TRUNCATE_TAIL: '1000' }, code: 3, says: /incomplete or altered/ },
     { fault: 'kubectl exits non-zero', pg: { transport: kube }, env: { IGB_KUBECTL_EXIT: '1' }, code: 1, says: /pod app=pg in namespace db/ },
-    { fault: 'kubectl hangs', pg: { transport: kube }, env: { IGB_KUBECTL_HANG: '1' }, code: 1, says: /idle timeout/ },
-    { fault: 'a descendant of kubectl keeps its pipes open', pg: { transport: kube }, env: { IGB_KUBECTL_HOLD_PIPES: 'setsid' }, code: 1, says: /idle timeout/ },
+    { fault: 'kubectl hangs', pg: { transport: kubeIdle }, env: { IGB_KUBECTL_HANG: '1' }, code: 1, says: /idle timeout/ },
+    { fault: 'a descendant of kubectl keeps its pipes open', pg: { transport: kubeIdle }, env: { IGB_KUBECTL_HOLD_PIPES: 'setsid' }, code: 1, says: /idle timeout/ },
     { fault: 'KMS key unknown or denied', storage: { kmsKeyId: 'igb-matrix-unknown-key' }, code: 1, says: /KMS key igb-matrix-unknown-key/ },
   ];
   for (const c of cases) {
@@ -97,8 +130,10 @@ describe('fault matrix: backup faults, one set of invariants', () => {
       const bucket = await makeBucket();
       await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, c.storage ?? {}), postgres: pgSection([db], c.pg ?? {}) } } });
       const holders = join(dir, `holders-${uniqueName('h')}`);
-      const kubeEnv: Record<string, string> = c.pg?.transport ? { PATH: `${KUBE}:${process.env.PATH}`, IGB_KUBE_PODS: pods, IGB_KUBECTL_FAULT_ONLY: '--format=custom', IGB_KUBECTL_HOLDER_PID: holders } : {};
+      const release = await c.during?.();
+      const kubeEnv: Record<string, string> = (c.pg?.transport as { type?: string } | undefined)?.type === 'kubernetes' ? { PATH: `${KUBE}:${process.env.PATH}`, IGB_KUBE_PODS: pods, IGB_KUBECTL_FAULT_ONLY: '--format=custom', IGB_KUBECTL_HOLDER_PID: holders } : {};
       const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { ...kubeEnv, ...(c.env ?? {}) });
+      await release?.();
       for (const p of await survivors(await pidsIn(holders))) process.kill(p, 'SIGKILL');
       assert.equal(r.code, c.code, r.stderr);
       assert.match(r.stderr, c.says);
