@@ -59,6 +59,8 @@ function describeError(err: unknown, code: number): { type: string; message: str
 
 /** After SIGINT/SIGTERM, how long cleanup may take before igbackup exits anyway (the promise: within 10 s). */
 const LAST_RESORT_MS = 8000;
+/** Signals within this long of the first are the same request (sent to the process and to its group). */
+const DUPLICATE_SIGNAL_MS = 1000;
 /** After the work finished: how long a stray handle may keep the process alive. */
 const EXIT_GUARD_MS = 5000;
 
@@ -137,8 +139,15 @@ function handleSignals(abort: AbortController, output: () => Output | undefined)
     }
     process.exit(130);
   };
+  let firstAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
-    if (abort.signal.aborted) return stopNow(sig, 'a second signal');
+    if (abort.signal.aborted) {
+      // A wrapper (timeout, npm, a CI runner) often forwards the signal and signals the whole group too: copies that
+      // arrive together are one request to stop; only a signal sent later means "stop now".
+      if (Date.now() - firstAt < DUPLICATE_SIGNAL_MS) return;
+      return stopNow(sig, 'a second signal');
+    }
+    firstAt = Date.now();
     received = sig;
     abort.abort(new CancelledError(`cancelled by ${sig}`));
     lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
@@ -146,6 +155,12 @@ function handleSignals(abort: AbortController, output: () => Output | undefined)
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // bin/igbackup answers a signal that comes while the modules still load (exit 130); from here on, this does.
+  const early = (globalThis as { igbackupEarlySignal?: (s: NodeJS.Signals) => void }).igbackupEarlySignal;
+  if (early) {
+    process.off('SIGINT', early);
+    process.off('SIGTERM', early);
+  }
   return {
     received: () => received,
     dispose: () => {

@@ -121,10 +121,17 @@ class GroupChild implements Child {
     const bytes = (s: Readable) => (): number => (s as Socket).bytesRead ?? 0;
     const watched = [this.stdout, this.stderr].map((stream) => ({ stream, bytes: bytes(stream) }));
     this.stopWatch = watchLinger(watched, () => {
-      const why = `its output was still held open ${LINGER_MS / 1000} s after it exited (by a process it started); that was ended`;
-      this.cutReason ??= why;
-      if (this.signalGroup('SIGTERM')) this.escalate(why, KILL_GRACE_MS);
-      else this.cut(why); // the holder left the process group: only cutting the pipes frees us
+      const held = `its output was still held open ${LINGER_MS / 1000} s after it exited (by a process it started)`;
+      if (this.signalGroup('SIGTERM')) {
+        const why = `${held}; its process group was ended`;
+        this.cutReason ??= why;
+        this.escalate(why, KILL_GRACE_MS);
+      } else {
+        // The holder left the process group (setsid): only cutting the pipes frees us; it may still run.
+        const why = `${held}; the pipes were cut, but the holder had left the process group and may still run on this machine`;
+        this.cutReason ??= why;
+        this.cut(why);
+      }
     });
   }
 

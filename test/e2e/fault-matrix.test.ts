@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, parseJson, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { BIN, ROOT, parseJson, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { rawS3 } from '../helpers/crafted.js';
 import { survivors } from '../helpers/procs.js';
 import { execa } from 'execa';
@@ -44,6 +44,7 @@ export const MATRIX: Row[] = [
   { fault: 'no AWS credentials', guarantee: 'exit 2 naming the variables and profile; nothing runs', proof: ['e2e/messages.test.ts', 'no AWS credentials anywhere'] },
   { fault: 'disk full in the restore temp dir', guarantee: 'exit 1 naming the directory, the space needed and the alternatives; no scratch database', proof: ['e2e/messages.test.ts', 'a full restore temp dir'] },
   { fault: 'SIGTERM/SIGINT at any stage of an upload', guarantee: 'exit 130 within 10 s; what was stored removed (by version) and named; lock released', proof: ['e2e/cancel.test.ts', 'between the artifact and the manifest'] },
+  { fault: 'the same signal sent to igbackup and to its process group at once (timeout, npm, CI runners)', guarantee: 'one request: the normal cancel, exit 130, lock released; only a signal a second later stops at once', proof: [F, 'the same signal twice at once'] },
   { fault: 'a signal after the manifest was written', guarantee: 'the backup is complete and kept: exit 0, the message says so', proof: ['e2e/cancel.test.ts', 'after the manifest was confirmed'] },
   { fault: 'cleanup itself stalls after a signal', guarantee: 'exit 130 after 8 s listing what may be left', proof: ['e2e/cancel.test.ts', 'cleanup that stalls too'] },
   { fault: 'artifact changed in the store (same size)', guarantee: 'sha256 mismatch before anything is touched: exit 3; the database unchanged', proof: [F, 'artifact changed in the store (same size)'] },
@@ -165,5 +166,24 @@ describe('fault matrix: backup faults, one set of invariants', () => {
     }
     assert.equal(await fingerprint(db), before);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${db}__igb%'`), '0');
+  });
+});
+
+describe('fault matrix: signals', () => {
+  it('the same signal twice at once: one cancel, exit 130, nothing stored, lock released', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_matrix_sig'), 50);
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: FIX('pgstall') }) } } });
+    const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci'], { cwd: dir, env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password }, reject: false, timeout: 60_000 });
+    let stderr = '';
+    await new Promise<void>((resolve) => child.stderr?.on('data', (c: Buffer) => ((stderr += c.toString()), /dumping/.test(stderr) && resolve())));
+    child.kill('SIGTERM');
+    child.kill('SIGTERM');
+    const r = await child;
+    assert.equal(r.exitCode, 130, String(r.stderr));
+    assert.doesNotMatch(String(r.stderr), /stops now/);
+    await assertNothingStored(bucket);
+    await dropDatabase(db);
   });
 });
