@@ -1,7 +1,7 @@
 // ObjectStore on a local directory (file://): writes to a partial file, fsyncs, then renames into place.
 
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, realpath, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
@@ -84,8 +84,22 @@ export class FileStore implements ObjectStore {
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
     const start = dirKey ? join(this.root, ...dirKey.split('/')) : this.root;
+    await this.refuseSymlinkedFolder(start, dirKey);
     await this.walk(start, out);
     return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * A folder of a key reached through a symlink (an env folder linked to another env's, say) would let a listing,
+   * and so prune, act on objects of another folder under this folder's names: refused.
+   */
+  private async refuseSymlinkedFolder(dir: string, dirKey: string): Promise<void> {
+    if (!dirKey) return;
+    const [real, rootReal] = await Promise.all([realpath(dir).catch(() => undefined), realpath(this.root).catch(() => this.root)]);
+    if (real === undefined || real === join(rootReal, ...dirKey.split('/'))) return;
+    throw new StorageError(`${this.description}: folder ${dirKey} is reached through a symlink (to ${real}); igbackup does not follow it`, {
+      hint: 'replace the symlink with a real folder, or point storage.path at the real location',
+    });
   }
 
   private async walk(dir: string, out: ObjectInfo[]): Promise<void> {

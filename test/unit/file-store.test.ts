@@ -1,7 +1,7 @@
 // Runs the shared ObjectStore suite against the file store, plus file-specific checks.
 
 import assert from 'node:assert/strict';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { FileStore } from '../../src/storage/file.js';
@@ -19,4 +19,14 @@ it('file store writes objects with mode 600 and rejects keys escaping the root',
   assert.equal((await stat(join(root, 'a', 'b.txt'))).mode & 0o777, 0o600);
   await assert.rejects(store.putBytes('../escape.txt', 'x'), /invalid key/);
   assert.deepEqual(await readdir(join(root, 'a')), ['b.txt']);
+});
+
+it('file store refuses to list a folder reached through a symlink (an env folder linked to another env)', async () => {
+  const root = await scratchDir('igb-fs-');
+  const store = new FileStore(root, '');
+  await store.putBytes('prod2/postgres/app_20261127T000000.000Z.dump', 'x');
+  await mkdir(join(root, 'other'));
+  await symlink(join(root, 'prod2'), join(root, 'alias'));
+  await assert.rejects(store.list('alias/postgres/'), /folder alias\/postgres is reached through a symlink/);
+  assert.equal((await store.list('prod2/postgres/')).length, 1);
 });
