@@ -148,12 +148,19 @@ start_daemons() {
     radosgw-admin --conf "$CONF" user create --uid=ci --display-name=ci \
       --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
   fi
+  lift_bucket_limit
+}
+
+# Every test makes its own bucket: a full run makes ~300, and a server kept across runs (a developer's machine) passes
+# radosgw's default of 1000 buckets per user (TooManyBuckets). The test user gets room for many runs.
+lift_bucket_limit() {
+  radosgw-admin --conf "$CONF" user modify --uid=ci --max-buckets=1000000 >/dev/null
 }
 
 case "${1:-start}" in
   start)
     conf_store() { sed -n 's/^osd objectstore = //p' "$CONF" 2>/dev/null; }
-    if rgw_up && [ "$(conf_store)" = "$STORE" ]; then log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
+    if rgw_up && [ "$(conf_store)" = "$STORE" ]; then lift_bucket_limit; log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
     install_pkgs
     if [ -f "$BASE/mon/keyring" ] && [ "$(conf_store)" != "$STORE" ]; then
       log "switching the OSD store to $STORE: recreating the cluster"; bash "$0" stop; rm -f "$BASE/mon/keyring"
