@@ -4,7 +4,9 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  ListMultipartUploadsCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -20,6 +22,8 @@ const COMPLETION_SETTLE_MS = 1000;
 export interface WriteState {
   /** Set once a request that can make the object appear (Complete, PutObject) has been sent. */
   completing: boolean;
+  /** Set once a CreateMultipartUpload was sent: the server may have made an upload whose id never reached us. */
+  creating?: boolean | undefined;
   uploadId?: string | undefined;
 }
 
@@ -34,6 +38,7 @@ export function writeClient(client: S3Client, signal: AbortSignal, state: WriteS
       return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => {
         if (command instanceof AbortMultipartUploadCommand) return target.send(command, options);
         if (command instanceof CompleteMultipartUploadCommand || command instanceof PutObjectCommand) state.completing = true;
+        if (command instanceof CreateMultipartUploadCommand) state.creating = true;
         return target.send(command, { ...options, abortSignal: signal });
       };
     },
@@ -58,6 +63,8 @@ export async function sweepWrite(t: SweepTarget, cause: unknown): Promise<Error>
   const notes: string[] = [];
   const aborted = await abortUpload(t);
   if (aborted) notes.push(aborted);
+  const strays = await abortStrayUploads(t);
+  if (strays) notes.push(strays);
   const look = (): Promise<Own | undefined | Error> => ownVersion(t).catch((err: Error) => err);
   let found = await look();
   if (found === undefined && t.state.completing) {
@@ -90,6 +97,25 @@ async function abortUpload(t: SweepTarget): Promise<string | undefined> {
   } catch (err) {
     if ((err as { name?: string }).name === 'NoSuchUpload') return undefined;
     return `its multipart upload ${t.state.uploadId} could not be aborted (${(err as Error).message}); the bucket's AbortIncompleteMultipartUpload rule removes it`;
+  }
+  return undefined;
+}
+
+/**
+ * A CreateMultipartUpload cut off client-side (a cancel) may still be done by the server, leaving an upload whose id
+ * never reached lib-storage. Every key is unique to one backup run, so any upload still open at it is this write's.
+ */
+async function abortStrayUploads(t: SweepTarget): Promise<string | undefined> {
+  if (!t.state.creating) return undefined;
+  if (!t.state.uploadId) await sleep(COMPLETION_SETTLE_MS);
+  try {
+    const open = await t.client.send(new ListMultipartUploadsCommand({ Bucket: t.bucket, Prefix: t.key }));
+    for (const u of open.Uploads ?? []) {
+      if (u.Key !== t.key || !u.UploadId) continue;
+      await t.client.send(new AbortMultipartUploadCommand({ Bucket: t.bucket, Key: t.key, UploadId: u.UploadId }));
+    }
+  } catch (err) {
+    return `open multipart uploads at s3://${t.bucket}/${t.key} could not be checked (${(err as Error).message}); the bucket's AbortIncompleteMultipartUpload rule removes them`;
   }
   return undefined;
 }

@@ -156,6 +156,16 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     await assertNoTrace(run.bucket);
   });
 
+  it('while the multipart upload is being created (server done, answer held): the upload it never heard of is aborted', async () => {
+    const run = await startRun(big, [{ match: /^POST \/[^?]+\.dump\?uploads/, action: 'hold' }]);
+    const key = keyOf(await run.proxy.caught(0), run.bucket);
+    for (let i = 0; i < 200 && !(await pendingUploads(run.bucket)).includes(key); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await pendingUploads(run.bucket), [key], 'the server never created the upload');
+    const r = await signal(run);
+    assertCancelled(r);
+    await assertNoTrace(run.bucket);
+  });
+
   it('while a single-part PutObject completes (server done, answer held): removed, exit 130', async () => {
     const run = await startRun(small, [{ match: /^PUT \/[^?]+\.dump(\?x-id=PutObject)?$/, action: 'hold' }]);
     const key = keyOf(await run.proxy.caught(0), run.bucket);
