@@ -44,7 +44,10 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   const prefix = enginePrefix(h.store.prefix, h.name, engine);
   const objects = await h.store.list(prefix);
   const listing = new Map<string, Listed>(objects.map((o) => [o.key, o]));
-  const manifests = objects.filter((o) => isManifestKey(o.key) && !o.key.slice(prefix.length).includes('/'));
+  // Only objects directly in the folder are this env's: deeper keys may be another env's folder nested in this one
+  // (an env whose store prefix is `<this env>/<engine>`), never ours to judge or delete.
+  const direct = objects.filter((o) => !o.key.slice(prefix.length).includes('/'));
+  const manifests = direct.filter((o) => isManifestKey(o.key));
   const cacheFile = manifestCacheFile(ctx.cacheDir, storeIdentity(h), prefix);
   const texts = await readManifests(h.store, manifests, cacheFile, (m) => ctx.reporter.warn(m));
   const backups: CatalogEntry[] = [];
@@ -62,9 +65,7 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   }
   const referenced = new Set<string>();
   for (const b of backups) for (const a of b.manifest.artifacts) referenced.add(a.key);
-  // Only objects directly in the folder are this env's: deeper keys may be another env's folder nested in this one
-  // (an env whose store prefix is `<this env>/<engine>`), never ours to judge or delete.
-  const orphans = objects.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key) && !o.key.slice(prefix.length).includes('/'));
+  const orphans = direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
 }
 

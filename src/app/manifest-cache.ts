@@ -78,7 +78,7 @@ async function saveCache(file: string, data: CacheFile): Promise<void> {
   await rename(tmp, file);
 }
 
-export async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   let failed = false;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {

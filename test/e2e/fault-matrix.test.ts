@@ -4,9 +4,10 @@
 // object, no manifest, no open upload, no lock), no dump left running on the server, the target untouched.
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { writeReadyPod } from '../helpers/kube.js';
 import { BIN, ROOT, parseJson, pgSection, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { rawS3 } from '../helpers/crafted.js';
 import { survivors } from '../helpers/procs.js';
@@ -89,9 +90,7 @@ describe('fault matrix: backup faults, one set of invariants', () => {
   before(async () => {
     dir = await tempDir();
     db = await makeDatabase(uniqueName('igb_matrix'), 300);
-    pods = join(dir, 'pods.json');
-    const pod = { metadata: { name: 'pg-0', namespace: 'db', labels: { app: 'pg' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
-    await writeFile(pods, JSON.stringify({ items: [pod] }));
+    pods = await writeReadyPod(dir);
   });
   after(async () => dropDatabase(db));
 

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { writeReadyPod } from '../helpers/kube.js';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { assertNothingStored, dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, sshServer, uniqueName } from '../helpers/servers.js';
 import { survivors } from '../helpers/procs.js';
@@ -23,9 +24,7 @@ describe('a child whose descendants keep its pipes open', () => {
   before(async () => {
     dir = await tempDir();
     db = await makeDatabase(uniqueName('igb_hold'), 300);
-    pods = join(dir, 'pods.json');
-    const pod = { metadata: { name: 'pg-0', namespace: 'db', labels: { app: 'pg' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } };
-    await writeFile(pods, JSON.stringify({ items: [pod] }));
+    pods = await writeReadyPod(dir);
   });
   after(async () => dropDatabase(db));
 

@@ -2,7 +2,8 @@
 // (a producer killed by a signal, a broken SSH/kubectl channel, no AWS credentials, a full temp dir, a bug).
 
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { writeReadyPod } from '../helpers/kube.js';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -65,8 +66,7 @@ describe('messages name the real cause', () => {
 
   it('pg_dump killed by SIGKILL inside a pod (kubectl exec reports 137): the same diagnosis, naming the pod', async () => {
     const bucket = await makeBucket();
-    const pods = join(dir, 'pods.json');
-    await writeFile(pods, JSON.stringify({ items: [{ metadata: { name: 'pg-0', namespace: 'db', labels: { app: 'pg' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] }));
+    const pods = await writeReadyPod(dir);
     await writeConfig(dir, { envs: { k8s: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: PGKILL, transport: { type: 'kubernetes', namespace: 'db', pod: 'pg-0' } }) } } });
     const r = await runCli(['backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: { PATH: `${KUBE_BIN}:${process.env.PATH}`, IGB_KUBE_PODS: pods } });
     assert.equal(r.code, 1, r.stderr);

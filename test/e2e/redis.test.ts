@@ -2,6 +2,7 @@
 // over SSH and kubectl — plus failures (killed redis-cli, truncated stream, a start that fails) and `redis check`.
 
 import assert from 'node:assert/strict';
+import { writeReadyPod } from '../helpers/kube.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
@@ -180,8 +181,7 @@ describe('redis over SSH and kubectl', () => {
     const r = await startRedis({ password: PASSWORD });
     await fillRedis(r, 200);
     const before = await digest(r);
-    const pods = join(dir, 'pods.json');
-    await writeFile(pods, JSON.stringify({ items: [{ metadata: { name: 'redis-0', namespace: 'cache', labels: { app: 'redis' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] }));
+    const pods = await writeReadyPod(dir, { name: 'redis-0', namespace: 'cache', labels: { app: 'redis' } });
     const kube = { PATH: `${join(ROOT, 'test', 'fixtures', 'kube')}:${process.env.PATH}`, IGB_KUBE_PODS: pods };
     const transport = { type: 'kubernetes', namespace: 'cache', pod: 'redis-0' };
     await writeConfig(dir, { envs: { k8s: { storage: s3Storage(bucket), redis: redisSection(r, { transport }) } } });
