@@ -8,6 +8,7 @@ import {
   ConfirmationRequiredError,
   DriftError,
   LockedError,
+  ServiceDownError,
   ArchivedError,
   IgbackupError,
   IntegrityError,
@@ -22,6 +23,7 @@ import type { GlobalOptions } from './cli/globals.js';
 export function exitCodeFor(err: unknown): number {
   if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
   if (err instanceof SomeFailedError) return exitCodeFor(err.failures[0]?.error);
+  if (err instanceof ServiceDownError) return 69; // before CancelledError: a cancel that left a service down says so
   if (err instanceof ConfigError) return 2;
   if (err instanceof IntegrityError) return 3;
   if (err instanceof NotFoundError) return 4;
@@ -105,7 +107,8 @@ async function main(): Promise<void> {
     // The signal came when nothing was left to cancel: the work is complete, and the exit code says so.
     if (signals.received()) output?.warn(`${signals.received()} arrived after the work was complete; nothing was cancelled`);
   } catch (err) {
-    const cancelled = abort.signal.aborted && !(err instanceof CommanderError);
+    // A cancel that left a service down is reported as that (exit 69): the operator has to act.
+    const cancelled = abort.signal.aborted && !(err instanceof CommanderError) && !(err instanceof ServiceDownError);
     const code = cancelled ? 130 : exitCodeFor(err);
     process.exitCode = code;
     if (err instanceof CommanderError) return; // commander already printed usage or help

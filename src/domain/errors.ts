@@ -134,6 +134,26 @@ export class LockedError extends IgbackupError {}
 /** The backup sits in an archive storage class; a restore was requested; retry later. */
 export class ArchivedError extends IgbackupError {}
 
+/**
+ * A restore (or an offline backup) failed, or was cancelled, after it had stopped a service, and the recovery could
+ * not bring the service back: the service is DOWN. The message's first line says so; `commands` would bring it back
+ * (run on the named host); `cause` is what failed first.
+ */
+export class ServiceDownError extends IgbackupError {
+  readonly service: string;
+  readonly commands: string[];
+  constructor(service: string, opts: { cause: unknown; commands: string[]; recovery: string[]; hint?: string }) {
+    const first = `${service} is DOWN: the operation failed after stopping it and igbackup could not start it again`;
+    const lines = [first, `what failed first: ${messageOf(opts.cause)}`, `recovery: ${opts.recovery.join('; ')}`];
+    super(lines.join('\n'), {
+      cause: opts.cause,
+      hint: opts.hint ?? `bring it back by hand: ${opts.commands.join(' && ')}`,
+    });
+    this.service = service;
+    this.commands = opts.commands;
+  }
+}
+
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 
