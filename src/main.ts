@@ -68,7 +68,7 @@ const EXIT_GUARD_MS = 5000;
 
 /** What a run stopped by the last resort may leave behind; every item is reclaimed by something named here. */
 const MAY_BE_LEFT = [
-  'the backup lock of this run (<prefix>/<env>/.igbackup/locks/<engine>.json) until its lease ends (15 min after its last renewal) or igbackup backup --force-unlock',
+  'the lock of this run (<prefix>/<env>/.igbackup/locks/…) until its lease ends (15 min after its last renewal) or the same command with --force-unlock',
   'an incomplete multipart upload (removed by the bucket rule AbortIncompleteMultipartUpload; igbackup storage init sets it)',
   'an artifact without a manifest, which is never a backup (igbackup list shows it as an orphan; prune removes it after orphanGraceHours)',
   'a scratch database or temp directory of a restore, verify or drill (named igbackup-* or *__igb_*)',

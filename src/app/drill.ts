@@ -25,6 +25,8 @@ import { openTransport } from './transports.js';
 import { loadIntoScratch, waitForCypher, withScratchServer } from './neo4j-scratch.js';
 import { restoreNeo4j } from './restore-neo4j.js';
 import { waitUntil } from './wait.js';
+import { withLock } from './lock.js';
+import { scratchStamp } from './scratch.js';
 
 export const DRILL_SCHEMA = 'igbackup.drill/v1';
 
@@ -59,6 +61,8 @@ export interface DrillOptions {
   latest?: boolean | undefined;
   database?: string | undefined;
   keep: boolean;
+  /** Remove another drill's lock of the engine first (only when that run is dead). */
+  forceUnlock?: boolean | undefined;
 }
 
 export function drillPrefix(h: EnvHandle, engine: string): string {
@@ -70,19 +74,8 @@ export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillR
   const engines = opts.engine === 'all' ? (['postgres', 'redis', 'neo4j'] as const).filter((e) => h.env[e]) : [opts.engine];
   const reports: DrillReport[] = [];
   for (const engine of engines) {
-    const all = engine === 'postgres' ? postgresSection(ctx, h).databases : engine === 'neo4j' ? (h.env.neo4j?.databases ?? []) : [];
-    const dbs = engine !== 'redis' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
-    for (const database of dbs) {
-      const entry = await resolveBackup(ctx, h, engine, { from: opts.from, latest: opts.from ? undefined : true, database });
-      const report =
-        engine === 'postgres'
-          ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts)
-          : engine === 'neo4j'
-            ? await drillNeo4j(ctx, h, entry, opts)
-            : await drillRedis(ctx, h, entry, opts);
-      await h.store.putBytes(joinKey(drillPrefix(h, engine), `${report.database}_${keyTimestamp(new Date(report.startedAt))}.json`), `${JSON.stringify(report, null, 2)}\n`);
-      reports.push(report);
-    }
+    // One drill per env and engine at a time; the restores inside go to throwaway targets, so they take no restore lock.
+    reports.push(...(await withLock(ctx, h, { operation: 'drill', engine }, { forceUnlock: Boolean(opts.forceUnlock) }, () => drillEngine(ctx, h, engine, opts))));
   }
   const failed = reports.filter((r) => !r.ok);
   if (failed.length) {
@@ -90,6 +83,24 @@ export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillR
       `drill failed: ${failed.map((r) => `${r.engine}/${r.database}: ${r.error ?? [...r.checks.filter((c) => !c.ok).map((c) => `${c.name} (${c.detail})`), r.rtoMet === false ? `RTO ${r.rtoSeconds} s > target ${r.rtoTargetSeconds} s` : ''].filter(Boolean).join('; ')}`).join(' | ')}`,
       { hint: 'the drill report is stored next to the backups; igbackup status shows the last drill' },
     );
+  }
+  return reports;
+}
+
+async function drillEngine(ctx: AppContext, h: EnvHandle, engine: string, opts: DrillOptions): Promise<DrillReport[]> {
+  const reports: DrillReport[] = [];
+  const all = engine === 'postgres' ? postgresSection(ctx, h).databases : engine === 'neo4j' ? (h.env.neo4j?.databases ?? []) : [];
+  const dbs = engine !== 'redis' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
+  for (const database of dbs) {
+    const entry = await resolveBackup(ctx, h, engine, { from: opts.from, latest: opts.from ? undefined : true, database });
+    const report =
+      engine === 'postgres'
+        ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts)
+        : engine === 'neo4j'
+          ? await drillNeo4j(ctx, h, entry, opts)
+          : await drillRedis(ctx, h, entry, opts);
+    await h.store.putBytes(joinKey(drillPrefix(h, engine), `${report.database}_${keyTimestamp(new Date(report.startedAt))}.json`), `${JSON.stringify(report, null, 2)}\n`);
+    reports.push(report);
   }
   return reports;
 }
@@ -112,7 +123,7 @@ function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finished
 type KubeDrill = NonNullable<EnvHandle['env']['drill']['kubernetes']>;
 
 /**
- * A fresh namespace igbackup-drill-<ts>-<engine> with the workload from `manifest`, its pod Ready, then body; the
+ * A fresh namespace igbackup-drill-<ts>-<random>-<engine> with the workload from `manifest`, its pod Ready, then body; the
  * namespace is deleted afterwards, also when anything failed, unless --keep.
  */
 async function inDrillNamespace(
@@ -123,7 +134,7 @@ async function inDrillNamespace(
   body: (ns: string) => Promise<DrillReport>,
   failed: (ns: string, error: string) => DrillReport,
 ): Promise<DrillReport> {
-  const ns = `igbackup-drill-${keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14)}-${w.engine}`;
+  const ns = `igbackup-drill-${scratchStamp(ctx.now())}-${w.engine}`;
   const base = [k.kubectl, ...(k.context ? ['--context', k.context] : []), ...(k.kubeconfig ? ['--kubeconfig', resolve(ctx.configDir, k.kubeconfig)] : [])];
   const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, ...args] });
   let created = false;
@@ -187,7 +198,7 @@ async function drillPostgresOn(
   clock: { started: Date; t0: number } = { started: ctx.now(), t0: performance.now() },
 ): Promise<DrillReport> {
   const { started, t0 } = clock;
-  const scratch = pg.scratchName(database, 'drill', keyTimestamp(started).replace(/\D/g, '').slice(0, 14));
+  const scratch = pg.scratchName(database, 'drill', scratchStamp(started, '_'));
   const checks: DrillCheck[] = [];
   let error: string | undefined;
   const cfg = postgresSection(ctx, h);
@@ -196,7 +207,7 @@ async function drillPostgresOn(
   try {
     ctx.reporter.step(`drill: restoring ${key} into scratch database ${scratch}${where}`);
     // A scratch database is never the source: no confirmation needed even in a protected env.
-    await restorePostgres(ctx, { env: h.name, from: key, targetDb: scratch, yes: true });
+    await restorePostgres(ctx, { env: h.name, from: key, targetDb: scratch, yes: true, lockHeld: true });
     checks.push({ name: 'restore', ok: true, detail: `restored into ${scratch}` });
     for (const c of h.env.drill.postgres.filter((x) => x.database === undefined || x.database === database)) {
       const r = await capture(transport, pg.psqlCommand(conn, scratch), `${c.sql.trim().replace(/;?$/, ';')}\n`);
@@ -256,7 +267,7 @@ async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnTy
       const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
       try {
         ctx.reporter.step(`drill: restoring ${entry.key} into Redis in pod ${kr.pod} of namespace ${ns}`);
-        const r = await restoreRedis(d.ctx, { env: h.name, from: entry.key, yes: true });
+        const r = await restoreRedis(d.ctx, { env: h.name, from: entry.key, yes: true, lockHeld: true });
         checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
         await redisChecks(h, transport, await redisConnection(d.ctx, d.h, section), checks);
       } catch (err) {
@@ -384,7 +395,7 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
       const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
       try {
         ctx.reporter.step(`drill: restoring ${entry.key} into Neo4j ${kn.statefulSet} of namespace ${ns}`);
-        const r = await restoreNeo4j(d.ctx, { env: h.name, from: entry.key, yes: true });
+        const r = await restoreNeo4j(d.ctx, { env: h.name, from: entry.key, yes: true, lockHeld: true });
         checks.push({ name: 'neo4j-admin database check', ok: r.checked, detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run' });
         const env = { NEO4J_USERNAME: kn.username, ...(password ? { NEO4J_PASSWORD: password } : {}) };
         const query = (cypher: string): Promise<Captured> =>

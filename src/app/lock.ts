@@ -1,7 +1,8 @@
-// A lease lock per env and engine, kept as a small object in the store: a second backup while one runs is refused;
-// a lock whose lease ran out (a crashed run) is taken over; --force-unlock removes a live one.
+// Lease locks kept as small objects in the store: one backup per env and engine, one restore per env, engine and
+// target, one drill per env and engine. A second run while one holds the lock is refused (exit 7); a lock whose lease
+// ran out (a crashed run) is taken over; --force-unlock removes a live one.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_SKEW_MS } from '../domain/complete.js';
@@ -13,10 +14,24 @@ import type { AppContext, EnvHandle } from './context.js';
 export const LEASE_MS = 15 * 60_000;
 const SETTLE_MS = 300;
 
+/**
+ * What a lock guards. A backup's lock is per env and engine. A restore's is per env, engine and target where the
+ * engine has several targets on one server (PostgreSQL databases); Redis and Neo4j restores stop the whole service,
+ * so they take the engine's lock, the one its backups take. Drills take one per env and engine.
+ */
+export interface LockScope {
+  operation: 'backup' | 'restore' | 'drill';
+  engine: string;
+  /** The restore's target (a database name), for engines whose restores lock per target. */
+  target?: string | undefined;
+}
+
 interface LockRecord {
   id: string;
   env: string;
   engine: string;
+  operation?: string;
+  target?: string;
   holder: string;
   host: string;
   pid: number;
@@ -24,8 +39,15 @@ interface LockRecord {
   expiresAt: string;
 }
 
-export function lockKey(h: EnvHandle, engine: string): string {
-  return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', `${engine}.json`);
+export function lockKey(h: EnvHandle, scope: LockScope): string {
+  if (scope.operation === 'drill') return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', 'drill', `${scope.engine}.json`);
+  if (scope.operation === 'restore' && scope.target !== undefined) {
+    // Any name is a valid database name: a readable part plus a hash of the exact name keeps keys safe and distinct.
+    const slug = scope.target.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
+    const hash = createHash('sha256').update(scope.target).digest('hex').slice(0, 16);
+    return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', 'restore', scope.engine, `${slug}-${hash}.json`);
+  }
+  return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', `${scope.engine}.json`);
 }
 
 /** The lock record at key; undefined when there is none; 'invalid' when the object is not a lock record. */
@@ -51,13 +73,14 @@ function whyNotHeld(l: LockRecord | 'invalid', now: Date, lease: number): string
   return undefined;
 }
 
-export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string, opts: { forceUnlock: boolean; leaseMs?: number }, fn: () => Promise<T>): Promise<T> {
-  const key = lockKey(h, engine);
+export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScope, opts: { forceUnlock: boolean; leaseMs?: number }, fn: () => Promise<T>): Promise<T> {
+  const key = lockKey(h, scope);
+  const engine = scope.engine;
   const lease = opts.leaseMs ?? LEASE_MS;
   if (opts.forceUnlock) {
     const held = await readLock(h, key);
     if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
-      throw new LockedError(`--force-unlock refused: the run holding the ${engine} lock of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
+      throw new LockedError(`--force-unlock refused: the run holding the ${what(scope)} lock of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
         hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
       });
     }
@@ -68,13 +91,15 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   const now = ctx.now();
   if (existing) {
     const why = whyNotHeld(existing, now, lease);
-    if (!why && existing !== 'invalid') throw locked(existing, h, engine);
+    if (!why && existing !== 'invalid') throw locked(existing, h, scope);
     ctx.reporter.warn(`taking over the lock ${key}: ${why}`);
   }
   const mine: LockRecord = {
     id: randomBytes(12).toString('hex'),
     env: h.name,
     engine,
+    operation: scope.operation,
+    ...(scope.target === undefined ? {} : { target: scope.target }),
     holder: ctx.actor,
     host: hostname(),
     pid: process.pid,
@@ -84,7 +109,7 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, engine: string,
   await h.store.putBytes(key, JSON.stringify(mine));
   await sleep(SETTLE_MS); // two runs racing: the last write wins, and only its writer reads its own id back
   const back = await readLock(h, key);
-  if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, engine);
+  if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, scope);
 
   const renew = setInterval(() => {
     void (async () => {
@@ -117,9 +142,33 @@ function alive(pid: number): boolean {
   }
 }
 
-function locked(l: LockRecord, h: EnvHandle, engine: string): LockedError {
+/** "postgres restore into "app"", "redis backup": what a lock guards, in words. */
+function what(scope: LockScope): string {
+  return `${scope.engine} ${scope.operation}${scope.target === undefined ? '' : ` into ${JSON.stringify(scope.target)}`}`;
+}
+
+function locked(l: LockRecord, h: EnvHandle, scope: LockScope): LockedError {
+  // The holder may run another operation under the same lock (a Redis restore holds the engine's backup lock).
+  const theirs: LockScope = { operation: l.operation === 'restore' || l.operation === 'drill' ? l.operation : 'backup', engine: scope.engine, target: l.target };
+  const mine = theirs.operation === scope.operation ? '' : ` (this ${scope.operation} needs the same lock)`;
   return new LockedError(
-    `a ${engine} backup of env "${h.name}" is already running: ${l.holder} (pid ${l.pid} on ${l.host}) since ${l.acquiredAt}, lease until ${l.expiresAt}`,
+    `a ${what(theirs)} of env "${h.name}" is already running: ${l.holder} (pid ${l.pid} on ${l.host}) since ${l.acquiredAt}, lease until ${l.expiresAt}${mine}`,
     { hint: 'wait for it to finish; if that run is dead, its lease ends by itself, or pass --force-unlock' },
   );
+}
+
+/** A restore's say over its lock: --force-unlock, or none at all because its caller holds one (a drill's throwaway target). */
+export interface RestoreLockOptions {
+  forceUnlock?: boolean | undefined;
+  /** The caller holds a lock that covers this restore (a drill restoring into a throwaway target). */
+  lockHeld?: boolean | undefined;
+}
+
+/**
+ * One restore per target at a time: PostgreSQL per database (`target`); Redis and Neo4j restores stop the whole
+ * service, so they take the engine's lock (`target` undefined), the one its backups take.
+ */
+export function withRestoreLock<T>(ctx: AppContext, h: EnvHandle, engine: string, target: string | undefined, opts: RestoreLockOptions, fn: () => Promise<T>): Promise<T> {
+  if (opts.lockHeld) return fn();
+  return withLock(ctx, h, { operation: 'restore', engine, target }, { forceUnlock: Boolean(opts.forceUnlock) }, fn);
 }

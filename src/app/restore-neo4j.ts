@@ -15,11 +15,12 @@ import { neo4jSection, neo4jTools } from './backup-neo4j.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
+import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
 import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
 import { openTransport } from './transports.js';
 
-export interface Neo4jRestoreOptions extends ConfirmPolicy {
+export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
   env: string;
   from?: string | undefined;
   latest?: boolean | undefined;
@@ -39,7 +40,12 @@ export interface Neo4jRestoreResult {
   durationMs: number;
 }
 
+/** One restore (or backup) of the env's neo4j at a time: the restore stops the whole service, so it takes the engine's lock. */
 export async function restoreNeo4j(ctx: AppContext, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+  return withRestoreLock(ctx, selectEnv(ctx, opts.env), 'neo4j', undefined, opts, () => restoreNeo4jLocked(ctx, opts));
+}
+
+async function restoreNeo4jLocked(ctx: AppContext, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
   const t0 = performance.now();
   const h = selectEnv(ctx, opts.env);
   const cfg = neo4jSection(ctx, h);

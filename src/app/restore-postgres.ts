@@ -15,11 +15,12 @@ import { succeeded, type Transport } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
+import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { explainNoSpace } from './disk-space.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
-export interface RestoreOptions extends ConfirmPolicy {
+export interface RestoreOptions extends ConfirmPolicy, RestoreLockOptions {
   env: string;
   from?: string | undefined;
   latest?: boolean | undefined;

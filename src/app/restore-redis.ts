@@ -15,12 +15,13 @@ import type { RedisConfig } from '../config/schema.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
+import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
 import { redisCli, redisConnection, redisInfo, redisReady, redisSection } from './redis-common.js';
 import { waitUntil } from './wait.js';
 import { openTransport } from './transports.js';
 
-export interface RedisRestoreOptions extends ConfirmPolicy {
+export interface RedisRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
   env: string;
   from?: string | undefined;
   latest?: boolean | undefined;
@@ -41,7 +42,12 @@ export interface RedisRestoreResult {
   recovered?: string[] | undefined;
 }
 
+/** One restore (or backup) of the env's redis at a time: the restore stops the whole service, so it takes the engine's lock. */
 export async function restoreRedis(ctx: AppContext, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
+  return withRestoreLock(ctx, selectEnv(ctx, opts.env), 'redis', undefined, opts, () => restoreRedisLocked(ctx, opts));
+}
+
+async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
   const t0 = performance.now();
   const h = selectEnv(ctx, opts.env);
   const cfg = redisSection(ctx, h);

@@ -15,7 +15,8 @@ export function registerDrill(program: Command, deps: CliDeps): void {
     .option('--latest', 'the newest complete backup (the default)')
     .option('-d, --database <name>', 'only this database')
     .option('--keep', 'keep the scratch database (or the scratch Redis files) for inspection')
-    .action(async (engine: string, flags: { env: string; from?: string; latest?: boolean; database?: string; keep?: boolean }, cmd: Command) => {
+    .option('--force-unlock', 'remove the lock of another drill of this engine and env first (only when that run is dead)')
+    .action(async (engine: string, flags: { env: string; from?: string; latest?: boolean; database?: string; keep?: boolean; forceUnlock?: boolean }, cmd: Command) => {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
@@ -29,7 +30,7 @@ export function registerDrill(program: Command, deps: CliDeps): void {
             .join('\n'),
         );
       };
-      const reports = await drill(ctx, { env: flags.env, engine, from: flags.from, latest: flags.latest, database: flags.database, keep: Boolean(flags.keep) });
+      const reports = await drill(ctx, { env: flags.env, engine, from: flags.from, latest: flags.latest, database: flags.database, keep: Boolean(flags.keep), forceUnlock: Boolean(flags.forceUnlock) });
       out.json({ ok: true, command: 'drill', reports });
       print(reports);
     });
