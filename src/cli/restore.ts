@@ -23,6 +23,7 @@ interface RestoreFlags {
   owner?: boolean;
   tmpDir?: string;
   yes?: boolean;
+  forceUnlock?: boolean;
   wait?: boolean;
   restoreTier?: string;
   waitTimeout?: number;
@@ -47,6 +48,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('--wait-timeout <minutes>', `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`, boundedInt(LIMITS.waitMinutes))
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
+    .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)')
     .action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
       const g = globalsOf(cmd);
       const out = deps.output(g);
@@ -58,7 +60,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask, archive: archiveOptions(flags) });
+        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(`${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}`);
         return;
@@ -68,7 +70,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), ask, archive: archiveOptions(flags) });
+        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
@@ -87,6 +89,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         noOwner: flags.owner === false,
         tmpDir: flags.tmpDir,
         yes: Boolean(flags.yes),
+        forceUnlock: Boolean(flags.forceUnlock),
         ask,
         archive: archiveOptions(flags),
       });
