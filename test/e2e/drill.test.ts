@@ -112,7 +112,7 @@ describe('drill', () => {
     const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
     const ns = calls[0]?.[4] ?? '';
     assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
-    assert.match(ns, /^igbackup-drill-\d{14}-postgres$/);
+    assert.match(ns, /^igbackup-drill-\d{14}-[0-9a-f]{4}-postgres$/);
     assert.deepEqual(calls[1]?.slice(0, 6), ['--context', 'drills', 'apply', '-n', ns, '-f']);
     assert.ok(calls.some((c) => c.includes('exec') && c.includes(ns) && c.includes('drill-pg-0')), 'nothing ran in the drill pod');
     assert.deepEqual(calls.at(-1), ['--context', 'drills', 'delete', 'namespace', ns, '--wait=false']);
@@ -161,7 +161,7 @@ describe('drill', () => {
     const ok = await runCli(['--json', 'drill', 'redis', '--env', 'prod'], { cwd: dir, env: kube });
     assert.equal(ok.code, 0, ok.stderr);
     const rep = parseJson<DrillJson>(ok).reports[0]!;
-    assert.match(rep.target, /^drill-redis-0:\d+ in namespace igbackup-drill-\d{14}-redis$/);
+    assert.match(rep.target, /^drill-redis-0:\d+ in namespace igbackup-drill-\d{14}-[0-9a-f]{4}-redis$/);
     assert.deepEqual(rep.checks.map((c) => c.ok), [true, true, true]);
     assert.equal(await digest(inPod), sourceDigest, 'the drill pod does not hold the backup');
     assert.equal(await inPod.cli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes', 'AOF was not turned back on');
@@ -245,7 +245,7 @@ describe('drill', () => {
     const ok = await runCli(['--json', 'drill', 'neo4j', '--env', 'prod'], { cwd: dir, env: podEnv });
     assert.equal(ok.code, 0, ok.stderr);
     const rep = parseJson<DrillJson>(ok).reports[0]!;
-    assert.match(rep.target, /^drill-neo4j-0 \(StatefulSet drill-neo4j\) in namespace igbackup-drill-\d{14}-neo4j$/);
+    assert.match(rep.target, /^drill-neo4j-0 \(StatefulSet drill-neo4j\) in namespace igbackup-drill-\d{14}-[0-9a-f]{4}-neo4j$/);
     assert.deepEqual(rep.checks.map((c) => [c.name, c.ok]), [['neo4j-admin database check', true], ['MATCH (n:Person) RETURN count(n)', true]]);
     assert.equal(await readFile(join(podHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the drill workload does not hold the backup');
     assert.equal(await readFile(join(sourceHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the source changed');
