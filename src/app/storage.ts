@@ -9,7 +9,7 @@ import type { S3StorageConfig } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
 import { joinKey } from '../domain/keys.js';
 import { s3ClientConfig, S3Store } from '../storage/s3.js';
-import { applyGovernance, auditGovernance, governanceItems, type GovernanceItem } from '../storage/s3-governance.js';
+import { applyGovernance, auditGovernance, governanceItems, type GovernanceItem } from '../storage/governance/index.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 
 const PROBE_ATTEMPTS = 4;
