@@ -1,0 +1,50 @@
+// The redis section of an env: connection (ACL user, TLS), backup mode, how a restore stops and starts Redis.
+
+import { z } from 'zod';
+import { compressionFields, secretRefSchema } from './common.js';
+import { transportSchema } from './transport.js';
+
+const redisTlsSchema = z.strictObject({
+  caFile: z.string().min(1).optional(),
+  certFile: z.string().min(1).optional(),
+  keyFile: z.string().min(1).optional(),
+  sni: z.string().min(1).optional(),
+  insecure: z.boolean().default(false),
+});
+
+/** How a restore stops and starts Redis where it runs. */
+export const redisRestoreSchema = z.strictObject({
+  /** argv that stops Redis; default: redis-cli SHUTDOWN NOSAVE. */
+  stop: z.array(z.string().min(1)).min(1).optional(),
+  /** argv that starts Redis (e.g. [systemctl, start, redis-server] or [redis-server, /etc/redis/redis.conf]). */
+  start: z.array(z.string().min(1)).min(1),
+  /** The config file the start command uses; needed when appendonly is yes (set to no for the load). */
+  configFile: z.string().min(1).optional(),
+  loadTimeoutSec: z.number().int().min(1).max(86400).default(600),
+});
+
+export const redisSchema = z.strictObject({
+  transport: transportSchema.prefault({ type: 'local' }),
+  /** Instance name used in object keys. */
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').default('redis'),
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.number().int().min(1).max(65535).default(6379),
+  /** ACL user (redis-cli --user); the password travels as REDISCLI_AUTH, never in argv. */
+  user: z.string().min(1).optional(),
+  password: secretRefSchema.optional(),
+  tls: redisTlsSchema.optional(),
+  /** rdb-stream: redis-cli --rdb - (no file access needed); bgsave: BGSAVE, then stream the dump.rdb file. */
+  mode: z.enum(['rdb-stream', 'bgsave']).default('rdb-stream'),
+  bgsaveTimeoutSec: z.number().int().min(1).max(86400).default(3600),
+  ...compressionFields,
+  binDir: z.string().optional(),
+  restore: redisRestoreSchema.optional(),
+  /** What `igbackup redis check` expects of the server's persistence settings. */
+  expect: z
+    .strictObject({
+      save: z.string().optional(),
+      appendonly: z.boolean().optional(),
+    })
+    .optional(),
+});
+export type RedisConfig = z.infer<typeof redisSchema>;
