@@ -2,29 +2,19 @@
 // target, one drill per env and engine. A second run while one holds the lock is refused (exit 7); a lock whose lease
 // ran out (a crashed run) is taken over; --force-unlock removes a live one.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_SKEW_MS } from '../domain/complete.js';
 import { LockedError } from '../domain/errors.js';
-import { joinKey } from '../domain/keys.js';
+import { controlKeys, type LockScope } from '../domain/keys.js';
+
+export type { LockScope };
 import { reasonOf } from '../domain/notes.js';
 import type { AppContext, EnvHandle } from './context.js';
 
 export const LEASE_MS = 15 * 60_000;
 const SETTLE_MS = 300;
-
-/**
- * What a lock guards. A backup's lock is per env and engine. A restore's is per env, engine and target where the
- * engine has several targets on one server (PostgreSQL databases); Redis and Neo4j restores stop the whole service,
- * so they take the engine's lock, the one its backups take. Drills take one per env and engine.
- */
-export interface LockScope {
-  operation: 'backup' | 'restore' | 'drill';
-  engine: string;
-  /** The restore's target (a database name), for engines whose restores lock per target. */
-  target?: string | undefined;
-}
 
 interface LockRecord {
   id: string;
@@ -40,14 +30,7 @@ interface LockRecord {
 }
 
 export function lockKey(h: EnvHandle, scope: LockScope): string {
-  if (scope.operation === 'drill') return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', 'drill', `${scope.engine}.json`);
-  if (scope.operation === 'restore' && scope.target !== undefined) {
-    // Any name is a valid database name: a readable part plus a hash of the exact name keeps keys safe and distinct.
-    const slug = scope.target.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 40);
-    const hash = createHash('sha256').update(scope.target).digest('hex').slice(0, 16);
-    return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', 'restore', scope.engine, `${slug}-${hash}.json`);
-  }
-  return joinKey(h.store.prefix, h.name, '.igbackup', 'locks', `${scope.engine}.json`);
+  return controlKeys.lock(h.store.prefix, h.name, scope);
 }
 
 /** The lock record at key; undefined when there is none; 'invalid' when the object is not a lock record. */

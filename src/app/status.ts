@@ -4,7 +4,7 @@
 import { ENGINES, type EnvConfig } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
-import { drillPrefix } from './drill.js';
+import { controlKeys } from '../domain/keys.js';
 import { manifestCacheFile, readManifests } from './manifest-cache.js';
 
 export interface StatusRow {
@@ -94,7 +94,7 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
 async function lastDrills(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
   const out = new Map<string, { at: string; ok: boolean; rtoSeconds: number }>();
   for (const engine of ENGINES) {
-    const prefix = drillPrefix(h, engine);
+    const prefix = controlKeys.drills(h.store.prefix, h.name, engine);
     const objects = await h.store.list(prefix);
     const texts = await readManifests(h.store, objects, manifestCacheFile(ctx.cacheDir, `drills ${h.store.description}`, prefix), (m) => ctx.reporter.warn(m));
     const reports: { database: string; at: string; ok: boolean; rtoSeconds: number }[] = [];

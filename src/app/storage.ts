@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../config/schema.js';
 import { ConfigError } from '../domain/errors.js';
-import { joinKey } from '../domain/keys.js';
+import { controlKeys } from '../domain/keys.js';
 import { s3ClientConfig, S3Store } from '../storage/s3.js';
 import { applyGovernance, auditGovernance, governanceItems, type GovernanceItem } from '../storage/governance/index.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
@@ -65,7 +65,7 @@ export async function storageCheck(ctx: AppContext, opts: { env: string }): Prom
 }
 
 function stateKey(h: EnvHandle): string {
-  return joinKey(h.store.prefix, h.name, '.igbackup', 'storage-init.json');
+  return controlKeys.storageInit(h.store.prefix, h.name);
 }
 
 async function knownUnsupported(h: EnvHandle): Promise<string[]> {
@@ -80,7 +80,7 @@ async function knownUnsupported(h: EnvHandle): Promise<string[]> {
 /** A multipart upload (two parts) with the env's KMS key, read back and compared, then removed (all versions). */
 async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3StorageConfig): Promise<GovernanceItem> {
   const store = new S3Store({ ...cfg, minPartSizeMiB: 5, queueSize: 1 });
-  const key = joinKey(store.prefix, h.name, '.igbackup-check', `kms-${Date.now()}-${randomBytes(4).toString('hex')}`);
+  const key = controlKeys.storageProbe(store.prefix, h.name, `kms-${Date.now()}-${randomBytes(4).toString('hex')}`);
   const data = randomBytes(6 * 1024 * 1024 + 1234);
   ctx.reporter.step('multipart test upload with the KMS key');
   try {

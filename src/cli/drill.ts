@@ -1,7 +1,7 @@
 // `igbackup drill <engine|all>`: restore into a throwaway target, run smoke tests, measure the RTO, tear down.
 
 import { Argument, type Command } from 'commander';
-import { drill } from '../app/drill.js';
+import { drill } from '../app/drill/index.js';
 import { formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 

@@ -1,0 +1,53 @@
+// Drills in Kubernetes: a fresh namespace per drill with the engine's workload, deleted afterwards (unless --keep);
+// the env as seen from inside it.
+
+import { resolve } from 'node:path';
+import { capture, captureOk } from '../../transports/run.js';
+import type { AppContext, EnvHandle } from '../context.js';
+import { scratchStamp } from '../scratch.js';
+import { errorText, type DrillOptions, type DrillReport } from './report.js';
+
+export type KubeDrill = NonNullable<EnvHandle['env']['drill']['kubernetes']>;
+
+/**
+ * A fresh namespace igbackup-drill-<ts>-<random>-<engine> with the workload from `manifest`, its pod Ready, then body; the
+ * namespace is deleted afterwards, also when anything failed, unless --keep.
+ */
+export async function inDrillNamespace(
+  ctx: AppContext,
+  k: KubeDrill,
+  w: { engine: string; manifest: string; pod: string },
+  opts: DrillOptions,
+  body: (ns: string) => Promise<DrillReport>,
+  failed: (ns: string, error: string) => DrillReport,
+): Promise<DrillReport> {
+  const ns = `igbackup-drill-${scratchStamp(ctx.now())}-${w.engine}`;
+  const base = [k.kubectl, ...(k.context ? ['--context', k.context] : []), ...(k.kubeconfig ? ['--kubeconfig', resolve(ctx.configDir, k.kubeconfig)] : [])];
+  const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, ...args] });
+  let created = false;
+  try {
+    ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
+    await kubectl('create', 'namespace', ns);
+    created = true;
+    await kubectl('apply', '-n', ns, '-f', resolve(ctx.configDir, w.manifest));
+    await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${w.pod}`, `--timeout=${k.readyTimeoutSec}s`);
+    return await body(ns);
+  } catch (err) {
+    return failed(ns, errorText(err));
+  } finally {
+    if (created && !opts.keep) {
+      ctx.reporter.step(`drill: deleting namespace ${ns}`);
+      await capture(ctx.runner, { argv: [...base, 'delete', 'namespace', ns, '--wait=false'] });
+    }
+  }
+}
+
+/** The env as seen from a drill namespace: `section` replaces the engine's config (its transport, connection). */
+export function derivedEnv(ctx: AppContext, h: EnvHandle, section: Partial<EnvHandle['env']>): { ctx: AppContext; h: EnvHandle } {
+  const env: EnvHandle['env'] = { ...h.env, ...section };
+  return { ctx: { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: env } } }, h: { ...h, env } };
+}
+
+export function kubeTransport(k: KubeDrill, ns: string, pod: string, container: string | undefined) {
+  return { type: 'kubernetes' as const, namespace: ns, pod, container, context: k.context, kubeconfig: k.kubeconfig, kubectl: k.kubectl, idleTimeoutSec: 600 };
+}

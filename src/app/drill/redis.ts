@@ -1,0 +1,109 @@
+// The Redis drill: the RDB loaded into a scratch redis-server here, or restored into the Redis of a fresh namespace;
+// the command smoke tests; always torn down (unless --keep).
+
+import { join } from 'node:path';
+import type { RedisConfig } from '../../config/schema.js';
+import { ConfigError } from '../../domain/errors.js';
+import * as redis from '../../engines/redis.js';
+import { makeWorkspace } from '../../pipeline/restore-stream.js';
+import { capture } from '../../transports/run.js';
+import { succeeded, type Transport } from '../../transports/transport.js';
+import { downloadMainArtifact } from '../artifact.js';
+import type { resolveBackup } from '../catalog.js';
+import type { AppContext, EnvHandle } from '../context.js';
+import { freePort } from '../ports.js';
+import { redisConnection, redisReady, redisSection } from '../redis-common.js';
+import { restoreRedis } from '../restore-redis.js';
+import { openTransport } from '../transports.js';
+import { waitUntil } from '../wait.js';
+import { derivedEnv, inDrillNamespace, kubeTransport } from './namespace.js';
+import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
+
+/** The configured Redis smoke tests, through `transport` against the restored server. */
+async function redisChecks(h: EnvHandle, transport: Transport, conn: redis.RedisConnection, checks: DrillCheck[]): Promise<void> {
+  for (const c of h.env.drill.redis) {
+    const r = await capture(transport, redis.cli(conn, ...c.command));
+    const got = r.stdout.trim();
+    const ok = succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
+    checks.push({ name: c.command.join(' '), ok, detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}` });
+  }
+}
+
+export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+  const k = h.env.drill.kubernetes;
+  if (!k?.redis) return drillRedisScratch(ctx, h, entry, opts);
+  // Kubernetes: a fresh namespace with the Redis workload; the restore (AOF-aware, always brought back) goes into
+  // its pod through kubectl exec, then the smoke tests run there.
+  const kr = k.redis;
+  const cfg = redisSection(ctx, h);
+  const restore = kr.restore ?? cfg.restore;
+  if (!restore) {
+    throw new ConfigError(`envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`, [], {
+      hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
+    });
+  }
+  const started = ctx.now();
+  const t0 = performance.now();
+  const database = entry.manifest.target.database;
+  const base = { env: h.name, engine: 'redis', database, key: entry.key, startedAt: started.toISOString(), kept: opts.keep };
+  return inDrillNamespace(
+    ctx,
+    k,
+    { engine: 'redis', manifest: kr.manifest, pod: kr.pod },
+    opts,
+    async (ns) => {
+      const section: RedisConfig = { ...cfg, transport: kubeTransport(k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
+      const d = derivedEnv(ctx, h, { redis: section });
+      const checks: DrillCheck[] = [];
+      let error: string | undefined;
+      const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
+      try {
+        ctx.reporter.step(`drill: restoring ${entry.key} into Redis in pod ${kr.pod} of namespace ${ns}`);
+        const r = await restoreRedis(d.ctx, { env: h.name, from: entry.key, yes: true, lockHeld: true });
+        checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
+        await redisChecks(h, transport, await redisConnection(d.ctx, d.h, section), checks);
+      } catch (err) {
+        error = errorText(err);
+      } finally {
+        await transport.close();
+      }
+      return finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0);
+    },
+    (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
+  );
+}
+
+/** Redis on a VM or locally: the RDB loaded into a scratch redis-server on this machine. */
+async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+  const started = ctx.now();
+  const t0 = performance.now();
+  const ws = await makeWorkspace();
+  const port = await freePort();
+  const checks: DrillCheck[] = [];
+  let error: string | undefined;
+  const conn: redis.RedisConnection = { host: '127.0.0.1', port };
+  let scratch: ReturnType<AppContext['runner']['start']> | undefined;
+  try {
+    await downloadMainArtifact(ctx, h.store, entry.manifest, join(ws.dir, 'dump.rdb'));
+    ctx.reporter.step(`drill: loading ${entry.key} into a scratch redis-server on 127.0.0.1:${port}`);
+    scratch = ctx.runner.start({
+      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', ws.dir, '--dbfilename', 'dump.rdb', '--appendonly', 'no', '--save', '', '--protected-mode', 'no'],
+      stdin: 'ignore',
+    });
+    scratch.stdout.resume();
+    await waitUntil('scratch redis-server', 120_000, () => redisReady(ctx.runner, conn));
+    const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
+    checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
+    await redisChecks(h, ctx.runner, conn, checks);
+  } catch (err) {
+    error = errorText(err);
+  } finally {
+    if (scratch) {
+      await capture(ctx.runner, redis.cli(conn, 'SHUTDOWN', 'NOSAVE'));
+      scratch.kill();
+      await scratch.done;
+    }
+    if (!opts.keep) await ws.cleanup();
+  }
+  return finish(ctx, h, { env: h.name, engine: 'redis', database: entry.manifest.target.database, key: entry.key, target: `127.0.0.1:${port} (scratch redis-server)`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+}
