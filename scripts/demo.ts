@@ -18,6 +18,22 @@ function say(text: string): void {
   process.stdout.write(`\n== ${text}\n`);
 }
 
+/** The demo's igbackup.yaml: a local file store and the throwaway PostgreSQL (password by reference). */
+function demoConfig(port: number): string {
+  return [
+    'envs:',
+    '  demo:',
+    '    storage: { type: file, path: ./backups }',
+    '    postgres:',
+    `      host: 127.0.0.1`,
+    `      port: ${port}`,
+    '      user: postgres',
+    '      password: { env: IGBACKUP_DEMO_PGPASSWORD }',
+    '      databases: [shop]',
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'igbackup-demo-'));
   await chmod(dir, 0o755); // the server runs as the postgres user when the demo runs as root
@@ -44,21 +60,7 @@ async function main(): Promise<void> {
        INSERT INTO orders (customer, total) SELECT 1 + g % 20000, (g * 13 % 10000) / 100.0 FROM generate_series(1, 50000) g;`,
     );
 
-    await writeFile(
-      join(dir, 'igbackup.yaml'),
-      [
-        'envs:',
-        '  demo:',
-        '    storage: { type: file, path: ./backups }',
-        '    postgres:',
-        `      host: 127.0.0.1`,
-        `      port: ${port}`,
-        '      user: postgres',
-        '      password: { env: IGBACKUP_DEMO_PGPASSWORD }',
-        '      databases: [shop]',
-        '',
-      ].join('\n'),
-    );
+    await writeFile(join(dir, 'igbackup.yaml'), demoConfig(port));
 
     say('igbackup backup postgres --env demo');
     await igbackup('backup', 'postgres', '--env', 'demo');

@@ -109,56 +109,22 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
   const tools = { ...job.tools };
   const estimate = await estimateSize(ctx, transport, conn, cfg.maintenanceDatabase, database);
   if (estimate.serverVersion) tools.server = estimate.serverVersion;
-  const ext = compressionExtension(compression);
-  const key = artifactKey({
-    storePrefix: h.store.prefix,
-    env: h.name,
-    engine: 'postgres',
-    name: database,
-    startedAt: started,
-    extension: `${pg.DUMP_EXTENSION}${ext}`,
-  });
-  const zstd = { level: cfg.zstdLevel, threads: cfg.zstdThreads };
+  const key = keyFor(job, started, pg.DUMP_EXTENSION);
   const artifacts: ManifestArtifact[] = [];
   try {
     ctx.reporter.step(`dumping ${database} to ${h.store.description}/${key}`);
     artifacts.push(
       await uploadArtifact(ctx, h.store, {
+        ...streamOptions(job),
         role: 'dump',
         key,
         command: pg.dumpCommand(conn, database, cfg.lockWaitTimeoutSec),
         magic: pg.DUMP_MAGIC,
-        idleTimeoutMs: producerIdleMs(cfg.transport),
-        transport,
-        compression,
-        zstd,
         sizeEstimate: estimate.bytes,
         producerHint: `check that database "${database}" exists and ${conn.user}@${conn.host}:${conn.port} may read it`,
       }),
     );
-    if (job.globals) {
-      const gkey = artifactKey({
-        storePrefix: h.store.prefix,
-        env: h.name,
-        engine: 'postgres',
-        name: database,
-        startedAt: started,
-        extension: `${pg.GLOBALS_EXTENSION}${ext}`,
-      });
-      ctx.reporter.step(`dumping globals (roles, tablespaces) to ${gkey}`);
-      artifacts.push(
-        await uploadArtifact(ctx, h.store, {
-          role: 'globals',
-          key: gkey,
-          command: pg.globalsCommand(conn, cfg.maintenanceDatabase),
-          idleTimeoutMs: producerIdleMs(cfg.transport),
-          transport,
-          compression,
-          zstd,
-          producerHint: 'pg_dumpall --globals-only needs a superuser (or set globals: false)',
-        }),
-      );
-    }
+    if (job.globals) artifacts.push(await uploadGlobals(ctx, job, started));
     const durationMs = Math.round(performance.now() - t0);
     const { manifestKey } = await writeManifest(ctx, h, {
       engine: 'postgres',
@@ -173,21 +139,45 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
       durationMs,
     });
     const dump = artifacts[0] as ManifestArtifact;
-    return {
-      env: h.name,
-      engine: 'postgres',
-      database,
-      key,
-      manifestKey,
-      bytes: dump.bytes,
-      rawBytes: dump.rawBytes,
-      sha256: dump.sha256,
-      durationMs,
-      artifacts,
-    };
+    return { env: h.name, engine: 'postgres', database, key, manifestKey, bytes: dump.bytes, rawBytes: dump.rawBytes, sha256: dump.sha256, durationMs, artifacts };
   } catch (err) {
     throw await removeArtifacts(ctx, h.store, artifacts, err);
   }
+}
+
+/** The key of one of this backup's artifacts (the dump, the globals), compression extension included. */
+function keyFor(job: OneJob, started: Date, extension: string): string {
+  return artifactKey({
+    storePrefix: job.h.store.prefix,
+    env: job.h.name,
+    engine: 'postgres',
+    name: job.database,
+    startedAt: started,
+    extension: `${extension}${compressionExtension(job.compression)}`,
+  });
+}
+
+/** How every artifact of the job is streamed: through its transport, compressed, with the producer idle bound. */
+function streamOptions(job: OneJob) {
+  return {
+    idleTimeoutMs: producerIdleMs(job.cfg.transport),
+    transport: job.transport,
+    compression: job.compression,
+    zstd: { level: job.cfg.zstdLevel, threads: job.cfg.zstdThreads },
+  };
+}
+
+/** Roles and tablespaces (pg_dumpall --globals-only), stored beside the dump. */
+async function uploadGlobals(ctx: AppContext, job: OneJob, started: Date): Promise<ManifestArtifact> {
+  const key = keyFor(job, started, pg.GLOBALS_EXTENSION);
+  ctx.reporter.step(`dumping globals (roles, tablespaces) to ${key}`);
+  return uploadArtifact(ctx, job.h.store, {
+    ...streamOptions(job),
+    role: 'globals',
+    key,
+    command: pg.globalsCommand(job.conn, job.cfg.maintenanceDatabase),
+    producerHint: 'pg_dumpall --globals-only needs a superuser (or set globals: false)',
+  });
 }
 
 /** Database size (for multipart sizing) and server version; unknown when the query fails. */

@@ -5,7 +5,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { IntegrityError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 import type { Manifest, ManifestArtifact } from '../domain/manifest.js';
@@ -98,12 +97,10 @@ async function downloadAndHash(
 async function fileDigest(path: string): Promise<Digest> {
   const hash = createHash('sha256');
   let bytes = 0;
-  await pipeline(createReadStream(path), async function* (chunks: AsyncIterable<Buffer>) {
-    for await (const c of chunks) {
-      hash.update(c);
-      bytes += c.length;
-    }
-  });
+  for await (const c of createReadStream(path) as AsyncIterable<Buffer>) {
+    hash.update(c);
+    bytes += c.length;
+  }
   return { bytes, sha256: hash.digest('hex') };
 }
 

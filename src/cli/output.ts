@@ -42,6 +42,7 @@ export class Output implements Reporter {
   redact(text: string): string {
     let out = text;
     for (const s of this.opts.secrets) if (s.length >= 3) out = out.split(s).join('***');
+    // eslint-disable-next-line no-control-regex -- matching the escape character is the point
     return out.replace(CONTROL, (c) => (/^\x1b\[[0-9;]*m$/.test(c) ? c : JSON.stringify(c).slice(1, -1)));
   }
 

@@ -101,12 +101,12 @@ describe('schedule', () => {
 
   it('envs "billing-db" and "billing_db" get distinct jobs, locks, logs, CronJobs and Roles', async () => {
     const dir = await tempDir();
-    const env = (name: string) => ({
+    const env = () => ({
       storage: { type: 'file', path: './b' },
       postgres: { databases: ['app'] },
       schedule: { postgres: '@daily', logDir: dir, lockDir: dir, kubernetes: K8S },
     });
-    await writeConfig(dir, { envs: { 'billing-db': env('billing-db'), billing_db: env('billing_db') } });
+    await writeConfig(dir, { envs: { 'billing-db': env(), billing_db: env() } });
     const out: Record<string, { lines: string; names: string[] }> = {};
     for (const name of ['billing-db', 'billing_db']) {
       const c = await runCli(['schedule', 'crontab', '--env', name], { cwd: dir });

@@ -50,6 +50,7 @@ export class StallProxy {
   static async start(upstream: string, rules: StallRule[]): Promise<StallProxy> {
     const target = new URL(upstream);
     const sockets = new Set<Socket>();
+    // eslint-disable-next-line prefer-const -- assigned once the server listens, used by its connection handler
     let proxy!: StallProxy;
     const server = createServer((client) => {
       sockets.add(client);
