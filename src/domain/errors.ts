@@ -113,6 +113,9 @@ export class ProcessFailedError extends IgbackupError {
   }
 }
 
+/** The channel to where commands run failed: SSH connection or login, a jump host, kubectl get/exec, no Ready pod. */
+export class TransportError extends IgbackupError {}
+
 /** Object store failures: unreachable endpoint, access denied, KMS key problems, missing objects. */
 export class StorageError extends IgbackupError {}
 

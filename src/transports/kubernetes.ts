@@ -1,8 +1,10 @@
 // Kubernetes transport: `kubectl exec -i` (never -t) into a pod chosen by name or label selector; commands run inside
 // the trailer wrapper because kubectl can lose the tail of a stream and still exit 0.
 
+import { TransportError } from '../domain/errors.js';
 import type { KubernetesTransportConfig } from '../config/schema.js';
 import { runChild, spawnChild } from './child.js';
+import { kubectlBase } from './kubectl.js';
 import { remoteCommand, type Channel } from './remote.js';
 import { reasonOf, type CommandSpec, type RunningCommand, type Transport } from './transport.js';
 import { wrappedArgv } from './wrapper.js';
@@ -44,10 +46,7 @@ export class KubernetesTransport implements Transport {
 
   /** --context/--kubeconfig flags shared by every kubectl call. */
   kubectlBase(): string[] {
-    const argv = [this.cfg.kubectl];
-    if (this.cfg.context) argv.push('--context', this.cfg.context);
-    if (this.cfg.kubeconfig) argv.push('--kubeconfig', this.cfg.kubeconfig);
-    return argv;
+    return kubectlBase(this.cfg);
   }
 
   start(spec: CommandSpec): RunningCommand {
@@ -77,18 +76,18 @@ export class KubernetesTransport implements Transport {
     if (this.signal?.aborted) throw reasonOf(this.signal);
     if (r.error || r.code !== 0) {
       const why = [r.stderr.trim(), r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)].filter(Boolean).join('; ');
-      throw new Error(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${why}`);
+      throw new TransportError(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${why}`);
     }
     let items: PodJson[];
     try {
       items = (JSON.parse(String(r.stdout)) as { items?: PodJson[] }).items ?? [];
     } catch {
-      throw new Error('kubectl get pods did not return JSON');
+      throw new TransportError('kubectl get pods did not return JSON');
     }
     const pod = choosePod(items, this.cfg.primaryLabel);
     if (!pod) {
       const want = this.cfg.primaryLabel ? ` with label ${this.cfg.primaryLabel}` : '';
-      throw new Error(`no Running and Ready pod${want} matches -l ${this.cfg.selector} in namespace ${this.cfg.namespace} (${items.length} pod(s) found)`);
+      throw new TransportError(`no Running and Ready pod${want} matches -l ${this.cfg.selector} in namespace ${this.cfg.namespace} (${items.length} pod(s) found)`);
     }
     return pod;
   }
@@ -105,7 +104,7 @@ export class KubernetesTransport implements Transport {
       if (e.error && e.code === undefined && !e.signal) return { error: `${this.cfg.kubectl} could not be started: ${e.error}` };
       return { code: e.code, signal: e.signal, error: e.error };
     });
-    if (!child.stdin) throw new Error('kubectl started without stdin');
+    if (!child.stdin) throw new TransportError('kubectl started without stdin');
     return { stdout: child.stdout, stderr: child.stderr, stdin: child.stdin, exit, kill: () => child.kill() };
   }
 }

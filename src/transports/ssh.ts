@@ -1,6 +1,7 @@
 // SSH transport (ssh2, no ssh binary): verified host keys, key or agent auth, optional jump host, keepalives;
 // commands run inside the trailer wrapper with secrets on stdin.
 
+import { TransportError } from '../domain/errors.js';
 import { readFile } from 'node:fs/promises';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { SshHopConfig } from '../config/schema.js';
@@ -55,7 +56,7 @@ export class SshTransport implements Transport {
   private async exec(command: string): Promise<Channel> {
     const client = await this.connection();
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec(command, (err, ch) => (err ? reject(new Error(`ssh exec on ${this.host} failed: ${err.message}`)) : resolve(ch))),
+      client.exec(command, (err, ch) => (err ? reject(new TransportError(`ssh exec on ${this.host} failed: ${err.message}`)) : resolve(ch))),
     );
     // The exit status ends the wait: a channel whose output a remote descendant keeps open would never 'close'
     // (remoteCommand bounds the wait for the output and closes such a channel).
@@ -100,7 +101,7 @@ export class SshTransport implements Transport {
     const jumpClient = await this.open(jump);
     const sock = await new Promise<ClientChannel>((resolve, reject) =>
       jumpClient.forwardOut('127.0.0.1', 0, this.cfg.host, this.cfg.port, (err, ch) =>
-        err ? reject(new Error(`jump host ${jump.host} could not reach ${this.cfg.host}:${this.cfg.port}: ${err.message}`)) : resolve(ch),
+        err ? reject(new TransportError(`jump host ${jump.host} could not reach ${this.cfg.host}:${this.cfg.port}: ${err.message}`)) : resolve(ch),
       ),
     );
     return this.open(this.cfg, sock);
@@ -144,7 +145,7 @@ export class SshTransport implements Transport {
         const why = refusal ?? (err.level === 'client-authentication'
           ? `authentication as ${hop.user} failed (check identityFile/passphrase or the ssh-agent, and authorized_keys)`
           : err.message);
-        reject(new Error(`ssh to ${hop.user}@${hop.host}:${hop.port}: ${why}`));
+        reject(new TransportError(`ssh to ${hop.user}@${hop.host}:${hop.port}: ${why}`));
       });
       client.connect(config);
     });

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
+import { kubectlCalls } from '../helpers/kube.js';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { listKeys, makeBucket, makeDatabase, psql, sshServer, uniqueName } from '../helpers/servers.js';
 import { digest, fillRedis, startRedis } from '../helpers/redis.js';
@@ -109,7 +110,7 @@ describe('drill', () => {
     const ok = await runCli(['--json', 'drill', 'postgres', '--env', 'prod'], { cwd: dir, env: kube });
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(parseJson<DrillJson>(ok).reports[0]!.target, /in namespace igbackup-drill-\d+/);
-    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = await kubectlCalls(log);
     const ns = calls[0]?.[4] ?? '';
     assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
     assert.match(ns, /^igbackup-drill-\d{14}-[0-9a-f]{4}-postgres$/);
@@ -122,7 +123,7 @@ describe('drill', () => {
     await writeFile(log, '');
     const bad = await runCli(['drill', 'postgres', '--env', 'prod'], { cwd: dir, env: kube });
     assert.equal(bad.code, 6, bad.stderr);
-    const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls2 = await kubectlCalls(log);
     assert.equal(calls2.at(-1)?.[2], 'delete');
     assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
   });
@@ -166,7 +167,7 @@ describe('drill', () => {
     assert.equal(await digest(inPod), sourceDigest, 'the drill pod does not hold the backup');
     assert.equal(await inPod.cli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes', 'AOF was not turned back on');
     assert.equal(await digest(source), sourceDigest, 'the source changed');
-    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = await kubectlCalls(log);
     const ns = calls[0]?.[4] ?? '';
     assert.deepEqual(calls[0], ['--context', 'drills', 'create', 'namespace', ns]);
     assert.deepEqual(calls[1]?.slice(0, 6), ['--context', 'drills', 'apply', '-n', ns, '-f']);
@@ -180,7 +181,7 @@ describe('drill', () => {
     const bad = await runCli(['drill', 'redis', '--env', 'prod'], { cwd: dir, env: kube });
     assert.equal(bad.code, 6, bad.stderr);
     assert.match(bad.stderr, /GET config:version \(got "42", expected "43"\)/);
-    const calls2 = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls2 = await kubectlCalls(log);
     assert.equal(calls2.at(-1)?.[2], 'delete');
     assert.deepEqual((JSON.parse(await readFile(state, 'utf8')) as { namespaces: string[] }).namespaces, [], 'namespace left behind after a failed drill');
     await source.stop();
@@ -249,7 +250,7 @@ describe('drill', () => {
     assert.deepEqual(rep.checks.map((c) => [c.name, c.ok]), [['neo4j-admin database check', true], ['MATCH (n:Person) RETURN count(n)', true]]);
     assert.equal(await readFile(join(podHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the drill workload does not hold the backup');
     assert.equal(await readFile(join(sourceHome, 'data', 'databases', 'neo4j', 'store'), 'utf8'), graph, 'the source changed');
-    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = await kubectlCalls(log);
     const ns = calls[0]?.[4] ?? '';
     const verbs = calls.map((c) => c.filter((x) => !x.startsWith('--overrides=') && !x.startsWith('--timeout=')).slice(2, 8).join(' '));
     assert.equal(verbs[0], `create namespace ${ns}`);

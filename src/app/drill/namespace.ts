@@ -2,7 +2,7 @@
 // the env as seen from inside it.
 
 import { resolve } from 'node:path';
-import { capture, captureOk } from '../../transports/run.js';
+import { Kubectl } from '../../transports/kubectl.js';
 import type { AppContext, EnvHandle } from '../context.js';
 import { scratchStamp } from '../scratch.js';
 import { errorText, type DrillOptions, type DrillReport } from './report.js';
@@ -22,22 +22,21 @@ export async function inDrillNamespace(
   failed: (ns: string, error: string) => DrillReport,
 ): Promise<DrillReport> {
   const ns = `igbackup-drill-${scratchStamp(ctx.now())}-${w.engine}`;
-  const base = [k.kubectl, ...(k.context ? ['--context', k.context] : []), ...(k.kubeconfig ? ['--kubeconfig', resolve(ctx.configDir, k.kubeconfig)] : [])];
-  const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, ...args] });
+  const kubectl = new Kubectl({ kubectl: k.kubectl, context: k.context, kubeconfig: kubeconfigPath(ctx, k) }, ctx.runner);
   let created = false;
   try {
     ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
-    await kubectl('create', 'namespace', ns);
+    await kubectl.createNamespace(ns);
     created = true;
-    await kubectl('apply', '-n', ns, '-f', resolve(ctx.configDir, w.manifest));
-    await kubectl('wait', '-n', ns, '--for=condition=Ready', `pod/${w.pod}`, `--timeout=${k.readyTimeoutSec}s`);
+    await kubectl.apply(ns, resolve(ctx.configDir, w.manifest));
+    await kubectl.waitReady(ns, w.pod, k.readyTimeoutSec);
     return await body(ns);
   } catch (err) {
     return failed(ns, errorText(err));
   } finally {
     if (created && !opts.keep) {
       ctx.reporter.step(`drill: deleting namespace ${ns}`);
-      await capture(ctx.runner, { argv: [...base, 'delete', 'namespace', ns, '--wait=false'] });
+      await kubectl.deleteNamespace(ns).catch((e: unknown) => ctx.reporter.warn(`could not delete namespace ${ns}: ${(e as Error).message} (delete it by hand)`));
     }
   }
 }
@@ -48,6 +47,11 @@ export function derivedEnv(ctx: AppContext, h: EnvHandle, section: Partial<EnvHa
   return { ctx: { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: env } } }, h: { ...h, env } };
 }
 
-export function kubeTransport(k: KubeDrill, ns: string, pod: string, container: string | undefined) {
-  return { type: 'kubernetes' as const, namespace: ns, pod, container, context: k.context, kubeconfig: k.kubeconfig, kubectl: k.kubectl, idleTimeoutSec: 600 };
+/** A kubeconfig path in the config is relative to the config file's directory. */
+function kubeconfigPath(ctx: AppContext, k: KubeDrill): string | undefined {
+  return k.kubeconfig ? resolve(ctx.configDir, k.kubeconfig) : undefined;
+}
+
+export function kubeTransport(ctx: AppContext, k: KubeDrill, ns: string, pod: string, container: string | undefined) {
+  return { type: 'kubernetes' as const, namespace: ns, pod, container, context: k.context, kubeconfig: kubeconfigPath(ctx, k), kubectl: k.kubectl, idleTimeoutSec: 600 };
 }

@@ -87,7 +87,7 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
       const section: Neo4jConfig = neo4jSchema.parse({
         ...(cfg ?? {}),
         edition: 'community', // offline into the throwaway workload, whatever the source's edition
-        transport: kubeTransport(k, ns, pod, kn.container),
+        transport: kubeTransport(ctx, k, ns, pod, kn.container),
         kubernetes: { statefulSet: kn.statefulSet, pvc: kn.pvc, image: kn.image, mountPath: kn.mountPath, helperTimeoutSec: k.readyTimeoutSec, rolloutTimeoutSec: k.readyTimeoutSec },
       });
       const d = derivedEnv(ctx, h, { neo4j: section });

@@ -25,7 +25,7 @@ export async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, 
     opts,
     async (ns) => {
       const cfg = postgresSection(ctx, h);
-      const d = derivedEnv(ctx, h, { postgres: { ...cfg, transport: kubeTransport(k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
+      const d = derivedEnv(ctx, h, { postgres: { ...cfg, transport: kubeTransport(ctx, k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
       // The RTO counts from before the namespace was made, as for the other engines.
       return drillPostgresOn(d.ctx, d.h, key, database, opts, ` in namespace ${ns}`, { started, t0 });
     },

@@ -52,7 +52,7 @@ export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     { engine: 'redis', manifest: kr.manifest, pod: kr.pod },
     opts,
     async (ns) => {
-      const section: RedisConfig = { ...cfg, transport: kubeTransport(k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
+      const section: RedisConfig = { ...cfg, transport: kubeTransport(ctx, k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
       const d = derivedEnv(ctx, h, { redis: section });
       const checks: DrillCheck[] = [];
       let error: string | undefined;
