@@ -16,40 +16,62 @@ import { scratchDir } from '../helpers/tmp.js';
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const HOSTILE = [`it's`, `a b`, `$(touch /tmp/igb-x)`, '`id`', `"q"`, `;rm -rf /`, `back\\slash`, `*`, '', `new\nline`, `$HOME`];
 
-/** Shells to prove the wrapper in: dash always, busybox sh (with only busybox applets on PATH) when installed. */
-async function shells(): Promise<{ name: string; sh: string; path: string }[]> {
-  const out = [{ name: 'dash', sh: '/bin/dash', path: process.env.PATH ?? '' }];
+type Shell = { name: string; sh: string; path: string };
+
+/**
+ * The shells to prove the wrapper in: dash (Debian's /bin/sh) and busybox sh with only busybox applets on PATH
+ * (Alpine-style). Both are required: scripts/test.sh installs busybox (as root); without it this fails, saying so.
+ */
+async function shells(): Promise<Shell[]> {
+  const dash = ['/bin/dash', '/usr/bin/dash'].find((p) => existsSync(p));
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
-  if (busybox) {
-    const dir = await scratchDir('igb-bb-');
-    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
-      await symlink(busybox, join(dir, t));
-    }
-    out.push({ name: 'busybox', sh: join(dir, 'sh'), path: dir });
+  const missing = [dash ? '' : 'dash', busybox ? '' : 'busybox'].filter(Boolean);
+  if (!dash || !busybox) {
+    throw new Error(`${missing.join(' and ')} not installed: the remote wrapper cannot be proven without it (scripts/test.sh installs busybox when run as root; else apt-get install ${missing.join(' ')})`);
   }
-  return out;
+  const dir = await scratchDir('igb-bb-');
+  for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
+    await symlink(busybox, join(dir, t));
+  }
+  const version = await execa(busybox, [], { reject: false });
+  if (!/^BusyBox v/.test(String(version.stdout))) throw new Error(`${busybox} is not a busybox binary: ${version.stdout} ${version.stderr}`);
+  return [
+    { name: 'dash', sh: dash, path: process.env.PATH ?? '' },
+    { name: 'busybox', sh: join(dir, 'sh'), path: dir },
+  ];
 }
 
-describe('shell quoting', () => {
-  it('every hostile word comes back byte for byte from dash', async () => {
-    for (const word of HOSTILE) {
-      const r = await execa('/bin/dash', ['-c', `printf %s ${shQuote(word)}`]);
-      assert.equal(r.stdout, word);
-    }
-    const r = await execa('/bin/dash', ['-c', `printf '[%s]' ${shJoin(HOSTILE)}`]);
-    assert.equal(r.stdout, HOSTILE.map((w) => `[${w}]`).join(''));
-    assert.equal(existsSync('/tmp/igb-x'), false);
-  });
-});
-
-describe('remote wrapper', () => {
-  let list: { name: string; sh: string; path: string }[];
+describe('remote wrapper in dash and busybox sh', () => {
+  let list: Shell[] = [];
   before(async () => {
     list = await shells();
   });
 
-  it('is proven in dash and busybox sh', () => {
-    assert.ok(list.some((s) => s.name === 'busybox'), 'busybox is not installed: npm test installs it as root');
+  it('every hostile word comes back byte for byte: quoted, as the wrapped command\'s argv, and as a header value', async () => {
+    assert.deepEqual(list.map((s) => s.name), ['dash', 'busybox']);
+    const canary = join(await scratchDir('igb-canary-'), 'x');
+    const words = [...HOSTILE, `$(touch ${canary})`, `\`touch ${canary}\``];
+    for (const s of list) {
+      const run = (args: string[], input = '') => execa(s.sh, args, { env: { PATH: s.path }, input, reject: false, stripFinalNewline: false });
+      for (const word of words) {
+        const r = await run(['-c', `printf %s ${shQuote(word)}`]);
+        assert.equal(r.stdout, word, `${s.name}: ${JSON.stringify(word)}`);
+      }
+      const joined = await run(['-c', `printf '[%s]' ${shJoin(words)}`]);
+      assert.equal(joined.stdout, words.map((w) => `[${w}]`).join(''), s.name);
+      // Through the wrapper, as a remote command runs: words in argv, values (one line each) in the stdin header.
+      const wrapped = await run(wrappedArgv(['printf', '[%s]', ...words], 'out').slice(1), envHeader({}));
+      assert.equal(wrapped.exitCode, 0, `${s.name}: ${wrapped.stderr}`);
+      assert.equal(wrapped.stdout, words.map((w) => `[${w}]`).join(''), s.name);
+      const oneLine = words.filter((w) => !w.includes('\n'));
+      const env = Object.fromEntries(oneLine.map((w, i) => [`V${i}`, w]));
+      const script = oneLine.map((_, i) => `printf '[%s]' "$V${i}"`).join('; ');
+      const fromEnv = await run(wrappedArgv(['sh', '-c', script], 'out').slice(1), envHeader(env));
+      assert.equal(fromEnv.exitCode, 0, `${s.name}: ${fromEnv.stderr}`);
+      assert.equal(fromEnv.stdout, oneLine.map((w) => `[${w}]`).join(''), s.name);
+    }
+    assert.equal(existsSync(canary), false, 'a word was executed');
+    assert.equal(existsSync('/tmp/igb-x'), false, 'a word was executed');
   });
 
   it('out: passes stdout through unchanged, reports rc, bytes and sha256, takes env from the header', async () => {
