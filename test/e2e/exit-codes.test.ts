@@ -7,7 +7,17 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { GlacierProxy } from '../storage/glacier-proxy.js';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
-import { dropDatabase, listKeys, makeBucket, makeDatabase, pendingUploads, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  listKeys,
+  makeBucket,
+  makeDatabase,
+  pendingUploads,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 
 interface ErrorJson {
   ok: boolean;
@@ -35,8 +45,10 @@ describe('exit 75: a backup whose artifacts S3 archived', () => {
   let db: string;
   let artifacts: string[];
   let proxy: GlacierProxy;
-  const verify = (...extra: string[]) => runCli(['--json', 'verify', 'postgres', '--env', 'ci', '--latest', ...extra], { cwd: dir });
-  const archiveAll = (cls: 'GLACIER' | 'DEEP_ARCHIVE', opts: { pollsUntilDone?: number } = {}) => artifacts.forEach((k) => proxy.archive(bucket, k, cls, opts));
+  const verify = (...extra: string[]) =>
+    runCli(['--json', 'verify', 'postgres', '--env', 'ci', '--latest', ...extra], { cwd: dir });
+  const archiveAll = (cls: 'GLACIER' | 'DEEP_ARCHIVE', opts: { pollsUntilDone?: number } = {}) =>
+    artifacts.forEach((k) => proxy.archive(bucket, k, cls, opts));
 
   before(async () => {
     dir = await tempDir();
@@ -47,11 +59,15 @@ describe('exit 75: a backup whose artifacts S3 archived', () => {
     assert.equal(b.code, 0, b.stderr);
     const { key } = parseJson<{ results: { key: string }[] }>(b).results[0]!;
     const manifest = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: `${key}.manifest.json` }));
-    artifacts = (JSON.parse(await manifest.Body!.transformToString()) as { artifacts: { key: string }[] }).artifacts.map((a) => a.key);
+    artifacts = (
+      JSON.parse(await manifest.Body!.transformToString()) as { artifacts: { key: string }[] }
+    ).artifacts.map((a) => a.key);
     assert.ok(artifacts.includes(key), `the manifest lists ${artifacts.join(', ')}`);
     // From here on the env reaches the bucket through the stand-in; a lifecycle transition is modelled per test.
     proxy = await GlacierProxy.start(s3.endpoint);
-    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, { endpoint: proxy.endpoint }), postgres: pgSection([db]) } } });
+    await writeConfig(dir, {
+      envs: { ci: { storage: s3Storage(bucket, { endpoint: proxy.endpoint }), postgres: pgSection([db]) } },
+    });
   });
   after(async () => {
     await proxy?.close();
@@ -62,13 +78,23 @@ describe('exit 75: a backup whose artifacts S3 archived', () => {
     archiveAll('GLACIER');
     const first = await verify();
     assert.equal(first.code, 75, first.stderr);
-    for (const k of artifacts) assert.match(first.stderr, new RegExp(`${k} is in GLACIER: requested a Standard restore for 3 days`));
+    for (const k of artifacts)
+      assert.match(first.stderr, new RegExp(`${k} is in GLACIER: requested a Standard restore for 3 days`));
     const body = assertJsonError(first, 75, 'ArchivedError');
-    assert.equal(body.error.message, `${artifacts.length} artifact(s) are archived (GLACIER); the restore was requested`);
+    assert.equal(
+      body.error.message,
+      `${artifacts.length} artifact(s) are archived (GLACIER); the restore was requested`,
+    );
     assert.match(body.error.hint ?? '', /^a Standard retrieval typically takes about 5 h: retry after /);
     assertRetryAfter(body.error.hint ?? '', 5);
-    assert.deepEqual(proxy.restoreRequests, artifacts.map((k) => ({ key: `${bucket}/${k}`, days: 3, tier: 'Standard' })));
-    const reads = () => proxy.seen.filter((l) => artifacts.some((k) => l === `GET /${bucket}/${k}` || l.startsWith(`GET /${bucket}/${k}?`)));
+    assert.deepEqual(
+      proxy.restoreRequests,
+      artifacts.map((k) => ({ key: `${bucket}/${k}`, days: 3, tier: 'Standard' })),
+    );
+    const reads = () =>
+      proxy.seen.filter((l) =>
+        artifacts.some((k) => l === `GET /${bucket}/${k}` || l.startsWith(`GET /${bucket}/${k}?`)),
+      );
     assert.deepEqual(reads(), [], 'nothing is read from an archived object');
 
     const again = await verify();
@@ -86,7 +112,10 @@ describe('exit 75: a backup whose artifacts S3 archived', () => {
   it('restore of a DEEP_ARCHIVE backup (--restore-tier Bulk) exits 75 before touching the target database', async () => {
     archiveAll('DEEP_ARCHIVE');
     const target = uniqueName('igb_x75_t').replace(/-/g, '_');
-    const r = await runCli(['--json', 'restore', 'postgres', '--env', 'ci', '--latest', '--target-db', target, '--restore-tier', 'Bulk'], { cwd: dir });
+    const r = await runCli(
+      ['--json', 'restore', 'postgres', '--env', 'ci', '--latest', '--target-db', target, '--restore-tier', 'Bulk'],
+      { cwd: dir },
+    );
     assert.equal(r.code, 75, r.stderr);
     assert.match(r.stderr, /is in DEEP_ARCHIVE: requested a Bulk restore for 3 days/);
     const body = assertJsonError(r, 75, 'ArchivedError');
@@ -101,7 +130,12 @@ describe('exit 75: a backup whose artifacts S3 archived', () => {
     const before = proxy.restoreRequests.length;
     const r = await verify('--wait');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, new RegExp(`waiting for S3 to restore ${artifacts.length} archived artifact\\(s\\) \\(Standard, typically ~5 h\\)`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `waiting for S3 to restore ${artifacts.length} archived artifact\\(s\\) \\(Standard, typically ~5 h\\)`,
+      ),
+    );
     assert.equal(proxy.restoreRequests.length - before, artifacts.length);
   });
 });
@@ -115,12 +149,27 @@ describe('exit 70: a bug (an error igbackup did not type)', () => {
       await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
       const hook = join(ROOT, 'test', 'fixtures', 'bin', 'internal-bug.cjs');
       // The bug strikes where the manifest is written: after the artifact was uploaded.
-      const r = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir, env: { NODE_OPTIONS: `--require=${hook}`, IGB_TEST_BUG_IN: 'writeManifest' } });
+      const r = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], {
+        cwd: dir,
+        env: { NODE_OPTIONS: `--require=${hook}`, IGB_TEST_BUG_IN: 'writeManifest' },
+      });
       assert.equal(r.code, 70, r.stderr);
       const removed = `removed s3://${bucket}/ci/postgres/${db}_\\S+\\.dump\\.zst: it was stored, but the backup did not complete`;
-      assert.match(r.stderr, new RegExp(`error: internal error \\(a bug in igbackup\\): TypeError: Cannot read properties of undefined \\(reading 'name'\\); ${removed}\n`));
-      assert.match(r.stderr, /\n\s+at (async )?writeManifest \(file:\/\/\S+\/dist\/src\/\S+\.js:\d+:\d+\)\n/, 'the stack names igbackup\'s own code');
-      assert.match(r.stderr, /hint: please report it with the command line and this output; the operation did not finish, so check what it may have left behind \(igbackup list shows incomplete objects\)/);
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `error: internal error \\(a bug in igbackup\\): TypeError: Cannot read properties of undefined \\(reading 'name'\\); ${removed}\n`,
+        ),
+      );
+      assert.match(
+        r.stderr,
+        /\n\s+at (async )?writeManifest \(file:\/\/\S+\/dist\/src\/\S+\.js:\d+:\d+\)\n/,
+        "the stack names igbackup's own code",
+      );
+      assert.match(
+        r.stderr,
+        /hint: please report it with the command line and this output; the operation did not finish, so check what it may have left behind \(igbackup list shows incomplete objects\)/,
+      );
       const body = assertJsonError(r, 70, 'TypeError');
       assert.match(body.error.message, /^internal error \(a bug in igbackup\): TypeError: .*\n\s+at /);
 
@@ -129,7 +178,11 @@ describe('exit 70: a bug (an error igbackup did not type)', () => {
       assert.equal(list.code, 0, list.stderr);
       const listed = parseJson<{ backups: unknown[]; suspects: unknown[]; orphans: unknown[] }>(list);
       assert.deepEqual([listed.backups, listed.suspects, listed.orphans], [[], [], []], list.stdout);
-      assert.deepEqual((await listKeys(bucket)).filter((k) => !k.includes('/.igbackup/')), [], 'objects left in the bucket');
+      assert.deepEqual(
+        (await listKeys(bucket)).filter((k) => !k.includes('/.igbackup/')),
+        [],
+        'objects left in the bucket',
+      );
       assert.deepEqual(await pendingUploads(bucket), [], 'multipart uploads left open');
 
       // The bug left no lock behind: the next run (without it) completes.

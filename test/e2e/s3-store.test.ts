@@ -23,20 +23,29 @@ function storeFor(bucket: string, extra: Partial<ConstructorParameters<typeof S3
     checksums: 'auto',
     queueSize: 2,
     minPartSizeMiB: 5,
-    lifecycle: { transitionAfterDays: 30, storageClass: 'GLACIER', abortIncompleteUploadsAfterDays: 7, noncurrentVersionExpirationDays: 90 },
+    lifecycle: {
+      transitionAfterDays: 30,
+      storageClass: 'GLACIER',
+      abortIncompleteUploadsAfterDays: 7,
+      noncurrentVersionExpirationDays: 90,
+    },
     ...extra,
   });
 }
 
 /** Versions and delete markers at `key`, read with the test's own client (the store's description is s3://BUCKET). */
 async function versionsAt(store: ObjectStore, key: string): Promise<number> {
-  const r = await s3Client().send(new ListObjectVersionsCommand({ Bucket: store.description.replace(/^s3:\/\//, ''), Prefix: key }));
+  const r = await s3Client().send(
+    new ListObjectVersionsCommand({ Bucket: store.description.replace(/^s3:\/\//, ''), Prefix: key }),
+  );
   return [...(r.Versions ?? []), ...(r.DeleteMarkers ?? [])].filter((v) => v.Key === key).length;
 }
 
 async function versionedBucket(): Promise<string> {
   const bucket = await makeBucket();
-  await s3Client().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3Client().send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   return bucket;
 }
 
@@ -52,8 +61,14 @@ const s3Promises = {
   versionsAt,
 };
 // Versioned, as igbackup storage init sets a bucket up; and unversioned, where purge is delete.
-objectStoreSuite('s3 (radosgw, SSE-KMS, versioned bucket)', async () => storeFor(await versionedBucket()), { ...s3Promises, versioned: true });
-objectStoreSuite('s3 (radosgw, SSE-KMS, unversioned bucket)', async () => storeFor(await makeBucket()), { ...s3Promises, versioned: false });
+objectStoreSuite('s3 (radosgw, SSE-KMS, versioned bucket)', async () => storeFor(await versionedBucket()), {
+  ...s3Promises,
+  versioned: true,
+});
+objectStoreSuite('s3 (radosgw, SSE-KMS, unversioned bucket)', async () => storeFor(await makeBucket()), {
+  ...s3Promises,
+  versioned: false,
+});
 
 it('s3: objects are stored with aws:kms and the configured key; failed multipart uploads are aborted', async () => {
   const bucket = await makeBucket();
@@ -88,7 +103,10 @@ it('s3: an unknown KMS key fails the upload with a message naming the key', asyn
 
 it('s3: an unreachable endpoint fails with a message naming it', async () => {
   const store = storeFor('igb-unreachable', { endpoint: 'http://127.0.0.1:9' });
-  await assert.rejects(store.put('x', Readable.from([Buffer.from('x')])), /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
+  await assert.rejects(
+    store.put('x', Readable.from([Buffer.from('x')])),
+    /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/,
+  );
 });
 
 it('s3: radosgw 16 never archives: a fresh object is STANDARD with no restore', async () => {
@@ -100,7 +118,7 @@ it('s3: radosgw 16 never archives: a fresh object is STANDARD with no restore', 
   assert.equal(h?.restore, undefined);
 });
 
-it('s3: requestRestore and head against S3\'s archive answers (GLACIER stand-in in front of radosgw)', async () => {
+it("s3: requestRestore and head against S3's archive answers (GLACIER stand-in in front of radosgw)", async () => {
   const bucket = await makeBucket();
   const proxy = await GlacierProxy.start(s3.endpoint);
   try {
@@ -109,7 +127,10 @@ it('s3: requestRestore and head against S3\'s archive answers (GLACIER stand-in 
     proxy.archive(bucket, 'g/x', 'DEEP_ARCHIVE');
     assert.deepEqual((await store.head('g/x'))?.storageClass, 'DEEP_ARCHIVE');
     assert.equal((await store.head('g/x'))?.restore, undefined);
-    await assert.rejects(store.getBytes('g/x'), (err: Error) => err instanceof StorageError && /InvalidObjectState/.test(err.message));
+    await assert.rejects(
+      store.getBytes('g/x'),
+      (err: Error) => err instanceof StorageError && /InvalidObjectState/.test(err.message),
+    );
     assert.equal(await store.requestRestore('g/x', 3, 'Bulk'), 'requested');
     assert.deepEqual((await store.head('g/x'))?.restore, { ongoing: true });
     assert.equal(await store.requestRestore('g/x', 3, 'Bulk'), 'already', '409 RestoreAlreadyInProgress');
@@ -118,7 +139,10 @@ it('s3: requestRestore and head against S3\'s archive answers (GLACIER stand-in 
     assert.equal(restored?.restore?.ongoing, false);
     assert.match(restored?.restore?.expiry ?? '', /GMT$/);
     assert.equal((await store.getBytes('g/x')).toString(), 'archived bytes');
-    assert.deepEqual(proxy.restoreRequests, [{ key: `${bucket}/g/x`, days: 3, tier: 'Bulk' }, { key: `${bucket}/g/x`, days: 3, tier: 'Bulk' }]);
+    assert.deepEqual(proxy.restoreRequests, [
+      { key: `${bucket}/g/x`, days: 3, tier: 'Bulk' },
+      { key: `${bucket}/g/x`, days: 3, tier: 'Bulk' },
+    ]);
   } finally {
     await proxy.close();
   }

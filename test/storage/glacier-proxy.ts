@@ -42,8 +42,7 @@ export class GlacierProxy {
   /** Listens on a free loopback port in front of `upstream` (http://127.0.0.1:PORT). */
   static async start(upstream: string): Promise<GlacierProxy> {
     const sockets = new Set<Socket>();
-    let proxy!: GlacierProxy;
-    const server = createServer((req, res) => void proxy.handle(req, res).catch((err: Error) => res.destroy(err)));
+    const server = createServer();
     server.on('connection', (s) => {
       sockets.add(s);
       s.once('close', () => sockets.delete(s));
@@ -52,7 +51,10 @@ export class GlacierProxy {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const addr = server.address();
     if (!addr || typeof addr === 'string') throw new Error('proxy has no port');
-    proxy = new GlacierProxy(server, `http://127.0.0.1:${addr.port}`, new URL(upstream));
+    const proxy = new GlacierProxy(server, `http://127.0.0.1:${addr.port}`, new URL(upstream));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      proxy.handle(req, res).catch((err: Error) => res.destroy(err));
+    });
     return proxy;
   }
 
@@ -89,7 +91,11 @@ export class GlacierProxy {
     if (req.method !== 'HEAD') return this.forward(req, res);
     if (a.restore === 'ongoing' && a.pollsLeft-- <= 0) a.restore = 'done';
     const restore =
-      a.restore === 'ongoing' ? 'ongoing-request="true"' : a.restore === 'done' ? `ongoing-request="false", expiry-date="${new Date(Date.now() + 3 * 86_400_000).toUTCString()}"` : undefined;
+      a.restore === 'ongoing'
+        ? 'ongoing-request="true"'
+        : a.restore === 'done'
+          ? `ongoing-request="false", expiry-date="${new Date(Date.now() + 3 * 86_400_000).toUTCString()}"`
+          : undefined;
     return this.forward(req, res, { 'x-amz-storage-class': a.cls, ...(restore ? { 'x-amz-restore': restore } : {}) });
   }
 
@@ -100,7 +106,8 @@ export class GlacierProxy {
     const days = Number(/<Days>(\d+)<\/Days>/.exec(body)?.[1] ?? NaN);
     const tier = /<Tier>(\w+)<\/Tier>/.exec(body)?.[1] ?? '(none)';
     this.restoreRequests.push({ key: object, days, tier });
-    if (a.restore === 'ongoing') return fail(res, 409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
+    if (a.restore === 'ongoing')
+      return fail(res, 409, 'RestoreAlreadyInProgress', 'Object restore is already in progress');
     const status = a.restore === 'done' ? 200 : 202;
     if (a.restore === 'none') a.restore = 'ongoing';
     res.writeHead(status, { 'x-amz-request-id': 'glacier-proxy', 'content-length': '0' }).end();
@@ -109,12 +116,21 @@ export class GlacierProxy {
   /** Sends the request on to radosgw unchanged; `extra` headers are set on its answer. */
   private forward(req: IncomingMessage, res: ServerResponse, extra: Record<string, string> = {}): Promise<void> {
     return new Promise((resolve, reject) => {
-      const up = request({ host: this.upstream.hostname, port: this.upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...extra });
-        answer.pipe(res);
-        answer.once('end', resolve);
-        answer.once('error', reject);
-      });
+      const up = request(
+        {
+          host: this.upstream.hostname,
+          port: this.upstream.port,
+          method: req.method,
+          path: req.url,
+          headers: req.headers,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, { ...answer.headers, ...extra });
+          answer.pipe(res);
+          answer.once('end', resolve);
+          answer.once('error', reject);
+        },
+      );
       up.once('error', reject);
       req.pipe(up);
     });
@@ -124,6 +140,10 @@ export class GlacierProxy {
 function fail(res: ServerResponse, status: number, code: string, message: string, storageClass?: string): void {
   const cls = storageClass ? `<StorageClass>${storageClass}</StorageClass>` : '';
   const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${cls}<RequestId>glacier-proxy</RequestId></Error>`;
-  res.writeHead(status, { 'content-type': 'application/xml', 'content-length': String(Buffer.byteLength(body)), 'x-amz-request-id': 'glacier-proxy' });
+  res.writeHead(status, {
+    'content-type': 'application/xml',
+    'content-length': String(Buffer.byteLength(body)),
+    'x-amz-request-id': 'glacier-proxy',
+  });
   res.end(body);
 }

@@ -67,7 +67,9 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       });
       const r = await store.put('big/object.bin', Readable.from(chunks), { sizeEstimate: count * part.length });
       assert.equal(r.bytes, count * part.length);
-      const back = createHash('sha256').update(await readAll(await store.get('big/object.bin'))).digest('hex');
+      const back = createHash('sha256')
+        .update(await readAll(await store.get('big/object.bin')))
+        .digest('hex');
       assert.equal(back, hash.digest('hex'));
     });
 
@@ -75,11 +77,19 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       const store = await make();
       await assert.rejects(store.put('fail/small.bin', failingStream([randomBytes(1000)])));
       await assert.rejects(
-        store.put('fail/large.bin', failingStream(Array.from({ length: Math.ceil(opts.multipartBytes / 1048576) + 2 }, () => randomBytes(1048576)))),
+        store.put(
+          'fail/large.bin',
+          failingStream(
+            Array.from({ length: Math.ceil(opts.multipartBytes / 1048576) + 2 }, () => randomBytes(1048576)),
+          ),
+        ),
       );
       assert.equal(await store.head('fail/small.bin'), undefined);
       assert.equal(await store.head('fail/large.bin'), undefined);
-      assert.deepEqual((await store.list('fail/')).map((o) => o.key), []);
+      assert.deepEqual(
+        (await store.list('fail/')).map((o) => o.key),
+        [],
+      );
     });
 
     it('an aborted put leaves nothing at the key', async () => {
@@ -110,8 +120,14 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       await store.putBytes('l/x/1.txt', 'a');
       await store.putBytes('l/y/3.txt', 'c');
       await store.putBytes('lx/4.txt', 'd');
-      assert.deepEqual((await store.list('l/x/')).map((o) => o.key), ['l/x/1.txt', 'l/x/2.txt']);
-      assert.deepEqual((await store.list('l/')).map((o) => o.key), ['l/x/1.txt', 'l/x/2.txt', 'l/y/3.txt']);
+      assert.deepEqual(
+        (await store.list('l/x/')).map((o) => o.key),
+        ['l/x/1.txt', 'l/x/2.txt'],
+      );
+      assert.deepEqual(
+        (await store.list('l/')).map((o) => o.key),
+        ['l/x/1.txt', 'l/x/2.txt', 'l/y/3.txt'],
+      );
       assert.deepEqual((await store.list('nothing/')).length, 0);
     });
 
@@ -153,14 +169,25 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
 
 /** put and putBytes: the store's encryption, storage class and ETag, as the result and head report them. */
 function encryptionAndMetadata(make: () => Promise<ObjectStore>, opts: StorePromises): void {
-  it('put and putBytes store with the store\'s encryption; the result and head report it', async () => {
+  it("put and putBytes store with the store's encryption; the result and head report it", async () => {
     const store = await make();
     const small = await store.putBytes('e/manifest.json', '{"a":1}');
     const streamed = await store.put('e/artifact.bin', Readable.from([randomBytes(70_000)]));
-    for (const [key, r, bytes] of [['e/manifest.json', small, 7], ['e/artifact.bin', streamed, 70_000]] as const) {
-      assert.deepEqual([r.key, r.bytes, r.sse, r.kmsKeyId], [key, bytes, opts.encryption.sse, opts.encryption.kmsKeyId], key);
+    for (const [key, r, bytes] of [
+      ['e/manifest.json', small, 7],
+      ['e/artifact.bin', streamed, 70_000],
+    ] as const) {
+      assert.deepEqual(
+        [r.key, r.bytes, r.sse, r.kmsKeyId],
+        [key, bytes, opts.encryption.sse, opts.encryption.kmsKeyId],
+        key,
+      );
       const h = await store.head(key);
-      assert.deepEqual([h?.bytes, h?.sse, h?.kmsKeyId, h?.storageClass], [bytes, opts.encryption.sse, opts.encryption.kmsKeyId, opts.storageClass], key);
+      assert.deepEqual(
+        [h?.bytes, h?.sse, h?.kmsKeyId, h?.storageClass],
+        [bytes, opts.encryption.sse, opts.encryption.kmsKeyId, opts.storageClass],
+        key,
+      );
       assert.equal(h?.restore, undefined);
       assert.equal(r.etag, h?.etag, `${key}: the ETag of the write is the stored one`);
       assert.equal(h?.etag !== undefined, opts.etags, `${key}: ETag ${h?.etag}`);
@@ -180,7 +207,10 @@ function encryptionAndMetadata(make: () => Promise<ObjectStore>, opts: StoreProm
     await assert.rejects(store.putBytes('r/new.json', 'three', { signal: ac.signal }), /stop/);
     assert.equal((await store.getBytes('r/x.json')).toString(), 'two');
     assert.equal(await store.head('r/new.json'), undefined);
-    assert.deepEqual((await store.list('r/')).map((o) => o.key), ['r/x.json']);
+    assert.deepEqual(
+      (await store.list('r/')).map((o) => o.key),
+      ['r/x.json'],
+    );
   });
 }
 
@@ -208,7 +238,10 @@ function purgeAndVersions(make: () => Promise<ObjectStore>, opts: StorePromises)
     const store = await make();
     const v1 = await store.putBytes('v/x', 'one');
     const v2 = await store.putBytes('v/x', 'two');
-    assert.ok(v1.versionId && v2.versionId && v1.versionId !== v2.versionId, `version ids ${v1.versionId} ${v2.versionId}`);
+    assert.ok(
+      v1.versionId && v2.versionId && v1.versionId !== v2.versionId,
+      `version ids ${v1.versionId} ${v2.versionId}`,
+    );
     assert.equal((await store.head('v/x'))?.versionId, v2.versionId);
     await store.delete('v/x', v1.versionId);
     await store.delete('v/x', v1.versionId);

@@ -17,7 +17,8 @@ objectStoreSuite('file', async () => new FileStore(await scratchDir('igb-fs-'), 
   etags: false,
   restoreRefusal: /a file store never archives objects; nothing to restore/,
   // The file itself, looked up without the store (its description is file://ROOT).
-  versionsAt: async (store, key) => (existsSync(join(store.description.replace(/^file:\/\//, ''), ...key.split('/'))) ? 1 : 0),
+  versionsAt: async (store, key) =>
+    existsSync(join(store.description.replace(/^file:\/\//, ''), ...key.split('/'))) ? 1 : 0,
 });
 
 it('file store writes objects with mode 600 and rejects keys escaping the root', async () => {

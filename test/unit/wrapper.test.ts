@@ -14,7 +14,19 @@ import { choosePod } from '../../src/transports/kubernetes.js';
 import { scratchDir } from '../helpers/tmp.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-const HOSTILE = [`it's`, `a b`, `$(touch /tmp/igb-x)`, '`id`', `"q"`, `;rm -rf /`, `back\\slash`, `*`, '', `new\nline`, `$HOME`];
+const HOSTILE = [
+  `it's`,
+  `a b`,
+  `$(touch /tmp/igb-x)`,
+  '`id`',
+  `"q"`,
+  `;rm -rf /`,
+  `back\\slash`,
+  `*`,
+  '',
+  `new\nline`,
+  `$HOME`,
+];
 
 type Shell = { name: string; sh: string; path: string };
 
@@ -27,14 +39,17 @@ async function shells(): Promise<Shell[]> {
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
   const missing = [dash ? '' : 'dash', busybox ? '' : 'busybox'].filter(Boolean);
   if (!dash || !busybox) {
-    throw new Error(`${missing.join(' and ')} not installed: the remote wrapper cannot be proven without it (scripts/test.sh installs busybox when run as root; else apt-get install ${missing.join(' ')})`);
+    throw new Error(
+      `${missing.join(' and ')} not installed: the remote wrapper cannot be proven without it (scripts/test.sh installs busybox when run as root; else apt-get install ${missing.join(' ')})`,
+    );
   }
   const dir = await scratchDir('igb-bb-');
   for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
     await symlink(busybox, join(dir, t));
   }
   const version = await execa(busybox, [], { reject: false });
-  if (!/^BusyBox v/.test(String(version.stdout))) throw new Error(`${busybox} is not a busybox binary: ${version.stdout} ${version.stderr}`);
+  if (!/^BusyBox v/.test(String(version.stdout)))
+    throw new Error(`${busybox} is not a busybox binary: ${version.stdout} ${version.stderr}`);
   return [
     { name: 'dash', sh: dash, path: process.env.PATH ?? '' },
     { name: 'busybox', sh: join(dir, 'sh'), path: dir },
@@ -47,12 +62,16 @@ describe('remote wrapper in dash and busybox sh', () => {
     list = await shells();
   });
 
-  it('every hostile word comes back byte for byte: quoted, as the wrapped command\'s argv, and as a header value', async () => {
-    assert.deepEqual(list.map((s) => s.name), ['dash', 'busybox']);
+  it("every hostile word comes back byte for byte: quoted, as the wrapped command's argv, and as a header value", async () => {
+    assert.deepEqual(
+      list.map((s) => s.name),
+      ['dash', 'busybox'],
+    );
     const canary = join(await scratchDir('igb-canary-'), 'x');
     const words = [...HOSTILE, `$(touch ${canary})`, `\`touch ${canary}\``];
     for (const s of list) {
-      const run = (args: string[], input = '') => execa(s.sh, args, { env: { PATH: s.path }, input, reject: false, stripFinalNewline: false });
+      const run = (args: string[], input = '') =>
+        execa(s.sh, args, { env: { PATH: s.path }, input, reject: false, stripFinalNewline: false });
       for (const word of words) {
         const r = await run(['-c', `printf %s ${shQuote(word)}`]);
         assert.equal(r.stdout, word, `${s.name}: ${JSON.stringify(word)}`);
@@ -106,7 +125,11 @@ describe('remote wrapper in dash and busybox sh', () => {
       });
       assert.equal(r.exitCode, 0, s.name);
       assert.equal(Buffer.from(r.stdout).toString().trim(), 'restore');
-      assert.deepEqual(parseTrailer(Buffer.from(r.stderr).toString()).trailer, { rc: 0, bytes: data.length, sha256: sha(data) }, s.name);
+      assert.deepEqual(
+        parseTrailer(Buffer.from(r.stderr).toString()).trailer,
+        { rc: 0, bytes: data.length, sha256: sha(data) },
+        s.name,
+      );
     }
   });
 
@@ -114,8 +137,13 @@ describe('remote wrapper in dash and busybox sh', () => {
     const bb = list.find((s) => s.name === 'busybox');
     assert.ok(bb);
     const dir = await scratchDir('igb-nosha-');
-    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'wc', 'cat', 'cut', 'tr', 'rm']) await symlink(join(bb.path, t), join(dir, t));
-    const r = await execa(join(dir, 'sh'), wrappedArgv(['true'], 'out').slice(1), { input: envHeader({}), env: { PATH: dir }, reject: false });
+    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'wc', 'cat', 'cut', 'tr', 'rm'])
+      await symlink(join(bb.path, t), join(dir, t));
+    const r = await execa(join(dir, 'sh'), wrappedArgv(['true'], 'out').slice(1), {
+      input: envHeader({}),
+      env: { PATH: dir },
+      reject: false,
+    });
     assert.equal(r.exitCode, 127);
     assert.match(String(r.stderr), /'sha256sum' is missing on the remote side/);
   });
@@ -130,18 +158,31 @@ describe('trailer checks', () => {
   const good = { bytes: 5, sha256: sha('hello') };
   it('accepts a matching trailer and rejects a missing or different one', () => {
     checkTrailer({ rc: 0, ...good }, good, 'pod x', 'out');
-    assert.throws(() => checkTrailer(undefined, good, 'pod x', 'out'), (e: Error) => e instanceof IntegrityError && /no integrity trailer/.test(e.message));
-    assert.throws(() => checkTrailer({ rc: 0, bytes: 6, sha256: good.sha256 }, good, 'pod x', 'out'), /incomplete or altered/);
+    assert.throws(
+      () => checkTrailer(undefined, good, 'pod x', 'out'),
+      (e: Error) => e instanceof IntegrityError && /no integrity trailer/.test(e.message),
+    );
+    assert.throws(
+      () => checkTrailer({ rc: 0, bytes: 6, sha256: good.sha256 }, good, 'pod x', 'out'),
+      /incomplete or altered/,
+    );
   });
   it('parses the last trailer and strips it from stderr', () => {
-    const t = parseTrailer(`warn\nIGBACKUP-TRAILER/1 rc=0 bytes=1 sha256=${'a'.repeat(64)}\nIGBACKUP-TRAILER/1 rc=2 bytes=5 sha256=${good.sha256}\ncommand terminated with exit code 2\n`);
+    const t = parseTrailer(
+      `warn\nIGBACKUP-TRAILER/1 rc=0 bytes=1 sha256=${'a'.repeat(64)}\nIGBACKUP-TRAILER/1 rc=2 bytes=5 sha256=${good.sha256}\ncommand terminated with exit code 2\n`,
+    );
     assert.deepEqual(t.trailer, { rc: 2, ...good });
     assert.match(t.rest, /command terminated/);
   });
 });
 
 describe('host keys', () => {
-  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
+  const blob = Buffer.concat([
+    Buffer.from([0, 0, 0, 11]),
+    Buffer.from('ssh-ed25519'),
+    Buffer.from([0, 0, 0, 32]),
+    randomBytes(32),
+  ]);
   const b64 = blob.toString('base64');
   const hashed = (name: string): string => {
     const salt = randomBytes(20);
@@ -150,7 +191,11 @@ describe('host keys', () => {
   const base = { keyBlob: blob, host: 'db1.example', port: 2222, knownHostsPath: '/k' };
 
   it('accepts plain, hashed and wildcard entries with [host]:port', () => {
-    for (const text of [`[db1.example]:2222 ssh-ed25519 ${b64}`, `${hashed('[db1.example]:2222')} ssh-ed25519 ${b64}`, `[db1.*]:2222,other ssh-ed25519 ${b64}`]) {
+    for (const text of [
+      `[db1.example]:2222 ssh-ed25519 ${b64}`,
+      `${hashed('[db1.example]:2222')} ssh-ed25519 ${b64}`,
+      `[db1.*]:2222,other ssh-ed25519 ${b64}`,
+    ]) {
       assert.deepEqual(checkHostKey({ ...base, knownHostsText: text }), { ok: true }, text);
     }
   });
@@ -158,7 +203,10 @@ describe('host keys', () => {
   it('refuses unknown (with fingerprint and pin hint), changed and revoked keys', () => {
     const unknown = checkHostKey({ ...base, knownHostsText: 'other ssh-ed25519 AAAA' });
     assert.ok(!unknown.ok && unknown.reason.includes(fingerprint(blob)) && /hostKeyFingerprint/.test(unknown.reason));
-    const changed = checkHostKey({ ...base, knownHostsText: `[db1.example]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey` });
+    const changed = checkHostKey({
+      ...base,
+      knownHostsText: `[db1.example]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey`,
+    });
     assert.ok(!changed.ok && /CHANGED/.test(changed.reason));
     const revoked = checkHostKey({ ...base, knownHostsText: `@revoked [db1.example]:2222 ssh-ed25519 ${b64}` });
     assert.ok(!revoked.ok && /revoked/.test(revoked.reason));
@@ -178,7 +226,12 @@ describe('pod choice', () => {
     status: { phase, conditions: [{ type: 'Ready', status: ready }] },
   });
   it('takes a Running, Ready, not terminating pod; the primary when a role label is configured', () => {
-    const items = [pod('a', { role: 'replica' }), pod('b', { role: 'primary' }, 'Pending'), pod('c', { role: 'primary' }), pod('d', { role: 'primary' }, 'Running', 'True', true)];
+    const items = [
+      pod('a', { role: 'replica' }),
+      pod('b', { role: 'primary' }, 'Pending'),
+      pod('c', { role: 'primary' }),
+      pod('d', { role: 'primary' }, 'Running', 'True', true),
+    ];
     assert.equal(choosePod(items), 'a');
     assert.equal(choosePod(items, 'role=primary'), 'c');
     assert.equal(choosePod([pod('x', {}, 'Running', 'False')]), undefined);
