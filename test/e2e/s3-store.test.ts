@@ -7,7 +7,10 @@ import { it } from 'node:test';
 import { S3Store } from '../../src/storage/s3.js';
 import { StorageError } from '../../src/domain/errors.js';
 import { objectStoreSuite } from '../storage/suite.js';
-import { makeBucket, pendingUploads, s3 } from '../helpers/servers.js';
+import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import type { ObjectStore } from '../../src/storage/store.js';
+import { GlacierProxy } from '../storage/glacier-proxy.js';
+import { makeBucket, pendingUploads, s3, s3Client } from '../helpers/servers.js';
 
 function storeFor(bucket: string, extra: Partial<ConstructorParameters<typeof S3Store>[0]> = {}): S3Store {
   return new S3Store({
@@ -20,12 +23,52 @@ function storeFor(bucket: string, extra: Partial<ConstructorParameters<typeof S3
     checksums: 'auto',
     queueSize: 2,
     minPartSizeMiB: 5,
-    lifecycle: { transitionAfterDays: 30, storageClass: 'GLACIER', abortIncompleteUploadsAfterDays: 7, noncurrentVersionExpirationDays: 90 },
+    lifecycle: {
+      transitionAfterDays: 30,
+      storageClass: 'GLACIER',
+      abortIncompleteUploadsAfterDays: 7,
+      noncurrentVersionExpirationDays: 90,
+    },
     ...extra,
   });
 }
 
-objectStoreSuite('s3 (radosgw, SSE-KMS)', async () => storeFor(await makeBucket()), { multipartBytes: 6 * 1024 * 1024 });
+/** Versions and delete markers at `key`, read with the test's own client (the store's description is s3://BUCKET). */
+async function versionsAt(store: ObjectStore, key: string): Promise<number> {
+  const r = await s3Client().send(
+    new ListObjectVersionsCommand({ Bucket: store.description.replace(/^s3:\/\//, ''), Prefix: key }),
+  );
+  return [...(r.Versions ?? []), ...(r.DeleteMarkers ?? [])].filter((v) => v.Key === key).length;
+}
+
+async function versionedBucket(): Promise<string> {
+  const bucket = await makeBucket();
+  await s3Client().send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
+  return bucket;
+}
+
+const s3Promises = {
+  multipartBytes: 6 * 1024 * 1024,
+  get encryption() {
+    return { sse: 'aws:kms', kmsKeyId: s3.kmsKeyId };
+  },
+  storageClass: 'STANDARD',
+  etags: true,
+  // radosgw 16 does not implement RestoreObject (it never archives); AWS answers 403 InvalidObjectState here.
+  restoreRefusal: /request a restore of s3:\/\/igb-test-\w+\/g\/not-archived\.txt failed: NotImplemented \(HTTP 501\)/,
+  versionsAt,
+};
+// Versioned, as igbackup storage init sets a bucket up; and unversioned, where purge is delete.
+objectStoreSuite('s3 (radosgw, SSE-KMS, versioned bucket)', async () => storeFor(await versionedBucket()), {
+  ...s3Promises,
+  versioned: true,
+});
+objectStoreSuite('s3 (radosgw, SSE-KMS, unversioned bucket)', async () => storeFor(await makeBucket()), {
+  ...s3Promises,
+  versioned: false,
+});
 
 it('s3: objects are stored with aws:kms and the configured key; failed multipart uploads are aborted', async () => {
   const bucket = await makeBucket();
@@ -60,15 +103,47 @@ it('s3: an unknown KMS key fails the upload with a message naming the key', asyn
 
 it('s3: an unreachable endpoint fails with a message naming it', async () => {
   const store = storeFor('igb-unreachable', { endpoint: 'http://127.0.0.1:9' });
-  await assert.rejects(store.put('x', Readable.from([Buffer.from('x')])), /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
+  await assert.rejects(
+    store.put('x', Readable.from([Buffer.from('x')])),
+    /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/,
+  );
 });
 
-it('s3: what radosgw 16 answers for archive classes (it never transitions): STANDARD on HEAD, RestoreObject not implemented', async () => {
+it('s3: radosgw 16 never archives: a fresh object is STANDARD with no restore', async () => {
   const bucket = await makeBucket();
   const store = storeFor(bucket);
   await store.putBytes('g/x', 'x');
   const h = await store.head('g/x');
   assert.equal(h?.storageClass, 'STANDARD');
   assert.equal(h?.restore, undefined);
-  await assert.rejects(store.requestRestore('g/x', 1, 'Standard'), (err: Error) => err instanceof StorageError && /NotImplemented|HTTP 501/.test(err.message));
+});
+
+it("s3: requestRestore and head against S3's archive answers (GLACIER stand-in in front of radosgw)", async () => {
+  const bucket = await makeBucket();
+  const proxy = await GlacierProxy.start(s3.endpoint);
+  try {
+    const store = storeFor(bucket, { endpoint: proxy.endpoint });
+    await store.putBytes('g/x', 'archived bytes');
+    proxy.archive(bucket, 'g/x', 'DEEP_ARCHIVE');
+    assert.deepEqual((await store.head('g/x'))?.storageClass, 'DEEP_ARCHIVE');
+    assert.equal((await store.head('g/x'))?.restore, undefined);
+    await assert.rejects(
+      store.getBytes('g/x'),
+      (err: Error) => err instanceof StorageError && /InvalidObjectState/.test(err.message),
+    );
+    assert.equal(await store.requestRestore('g/x', 3, 'Bulk'), 'requested');
+    assert.deepEqual((await store.head('g/x'))?.restore, { ongoing: true });
+    assert.equal(await store.requestRestore('g/x', 3, 'Bulk'), 'already', '409 RestoreAlreadyInProgress');
+    proxy.finishRestore(bucket, 'g/x');
+    const restored = await store.head('g/x');
+    assert.equal(restored?.restore?.ongoing, false);
+    assert.match(restored?.restore?.expiry ?? '', /GMT$/);
+    assert.equal((await store.getBytes('g/x')).toString(), 'archived bytes');
+    assert.deepEqual(proxy.restoreRequests, [
+      { key: `${bucket}/g/x`, days: 3, tier: 'Bulk' },
+      { key: `${bucket}/g/x`, days: 3, tier: 'Bulk' },
+    ]);
+  } finally {
+    await proxy.close();
+  }
 });

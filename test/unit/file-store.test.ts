@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { FileStore } from '../../src/storage/file.js';
@@ -10,6 +11,14 @@ import { scratchDir } from '../helpers/tmp.js';
 
 objectStoreSuite('file', async () => new FileStore(await scratchDir('igb-fs-'), ''), {
   multipartBytes: 4 * 1024 * 1024,
+  encryption: { sse: 'none', kmsKeyId: undefined },
+  storageClass: undefined,
+  versioned: false,
+  etags: false,
+  restoreRefusal: /a file store never archives objects; nothing to restore/,
+  // The file itself, looked up without the store (its description is file://ROOT).
+  versionsAt: async (store, key) =>
+    existsSync(join(store.description.replace(/^file:\/\//, ''), ...key.split('/'))) ? 1 : 0,
 });
 
 it('file store writes objects with mode 600 and rejects keys escaping the root', async () => {

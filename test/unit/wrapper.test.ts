@@ -14,42 +14,83 @@ import { choosePod } from '../../src/transports/kubernetes.js';
 import { scratchDir } from '../helpers/tmp.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
-const HOSTILE = [`it's`, `a b`, `$(touch /tmp/igb-x)`, '`id`', `"q"`, `;rm -rf /`, `back\\slash`, `*`, '', `new\nline`, `$HOME`];
+const HOSTILE = [
+  `it's`,
+  `a b`,
+  `$(touch /tmp/igb-x)`,
+  '`id`',
+  `"q"`,
+  `;rm -rf /`,
+  `back\\slash`,
+  `*`,
+  '',
+  `new\nline`,
+  `$HOME`,
+];
 
-/** Shells to prove the wrapper in: dash always, busybox sh (with only busybox applets on PATH) when installed. */
-async function shells(): Promise<{ name: string; sh: string; path: string }[]> {
-  const out = [{ name: 'dash', sh: '/bin/dash', path: process.env.PATH ?? '' }];
+type Shell = { name: string; sh: string; path: string };
+
+/**
+ * The shells to prove the wrapper in: dash (Debian's /bin/sh) and busybox sh with only busybox applets on PATH
+ * (Alpine-style). Both are required: scripts/test.sh installs busybox (as root); without it this fails, saying so.
+ */
+async function shells(): Promise<Shell[]> {
+  const dash = ['/bin/dash', '/usr/bin/dash'].find((p) => existsSync(p));
   const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((p) => existsSync(p));
-  if (busybox) {
-    const dir = await scratchDir('igb-bb-');
-    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
-      await symlink(busybox, join(dir, t));
-    }
-    out.push({ name: 'busybox', sh: join(dir, 'sh'), path: dir });
+  const missing = [dash ? '' : 'dash', busybox ? '' : 'busybox'].filter(Boolean);
+  if (!dash || !busybox) {
+    throw new Error(
+      `${missing.join(' and ')} not installed: the remote wrapper cannot be proven without it (scripts/test.sh installs busybox when run as root; else apt-get install ${missing.join(' ')})`,
+    );
   }
-  return out;
+  const dir = await scratchDir('igb-bb-');
+  for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'sha256sum', 'wc', 'cat', 'cut', 'tr', 'rm', 'head', 'printf']) {
+    await symlink(busybox, join(dir, t));
+  }
+  const version = await execa(busybox, [], { reject: false });
+  if (!/^BusyBox v/.test(String(version.stdout)))
+    throw new Error(`${busybox} is not a busybox binary: ${version.stdout} ${version.stderr}`);
+  return [
+    { name: 'dash', sh: dash, path: process.env.PATH ?? '' },
+    { name: 'busybox', sh: join(dir, 'sh'), path: dir },
+  ];
 }
 
-describe('shell quoting', () => {
-  it('every hostile word comes back byte for byte from dash', async () => {
-    for (const word of HOSTILE) {
-      const r = await execa('/bin/dash', ['-c', `printf %s ${shQuote(word)}`]);
-      assert.equal(r.stdout, word);
-    }
-    const r = await execa('/bin/dash', ['-c', `printf '[%s]' ${shJoin(HOSTILE)}`]);
-    assert.equal(r.stdout, HOSTILE.map((w) => `[${w}]`).join(''));
-    assert.equal(existsSync('/tmp/igb-x'), false);
-  });
-});
-
-describe('remote wrapper', () => {
-  let list: { name: string; sh: string; path: string }[];
+describe('remote wrapper in dash and busybox sh', () => {
+  let list: Shell[] = [];
   before(async () => {
     list = await shells();
   });
 
-  it('is proven in dash and busybox sh', () => {
-    assert.ok(list.some((s) => s.name === 'busybox'), 'busybox is not installed: npm test installs it as root');
+  it("every hostile word comes back byte for byte: quoted, as the wrapped command's argv, and as a header value", async () => {
+    assert.deepEqual(
+      list.map((s) => s.name),
+      ['dash', 'busybox'],
+    );
+    const canary = join(await scratchDir('igb-canary-'), 'x');
+    const words = [...HOSTILE, `$(touch ${canary})`, `\`touch ${canary}\``];
+    for (const s of list) {
+      const run = (args: string[], input = '') =>
+        execa(s.sh, args, { env: { PATH: s.path }, input, reject: false, stripFinalNewline: false });
+      for (const word of words) {
+        const r = await run(['-c', `printf %s ${shQuote(word)}`]);
+        assert.equal(r.stdout, word, `${s.name}: ${JSON.stringify(word)}`);
+      }
+      const joined = await run(['-c', `printf '[%s]' ${shJoin(words)}`]);
+      assert.equal(joined.stdout, words.map((w) => `[${w}]`).join(''), s.name);
+      // Through the wrapper, as a remote command runs: words in argv, values (one line each) in the stdin header.
+      const wrapped = await run(wrappedArgv(['printf', '[%s]', ...words], 'out').slice(1), envHeader({}));
+      assert.equal(wrapped.exitCode, 0, `${s.name}: ${wrapped.stderr}`);
+      assert.equal(wrapped.stdout, words.map((w) => `[${w}]`).join(''), s.name);
+      const oneLine = words.filter((w) => !w.includes('\n'));
+      const env = Object.fromEntries(oneLine.map((w, i) => [`V${i}`, w]));
+      const script = oneLine.map((_, i) => `printf '[%s]' "$V${i}"`).join('; ');
+      const fromEnv = await run(wrappedArgv(['sh', '-c', script], 'out').slice(1), envHeader(env));
+      assert.equal(fromEnv.exitCode, 0, `${s.name}: ${fromEnv.stderr}`);
+      assert.equal(fromEnv.stdout, oneLine.map((w) => `[${w}]`).join(''), s.name);
+    }
+    assert.equal(existsSync(canary), false, 'a word was executed');
+    assert.equal(existsSync('/tmp/igb-x'), false, 'a word was executed');
   });
 
   it('out: passes stdout through unchanged, reports rc, bytes and sha256, takes env from the header', async () => {
@@ -84,7 +125,11 @@ describe('remote wrapper', () => {
       });
       assert.equal(r.exitCode, 0, s.name);
       assert.equal(Buffer.from(r.stdout).toString().trim(), 'restore');
-      assert.deepEqual(parseTrailer(Buffer.from(r.stderr).toString()).trailer, { rc: 0, bytes: data.length, sha256: sha(data) }, s.name);
+      assert.deepEqual(
+        parseTrailer(Buffer.from(r.stderr).toString()).trailer,
+        { rc: 0, bytes: data.length, sha256: sha(data) },
+        s.name,
+      );
     }
   });
 
@@ -92,8 +137,13 @@ describe('remote wrapper', () => {
     const bb = list.find((s) => s.name === 'busybox');
     assert.ok(bb);
     const dir = await scratchDir('igb-nosha-');
-    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'wc', 'cat', 'cut', 'tr', 'rm']) await symlink(join(bb.path, t), join(dir, t));
-    const r = await execa(join(dir, 'sh'), wrappedArgv(['true'], 'out').slice(1), { input: envHeader({}), env: { PATH: dir }, reject: false });
+    for (const t of ['sh', 'mkfifo', 'mktemp', 'tee', 'wc', 'cat', 'cut', 'tr', 'rm'])
+      await symlink(join(bb.path, t), join(dir, t));
+    const r = await execa(join(dir, 'sh'), wrappedArgv(['true'], 'out').slice(1), {
+      input: envHeader({}),
+      env: { PATH: dir },
+      reject: false,
+    });
     assert.equal(r.exitCode, 127);
     assert.match(String(r.stderr), /'sha256sum' is missing on the remote side/);
   });
@@ -108,18 +158,31 @@ describe('trailer checks', () => {
   const good = { bytes: 5, sha256: sha('hello') };
   it('accepts a matching trailer and rejects a missing or different one', () => {
     checkTrailer({ rc: 0, ...good }, good, 'pod x', 'out');
-    assert.throws(() => checkTrailer(undefined, good, 'pod x', 'out'), (e: Error) => e instanceof IntegrityError && /no integrity trailer/.test(e.message));
-    assert.throws(() => checkTrailer({ rc: 0, bytes: 6, sha256: good.sha256 }, good, 'pod x', 'out'), /incomplete or altered/);
+    assert.throws(
+      () => checkTrailer(undefined, good, 'pod x', 'out'),
+      (e: Error) => e instanceof IntegrityError && /no integrity trailer/.test(e.message),
+    );
+    assert.throws(
+      () => checkTrailer({ rc: 0, bytes: 6, sha256: good.sha256 }, good, 'pod x', 'out'),
+      /incomplete or altered/,
+    );
   });
   it('parses the last trailer and strips it from stderr', () => {
-    const t = parseTrailer(`warn\nIGBACKUP-TRAILER/1 rc=0 bytes=1 sha256=${'a'.repeat(64)}\nIGBACKUP-TRAILER/1 rc=2 bytes=5 sha256=${good.sha256}\ncommand terminated with exit code 2\n`);
+    const t = parseTrailer(
+      `warn\nIGBACKUP-TRAILER/1 rc=0 bytes=1 sha256=${'a'.repeat(64)}\nIGBACKUP-TRAILER/1 rc=2 bytes=5 sha256=${good.sha256}\ncommand terminated with exit code 2\n`,
+    );
     assert.deepEqual(t.trailer, { rc: 2, ...good });
     assert.match(t.rest, /command terminated/);
   });
 });
 
 describe('host keys', () => {
-  const blob = Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), randomBytes(32)]);
+  const blob = Buffer.concat([
+    Buffer.from([0, 0, 0, 11]),
+    Buffer.from('ssh-ed25519'),
+    Buffer.from([0, 0, 0, 32]),
+    randomBytes(32),
+  ]);
   const b64 = blob.toString('base64');
   const hashed = (name: string): string => {
     const salt = randomBytes(20);
@@ -128,7 +191,11 @@ describe('host keys', () => {
   const base = { keyBlob: blob, host: 'db1.example', port: 2222, knownHostsPath: '/k' };
 
   it('accepts plain, hashed and wildcard entries with [host]:port', () => {
-    for (const text of [`[db1.example]:2222 ssh-ed25519 ${b64}`, `${hashed('[db1.example]:2222')} ssh-ed25519 ${b64}`, `[db1.*]:2222,other ssh-ed25519 ${b64}`]) {
+    for (const text of [
+      `[db1.example]:2222 ssh-ed25519 ${b64}`,
+      `${hashed('[db1.example]:2222')} ssh-ed25519 ${b64}`,
+      `[db1.*]:2222,other ssh-ed25519 ${b64}`,
+    ]) {
       assert.deepEqual(checkHostKey({ ...base, knownHostsText: text }), { ok: true }, text);
     }
   });
@@ -136,7 +203,10 @@ describe('host keys', () => {
   it('refuses unknown (with fingerprint and pin hint), changed and revoked keys', () => {
     const unknown = checkHostKey({ ...base, knownHostsText: 'other ssh-ed25519 AAAA' });
     assert.ok(!unknown.ok && unknown.reason.includes(fingerprint(blob)) && /hostKeyFingerprint/.test(unknown.reason));
-    const changed = checkHostKey({ ...base, knownHostsText: `[db1.example]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey` });
+    const changed = checkHostKey({
+      ...base,
+      knownHostsText: `[db1.example]:2222 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherKey`,
+    });
     assert.ok(!changed.ok && /CHANGED/.test(changed.reason));
     const revoked = checkHostKey({ ...base, knownHostsText: `@revoked [db1.example]:2222 ssh-ed25519 ${b64}` });
     assert.ok(!revoked.ok && /revoked/.test(revoked.reason));
@@ -156,7 +226,12 @@ describe('pod choice', () => {
     status: { phase, conditions: [{ type: 'Ready', status: ready }] },
   });
   it('takes a Running, Ready, not terminating pod; the primary when a role label is configured', () => {
-    const items = [pod('a', { role: 'replica' }), pod('b', { role: 'primary' }, 'Pending'), pod('c', { role: 'primary' }), pod('d', { role: 'primary' }, 'Running', 'True', true)];
+    const items = [
+      pod('a', { role: 'replica' }),
+      pod('b', { role: 'primary' }, 'Pending'),
+      pod('c', { role: 'primary' }),
+      pod('d', { role: 'primary' }, 'Running', 'True', true),
+    ];
     assert.equal(choosePod(items), 'a');
     assert.equal(choosePod(items, 'role=primary'), 'c');
     assert.equal(choosePod([pod('x', {}, 'Running', 'False')]), undefined);
