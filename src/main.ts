@@ -1,47 +1,18 @@
-// Entry point: runs the CLI, and is the only place that turns errors into exit codes.
+// Entry point: runs the CLI, and is the only place that sets the exit code (the map from errors: exit-codes.ts).
 
 import { homedir } from 'node:os';
 import { CommanderError } from 'commander';
 import {
   CancelledError,
   ConfigError,
-  ConfirmationRequiredError,
-  DriftError,
-  LockedError,
   ServiceDownError,
-  ArchivedError,
   IgbackupError,
-  IntegrityError,
-  NotFoundError,
-  SomeFailedError,
   messageOf,
 } from './domain/errors.js';
 import { buildProgram } from './cli/program.js';
+import { exitCodeFor } from './exit-codes.js';
 import { Output } from './cli/output.js';
 import type { GlobalOptions } from './cli/globals.js';
-
-export function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-  if (err instanceof SomeFailedError) return exitCodeFor(err.failures[0]?.error);
-  if (err instanceof ServiceDownError) return 69; // before CancelledError: a cancel that left a service down says so
-  if (err instanceof ConfigError) return 2;
-  if (err instanceof IntegrityError) return 3;
-  if (err instanceof NotFoundError) return 4;
-  if (err instanceof ConfirmationRequiredError) return 5;
-  if (err instanceof DriftError) return 6;
-  if (err instanceof LockedError) return 7;
-  if (err instanceof ArchivedError) return 75;
-  if (err instanceof CancelledError) return 130;
-  if (err instanceof IgbackupError || isOperational(err)) return 1;
-  return 70; // a bug: nothing typed it, so nothing may be assumed about what it left behind
-}
-
-/** An error from the system or a library about the outside world (ENOSPC, ECONNRESET, an S3 error), not a bug. */
-function isOperational(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { code?: unknown; syscall?: unknown; $metadata?: unknown };
-  return typeof e.syscall === 'string' || typeof e.$metadata === 'object' || (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code));
-}
 
 /** The message and hint printed for an error; an internal error says so and carries the stack for a bug report. */
 function describeError(err: unknown, code: number): { type: string; message: string; hint: string | undefined } {

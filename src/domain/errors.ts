@@ -157,6 +157,26 @@ export class ServiceDownError extends IgbackupError {
   }
 }
 
+/**
+ * A step of a plan failed and the completed steps were undone (or tried to be): what happened, in order. The exit code
+ * is the cause's.
+ */
+export class RecoveryError extends IgbackupError {
+  /** The step that failed. */
+  readonly step: string;
+  /** Each undo that ran, with "ok" or why it failed. */
+  readonly recovery: string[];
+  constructor(step: string, cause: unknown, recovery: string[]) {
+    const first = messageOf(cause);
+    super(`${first}\nrecovery: ${recovery.length ? recovery.join('; ') : 'nothing had been changed'}`, {
+      cause,
+      hint: cause instanceof IgbackupError ? cause.hint : undefined,
+    });
+    this.step = step;
+    this.recovery = recovery;
+  }
+}
+
 /** The operation was cancelled by a signal (SIGINT/SIGTERM). */
 export class CancelledError extends IgbackupError {}
 

@@ -1,0 +1,74 @@
+// One step runner for operations that change a server (stop, put aside, replace, start): runs the steps in order;
+// when one fails, or the run is cancelled, undoes the completed ones in reverse and throws a typed error that keeps
+// the cause and says what was undone — a ServiceDownError when an undo that brings a service back failed.
+
+import { RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js';
+
+export { RecoveryError };
+import { reasonOf } from '../domain/notes.js';
+import type { Reporter } from './reporter.js';
+
+/** How a completed step is put back. */
+export interface Undo {
+  /** What the undo does, for the report ("start Redis again"). */
+  name: string;
+  run: () => Promise<void>;
+  /** Commands an operator can run when this undo fails (shown in the error). */
+  manual?: string[] | undefined;
+  /** Set when this undo brings a stopped service back: its failure leaves that service DOWN. */
+  service?: string | undefined;
+}
+
+export interface Step {
+  /** What the step does, for the report ("stop Redis 127.0.0.1:6379"). */
+  name: string;
+  run: () => Promise<void>;
+  /** Runs only if run() completed and a later step failed (or the run was cancelled). */
+  undo?: Undo | undefined;
+}
+
+export interface PlanOptions {
+  reporter: Reporter;
+  /** The run's cancellation: checked before each step, so a cancelled run stops and undoes what it did. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Runs steps in order; on failure undoes the completed ones in reverse; see the file comment for the errors. */
+export async function runPlan(steps: Step[], opts: PlanOptions): Promise<void> {
+  const done: Step[] = [];
+  for (const step of steps) {
+    try {
+      if (opts.signal?.aborted) throw reasonOf(opts.signal);
+      opts.reporter.step(step.name);
+      await step.run();
+      done.push(step);
+    } catch (err) {
+      throw await undoAll(step.name, err, done, opts);
+    }
+  }
+}
+
+/** Undoes `done` in reverse, whatever fails on the way; returns the error to throw. */
+async function undoAll(failedStep: string, cause: unknown, done: Step[], opts: PlanOptions): Promise<Error> {
+  const recovery: string[] = [];
+  const down: { service: string; manual: string[] }[] = [];
+  const manual: string[] = [];
+  for (const step of [...done].reverse()) {
+    const undo = step.undo;
+    if (!undo) continue;
+    try {
+      await undo.run();
+      recovery.push(`${undo.name}: ok`);
+    } catch (e) {
+      recovery.push(`${undo.name}: FAILED (${messageOf(e).split('\n')[0]})`);
+      manual.push(...(undo.manual ?? []));
+      if (undo.service) down.push({ service: undo.service, manual: undo.manual ?? [] });
+    }
+  }
+  if (recovery.length) opts.reporter.warn(`${failedStep} failed; recovery: ${recovery.join('; ')}`);
+  if (down.length) {
+    const services = [...new Set(down.map((d) => d.service))].join(' and ');
+    return new ServiceDownError(services, { cause, recovery, commands: manual });
+  }
+  return new RecoveryError(failedStep, cause, recovery);
+}
