@@ -108,7 +108,7 @@ async function recover(ctx: AppContext, s: SwapInput, err: unknown, r: RecoverSt
       await fn();
       notes.push(`${what}: ok`);
     } catch (e) {
-      notes.push(`${what}: FAILED (${(e as Error).message.split('\n')[0]})`);
+      notes.push(`${what}: FAILED (${(e as Error).message.split('\n').slice(0, 2).join(' ').trim()})`);
       if (manual) todo.push(shJoin(manual));
     }
   };
