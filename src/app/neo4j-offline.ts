@@ -121,7 +121,6 @@ export async function withOfflinePod<T>(
   const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, '-n', k8s.namespace, ...args] });
   const replicas = (await kubectl('get', 'statefulset', cfg.statefulSet, '-o', 'jsonpath={.spec.replicas}')).trim() || '1';
   const helper = `igbackup-neo4j-${keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14)}`;
-  const notes: string[] = [];
   let scaledDown = false;
   let helperStarted = false;
   let failure: unknown;
@@ -143,6 +142,27 @@ export async function withOfflinePod<T>(
   } catch (err) {
     failure = err;
   }
+  const run: OfflineRun = { base: [...base, '-n', k8s.namespace], namespace: k8s.namespace, cfg, helper, replicas, helperStarted, scaledDown };
+  const notes = await bringBack(kubectl, run);
+  const error = offlineError(run, failure, notes);
+  if (error !== undefined) throw error;
+  return result as T;
+}
+
+interface OfflineRun {
+  /** kubectl with its context, kubeconfig and namespace. */
+  base: string[];
+  namespace: string;
+  cfg: NonNullable<Neo4jConfig['kubernetes']>;
+  helper: string;
+  replicas: string;
+  helperStarted: boolean;
+  scaledDown: boolean;
+}
+
+/** Deletes the helper pod, scales the StatefulSet back and waits for the rollout; one note per step. */
+async function bringBack(kubectl: (...args: string[]) => Promise<string>, r: OfflineRun): Promise<string[]> {
+  const notes: string[] = [];
   const step = async (what: string, ...args: string[]): Promise<void> => {
     try {
       await kubectl(...args);
@@ -151,28 +171,29 @@ export async function withOfflinePod<T>(
       notes.push(`${what}: FAILED (${(e as Error).message.split('\n').slice(0, 2).join(' ')})`);
     }
   };
-  if (helperStarted) await step(`deleted helper pod ${helper}`, 'delete', 'pod', helper, '--ignore-not-found=true', '--wait=true');
-  if (scaledDown) {
-    await step(`scaled ${cfg.statefulSet} back to ${replicas}`, 'scale', 'statefulset', cfg.statefulSet, `--replicas=${replicas}`);
-    await step(`rollout of ${cfg.statefulSet} complete`, 'rollout', 'status', `statefulset/${cfg.statefulSet}`, `--timeout=${cfg.rolloutTimeoutSec}s`);
+  if (r.helperStarted) await step(`deleted helper pod ${r.helper}`, 'delete', 'pod', r.helper, '--ignore-not-found=true', '--wait=true');
+  if (r.scaledDown) {
+    await step(`scaled ${r.cfg.statefulSet} back to ${r.replicas}`, 'scale', 'statefulset', r.cfg.statefulSet, `--replicas=${r.replicas}`);
+    await step(`rollout of ${r.cfg.statefulSet} complete`, 'rollout', 'status', `statefulset/${r.cfg.statefulSet}`, `--timeout=${r.cfg.rolloutTimeoutSec}s`);
   }
+  return notes;
+}
+
+/** What to throw after the offline window: DOWN when the scale-back or rollout failed, else the failure, else a leftover. */
+function offlineError(r: OfflineRun, failure: unknown, notes: string[]): unknown {
   const back = notes.filter((n) => n.startsWith('scaled') || n.startsWith('rollout'));
-  if (scaledDown && back.some((n) => n.includes('FAILED'))) {
-    const k = shJoin([...base, '-n', k8s.namespace]);
-    const commands = [`${k} delete pod ${helper} --ignore-not-found=true`, `${k} scale statefulset ${cfg.statefulSet} --replicas=${replicas}`];
-    throw new ServiceDownError(`Neo4j (StatefulSet ${cfg.statefulSet} in namespace ${k8s.namespace})`, {
+  if (r.scaledDown && back.some((n) => n.includes('FAILED'))) {
+    const k = shJoin(r.base);
+    const commands = [`${k} delete pod ${r.helper} --ignore-not-found=true`, `${k} scale statefulset ${r.cfg.statefulSet} --replicas=${r.replicas}`];
+    return new ServiceDownError(`Neo4j (StatefulSet ${r.cfg.statefulSet} in namespace ${r.namespace})`, {
       cause: failure ?? new IgbackupError(back.join('; ')),
       commands,
       recovery: failure === undefined ? ['the operation itself completed', ...notes] : notes,
-      hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${cfg.statefulSet} (and check the pod's events if it does not become ready)`,
+      hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${r.cfg.statefulSet} (and check the pod's events if it does not become ready)`,
     });
   }
-  if (failure !== undefined) throw withRecovery(failure, notes);
+  if (failure !== undefined) return withRecovery(failure, notes);
   const broken = notes.filter((n) => n.includes('FAILED'));
-  if (broken.length) {
-    throw new IgbackupError(`the operation finished and Neo4j runs again, but: ${broken.join('; ')}`, {
-      hint: `delete pod ${helper} by hand`,
-    });
-  }
-  return result as T;
+  if (broken.length) return new IgbackupError(`the operation finished and Neo4j runs again, but: ${broken.join('; ')}`, { hint: `delete pod ${r.helper} by hand` });
+  return undefined;
 }
