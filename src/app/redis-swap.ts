@@ -75,7 +75,12 @@ async function stopRedis(ctx: AppContext, s: SwapInput, restore: NonNullable<Red
       hint: "SHUTDOWN SAVE fails when Redis cannot write its dump (disk space, permissions of its dir: see Redis's log) or when the user may not run SHUTDOWN (ACL)",
     });
   }
-  await waitUntil('Redis shutdown', restore.loadTimeoutSec * 1000, async () => !(await redisReady(s.transport, s.conn)));
+  await waitUntil('Redis shutdown', restore.loadTimeoutSec * 1000, async () => !(await redisReady(s.transport, s.conn))).catch((e: unknown) => {
+    throw new IgbackupError(`Redis still answered ${restore.loadTimeoutSec} s after the stop command; igbackup changed nothing`, {
+      cause: e,
+      hint: 'it may still be saving a large dataset and stop later: check whether it runs (and start it if it stopped), then retry with a larger restore.loadTimeoutSec',
+    });
+  });
 }
 
 async function aofBackOn(ctx: AppContext, s: SwapInput, timeoutMs: number): Promise<void> {
@@ -122,6 +127,10 @@ async function recover(ctx: AppContext, s: SwapInput, err: unknown, r: RecoverSt
     return withNotes(err, ctx, notes);
   }
   const name = posix.basename(s.rdbPath);
+  if (!r.done.includes('placed-new-dump')) {
+    // a write that failed midway (e.g. no space left) leaves its temp file: remove it, Redis never reads it
+    await capture(s.transport, files.removePartialPlaceCommand(s.rdbPath)).catch(() => undefined);
+  }
   if (r.done.includes('placed-new-dump')) {
     await step(`put the previous ${name} back`, () =>
       captureOk(s.transport, files.moveCommand(r.aside, s.rdbPath)).catch(async () => {

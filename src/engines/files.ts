@@ -8,6 +8,11 @@ export function placeFileCommand(path: string): CommandSpec {
   return { argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path], stdin: 'pipe' };
 }
 
+/** Removes what a placeFileCommand that failed midway left (its temp file beside `path`). */
+export function removePartialPlaceCommand(path: string): CommandSpec {
+  return { argv: ['rm', '-f', `${path}.igbackup-new`] };
+}
+
 /** Copies `from` to `to` if it exists (keeps the replaced dump.rdb). */
 export function copyIfExistsCommand(from: string, to: string): CommandSpec {
   return { argv: ['sh', '-c', '[ ! -e "$1" ] || cp -p "$1" "$2"', 'igbackup', from, to] };

@@ -85,6 +85,25 @@ describe('redis restore: preflight before the download and the stop', () => {
     await r.stop();
   });
 
+  it('AOF on and an ACL user without CONFIG SET: exit 2 before the stop, Redis untouched', async () => {
+    const r = await startRedis({ appendonly: true });
+    await fillRedis(r, 20);
+    const key = await backup(dir, r, bucket);
+    await r.cli('ACL', 'SETUSER', 'restorer', 'on', '>restorer-pw', '~*', '&*', '+@all', '-config|set');
+    const id = await runId(r);
+    const digestBefore = await digest(r);
+    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }) } } });
+    const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir, env: { RESTORER_PW: 'restorer-pw' } });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /CONFIG SET is refused \(NOPERM this user has no permissions to run the 'config\|set' command\).*ACL \+config\|set/);
+    assert.doesNotMatch(res.stderr, /downloading|> stopping Redis/);
+    assert.ok(!res.stderr.includes('restorer-pw'));
+    assert.equal(await runId(r), id);
+    assert.equal(await digest(r), digestBefore);
+    assert.equal(await r.cli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes');
+    await r.stop();
+  });
+
   it('Redis cannot save (its dir became read-only for it): exit 1 before the stop, Redis running, nothing changed', async () => {
     const r = await startRedis({ owner: sshServer.user });
     await fillRedis(r, 20);
