@@ -2,7 +2,7 @@
 // `neo4j-admin database dump --to-stdout`; Enterprise online with `database backup`, then the artifact streamed.
 
 import { compressionExtension, type Compression } from '../domain/compression.js';
-import { ConfigError, IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
+import { ConfigError, IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
 import { artifactKey } from '../domain/keys.js';
 import type { ManifestArtifact } from '../domain/manifest.js';
 import * as neo4j from '../engines/neo4j.js';
@@ -75,6 +75,11 @@ export async function backupNeo4j(ctx: AppContext, opts: { env: string; compress
 function storedButNotRestarted(err: unknown, done: BackupOutcome<BackupResult> | undefined): unknown {
   if (!done?.results.length) return err;
   const stored = done.results.map((r) => `  ${r.database}: ${r.key} (complete, manifest written)`).join('\n');
+  if (err instanceof ServiceDownError) {
+    // Neo4j is down: that stays the error (exit 69, its first line); the stored backups are added below it.
+    err.message = `${err.message}\nThe backup itself succeeded and is stored:\n${stored}`;
+    return err;
+  }
   const hint = err instanceof IgbackupError && err.hint ? `${err.hint}; ` : '';
   return new IgbackupError(`${messageOf(err)}\nThe backup itself succeeded and is stored:\n${stored}`, {
     cause: err,

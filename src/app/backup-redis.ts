@@ -10,8 +10,7 @@ import { succeeded, type CommandSpec, type Transport } from '../transports/trans
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { runnerTools, writeManifest } from './backup-common.js';
 import { selectEnv, type AppContext } from './context.js';
-import { redisCli, redisConnection, redisInfo, redisSection } from './redis-common.js';
-import { waitUntil } from './wait.js';
+import { bgsaveAndWait, redisCli, redisConnection, redisInfo, redisSection } from './redis-common.js';
 import { openTransport, producerIdleMs } from './transports.js';
 import type { BackupResult } from './backup-postgres.js';
 
@@ -88,29 +87,10 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
   }
 }
 
-/**
- * BGSAVE, then wait until a new snapshot is done: rdb_saves grew (Redis >= 7; LASTSAVE has 1 s resolution and does
- * not move when two saves fall in the same second) or, on older servers, LASTSAVE advanced; with a good status.
- * Then stream the dump file the server wrote.
- */
+/** BGSAVE and wait for it (redis-common), then stream the dump file the server wrote. */
 async function bgsave(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, timeoutSec: number): Promise<CommandSpec> {
-  const before = await redisInfo(transport, conn, 'persistence');
-  const savesBefore = before.rdb_saves;
-  const last = (await redisCli(transport, conn, 'LASTSAVE')).trim();
   ctx.reporter.step('BGSAVE: waiting for the server to write a fresh snapshot');
-  const answer = (await redisCli(transport, conn, 'BGSAVE')).trim();
-  if (!/Background saving started|scheduled/i.test(answer)) {
-    throw new ProcessFailedError('redis-cli BGSAVE', { exitCode: 1, signal: undefined, stderrTail: answer });
-  }
-  await waitUntil('BGSAVE', timeoutSec * 1000, async () => {
-    const p = await redisInfo(transport, conn, 'persistence');
-    const advanced = savesBefore !== undefined ? p.rdb_saves !== savesBefore : (await redisCli(transport, conn, 'LASTSAVE')).trim() !== last;
-    if (!advanced || p.rdb_bgsave_in_progress !== '0') return false;
-    if (p.rdb_last_bgsave_status !== 'ok') {
-      throw new ProcessFailedError('BGSAVE', { exitCode: 1, signal: undefined, stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}` });
-    }
-    return true;
-  }, 200, ctx.signal);
+  await bgsaveAndWait(ctx, transport, conn, timeoutSec * 1000);
   const c = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dir'));
   const f = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dbfilename'));
   if (!c.dir || !f.dbfilename) throw new ProcessFailedError('CONFIG GET dir/dbfilename', { exitCode: 1, signal: undefined, stderrTail: 'no answer (CONFIG may be renamed or forbidden)' });

@@ -1,13 +1,15 @@
 // Taking Neo4j offline for Community dumps/loads, always bringing it back: a stopped service on a VM, or a
-// StatefulSet scaled to 0 with a helper pod on the data PVC in Kubernetes. Failures report what was done to recover.
+// StatefulSet scaled to 0 with a helper pod on the data PVC in Kubernetes. Failures report what was done to recover;
+// when Neo4j could not be brought back, a ServiceDownError says it is DOWN and which commands would bring it back.
 
 import type { KubernetesTransportConfig, Neo4jConfig } from '../config/schema.js';
-import { IgbackupError, ProcessFailedError } from '../domain/errors.js';
+import { IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
 import * as neo4j from '../engines/neo4j.js';
 import { KubernetesTransport } from '../transports/kubernetes.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
+import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
 import { waitUntil } from './wait.js';
 
@@ -41,31 +43,67 @@ export async function startNeo4j(ctx: AppContext, transport: Transport, svc: Neo
   });
 }
 
+/** Neo4j on a VM is down: the start command (run where the transport runs) brings it back. */
+function serviceDown(transport: Transport, svc: Neo4jConfig['service'], cause: unknown, recovery: string[]): ServiceDownError {
+  return new ServiceDownError(`Neo4j on ${transport.host}`, {
+    cause,
+    commands: [shJoin(svc.start)],
+    recovery,
+    hint: `on ${transport.host}, run: ${shJoin(svc.start)} (then check Neo4j's logs for why it did not start; ${shJoin(svc.status)} tells when it runs)`,
+  });
+}
+
+/** Starts Neo4j after fn; a start that fails makes the error a ServiceDownError (cause: the first failure). */
+async function startAgain(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], failure: unknown, before: string[]): Promise<string[]> {
+  try {
+    return [...before, await startNeo4j(ctx, transport, svc)];
+  } catch (startErr) {
+    const notes = [...before, `start Neo4j: FAILED (${messageOf(startErr).split('\n')[0]})`];
+    throw serviceDown(transport, svc, failure ?? startErr, notes);
+  }
+}
+
 /** Stops the DBMS, runs fn, and starts it again whatever happened. */
 export async function withServiceStopped<T>(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], fn: () => Promise<T>): Promise<T> {
   ctx.reporter.step(`stopping Neo4j (${svc.stop.join(' ')})`);
   const stop = await capture(transport, { argv: svc.stop });
   if (!succeeded(stop)) {
     // Nothing was changed; make sure it is still up and report.
-    const notes = [(await isRunning(transport, svc.status)) ? 'Neo4j is still running' : await startNeo4j(ctx, transport, svc)];
-    throw withRecovery(new ProcessFailedError(svc.stop.join(' '), stop), notes);
+    const failure = new ProcessFailedError(svc.stop.join(' '), stop);
+    const notes = (await isRunning(transport, svc.status)) ? ['Neo4j is still running'] : await startAgain(ctx, transport, svc, failure, []);
+    throw withRecovery(failure, notes);
   }
   let result: T;
   try {
     await waitUntil('Neo4j stop', svc.readyTimeoutSec * 1000, async () => !(await isRunning(transport, svc.status)), 500);
     result = await fn();
   } catch (err) {
-    const notes: string[] = [];
-    try {
-      notes.push(await startNeo4j(ctx, transport, svc));
-    } catch (startErr) {
-      notes.push(`FAILED to start Neo4j: ${(startErr as Error).message}`);
-    }
-    throw withRecovery(err, notes);
+    throw withRecovery(err, await startAgain(ctx, transport, svc, err, []));
   }
   ctx.reporter.step('starting Neo4j again');
-  await startNeo4j(ctx, transport, svc);
+  await startAgain(ctx, transport, svc, undefined, ['the operation itself completed']);
   return result;
+}
+
+/**
+ * Before anything is stopped (restore preflight): the StatefulSet and the data PVC exist. Read-only `kubectl get`s;
+ * a missing object is a ConfigError naming the setting to fix.
+ */
+export async function checkWorkload(ctx: AppContext, k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jConfig['kubernetes']>): Promise<string[]> {
+  const base = new KubernetesTransport(k8s).kubectlBase();
+  const problems: string[] = [];
+  const objects: [string, string, string][] = [
+    ['statefulset', cfg.statefulSet, 'neo4j.kubernetes.statefulSet'],
+    ['pvc', cfg.pvc, 'neo4j.kubernetes.pvc'],
+  ];
+  for (const [kind, name, key] of objects) {
+    const r = await capture(ctx.runner, { argv: [...base, '-n', k8s.namespace, 'get', kind, name, '-o', 'name'] });
+    if (!succeeded(r)) {
+      const why = r.stderrTail.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode ?? r.startError}`;
+      problems.push(`${kind} ${name} in namespace ${k8s.namespace} could not be found (${why}): fix ${key} (or the transport's namespace, context, kubeconfig)`);
+    }
+  }
+  return problems;
 }
 
 /**
@@ -83,7 +121,6 @@ export async function withOfflinePod<T>(
   const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, '-n', k8s.namespace, ...args] });
   const replicas = (await kubectl('get', 'statefulset', cfg.statefulSet, '-o', 'jsonpath={.spec.replicas}')).trim() || '1';
   const helper = `igbackup-neo4j-${keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14)}`;
-  const notes: string[] = [];
   let scaledDown = false;
   let helperStarted = false;
   let failure: unknown;
@@ -105,6 +142,27 @@ export async function withOfflinePod<T>(
   } catch (err) {
     failure = err;
   }
+  const run: OfflineRun = { base: [...base, '-n', k8s.namespace], namespace: k8s.namespace, cfg, helper, replicas, helperStarted, scaledDown };
+  const notes = await bringBack(kubectl, run);
+  const error = offlineError(run, failure, notes);
+  if (error !== undefined) throw error;
+  return result as T;
+}
+
+interface OfflineRun {
+  /** kubectl with its context, kubeconfig and namespace. */
+  base: string[];
+  namespace: string;
+  cfg: NonNullable<Neo4jConfig['kubernetes']>;
+  helper: string;
+  replicas: string;
+  helperStarted: boolean;
+  scaledDown: boolean;
+}
+
+/** Deletes the helper pod, scales the StatefulSet back and waits for the rollout; one note per step. */
+async function bringBack(kubectl: (...args: string[]) => Promise<string>, r: OfflineRun): Promise<string[]> {
+  const notes: string[] = [];
   const step = async (what: string, ...args: string[]): Promise<void> => {
     try {
       await kubectl(...args);
@@ -113,17 +171,29 @@ export async function withOfflinePod<T>(
       notes.push(`${what}: FAILED (${(e as Error).message.split('\n').slice(0, 2).join(' ')})`);
     }
   };
-  if (helperStarted) await step(`deleted helper pod ${helper}`, 'delete', 'pod', helper, '--ignore-not-found=true', '--wait=true');
-  if (scaledDown) {
-    await step(`scaled ${cfg.statefulSet} back to ${replicas}`, 'scale', 'statefulset', cfg.statefulSet, `--replicas=${replicas}`);
-    await step(`rollout of ${cfg.statefulSet} complete`, 'rollout', 'status', `statefulset/${cfg.statefulSet}`, `--timeout=${cfg.rolloutTimeoutSec}s`);
+  if (r.helperStarted) await step(`deleted helper pod ${r.helper}`, 'delete', 'pod', r.helper, '--ignore-not-found=true', '--wait=true');
+  if (r.scaledDown) {
+    await step(`scaled ${r.cfg.statefulSet} back to ${r.replicas}`, 'scale', 'statefulset', r.cfg.statefulSet, `--replicas=${r.replicas}`);
+    await step(`rollout of ${r.cfg.statefulSet} complete`, 'rollout', 'status', `statefulset/${r.cfg.statefulSet}`, `--timeout=${r.cfg.rolloutTimeoutSec}s`);
   }
-  if (failure !== undefined) throw withRecovery(failure, notes);
-  const broken = notes.filter((n) => n.includes('FAILED'));
-  if (broken.length) {
-    throw new IgbackupError(`the operation finished, but bringing Neo4j back failed: ${broken.join('; ')}`, {
-      hint: `scale statefulset ${cfg.statefulSet} to ${replicas} by hand and delete pod ${helper}`,
+  return notes;
+}
+
+/** What to throw after the offline window: DOWN when the scale-back or rollout failed, else the failure, else a leftover. */
+function offlineError(r: OfflineRun, failure: unknown, notes: string[]): unknown {
+  const back = notes.filter((n) => n.startsWith('scaled') || n.startsWith('rollout'));
+  if (r.scaledDown && back.some((n) => n.includes('FAILED'))) {
+    const k = shJoin(r.base);
+    const commands = [`${k} delete pod ${r.helper} --ignore-not-found=true`, `${k} scale statefulset ${r.cfg.statefulSet} --replicas=${r.replicas}`];
+    return new ServiceDownError(`Neo4j (StatefulSet ${r.cfg.statefulSet} in namespace ${r.namespace})`, {
+      cause: failure ?? new IgbackupError(back.join('; ')),
+      commands,
+      recovery: failure === undefined ? ['the operation itself completed', ...notes] : notes,
+      hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${r.cfg.statefulSet} (and check the pod's events if it does not become ready)`,
     });
   }
-  return result as T;
+  if (failure !== undefined) return withRecovery(failure, notes);
+  const broken = notes.filter((n) => n.includes('FAILED'));
+  if (broken.length) return new IgbackupError(`the operation finished and Neo4j runs again, but: ${broken.join('; ')}`, { hint: `delete pod ${r.helper} by hand` });
+  return undefined;
 }

@@ -7,6 +7,7 @@ import * as redis from '../engines/redis.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import type { AppContext, EnvHandle } from './context.js';
+import { waitUntil } from './wait.js';
 
 export function redisSection(ctx: AppContext, h: EnvHandle): RedisConfig {
   const r = h.env.redis;
@@ -47,4 +48,27 @@ export async function redisReady(transport: Transport, conn: redis.RedisConnecti
   if (!succeeded(r) || r.stdout.trim() !== 'PONG') return false;
   const info = await redisInfo(transport, conn, 'persistence').catch(() => undefined);
   return info !== undefined && info.loading === '0';
+}
+
+/**
+ * BGSAVE, then wait until a new snapshot is done: rdb_saves grew (Redis >= 7; LASTSAVE has 1 s resolution and does
+ * not move when two saves fall in the same second) or, on older servers, LASTSAVE advanced; with a good status.
+ */
+export async function bgsaveAndWait(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, timeoutMs: number): Promise<void> {
+  const before = await redisInfo(transport, conn, 'persistence');
+  const savesBefore = before.rdb_saves;
+  const last = (await redisCli(transport, conn, 'LASTSAVE')).trim();
+  const answer = (await redisCli(transport, conn, 'BGSAVE')).trim();
+  if (!/Background saving started|scheduled/i.test(answer)) {
+    throw new ProcessFailedError('redis-cli BGSAVE', { exitCode: 1, signal: undefined, stderrTail: answer });
+  }
+  await waitUntil('BGSAVE', timeoutMs, async () => {
+    const p = await redisInfo(transport, conn, 'persistence');
+    const advanced = savesBefore !== undefined ? p.rdb_saves !== savesBefore : (await redisCli(transport, conn, 'LASTSAVE')).trim() !== last;
+    if (!advanced || p.rdb_bgsave_in_progress !== '0') return false;
+    if (p.rdb_last_bgsave_status !== 'ok') {
+      throw new ProcessFailedError('BGSAVE', { exitCode: 1, signal: undefined, stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}` });
+    }
+    return true;
+  }, 200, ctx.signal);
 }

@@ -1,8 +1,8 @@
-// Use case: restore a Neo4j backup: verify it, then with Neo4j offline load the dump (Community) or restore the
-// backup artifact (Enterprise), and bring Neo4j back whatever happened.
+// Use case: restore a Neo4j backup: check what it needs (nothing changed), verify it, then with Neo4j offline load the
+// dump (Community) or restore the backup artifact (Enterprise), and bring Neo4j back whatever happened.
 
 import { join } from 'node:path';
-import { IgbackupError } from '../domain/errors.js';
+import { ConfigError, IgbackupError } from '../domain/errors.js';
 import * as files from '../engines/files.js';
 import * as neo4j from '../engines/neo4j.js';
 import type { Neo4jConfig } from '../config/schema.js';
@@ -17,7 +17,7 @@ import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
-import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
+import { checkWorkload, withOfflinePod, withServiceStopped } from './neo4j-offline.js';
 import { openTransport } from './transports.js';
 
 export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
@@ -56,9 +56,10 @@ async function restoreNeo4jLocked(ctx: AppContext, opts: Neo4jRestoreOptions): P
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
+    const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
+    await preflightNeo4jRestore(ctx, cfg, transport, enterprise);
     const plain = join(ws.dir, 'artifact');
     const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
-    const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
     let checked = false;
     const apply = async (where: Transport): Promise<void> => {
       if (enterprise) await restoreBackupFile(ctx, cfg, where, db, plain);
@@ -98,5 +99,29 @@ async function restoreBackupFile(ctx: AppContext, cfg: Neo4jConfig, where: Trans
     await captureOk(where, neo4j.restoreCommand(neo4jTools(cfg), db, file));
   } finally {
     await capture(where, neo4j.removeDirCommand(dir));
+  }
+}
+
+/**
+ * Before the download and any stop, read-only: the service control commands and neo4j-admin where they will run
+ * (in Kubernetes Community: neo4j-admin in the running pod, whose image the helper pod uses, and the StatefulSet and
+ * PVC), Enterprise's work directory. Throws a ConfigError listing every problem.
+ */
+async function preflightNeo4jRestore(ctx: AppContext, cfg: Neo4jConfig, transport: Transport, enterprise: boolean): Promise<void> {
+  ctx.reporter.step(`checking what the restore needs on ${transport.host} (nothing is changed)`);
+  const inPod = cfg.transport.type === 'kubernetes' && cfg.edition === 'community';
+  const checks = neo4j.restorePathChecks({
+    admin: cfg.neo4jAdmin,
+    service: inPod ? undefined : cfg.service,
+    workDir: enterprise ? cfg.enterprise.workDir : undefined,
+  });
+  const problems = files.pathProblems(checks, await captureOk(transport, files.pathChecksCommand(checks)), transport.host);
+  if (inPod && cfg.transport.type === 'kubernetes') {
+    problems.push(...(await checkWorkload(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>)));
+  }
+  if (problems.length) {
+    throw new ConfigError(`the restore cannot run on ${transport.host}: ${problems.length} problem(s), nothing was changed and nothing downloaded`, problems, {
+      hint: 'fix each problem listed (each says how), then run the restore again; Neo4j keeps running untouched',
+    });
   }
 }

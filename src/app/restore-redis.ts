@@ -1,24 +1,22 @@
-// Use case: restore a Redis RDB: verify it, stop Redis, put the RDB in place (AOF-aware), start, check DBSIZE.
-// Whatever fails, Redis is brought back up (with the previous dump when the new one does not load).
+// Use case: restore a Redis RDB: check the host (nothing changed), download and verify, save the current state, stop
+// Redis, put the RDB in place (AOF-aware), start, check DBSIZE. Whatever fails, the state at the stop is put back.
 
 import { join } from 'node:path';
 import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
 import { keyTimestamp } from '../domain/keys.js';
-import * as files from '../engines/files.js';
 import * as redis from '../engines/redis.js';
-import { decompressStage } from '../pipeline/compress.js';
-import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
-import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
-import type { RedisConfig } from '../config/schema.js';
+import { succeeded } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
-import { redisCli, redisConnection, redisInfo, redisReady, redisSection } from './redis-common.js';
-import { waitUntil } from './wait.js';
+import { redisConnection, redisSection } from './redis-common.js';
+import { persistBeforeStop, preflightRedisRestore, redisFiles } from './redis-restore-checks.js';
+import { swapRdb } from './redis-swap.js';
 import { openTransport } from './transports.js';
 
 export interface RedisRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
@@ -63,20 +61,13 @@ async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): P
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.redis`);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
+    const target = await redisFiles(transport, conn, cfg, h.name);
+    await preflightRedisRestore(ctx, transport, conn, cfg.restore, target);
     const plain = join(ws.dir, 'dump.rdb');
     const dump = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
     const keysInBackup = await checkRdb(ctx, plain, cfg.binDir);
-    const settings = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dir'));
-    const names = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dbfilename'));
-    const aofCfg = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'appendonly'));
-    if (!settings.dir || !names.dbfilename) throw new ConfigError('Redis did not answer CONFIG GET dir/dbfilename (CONFIG renamed or forbidden?)');
-    const aof = aofCfg.appendonly === 'yes';
-    if (aof && !cfg.restore.configFile) {
-      throw new ConfigError(`Redis at ${cfg.host}:${cfg.port} runs with appendonly yes: set envs.${h.name}.redis.restore.configFile`, [], {
-        hint: 'with AOF on, Redis would load the AOF and ignore the restored RDB; igbackup starts it once with appendonly no, then turns AOF back on',
-      });
-    }
-    const rdbPath = `${settings.dir.replace(/\/+$/, '')}/${names.dbfilename}`;
+    const { rdbPath, aof } = target;
+    await persistBeforeStop(ctx, transport, conn, cfg.restore);
     const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, aof, stamp: keyTimestamp(ctx.now()).replace(/\D/g, '') });
     if (keysInBackup !== undefined && keysInBackup > 0 && r.dbsize === 0) {
       throw new IgbackupError(`Redis came back with DBSIZE 0 although the backup holds ${keysInBackup} keys`, {
@@ -113,103 +104,4 @@ async function checkRdb(ctx: AppContext, path: string, binDir: string | undefine
   }
   if (!succeeded(r)) throw new ProcessFailedError('redis-check-rdb', { ...r, stderrTail: `${r.stdout}\n${r.stderrTail}` }, { hint: 'the artifact is not a loadable RDB; Redis was not touched' });
   return redis.parseCheckRdbKeys(r.stdout);
-}
-
-interface SwapInput {
-  transport: Transport;
-  conn: redis.RedisConnection;
-  cfg: RedisConfig;
-  rdbPath: string;
-  plain: string;
-  aof: boolean;
-  stamp: string;
-}
-
-/** Stop, replace, start (AOF-aware); on any failure put the old dump and config back and start Redis again. */
-async function swapRdb(ctx: AppContext, s: SwapInput): Promise<{ dbsize: number; aside: string }> {
-  const restore = s.cfg.restore as NonNullable<RedisConfig['restore']>;
-  const run = (spec: CommandSpec): Promise<string> => captureOk(s.transport, spec);
-  const aside = `${s.rdbPath}.igbackup-${s.stamp}`;
-  const configFile = restore.configFile;
-  const loadTimeout = restore.loadTimeoutSec * 1000;
-  const stop: CommandSpec = restore.stop ? { argv: restore.stop } : redis.cli(s.conn, 'SHUTDOWN', 'NOSAVE');
-  const start: CommandSpec = { argv: restore.start };
-  const done: string[] = [];
-  try {
-    ctx.reporter.step(`stopping Redis ${s.cfg.host}:${s.cfg.port}`);
-    await capture(s.transport, stop); // SHUTDOWN closes the connection: judge by whether the server is gone
-    await waitUntil('Redis shutdown', loadTimeout, async () => !(await redisReady(s.transport, s.conn)));
-    done.push('stopped');
-    await run(files.copyIfExistsCommand(s.rdbPath, aside));
-    done.push('saved-old-dump');
-    ctx.reporter.step(`writing the restored RDB to ${s.rdbPath}`);
-    const writer = s.transport.start(files.placeFileCommand(s.rdbPath));
-    writer.stdout.resume();
-    await feedFile(s.plain, decompressStage('none', ctx.runner), writer);
-    done.push('placed-new-dump');
-    if (s.aof && configFile) {
-      await run(redis.disableAofInConfigCommand(configFile));
-      done.push('aof-disabled-in-config');
-    }
-    ctx.reporter.step(`starting Redis${s.aof ? ' with appendonly no (to load the RDB)' : ''}`);
-    await run(start);
-    await waitUntil('Redis start and RDB load', loadTimeout, () => redisReady(s.transport, s.conn));
-    done.push('started');
-    if (s.aof && configFile) {
-      ctx.reporter.step('turning AOF back on and waiting for the rewrite');
-      await redisCli(s.transport, s.conn, 'CONFIG', 'SET', 'appendonly', 'yes');
-      await waitUntil('AOF rewrite', loadTimeout, async () => {
-        const p = await redisInfo(s.transport, s.conn, 'persistence');
-        if (p.aof_rewrite_in_progress !== '0' || p.aof_rewrite_scheduled !== '0' || p.aof_enabled !== '1') return false;
-        if (p.aof_last_bgrewrite_status !== 'ok') throw new ProcessFailedError('AOF rewrite', { exitCode: 1, signal: undefined, stderrTail: `aof_last_bgrewrite_status:${p.aof_last_bgrewrite_status}` });
-        return true;
-      });
-      await run(redis.restoreConfigCommand(configFile));
-      done.push('config-restored');
-    }
-    const dbsize = Number((await redisCli(s.transport, s.conn, 'DBSIZE')).trim());
-    return { dbsize, aside };
-  } catch (err) {
-    const recovery = await recover(ctx, s, { done, aside, configFile, start });
-    if (err instanceof IgbackupError || err instanceof Error) {
-      err.message = `${err.message}\nrecovery: ${recovery.join('; ')}`;
-    }
-    throw err;
-  }
-}
-
-/** Brings Redis back: previous config, previous dump if the new one was placed, then start. Reports each step. */
-async function recover(
-  ctx: AppContext,
-  s: SwapInput,
-  r: { done: string[]; aside: string; configFile?: string | undefined; start: CommandSpec },
-): Promise<string[]> {
-  const notes: string[] = [];
-  const step = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-      notes.push(`${what}: ok`);
-    } catch (e) {
-      notes.push(`${what}: FAILED (${(e as Error).message.split('\n')[0]})`);
-    }
-  };
-  if (!r.done.includes('stopped')) return ['Redis was not stopped; nothing to undo'];
-  if (r.done.includes('aof-disabled-in-config') && !r.done.includes('config-restored') && r.configFile) {
-    await step('put the original config file back', () => captureOk(s.transport, redis.restoreConfigCommand(r.configFile as string)));
-  }
-  const running = await redisReady(s.transport, s.conn).catch(() => false);
-  if (!running) {
-    if (r.done.includes('placed-new-dump')) {
-      await step('put the previous dump.rdb back', () => captureOk(s.transport, files.moveCommand(r.aside, s.rdbPath)).catch(async () => {
-        // no previous dump existed: move the new one away so Redis starts as it was
-        await captureOk(s.transport, files.moveCommand(s.rdbPath, `${s.rdbPath}.igbackup-failed`));
-      }));
-    }
-    await step('start Redis', async () => {
-      await captureOk(s.transport, r.start);
-      await waitUntil('Redis start', (s.cfg.restore?.loadTimeoutSec ?? 600) * 1000, () => redisReady(s.transport, s.conn));
-    });
-  } else notes.push('Redis is running');
-  ctx.reporter.warn(`restore failed; recovery: ${notes.join('; ')}`);
-  return notes;
 }

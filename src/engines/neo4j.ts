@@ -1,6 +1,7 @@
 // Neo4j engine: neo4j-admin commands (5.x and 4.4 syntax) for dump/load, online backup/restore and check, as data.
 
 import type { CommandSpec } from '../domain/command.js';
+import type { PathCheck } from './files.js';
 
 export interface Neo4jTools {
   admin: string;
@@ -55,6 +56,30 @@ export function makeDirCommand(dir: string): CommandSpec {
 
 export function removeDirCommand(dir: string): CommandSpec {
   return { argv: ['rm', '-rf', dir] };
+}
+
+/**
+ * What a restore needs on the Neo4j host, checked read-only before the download and the stop (pure): the service
+ * control commands (when the restore stops the service there), neo4j-admin, and Enterprise's work directory.
+ */
+export function restorePathChecks(t: { admin: string; service?: { stop: string[]; start: string[]; status: string[] } | undefined; workDir?: string | undefined }): PathCheck[] {
+  const runnable = (argv: string[], key: string, what: string): PathCheck => ({
+    kind: 'runnable',
+    path: argv[0] as string,
+    what,
+    why: `fix ${key} (a full path, or install it on that host); without it the restore could not ${what.includes('start') ? 'start Neo4j again' : what.includes('stop') ? 'stop Neo4j' : 'tell whether Neo4j runs'}`,
+  });
+  const checks: PathCheck[] = [];
+  if (t.service) {
+    checks.push(runnable(t.service.stop, 'neo4j.service.stop', 'the stop command'));
+    checks.push(runnable(t.service.start, 'neo4j.service.start', 'the start command'));
+    checks.push(runnable(t.service.status, 'neo4j.service.status', 'the status command'));
+  }
+  checks.push({ kind: 'runnable', path: t.admin, what: 'neo4j-admin', why: 'it loads or restores the database: set neo4j.neo4jAdmin to its full path, or install Neo4j there' });
+  if (t.workDir) {
+    checks.push({ kind: 'dir-creatable', path: t.workDir, what: 'the Enterprise work directory', why: 'the backup artifact is written there before `database restore`: set neo4j.enterprise.workDir to a directory that user can write' });
+  }
+  return checks;
 }
 
 /** kubectl --overrides for a helper pod that mounts the data PVC with the Neo4j image and sleeps. */

@@ -1,7 +1,8 @@
 // Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
 
+import { posix } from 'node:path';
 import type { CommandSpec } from '../domain/command.js';
-import { moveCommand } from './files.js';
+import { moveCommand, type PathCheck } from './files.js';
 
 export interface RedisConnection {
   host: string;
@@ -50,6 +51,53 @@ export function rdbStreamCommand(c: RedisConnection): CommandSpec {
 
 export function versionCommand(c: RedisConnection): CommandSpec {
   return { argv: [bin(c, 'redis-cli'), '--version'] };
+}
+
+/**
+ * The default stop: SHUTDOWN SAVE writes the current dataset to the dump before exiting, so the copy kept aside is
+ * the state at the moment of the restore; if that save fails, Redis 7 refuses to shut down ("ERR Errors trying to
+ * SHUTDOWN") and keeps running.
+ */
+export function shutdownSaveCommand(c: RedisConnection): CommandSpec {
+  return cli(c, 'SHUTDOWN', 'SAVE');
+}
+
+export interface RedisRestoreTarget {
+  dir: string;
+  rdbPath: string;
+  /** The config file, when the restore rewrites it (AOF on or configured). */
+  configFile?: string | undefined;
+  start: string[];
+  stop?: string[] | undefined;
+}
+
+/** The read-only checks a restore runs on the Redis host before it stops anything (pure). */
+export function restorePathChecks(t: RedisRestoreTarget): PathCheck[] {
+  const name = posix.basename(t.rdbPath);
+  const checks: PathCheck[] = [
+    {
+      kind: 'dir-writable',
+      path: t.dir,
+      what: "Redis's dir",
+      why: `the restore writes ${name}.igbackup-new there, keeps the current ${name} aside and renames files; run it as a user who can write there (the transport's user, e.g. the redis user) or grant that user write access`,
+    },
+    { kind: 'file-replaceable', path: t.rdbPath, what: 'the current dump', why: 'it is copied aside and then replaced; make it readable and replaceable by that user' },
+  ];
+  if (t.configFile) {
+    const dir = posix.dirname(t.configFile);
+    const why = `igbackup writes ${posix.basename(t.configFile)}.igbackup-orig beside it and starts Redis once with appendonly no; grant that user write access or run the restore as its owner`;
+    checks.push({ kind: 'file-writable', path: t.configFile, what: 'the config file (restore.configFile)', why });
+    checks.push({ kind: 'dir-writable', path: dir, what: "the config file's directory", why });
+  }
+  const runnable = (argv: string[], what: string, key: string): PathCheck => ({
+    kind: 'runnable',
+    path: argv[0] as string,
+    what,
+    why: `fix ${key} (a full path, or install the program on that host), or the restore could not ${what.includes('start') ? 'start Redis again' : 'stop Redis'}`,
+  });
+  checks.push(runnable(t.start, 'the start command', 'restore.start'));
+  if (t.stop) checks.push(runnable(t.stop, 'the stop command', 'restore.stop'));
+  return checks;
 }
 
 /** Streams a file to stdout (bgsave mode: the dump.rdb the server wrote). */

@@ -211,7 +211,7 @@ describe('drill', () => {
     const state = join(dir, 'kube-state.json');
     const log = join(dir, 'kubectl.log');
     await writeFile(state, JSON.stringify({ statefulsets: {}, pods: [], namespaces: [] }));
-    await writeFile(join(dir, 'drill-neo4j.yaml'), 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: drill-neo4j }\nspec:\n  replicas: 1\n  template: { metadata: { labels: { app: drill-neo4j } } }\n');
+    await writeFile(join(dir, 'drill-neo4j.yaml'), 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: { name: drill-neo4j }\nspec:\n  replicas: 1\n  template: { metadata: { labels: { app: drill-neo4j } } }\n  volumeClaimTemplates: [{ metadata: { name: data } }]\n');
     const podEnv = {
       PATH: `${kubeBin}:${n4j}:${process.env.PATH}`,
       NEO4J_CONF: join(podHome, 'conf'),

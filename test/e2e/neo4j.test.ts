@@ -123,14 +123,17 @@ describe('neo4j failures at the remaining steps', () => {
     assert.ok(await n.running());
   });
 
-  it('a start that keeps failing is reported loudly after the retries (the backup itself is kept)', async () => {
+  it('a start that keeps failing after the backup: exit 69, Neo4j is DOWN first, the start command named (the backup itself is kept)', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
     await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service: { ...service, startAttempts: 2 } } } } });
     const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'start' }) });
-    assert.equal(b.code, 1, b.stderr);
+    assert.equal(b.code, 69, b.stderr);
+    assert.match(b.stderr, /^error: Neo4j on \S+ is DOWN/m);
     assert.match(b.stderr, /Neo4j did not come back after 2 start attempts/);
-    assert.match(b.stderr, /start it by hand \(neo4j start\)/);
+    assert.match(b.stderr, /recovery: the operation itself completed; start Neo4j: FAILED/);
+    assert.match(b.stderr, /The backup itself succeeded and is stored/);
+    assert.match(b.stderr, /hint: on \S+, run: neo4j start/);
     const l = await runCli(['--json', 'list', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
     assert.equal(parseJson<{ backups: unknown[] }>(l).backups.length, 1, 'the complete dump was lost');
   });
@@ -163,7 +166,7 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
   async function setup(): Promise<{ n: Neo4jHome; state: string; kubeLog: string; bucket: string }> {
     const n = await neo4jHome();
     const state = join(n.dir, 'kube-state.json');
-    await writeFile(state, JSON.stringify({ statefulsets: { neo4j: { replicas: 1 } }, pods: [{ metadata: { name: 'neo4j-0', namespace: 'graph', labels: { app: 'neo4j' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] }));
+    await writeFile(state, JSON.stringify({ statefulsets: { neo4j: { replicas: 1 } }, persistentvolumeclaims: { 'data-neo4j-0': {} }, pods: [{ metadata: { name: 'neo4j-0', namespace: 'graph', labels: { app: 'neo4j' } }, status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } }] }));
     const bucket = await makeBucket();
     await writeConfig(n.dir, {
       envs: {
@@ -237,5 +240,84 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
     assert.match(b.stderr, /scaled neo4j back to 1: ok/);
     assert.ok(await s.n.running());
     await assertNothingStored(s.bucket);
+  });
+
+  it('restore preflight: a missing PVC is exit 2 before the download, nothing scaled', async () => {
+    const s = await setup();
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) })).code, 0);
+    const st = JSON.parse(await readFile(s.state, 'utf8')) as Record<string, unknown>;
+    await writeFile(s.state, JSON.stringify({ ...st, persistentvolumeclaims: {} }));
+    await writeFile(s.kubeLog, '');
+    const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s) });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /pvc data-neo4j-0 in namespace graph could not be found \(Error from server \(NotFound\).*\): fix neo4j\.kubernetes\.pvc/);
+    assert.doesNotMatch(r.stderr, /downloading/);
+    assert.ok(!(await verbs(s.kubeLog)).some((v) => /scale|run /.test(v)), 'something was scaled or started');
+    assert.ok(await s.n.running());
+  });
+
+  it('a rollout that never completes after the restore: exit 69, DOWN first, the kubectl commands named', async () => {
+    const s = await setup();
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) })).code, 0);
+    const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s, { IGB_KUBECTL_FAIL_VERB: 'rollout' }) });
+    assert.equal(r.code, 69, r.stderr);
+    assert.match(r.stderr, /^error: Neo4j \(StatefulSet neo4j in namespace graph\) is DOWN/m);
+    assert.match(r.stderr, /recovery: the operation itself completed; deleted helper pod igbackup-neo4j-\d+: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: FAILED/);
+    assert.match(r.stderr, /hint: run: kubectl -n graph delete pod igbackup-neo4j-\d+ --ignore-not-found=true && kubectl -n graph scale statefulset neo4j --replicas=1/);
+  });
+});
+
+describe('neo4j restore preflight (before the download and any stop)', () => {
+  for (const [name, neo4jCfg, problem] of [
+    ['a stop command that does not exist', { service: { ...service, stop: ['/nonexistent/neo4j', 'stop'] } }, /the stop command \/nonexistent\/neo4j does not exist for user "root".*fix neo4j\.service\.stop/],
+    ['a start command not in PATH', { service: { ...service, start: ['no-such-neo4j-control', 'start'] } }, /the start command no-such-neo4j-control is not found in PATH.*fix neo4j\.service\.start/],
+    ['neo4j-admin missing', { service, neo4jAdmin: '/opt/none/bin/neo4j-admin' }, /neo4j-admin \/opt\/none\/bin\/neo4j-admin does not exist.*neo4j\.neo4jAdmin/],
+  ] as const) {
+    it(`${name}: exit 2 with the fix, Neo4j never stopped, nothing downloaded`, async () => {
+      const n = await neo4jHome();
+      const bucket = await makeBucket();
+      await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+      assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
+      await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: neo4jCfg } } });
+      await writeFile(n.log, '');
+      const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env() });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, problem);
+      assert.doesNotMatch(r.stderr, /downloading/);
+      assert.deepEqual(await n.calls(), [], 'Neo4j was touched');
+      assert.ok(await n.running());
+    });
+  }
+
+  it('Enterprise: a work directory that cannot be created is exit 2 before the stop', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeFile(join(n.dir, 'a-file'), 'not a directory');
+    const cfg = (workDir: string) => ({ envs: { vm: { storage: s3Storage(bucket), neo4j: { edition: 'enterprise', service, enterprise: { workDir } } } } });
+    await writeConfig(n.dir, cfg(join(n.dir, 'work')));
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
+    await writeConfig(n.dir, cfg(join(n.dir, 'a-file', 'work')));
+    await writeFile(n.log, '');
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env() });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /the Enterprise work directory .*a-file\/work is not under a directory.*neo4j\.enterprise\.workDir/);
+    assert.deepEqual(await n.calls(), []);
+    assert.ok(await n.running());
+  });
+
+  it('a start that keeps failing after a failed load: exit 69, DOWN first, the start command named', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service: { ...service, startAttempts: 1 } } } } });
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
+    const broken = ['sh', '-c', 'echo "start refused" >&2; exit 1'];
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service: { ...service, start: broken, startAttempts: 1 } } } } });
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load' }) });
+    assert.equal(r.code, 69, r.stderr);
+    assert.match(r.stderr, /^error: Neo4j on \S+ is DOWN: /m);
+    assert.match(r.stderr, /what failed first: neo4j-admin exited with code 1:\nneo4j-admin: injected load failure/);
+    assert.match(r.stderr, /recovery: start Neo4j: FAILED \(Neo4j did not come back after 1 start attempts: start refused/);
+    assert.match(r.stderr, /hint: on \S+, run: sh -c 'echo "start refused" >&2; exit 1'/);
+    assert.equal(await n.running(), false);
   });
 });
