@@ -4,13 +4,14 @@
 
 import type { KubernetesTransportConfig, Neo4jConfig } from '../config/schema.js';
 import { IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
-import { keyTimestamp } from '../domain/keys.js';
 import * as neo4j from '../engines/neo4j.js';
 import { KubernetesTransport } from '../transports/kubernetes.js';
-import { capture, captureOk } from '../transports/run.js';
+import { Kubectl, kubectlBase } from '../transports/kubectl.js';
+import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
+import { scratchStamp } from './scratch.js';
 import { waitUntil } from './wait.js';
 
 /** Adds the recovery report to an error's message (the primary cause stays first). */
@@ -90,18 +91,15 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
  * a missing object is a ConfigError naming the setting to fix.
  */
 export async function checkWorkload(ctx: AppContext, k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jConfig['kubernetes']>): Promise<string[]> {
-  const base = new KubernetesTransport(k8s).kubectlBase();
+  const kubectl = new Kubectl(k8s, ctx.runner);
   const problems: string[] = [];
   const objects: [string, string, string][] = [
     ['statefulset', cfg.statefulSet, 'neo4j.kubernetes.statefulSet'],
     ['pvc', cfg.pvc, 'neo4j.kubernetes.pvc'],
   ];
   for (const [kind, name, key] of objects) {
-    const r = await capture(ctx.runner, { argv: [...base, '-n', k8s.namespace, 'get', kind, name, '-o', 'name'] });
-    if (!succeeded(r)) {
-      const why = r.stderrTail.trim().split('\n').slice(-1)[0] || `exit ${r.exitCode ?? r.startError}`;
-      problems.push(`${kind} ${name} in namespace ${k8s.namespace} could not be found (${why}): fix ${key} (or the transport's namespace, context, kubeconfig)`);
-    }
+    const why = await kubectl.missing(k8s.namespace, kind, name);
+    if (why !== undefined) problems.push(`${kind} ${name} in namespace ${k8s.namespace} could not be found (${why}): fix ${key} (or the transport's namespace, context, kubeconfig)`);
   }
   return problems;
 }
@@ -117,32 +115,29 @@ export async function withOfflinePod<T>(
   cfg: NonNullable<Neo4jConfig['kubernetes']>,
   fn: (helper: Transport) => Promise<T>,
 ): Promise<T> {
-  const base = new KubernetesTransport(k8s).kubectlBase();
-  const kubectl = (...args: string[]): Promise<string> => captureOk(ctx.runner, { argv: [...base, '-n', k8s.namespace, ...args] });
-  const replicas = (await kubectl('get', 'statefulset', cfg.statefulSet, '-o', 'jsonpath={.spec.replicas}')).trim() || '1';
-  const helper = `igbackup-neo4j-${keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14)}`;
+  const kubectl = new Kubectl(k8s, ctx.runner);
+  const ns = k8s.namespace;
+  const replicas = await kubectl.replicas(ns, cfg.statefulSet);
+  const helper = `igbackup-neo4j-${scratchStamp(ctx.now())}`;
   let scaledDown = false;
   let helperStarted = false;
   let failure: unknown;
   let result: T | undefined;
   try {
     ctx.reporter.step(`scaling statefulset ${cfg.statefulSet} from ${replicas} to 0`);
-    await kubectl('scale', 'statefulset', cfg.statefulSet, '--replicas=0');
+    await kubectl.scale(ns, cfg.statefulSet, 0);
     scaledDown = true;
-    await kubectl('wait', '--for=delete', `pod/${cfg.statefulSet}-0`, `--timeout=${cfg.helperTimeoutSec}s`);
+    await kubectl.waitDeleted(ns, `${cfg.statefulSet}-0`, cfg.helperTimeoutSec);
     ctx.reporter.step(`starting helper pod ${helper} on PVC ${cfg.pvc}`);
     helperStarted = true;
-    await kubectl(
-      'run', helper, `--image=${cfg.image}`, '--restart=Never',
-      `--overrides=${neo4j.helperPodOverrides({ name: helper, image: cfg.image, pvc: cfg.pvc, mountPath: cfg.mountPath })}`,
-      '--command', '--', 'sleep', '86400',
-    );
-    await kubectl('wait', '--for=condition=Ready', `pod/${helper}`, `--timeout=${cfg.helperTimeoutSec}s`);
+    const overrides = neo4j.helperPodOverrides({ name: helper, image: cfg.image, pvc: cfg.pvc, mountPath: cfg.mountPath });
+    await kubectl.runPod(ns, helper, cfg.image, overrides, ['sleep', '86400']);
+    await kubectl.waitReady(ns, helper, cfg.helperTimeoutSec);
     result = await fn(new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal));
   } catch (err) {
     failure = err;
   }
-  const run: OfflineRun = { base: [...base, '-n', k8s.namespace], namespace: k8s.namespace, cfg, helper, replicas, helperStarted, scaledDown };
+  const run: OfflineRun = { base: [...kubectlBase(k8s), '-n', ns], namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
   const notes = await bringBack(kubectl, run);
   const error = offlineError(run, failure, notes);
   if (error !== undefined) throw error;
@@ -161,20 +156,21 @@ interface OfflineRun {
 }
 
 /** Deletes the helper pod, scales the StatefulSet back and waits for the rollout; one note per step. */
-async function bringBack(kubectl: (...args: string[]) => Promise<string>, r: OfflineRun): Promise<string[]> {
+async function bringBack(kubectl: Kubectl, r: OfflineRun): Promise<string[]> {
   const notes: string[] = [];
-  const step = async (what: string, ...args: string[]): Promise<void> => {
+  const step = async (what: string, call: () => Promise<string>): Promise<void> => {
     try {
-      await kubectl(...args);
+      await call();
       notes.push(`${what}: ok`);
     } catch (e) {
       notes.push(`${what}: FAILED (${(e as Error).message.split('\n').slice(0, 2).join(' ')})`);
     }
   };
-  if (r.helperStarted) await step(`deleted helper pod ${r.helper}`, 'delete', 'pod', r.helper, '--ignore-not-found=true', '--wait=true');
+  const sts = r.cfg.statefulSet;
+  if (r.helperStarted) await step(`deleted helper pod ${r.helper}`, () => kubectl.deletePod(r.namespace, r.helper, r.cfg.helperTimeoutSec));
   if (r.scaledDown) {
-    await step(`scaled ${r.cfg.statefulSet} back to ${r.replicas}`, 'scale', 'statefulset', r.cfg.statefulSet, `--replicas=${r.replicas}`);
-    await step(`rollout of ${r.cfg.statefulSet} complete`, 'rollout', 'status', `statefulset/${r.cfg.statefulSet}`, `--timeout=${r.cfg.rolloutTimeoutSec}s`);
+    await step(`scaled ${sts} back to ${r.replicas}`, () => kubectl.scale(r.namespace, sts, r.replicas));
+    await step(`rollout of ${sts} complete`, () => kubectl.rolloutStatus(r.namespace, sts, r.cfg.rolloutTimeoutSec));
   }
   return notes;
 }

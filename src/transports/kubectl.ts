@@ -49,7 +49,7 @@ export class Kubectl {
   }
 
   waitReady(ns: string, pod: string, timeoutSec: number): Promise<string> {
-    return this.run('wait', '-n', ns, '--for=condition=Ready', `pod/${pod}`, `--timeout=${timeoutSec}s`);
+    return this.run('-n', ns, 'wait', '--for=condition=Ready', `pod/${pod}`, `--timeout=${timeoutSec}s`);
   }
 
   waitDeleted(ns: string, pod: string, timeoutSec: number): Promise<string> {
@@ -63,6 +63,26 @@ export class Kubectl {
 
   scale(ns: string, statefulSet: string, replicas: string | number): Promise<string> {
     return this.run(REQUEST_TIMEOUT, '-n', ns, 'scale', 'statefulset', statefulSet, `--replicas=${replicas}`);
+  }
+
+  /** A pod that runs `command` (a helper on a PVC, say); `overrides` is the pod spec as JSON. */
+  runPod(ns: string, name: string, image: string, overrides: string, command: string[]): Promise<string> {
+    return this.run(REQUEST_TIMEOUT, '-n', ns, 'run', name, `--image=${image}`, '--restart=Never', `--overrides=${overrides}`, '--command', '--', ...command);
+  }
+
+  /** Deletes a pod and waits (at most timeoutSec) until it is gone; a pod that is already gone is fine. */
+  deletePod(ns: string, name: string, timeoutSec: number): Promise<string> {
+    return this.run(REQUEST_TIMEOUT, '-n', ns, 'delete', 'pod', name, '--ignore-not-found=true', '--wait=true', `--timeout=${timeoutSec}s`);
+  }
+
+  /** Whether the object exists: undefined when it does, else kubectl's last line of error. */
+  async missing(ns: string, kind: string, name: string): Promise<string | undefined> {
+    try {
+      await this.run(REQUEST_TIMEOUT, '-n', ns, 'get', kind, name, '-o', 'name');
+      return undefined;
+    } catch (err) {
+      return (err as Error).message.trim().split('\n').slice(-1)[0] ?? 'not found';
+    }
   }
 
   rolloutStatus(ns: string, statefulSet: string, timeoutSec: number): Promise<string> {

@@ -256,8 +256,8 @@ describe('drill', () => {
     assert.equal(verbs[0], `create namespace ${ns}`);
     const at = (re: RegExp): number => verbs.findIndex((v) => re.test(v));
     assert.ok(at(new RegExp(`^-n ${ns} scale statefulset drill-neo4j --replicas=0`)) > 0, verbs.join('\n'));
-    assert.ok(at(/run igbackup-neo4j-\d+/) > at(/scale statefulset drill-neo4j --replicas=0/));
-    assert.ok(at(/scale statefulset drill-neo4j --replicas=1/) > at(/run igbackup-neo4j-\d+/));
+    assert.ok(at(/run igbackup-neo4j-\d{14}-[0-9a-f]{4}/) > at(/scale statefulset drill-neo4j --replicas=0/));
+    assert.ok(at(/scale statefulset drill-neo4j --replicas=1/) > at(/run igbackup-neo4j-\d{14}-[0-9a-f]{4}/));
     const cypher = calls.filter((c) => c.includes('cypher-shell'));
     assert.ok(cypher.length > 0 && cypher.every((c) => c.includes(ns) && c.includes('drill-neo4j-0')), 'Cypher did not run in the drill pod');
     assert.ok(!calls.some((c) => c.join(' ').includes('drill-neo4j-secret')), 'a password in kubectl argv');

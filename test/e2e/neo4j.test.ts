@@ -3,6 +3,7 @@
 // Kubernetes sequence (scale 0 -> helper pod -> exec -> delete -> scale back) through the stand-in kubectl.
 
 import assert from 'node:assert/strict';
+import { kubectlCalls } from '../helpers/kube.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -184,8 +185,7 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
   const kenv = (s: { n: Neo4jHome; state: string; kubeLog: string }, extra: Record<string, string> = {}) =>
     s.n.env({ IGB_KUBE_STATE: s.state, IGB_KUBECTL_LOG: s.kubeLog, IGB_KUBE_SCALE_HOOK: join(N4J, 'scale-hook'), ...extra });
   const verbs = async (log: string): Promise<string[]> =>
-    (await readFile(log, 'utf8')).trim().split('\n').map((l) => {
-      const a = JSON.parse(l) as string[];
+    (await kubectlCalls(log)).map((a) => {
       const i = a.indexOf('--');
       const head = (i >= 0 ? a.slice(0, i) : a).filter((x) => !x.startsWith('--overrides=') && !/^--timeout=/.test(x));
       return i >= 0 && a[0] === 'exec' ? `exec ${head[head.length - 1]} ${a.slice(i + 1).slice(0, 1).join(' ')}` : head.join(' ');
@@ -201,12 +201,12 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
       '-n graph get statefulset neo4j -o jsonpath={.spec.replicas}',
       '-n graph scale statefulset neo4j --replicas=0',
       '-n graph wait --for=delete pod/neo4j-0',
-      /^-n graph run igbackup-neo4j-\d+ --image=neo4j:5\.26-community --restart=Never --command$/,
-      /^-n graph wait --for=condition=Ready pod\/igbackup-neo4j-\d+$/,
+      /^-n graph run igbackup-neo4j-\d{14}-[0-9a-f]{4} --image=neo4j:5\.26-community --restart=Never --command$/,
+      /^-n graph wait --for=condition=Ready pod\/igbackup-neo4j-\d{14}-[0-9a-f]{4}$/,
     ];
     expected.forEach((e, i) => (typeof e === 'string' ? assert.equal(v[i], e) : assert.match(v[i] ?? '', e)));
-    assert.ok(v.slice(5).some((x) => /^exec igbackup-neo4j-\d+ sh$/.test(x)), v.join('\n'));
-    assert.match(v.at(-3) ?? '', /^-n graph delete pod igbackup-neo4j-\d+ --ignore-not-found=true --wait=true$/);
+    assert.ok(v.slice(5).some((x) => /^exec igbackup-neo4j-\d{14}-[0-9a-f]{4} sh$/.test(x)), v.join('\n'));
+    assert.match(v.at(-3) ?? '', /^-n graph delete pod igbackup-neo4j-\d{14}-[0-9a-f]{4} --ignore-not-found=true --wait=true$/);
     assert.equal(v.at(-2), '-n graph scale statefulset neo4j --replicas=1');
     assert.equal(v.at(-1), '-n graph rollout status statefulset/neo4j');
     assert.ok(await s.n.running(), 'Neo4j not running after the backup');
@@ -224,7 +224,7 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
     const s = await setup();
     const b = await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s, { IGB_NEO4J_FAIL: 'dump' }) });
     assert.equal(b.code, 1, b.stderr);
-    assert.match(b.stderr, /recovery: deleted helper pod igbackup-neo4j-\d+: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: ok/);
+    assert.match(b.stderr, /recovery: deleted helper pod igbackup-neo4j-\d{14}-[0-9a-f]{4}: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: ok/);
     assert.ok(await s.n.running());
     const st = JSON.parse(await readFile(s.state, 'utf8')) as { statefulsets: { neo4j: { replicas: number } }; pods: { metadata: { name: string } }[] };
     assert.equal(st.statefulsets.neo4j.replicas, 1);
@@ -262,8 +262,8 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
     const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s, { IGB_KUBECTL_FAIL_VERB: 'rollout' }) });
     assert.equal(r.code, 69, r.stderr);
     assert.match(r.stderr, /^error: Neo4j \(StatefulSet neo4j in namespace graph\) is DOWN/m);
-    assert.match(r.stderr, /recovery: the operation itself completed; deleted helper pod igbackup-neo4j-\d+: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: FAILED/);
-    assert.match(r.stderr, /hint: run: kubectl -n graph delete pod igbackup-neo4j-\d+ --ignore-not-found=true && kubectl -n graph scale statefulset neo4j --replicas=1/);
+    assert.match(r.stderr, /recovery: the operation itself completed; deleted helper pod igbackup-neo4j-\d{14}-[0-9a-f]{4}: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: FAILED/);
+    assert.match(r.stderr, /hint: run: kubectl -n graph delete pod igbackup-neo4j-\d{14}-[0-9a-f]{4} --ignore-not-found=true && kubectl -n graph scale statefulset neo4j --replicas=1/);
   });
 });
 

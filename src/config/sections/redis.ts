@@ -14,7 +14,7 @@ const redisTlsSchema = z.strictObject({
 
 /** How a restore stops and starts Redis where it runs. */
 export const redisRestoreSchema = z.strictObject({
-  /** argv that stops Redis; default: redis-cli SHUTDOWN NOSAVE. */
+  /** argv that stops Redis; default: redis-cli SHUTDOWN SAVE (refused, Redis still running, when it cannot save). */
   stop: z.array(z.string().min(1)).min(1).optional(),
   /** argv that starts Redis (e.g. [systemctl, start, redis-server] or [redis-server, /etc/redis/redis.conf]). */
   start: z.array(z.string().min(1)).min(1),
