@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
-import { keyTimestamp } from '../domain/keys.js';
+import { scratchStamp } from './scratch.js';
 import * as redis from '../engines/redis.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
@@ -68,7 +68,7 @@ async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): P
     const keysInBackup = await checkRdb(ctx, plain, cfg.binDir);
     const { rdbPath, aof } = target;
     await persistBeforeStop(ctx, transport, conn, cfg.restore);
-    const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, aof, stamp: keyTimestamp(ctx.now()).replace(/\D/g, '') });
+    const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, aof, stamp: scratchStamp(ctx.now()) });
     if (keysInBackup !== undefined && keysInBackup > 0 && r.dbsize === 0) {
       throw new IgbackupError(`Redis came back with DBSIZE 0 although the backup holds ${keysInBackup} keys`, {
         hint: `check the server log: the RDB was not loaded (AOF, or a different dir/dbfilename?); the previous dump is kept at ${r.aside}`,
