@@ -29,14 +29,7 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.redis`);
   const artifacts: ManifestArtifact[] = [];
   try {
-    const tools = await runnerTools(ctx, compression);
-    const v = await capture(transport, redis.versionCommand(conn));
-    if (!succeeded(v)) throw new ProcessFailedError('redis-cli', v, { hint: `install redis-tools on ${transport.host} or set redis.binDir` });
-    tools['redis-cli'] = /(\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? v.stdout.trim();
-    const server = await redisInfo(transport, conn, 'server');
-    tools.server = server.redis_version ?? 'unknown';
-    const before = redis.keyspaceKeys(await redisInfo(transport, conn, 'keyspace'));
-    const memory = Number((await redisInfo(transport, conn, 'memory')).used_memory ?? 0);
+    const { tools, before, memory } = await serverFacts(ctx, transport, conn, compression);
 
     const started = ctx.now();
     const t0 = performance.now();
@@ -85,6 +78,19 @@ export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Pr
   } finally {
     await transport.close();
   }
+}
+
+/** The tools and server version for the manifest, the key count at the start, and the memory in use (part sizing). */
+async function serverFacts(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, compression: Compression) {
+  const tools = await runnerTools(ctx, compression);
+  const v = await capture(transport, redis.versionCommand(conn));
+  if (!succeeded(v)) throw new ProcessFailedError('redis-cli', v, { hint: `install redis-tools on ${transport.host} or set redis.binDir` });
+  tools['redis-cli'] = /(\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? v.stdout.trim();
+  const server = await redisInfo(transport, conn, 'server');
+  tools.server = server.redis_version ?? 'unknown';
+  const before = redis.keyspaceKeys(await redisInfo(transport, conn, 'keyspace'));
+  const memory = Number((await redisInfo(transport, conn, 'memory')).used_memory ?? 0);
+  return { tools, before, memory };
 }
 
 /** BGSAVE and wait for it (redis-common), then stream the dump file the server wrote. */
