@@ -58,6 +58,15 @@ export const MATRIX: Row[] = [
   { fault: 'one of several databases fails', guarantee: 'the others are still backed up, each reported; exit non-zero', proof: ['e2e/backup-many.test.ts', 'one database failing mid-run'] },
   { fault: 'a configured database does not exist', guarantee: 'preflight: exit 2 before anything runs', proof: ['e2e/backup-many.test.ts', 'an unknown database fails the preflight'] },
   { fault: 'scheduled jobs of an env all start at the same minute', guarantee: 'one job per engine backs up every database in turn; none refused by the lock', proof: ['e2e/schedule-run.test.ts', 'crontab'] },
+  { fault: 'the SSH user cannot write Redis\'s dir (or the dump, or the config file when AOF is on)', guarantee: 'restore preflight: exit 2 naming each problem and its fix, before anything is downloaded or stopped; Redis untouched', proof: ['e2e/restore-safety-redis.test.ts', 'over SSH, a dir the SSH user cannot write'] },
+  { fault: 'Redis\'s start command does not exist; AOF on and CONFIG SET not allowed', guarantee: 'restore preflight: exit 2 before the stop; Redis untouched', proof: ['e2e/restore-safety-redis.test.ts', 'a start command that does not exist'] },
+  { fault: 'Redis cannot save its current state before the stop', guarantee: 'exit 1 with Redis running and unchanged (SHUTDOWN SAVE refuses to stop it)', proof: ['e2e/restore-safety-redis.test.ts', 'Redis cannot save (its dir became read-only for it)'] },
+  { fault: 'a Redis restore fails after the stop, with writes since the last save', guarantee: 'Redis back with exactly the state at the stop (AOF off and on); exit 1, the recovery says what it brought back', proof: ['e2e/restore-safety-redis.test.ts', 'writes since the last save survive a restore that fails after the stop'] },
+  { fault: 'the recovery cannot start Redis again', guarantee: 'exit 69; the first line says Redis is DOWN; the hint gives the commands that bring back the state', proof: ['e2e/restore-safety-redis.test.ts', 'a recovery that cannot start Redis'] },
+  { fault: 'Neo4j service control or neo4j-admin missing, the Enterprise work dir or the PVC missing', guarantee: 'restore preflight: exit 2 before anything is stopped or scaled', proof: ['e2e/neo4j.test.ts', 'a stop command that does not exist'] },
+  { fault: 'Neo4j does not come back (start keeps failing, a rollout never completes)', guarantee: 'exit 69; DOWN first, the commands named; a backup already stored is kept', proof: ['e2e/neo4j.test.ts', 'a start that keeps failing after a failed load'] },
+  { fault: 'two restores into the same target (0.3 s apart, or at the same moment)', guarantee: 'one runs; the other exits 7 naming the holder before anything is touched; other targets are not held up', proof: ['e2e/restore-lock.test.ts', 'a second restore into the same database 0.3 s later'] },
+  { fault: 'a Redis or Neo4j restore while a backup of it runs (or the other way round)', guarantee: 'one lock per service: exit 7 before anything is touched', proof: ['e2e/restore-lock.test.ts', 'a Redis restore while a backup'] },
 ];
 
 const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
