@@ -24,7 +24,7 @@ Exit codes:
   5   confirmation required (protected env without --yes)
   6   a check found drift (redis check, storage check/init), a recovery target is breached (status) or a drill failed
   7   another run holds the lock (a backup of the same engine and env, a restore into the same target, a drill)
-  69  a service is DOWN: a restore or offline backup stopped Redis/Neo4j, failed, and could not start it again
+  69  a service is DOWN: a restore or offline backup stopped Redis/Neo4j and could not start it again
   70  internal error (a bug in igbackup; the message carries the stack for a report)
   75  the backup is archived (GLACIER/DEEP_ARCHIVE): a restore was requested, retry later (or use --wait)
   130 cancelled (SIGINT/SIGTERM)

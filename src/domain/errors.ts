@@ -146,7 +146,7 @@ export class ServiceDownError extends IgbackupError {
   readonly service: string;
   readonly commands: string[];
   constructor(service: string, opts: { cause: unknown; commands: string[]; recovery: string[]; hint?: string }) {
-    const first = `${service} is DOWN: the operation failed after stopping it and igbackup could not start it again`;
+    const first = `${service} is DOWN: igbackup stopped it for this operation and could not start it again`;
     const lines = [first, `what failed first: ${messageOf(opts.cause)}`, `recovery: ${opts.recovery.join('; ')}`];
     super(lines.join('\n'), {
       cause: opts.cause,
