@@ -12,7 +12,7 @@ import { succeeded, type CommandSpec, type Transport } from '../transports/trans
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
 import type { BackupResult } from './backup-postgres.js';
-import { selectEnv, type AppContext, type EnvHandle } from './context.js';
+import type { AppContext, EnvHandle } from './context.js';
 import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
 import { openTransport, producerIdleMs } from './transports.js';
 
@@ -33,8 +33,7 @@ export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
   return { admin: cfg.neo4jAdmin, syntax: cfg.syntax };
 }
 
-export async function backupNeo4j(ctx: AppContext, opts: { env: string; compression?: Compression | undefined; database?: string | undefined }): Promise<BackupOutcome<BackupResult>> {
-  const h = selectEnv(ctx, opts.env);
+export async function backupNeo4j(ctx: AppContext, h: EnvHandle, opts: { compression?: Compression | undefined; database?: string | undefined }): Promise<BackupOutcome<BackupResult>> {
   const cfg = neo4jSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
     throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], { hint: `use one of: ${cfg.databases.join(', ')}` });

@@ -9,11 +9,10 @@ import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
-import { pgConnection, postgresSection, selectEnv, type AppContext } from './context.js';
+import { pgConnection, postgresSection, type AppContext, type EnvHandle } from './context.js';
 import { openTransport, producerIdleMs } from './transports.js';
 
 export interface BackupOptions {
-  env: string;
   database?: string | undefined;
   compression?: Compression | undefined;
   globals?: boolean | undefined;
@@ -32,8 +31,8 @@ export interface BackupResult {
   artifacts: ManifestArtifact[];
 }
 
-export async function backupPostgres(ctx: AppContext, opts: BackupOptions): Promise<BackupOutcome<BackupResult>> {
-  const h = selectEnv(ctx, opts.env);
+/** Backs up the env's configured databases (or one) in turn, with the env resolved once by the caller. */
+export async function backupPostgres(ctx: AppContext, h: EnvHandle, opts: BackupOptions): Promise<BackupOutcome<BackupResult>> {
   const cfg = postgresSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
     throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], {
@@ -92,7 +91,7 @@ async function requireDatabases(ctx: AppContext, env: string, transport: Transpo
 }
 
 interface OneJob {
-  h: ReturnType<typeof selectEnv>;
+  h: EnvHandle;
   cfg: NonNullable<ReturnType<typeof postgresSection>>;
   conn: pg.PgConnection;
   transport: Transport;

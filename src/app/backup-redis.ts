@@ -9,19 +9,17 @@ import { capture } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
 import { runnerTools, writeManifest } from './backup-common.js';
-import { selectEnv, type AppContext } from './context.js';
+import type { AppContext, EnvHandle } from './context.js';
 import { bgsaveAndWait, redisCli, redisConnection, redisInfo, redisSection } from './redis-common.js';
 import { openTransport, producerIdleMs } from './transports.js';
 import type { BackupResult } from './backup-postgres.js';
 
 export interface RedisBackupOptions {
-  env: string;
   compression?: Compression | undefined;
   mode?: 'rdb-stream' | 'bgsave' | undefined;
 }
 
-export async function backupRedis(ctx: AppContext, opts: RedisBackupOptions): Promise<BackupResult[]> {
-  const h = selectEnv(ctx, opts.env);
+export async function backupRedis(ctx: AppContext, h: EnvHandle, opts: RedisBackupOptions): Promise<BackupResult[]> {
   const cfg = redisSection(ctx, h);
   const compression = opts.compression ?? cfg.compression;
   const mode = opts.mode ?? cfg.mode;

@@ -9,7 +9,7 @@ import { backupRedis } from './backup-redis.js';
 import { selectEnv, type AppContext } from './context.js';
 import { withLock } from './lock.js';
 import { publishMetrics } from './metrics.js';
-import { status } from './status.js';
+import { statusOf } from './status.js';
 
 export interface RunBackupOptions {
   env: string;
@@ -25,10 +25,10 @@ export interface RunBackupOptions {
 export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupOutcome<BackupResult>> {
   const h = selectEnv(ctx, o.env);
   const results = await withLock(ctx, h, { operation: 'backup', engine: o.engine }, { forceUnlock: Boolean(o.forceUnlock) }, async (): Promise<BackupOutcome<BackupResult>> => {
-    if (o.engine === 'redis') return { results: await backupRedis(ctx, { env: o.env, compression: o.compression, mode: o.mode }), failures: [] };
-    if (o.engine === 'neo4j') return backupNeo4j(ctx, { env: o.env, compression: o.compression, database: o.database });
-    return backupPostgres(ctx, { env: o.env, database: o.database, compression: o.compression, globals: o.globals });
+    if (o.engine === 'redis') return { results: await backupRedis(ctx, h, { compression: o.compression, mode: o.mode }), failures: [] };
+    if (o.engine === 'neo4j') return backupNeo4j(ctx, h, { compression: o.compression, database: o.database });
+    return backupPostgres(ctx, h, { database: o.database, compression: o.compression, globals: o.globals });
   });
-  if (h.env.metrics) await publishMetrics(ctx, h.env, await status(ctx, { env: o.env }));
+  if (h.env.metrics) await publishMetrics(ctx, h.env, await statusOf(ctx, h, {}));
   return results;
 }

@@ -41,7 +41,11 @@ export function configuredTargets(env: EnvConfig): { engine: string; database: s
 }
 
 export async function status(ctx: AppContext, opts: { env: string; at?: Date | undefined }): Promise<StatusResult> {
-  const h = selectEnv(ctx, opts.env);
+  return statusOf(ctx, selectEnv(ctx, opts.env), opts);
+}
+
+/** The status of an env already resolved (a backup publishing its metrics uses the store it wrote through). */
+export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date | undefined }): Promise<StatusResult> {
   const now = opts.at ?? ctx.now();
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
   const rpoTarget = tier ? tier.rpoMinutes * 60 : undefined;
