@@ -5,9 +5,9 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { explainNoSpace, isNoSpace } from '../../src/app/disk-space.js';
-import { IgbackupError, ProcessFailedError, classifyFailure, signalOfExitCode } from '../../src/domain/errors.js';
-import { formatAmount, formatBytes, formatDuration, formatRate } from '../../src/domain/human.js';
+import { explainNoSpace, isNoSpace } from '../../../src/app/disk-space.js';
+import { IgbackupError, ProcessFailedError, classifyFailure, signalOfExitCode } from '../../../src/domain/errors.js';
+import { formatAmount, formatBytes, formatDuration, formatRate } from '../../../src/domain/human.js';
 
 describe('numbers for people', () => {
   it('bytes and rates: whole bytes, then one decimal below 100, never a raw float', () => {

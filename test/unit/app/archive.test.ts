@@ -2,12 +2,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ensureReadable, type ArchiveOptions } from '../../src/app/archive.js';
-import type { AppContext } from '../../src/app/context.js';
-import { silentReporter, type Reporter } from '../../src/app/reporter.js';
-import { ArchivedError, CancelledError, IgbackupError } from '../../src/domain/errors.js';
-import { parseRestoreHeader } from '../../src/storage/s3.js';
-import type { ObjectInfo, ObjectStore } from '../../src/storage/store.js';
+import { ensureReadable, type ArchiveOptions } from '../../../src/app/archive.js';
+import type { AppContext } from '../../../src/app/context.js';
+import { silentReporter, type Reporter } from '../../../src/app/reporter.js';
+import { ArchivedError, CancelledError, IgbackupError } from '../../../src/domain/errors.js';
+import { parseRestoreHeader } from '../../../src/storage/s3.js';
+import type { ObjectInfo, ObjectStore } from '../../../src/storage/store.js';
 
 /**
  * A store whose HeadObject answers follow a script per key, one answer per call; a call past the end of a script

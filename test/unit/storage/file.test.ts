@@ -5,9 +5,9 @@ import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
-import { FileStore } from '../../src/storage/file.js';
-import { objectStoreSuite } from '../storage/suite.js';
-import { scratchDir } from '../helpers/tmp.js';
+import { FileStore } from '../../../src/storage/file.js';
+import { objectStoreSuite } from '../../storage/suite.js';
+import { scratchDir } from '../../helpers/tmp.js';
 
 objectStoreSuite('file', async () => new FileStore(await scratchDir('igb-fs-'), ''), {
   multipartBytes: 4 * 1024 * 1024,

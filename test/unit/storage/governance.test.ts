@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ruleDrift, wantedRule, wantedStatements } from '../../src/storage/governance/index.js';
+import { ruleDrift, wantedRule, wantedStatements } from '../../../src/storage/governance/index.js';
 
 const cfg = {
   type: 's3' as const, bucket: 'b', prefix: 'team', region: 'eu-central-1', kmsKeyId: 'k', checksums: 'auto' as const, queueSize: 2, minPartSizeMiB: 8,

@@ -7,11 +7,11 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
-import { IntegrityError } from '../../src/domain/errors.js';
-import { checkTrailer, envHeader, parseTrailer, shJoin, shQuote, wrappedArgv } from '../../src/transports/wrapper.js';
-import { checkHostKey, fingerprint, hostKeyAlgorithms, knownHostEntries } from '../../src/transports/known-hosts.js';
-import { choosePod } from '../../src/transports/kubernetes.js';
-import { scratchDir } from '../helpers/tmp.js';
+import { IntegrityError } from '../../../src/domain/errors.js';
+import { checkTrailer, envHeader, parseTrailer, shJoin, shQuote, wrappedArgv } from '../../../src/transports/wrapper.js';
+import { checkHostKey, fingerprint, hostKeyAlgorithms, knownHostEntries } from '../../../src/transports/known-hosts.js';
+import { choosePod } from '../../../src/transports/kubernetes.js';
+import { scratchDir } from '../../helpers/tmp.js';
 
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 const HOSTILE = [

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backupStem, judgeManifest, type Listed } from '../../src/domain/complete.js';
-import { selectRetention } from '../../src/domain/retention.js';
+import { backupStem, judgeManifest, type Listed } from '../../../src/domain/complete.js';
+import { selectRetention } from '../../../src/domain/retention.js';
 
 const P = 'pre/prod/postgres/';
 const now = new Date('2026-11-27T12:00:00.000Z');

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { validateConfigText } from '../../src/config/validate.js';
-import { candidatePaths } from '../../src/config/load.js';
-import { ROOT } from '../helpers/cli.js';
+import { validateConfigText } from '../../../src/config/validate.js';
+import { candidatePaths } from '../../../src/config/load.js';
+import { ROOT } from '../../helpers/cli.js';
 
 function problems(text: string): string[] {
   const r = validateConfigText(text, 'c.yaml');

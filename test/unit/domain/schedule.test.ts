@@ -6,11 +6,11 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { CronJob } from 'kubernetes-models/batch/v1/CronJob';
 import { stringify } from 'yaml';
-import { cronProblem } from '../../src/config/cron.js';
-import { validateConfigText } from '../../src/config/validate.js';
-import { envSchema, type EnvConfig } from '../../src/config/schema.js';
-import { cronJob, crontab, envToken, scheduleName, type K8sSettings } from '../../src/domain/schedule.js';
-import { crontabFileNotes, filesRead, podFileMounts } from '../../src/app/schedule-files.js';
+import { cronProblem } from '../../../src/config/cron.js';
+import { validateConfigText } from '../../../src/config/validate.js';
+import { envSchema, type EnvConfig } from '../../../src/config/schema.js';
+import { cronJob, crontab, envToken, scheduleName, type K8sSettings } from '../../../src/domain/schedule.js';
+import { crontabFileNotes, filesRead, podFileMounts } from '../../../src/app/schedule-files.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 

@@ -2,10 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { artifactKey, checkKeyInPrefix, enginePrefix, keyTimestamp, normalizeUserKey, toManifestKey } from '../../src/domain/keys.js';
-import { MANIFEST_SCHEMA, parseManifest, serializeManifest, sortNewestFirst, type Manifest } from '../../src/domain/manifest.js';
-import { choosePartSize, maxObjectSize, GiB, MiB, TiB } from '../../src/domain/parts.js';
-import { keySafeName, quoteIdent, quoteLiteral } from '../../src/domain/names.js';
+import { artifactKey, checkKeyInPrefix, enginePrefix, keyTimestamp, normalizeUserKey, toManifestKey } from '../../../src/domain/keys.js';
+import { MANIFEST_SCHEMA, parseManifest, serializeManifest, sortNewestFirst, type Manifest } from '../../../src/domain/manifest.js';
+import { choosePartSize, maxObjectSize, GiB, MiB, TiB } from '../../../src/domain/parts.js';
+import { keySafeName, quoteIdent, quoteLiteral } from '../../../src/domain/names.js';
 
 const sample: Manifest = {
   schema: MANIFEST_SCHEMA,

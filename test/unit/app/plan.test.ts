@@ -3,10 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runPlan, type Step } from '../../src/app/plan.js';
-import { silentReporter } from '../../src/app/reporter.js';
-import { CancelledError, IntegrityError, RecoveryError, ServiceDownError } from '../../src/domain/errors.js';
-import { exitCodeFor } from '../../src/exit-codes.js';
+import { runPlan, type Step } from '../../../src/app/plan.js';
+import { silentReporter } from '../../../src/app/reporter.js';
+import { CancelledError, IntegrityError, RecoveryError, ServiceDownError } from '../../../src/domain/errors.js';
+import { exitCodeFor } from '../../../src/exit-codes.js';
 
 function recorder() {
   const log: string[] = [];

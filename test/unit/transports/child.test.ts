@@ -4,13 +4,13 @@
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
-import { CancelledError, IntegrityError } from '../../src/domain/errors.js';
-import { notesOf, withNote } from '../../src/domain/notes.js';
-import { KILL_GRACE_MS, runChild, spawnChild } from '../../src/transports/child.js';
-import { watchLinger } from '../../src/transports/linger.js';
-import { LocalTransport } from '../../src/transports/local.js';
-import { capture } from '../../src/transports/run.js';
-import { gone } from '../helpers/procs.js';
+import { CancelledError, IntegrityError } from '../../../src/domain/errors.js';
+import { notesOf, withNote } from '../../../src/domain/notes.js';
+import { KILL_GRACE_MS, runChild, spawnChild } from '../../../src/transports/child.js';
+import { watchLinger } from '../../../src/transports/linger.js';
+import { LocalTransport } from '../../../src/transports/local.js';
+import { capture } from '../../../src/transports/run.js';
+import { gone } from '../../helpers/procs.js';
 
 
 describe('spawnChild', () => {

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { InvalidArgumentError } from 'commander';
-import { boundedInt } from '../../src/cli/parse.js';
-import { LIMITS, isPlainDecimal, parseBoundedInt } from '../../src/domain/limits.js';
+import { boundedInt } from '../../../src/cli/parse.js';
+import { LIMITS, isPlainDecimal, parseBoundedInt } from '../../../src/domain/limits.js';
 
 describe('bounded whole numbers', () => {
   it('accepts decimal digits within the range', () => {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { selectRetention } from '../../src/domain/retention.js';
+import { selectRetention } from '../../../src/domain/retention.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const b = (key: string, database: string, daysAgo: number, engine = 'postgres') => ({ key, engine, database, finishedAt: new Date(now.getTime() - daysAgo * 86_400_000).toISOString() });
