@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { storageCheck, storageInit, type StorageReport } from '../app/storage.js';
-import { DriftError } from '../domain/errors.js';
+import { DriftError, StorageError } from '../domain/errors.js';
 import { table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 import type { Output } from './output.js';
@@ -28,7 +28,7 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const r = await storageInit(ctx, { env: flags.env, dryRun: Boolean(flags.dryRun) });
       out.json({ command: 'storage init', dryRun: Boolean(flags.dryRun), ...r });
       render(out, flags.dryRun ? 'plan for' : 'set up', r);
-      if (!r.ok) throw new DriftError(`some steps failed: ${r.items.filter((i) => i.status === 'failed').map((i) => `${i.item} (${i.detail})`).join('; ')}`);
+      throwIfNotOk(r, 'some steps failed');
     });
   storage
     .command('check')
@@ -41,6 +41,17 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const r = await storageCheck(ctx, flags);
       out.json({ command: 'storage check', ...r });
       render(out, 'audit of', r);
-      if (!r.ok) throw new DriftError(`drift: ${r.items.filter((i) => i.status === 'drift' || i.status === 'failed').map((i) => `${i.item} (${i.detail})`).join('; ')}`);
+      throwIfNotOk(r, 'drift');
     });
+}
+
+/**
+ * An item that could not be read or applied (the endpoint, credentials, a timeout) is an operation failure (exit 1),
+ * not drift: only items found different from the config are drift (exit 6).
+ */
+function throwIfNotOk(r: { ok: boolean; items: { item: string; status: string; detail: string }[] }, what: string): void {
+  if (r.ok) return;
+  const list = (status: string): string => r.items.filter((i) => i.status === status).map((i) => `${i.item} (${i.detail})`).join('; ');
+  if (r.items.some((i) => i.status === 'failed')) throw new StorageError(`could not check or apply: ${list('failed')}`, { hint: 'see each item: the endpoint, the credentials or the permissions' });
+  throw new DriftError(`${what}: ${list('drift')}`);
 }

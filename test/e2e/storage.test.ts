@@ -81,4 +81,15 @@ describe('storage init and check', () => {
     assert.equal(r.code, 2);
     assert.match(r.stderr, /storage init\/check apply to s3 stores/);
   });
+
+  it('an endpoint that cannot be reached is exit 1 naming the items, not drift (exit 6)', async () => {
+    const dir = await tempDir();
+    await writeConfig(dir, { envs: { prod: { storage: s3Storage(uniqueName('igb-gov'), { endpoint: 'http://127.0.0.1:9' }) } } });
+    const r = await runCli(['--json', 'storage', 'check', '--env', 'prod'], { cwd: dir });
+    assert.equal(r.code, 1, r.stderr);
+    const j = parseJson<Report>(r);
+    assert.equal(j.ok, false);
+    assert.deepEqual(statusOf(j), { bucket: 'failed' });
+    assert.match(r.stderr, /could not check or apply: bucket \(.*ECONNREFUSED 127\.0\.0\.1:9\)/);
+  });
 });
