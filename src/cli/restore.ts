@@ -9,7 +9,9 @@ import { restoreRedis } from '../app/restore-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
+import type { AppContext } from '../app/context.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import type { Output } from './output.js';
 import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
 
 interface RestoreFlags {
@@ -78,30 +80,34 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         );
         return;
       }
-      if (flags.overwriteRoles && !flags.withGlobals) throw new ConfigError('--overwrite-roles applies only with --with-globals', [], { hint: 'add --with-globals, or drop --overwrite-roles' });
-      const r = await restorePostgres(ctx, {
-        env: flags.env,
-        from: flags.from,
-        latest: flags.latest,
-        database: flags.database,
-        targetDb: flags.targetDb,
-        withGlobals: flags.withGlobals,
-        overwriteRoles: flags.overwriteRoles,
-        keepOld: flags.keepOld,
-        jobs: flags.jobs,
-        noOwner: flags.owner === false,
-        tmpDir: flags.tmpDir,
-        yes: Boolean(flags.yes),
-        ask,
-        archive: archiveOptions(flags),
-      });
-      out.json({ ok: true, command: 'restore', result: r });
-      out.text(
-        `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
-          (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : '') +
-          (r.globals ? globalsText(r.globals) : ''),
-      );
+      await restorePostgresAction(ctx, flags, ask, out);
     });
+}
+
+async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: ((q: string) => Promise<boolean>) | undefined, out: Output): Promise<void> {
+  if (flags.overwriteRoles && !flags.withGlobals) throw new ConfigError('--overwrite-roles applies only with --with-globals', [], { hint: 'add --with-globals, or drop --overwrite-roles' });
+  const r = await restorePostgres(ctx, {
+    env: flags.env,
+    from: flags.from,
+    latest: flags.latest,
+    database: flags.database,
+    targetDb: flags.targetDb,
+    withGlobals: flags.withGlobals,
+    overwriteRoles: flags.overwriteRoles,
+    keepOld: flags.keepOld,
+    jobs: flags.jobs,
+    noOwner: flags.owner === false,
+    tmpDir: flags.tmpDir,
+    yes: Boolean(flags.yes),
+    ask,
+    archive: archiveOptions(flags),
+  });
+  out.json({ ok: true, command: 'restore', result: r });
+  out.text(
+    `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
+      (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : '') +
+      (r.globals ? globalsText(r.globals) : ''),
+  );
 }
 
 function globalsText(g: GlobalsOutcome): string {
