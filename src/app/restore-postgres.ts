@@ -101,7 +101,8 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   const refused = restoreShortcomings(facts, needs);
   if (refused) throw refused;
   const dump = mainArtifact(m);
-  const space = dumpSpace(m, jobs, opts.tmpDir);
+  const globalsBytes = opts.withGlobals ? (m.artifacts.find((a) => a.role === 'globals')?.rawBytes ?? 0) : 0;
+  const space = dumpSpace(m, jobs, opts.tmpDir, globalsBytes);
   const short = spaceShortage(await freeBytes(opts.tmpDir), space);
   if (short) throw short;
 
@@ -134,13 +135,16 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   }
 }
 
-/** What the dump needs in the temp dir: as stored for one job, decompressed for parallel jobs (a seekable file). */
-function dumpSpace(m: Manifest, jobs: number, base: string | undefined): Omit<SpaceNeed, 'dir'> {
+/**
+ * What the dump needs in the temp dir: as stored for one job, decompressed for parallel jobs (a seekable file); plus
+ * the decompressed globals beside it (`extraBytes`).
+ */
+function dumpSpace(m: Manifest, jobs: number, base: string | undefined, extraBytes: number): Omit<SpaceNeed, 'dir'> {
   const dump = mainArtifact(m);
   const plain = jobs > 1;
   return {
     base,
-    neededBytes: plain ? dump.rawBytes : dump.bytes,
+    neededBytes: (plain ? dump.rawBytes : dump.bytes) + extraBytes,
     what: plain ? `the decompressed archive (pg_restore --jobs ${jobs} reads a seekable file)` : 'the artifact as stored',
     alternatives: plain ? [`restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`] : [],
   };

@@ -2,13 +2,13 @@
 // exist, and the preflight refuses (exit 2) a role or server that could not finish, before any artifact is downloaded.
 
 import assert from 'node:assert/strict';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { execa } from 'execa';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
 import { dropDatabase, dropRoles, fingerprint, makeBigDatabase, makeBucket, makeDatabase, psql, roleState, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import { runWithSmallDisk } from '../helpers/small-disk.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 
 interface BackupJson {
@@ -48,9 +48,9 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     });
 
   /** Runs the CLI and returns it with the object GETs it made for these artifact keys (not manifests or listings). */
-  async function run(args: string[], keys: string[]): Promise<CliResult & { gets: string[] }> {
+  async function run(args: string[], keys: string[], smallTmp?: string): Promise<CliResult & { gets: string[] }> {
     const from = proxy.seen.length;
-    const r = await runCli(args, { cwd: dir, env: { WEAK_PW } });
+    const r = smallTmp ? await runWithSmallDisk(smallTmp, 1024, args, dir) : await runCli(args, { cwd: dir, env: { WEAK_PW } });
     const gets = proxy.seen.slice(from).filter((l) => keys.some((k) => l === `GET /${bucket}/${k}` || l.startsWith(`GET /${bucket}/${k}?`)));
     return { ...r, gets };
   }
@@ -204,23 +204,18 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     const { key: bigKey } = await backup('big');
     const small = join(dir, 'small-tmp');
     await mkdir(small);
-    // A real 1 MiB file system (tmpfs; the tests run as root): the compressed dump is about 2 MB.
-    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', small]);
-    try {
-      const target = ident('igb_space_t');
-      const one = await run(['restore', 'postgres', '--env', 'big', '--from', bigKey, '--target-db', target, '--jobs', '1', '--tmp-dir', small], [bigKey]);
-      assert.equal(one.code, 2, one.stderr);
-      assert.match(one.stderr, new RegExp(`not enough space in ${small} for the artifact as stored: [\\d.]+ [KMG]i?B needed, [\\d.]+ [KMG]i?B free; nothing was downloaded`));
-      assert.match(one.stderr, /point --tmp-dir at a directory with at least/);
-      const two = await run(['restore', 'postgres', '--env', 'big', '--from', bigKey, '--target-db', target, '--jobs', '2', '--tmp-dir', small], [bigKey]);
-      assert.equal(two.code, 2, two.stderr);
-      assert.match(two.stderr, /for the decompressed archive \(pg_restore --jobs 2 reads a seekable file\)/);
-      assert.match(two.stderr, /restore with --jobs 1/);
-      assert.deepEqual([...one.gets, ...two.gets], []);
-      assert.equal(await scratchLeft(target), '');
-    } finally {
-      await execa('umount', [small]);
-      await rm(small, { recursive: true, force: true });
-    }
+    // A real 1 MiB file system (tmpfs in a private mount namespace) as --tmp-dir: the compressed dump is about 2 MB.
+    const target = ident('igb_space_t');
+    const args = ['restore', 'postgres', '--env', 'big', '--from', bigKey, '--target-db', target, '--tmp-dir', small];
+    const one = await run([...args, '--jobs', '1'], [bigKey], small);
+    assert.equal(one.code, 2, one.stderr);
+    assert.match(one.stderr, new RegExp(`not enough space in ${small} for the artifact as stored: [\\d.]+ [KM]iB needed, [\\d.]+ [KM]iB free; nothing was downloaded`));
+    assert.match(one.stderr, /point --tmp-dir at a directory with at least/);
+    const two = await run([...args, '--jobs', '2'], [bigKey], small);
+    assert.equal(two.code, 2, two.stderr);
+    assert.match(two.stderr, /for the decompressed archive \(pg_restore --jobs 2 reads a seekable file\)/);
+    assert.match(two.stderr, /restore with --jobs 1/);
+    assert.deepEqual([...one.gets, ...two.gets], []);
+    assert.equal(await scratchLeft(target), '');
   });
 });
