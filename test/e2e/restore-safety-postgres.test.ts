@@ -6,8 +6,14 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import type { AppContext } from '../../src/app/context.js';
+import { applyGlobals } from '../../src/app/restore-postgres-globals.js';
+import { parseRestoreFacts } from '../../src/app/restore-postgres-preflight.js';
+import { planGlobals, type TargetGlobals } from '../../src/engines/postgres-globals.js';
+import { sql as pgSql } from '../../src/engines/postgres.js';
+import { LocalTransport } from '../../src/transports/local.js';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
-import { dropDatabase, dropRoles, fingerprint, makeBigDatabase, makeBucket, makeDatabase, psql, roleState, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import { dropDatabase, dropRoles, fingerprint, makeBigDatabase, makeBucket, makeDatabase, pg, psql, roleState, s3, s3Client, uniqueName } from '../helpers/servers.js';
 import { runWithSmallDisk } from '../helpers/small-disk.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 
@@ -217,5 +223,46 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     assert.match(two.stderr, /restore with --jobs 1/);
     assert.deepEqual([...one.gets, ...two.gets], []);
     assert.equal(await scratchLeft(target), '');
+  });
+});
+
+describe('applying a globals plan on the real server: roles all or nothing, tablespace failures reported, no password shown', () => {
+  const warnings: string[] = [];
+  const ctx = { reporter: { step: () => undefined, warn: (m: string) => warnings.push(m), progress: () => undefined } } as unknown as AppContext;
+  const conn = { host: pg.host, port: pg.port, user: 'postgres', password: pg.password };
+  const target = async (): Promise<TargetGlobals> => {
+    const f = parseRestoreFacts(await psql('postgres', pgSql.restoreFacts('postgres')));
+    return { roles: f.roles, tablespaces: f.tablespaces, databases: f.databases, user: f.user, superuser: f.superuser };
+  };
+
+  it('a failing statement rolls the whole role transaction back; the error carries no password', async () => {
+    const [r1, r2] = [ident('igb_tx1'), ident('igb_tx2')];
+    const secret = 'SCRAM-SHA-256$4096:c2VjcmV0LXNhbHQ=$not-a-real-hash-7f3a';
+    const sql = `CREATE ROLE ${r1};\nALTER ROLE ${r1} WITH LOGIN PASSWORD '${secret}';\nCREATE ROLE ${r2};\nGRANT igb_no_such_role_x TO ${r2};\n`;
+    const plan = planGlobals(sql, await target(), { overwriteRoles: false });
+    assert.deepEqual(plan.created, [r1, r2]);
+    const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(err, 'applying must fail');
+    assert.match(err.message, /applying the backup's roles failed, the transaction was rolled back \(no role changed\)/);
+    assert.match(err.message, /role "igb_no_such_role_x" does not exist/);
+    assert.ok(!err.message.includes(secret) && !err.message.includes('not-a-real-hash'));
+    assert.equal(await roleState(r1), null, 'the first role was not left behind');
+    assert.equal(await roleState(r2), null);
+  });
+
+  it('a tablespace that cannot be created stops the restore with the server error, after the roles were applied', async () => {
+    const [role, space] = [ident('igb_ts_owner'), ident('igb_ts')];
+    const sql = `CREATE ROLE ${role};\nCREATE TABLESPACE ${space} OWNER ${role} LOCATION '/nonexistent/igb-${space}';\nCOMMENT ON TABLESPACE ${space} IS 'x';\n`;
+    const plan = planGlobals(sql, await target(), { overwriteRoles: false });
+    assert.deepEqual(plan.tablespaces.map((t) => t.name), [space]);
+    try {
+      const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(() => undefined, (e: unknown) => e as Error);
+      assert.ok(err, 'applying must fail');
+      assert.match(err.message, new RegExp(`creating tablespace "${space}" failed: .*directory "/nonexistent/igb-${space}" does not exist.*Roles were applied \\(created: "${role}"\\); tablespaces created before it: none; the database was not touched`, 's'));
+      assert.notEqual(await roleState(role), null);
+      assert.equal(await psql('postgres', `SELECT count(*) FROM pg_tablespace WHERE spcname = '${space}'`), '0');
+    } finally {
+      await dropRoles([role]);
+    }
   });
 });
