@@ -152,13 +152,15 @@ export const sql = {
    * What a restore's preflight needs, as one JSON line (names JSON-escaped, so quotes or newlines in them are safe):
    * the connecting role's attributes and connection limit, the server's free connections, the target's owner and
    * whether this role has its privileges, and the roles, tablespaces and databases that exist. Reads only.
+   * Without pg_read_all_stats, other roles' sessions show no backend_type (measured on 15.18): those attached to a
+   * database are counted as clients (autovacuum or parallel workers among them make the count err on the safe side).
    */
   restoreFacts: (target: string): string =>
     `SELECT json_build_object(
   'user', r.rolname, 'superuser', r.rolsuper, 'createdb', r.rolcreatedb, 'createrole', r.rolcreaterole, 'connLimit', r.rolconnlimit,
   'maxConnections', current_setting('max_connections')::int,
   'reservedConnections', current_setting('superuser_reserved_connections')::int,
-  'clientConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'),
+  'clientConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),
   'roleConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usesysid = r.oid),
   'target', (SELECT json_build_object('owner', pg_get_userbyid(d.datdba), 'ownerPrivileges', pg_has_role(r.oid, d.datdba, 'USAGE'))
              FROM pg_database d WHERE d.datname = ${quoteLiteral(target)}),
