@@ -3,7 +3,7 @@
 
 import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { IgbackupError } from '../domain/errors.js';
+import { ConfigError, IgbackupError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 
 export interface SpaceNeed {
@@ -37,12 +37,37 @@ export async function explainNoSpace(err: unknown, need: SpaceNeed): Promise<unk
     (s) => ` (${formatBytes(s.bavail * s.bsize)} free there now)`,
     () => '',
   );
+  return new IgbackupError(
+    `no space left in ${base} while downloading into ${need.dir}: about ${formatBytes(need.neededBytes)} is needed for ${need.what}${free}; the partial download was removed`,
+    { cause: err, hint: spaceHint(need) },
+  );
+}
+
+/** What the operator can do when a download does not fit: another --tmp-dir, or the need's alternatives. */
+function spaceHint(need: Pick<SpaceNeed, 'base' | 'neededBytes' | 'alternatives'>): string {
   const ways = [
     `point --tmp-dir at a directory with at least ${formatBytes(need.neededBytes)} free${need.base ? '' : ' (or set TMPDIR)'}`,
     ...need.alternatives,
   ];
-  return new IgbackupError(
-    `no space left in ${base} while downloading into ${need.dir}: about ${formatBytes(need.neededBytes)} is needed for ${need.what}${free}; the partial download was removed`,
-    { cause: err, hint: ways.join('; or ') },
+  return ways.join('; or ');
+}
+
+/**
+ * Preflight (pure): the ConfigError to throw when `freeBytes` in the temp dir cannot hold the download, before it
+ * starts (so no multi-GB download is wasted), or undefined when it fits.
+ */
+export function spaceShortage(freeBytes: number, need: Omit<SpaceNeed, 'dir'>): ConfigError | undefined {
+  if (freeBytes >= need.neededBytes) return undefined;
+  const base = need.base ?? tmpdir();
+  return new ConfigError(
+    `not enough space in ${base} for ${need.what}: ${formatBytes(need.neededBytes)} needed, ${formatBytes(freeBytes)} free; nothing was downloaded`,
+    [],
+    { hint: spaceHint(need) },
   );
+}
+
+/** Bytes an unprivileged process may still write in dir (statfs: available blocks × block size). */
+export async function freeBytes(dir: string | undefined): Promise<number> {
+  const s = await statfs(dir ?? tmpdir());
+  return s.bavail * s.bsize;
 }

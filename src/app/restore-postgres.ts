@@ -1,10 +1,8 @@
 // Use case: restore a PostgreSQL backup: verify the artifact first, restore into a scratch database, then swap it in.
 
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
-import { keyTimestamp } from '../domain/keys.js';
-import { LIMITS } from '../domain/limits.js';
+import { ProcessFailedError } from '../domain/errors.js';
+import { scratchStamp } from './scratch.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres.js';
@@ -16,7 +14,9 @@ import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
-import { explainNoSpace } from './disk-space.js';
+import { explainNoSpace, freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
+import { applyGlobals, prepareGlobals, type GlobalsOutcome } from './restore-postgres-globals.js';
+import { checkJobs, parseRestoreFacts, restoreJobs, restoreShortcomings } from './restore-postgres-preflight.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -26,8 +26,10 @@ export interface RestoreOptions extends ConfirmPolicy, RestoreLockOptions {
   latest?: boolean | undefined;
   /** Restore into this database instead of the one the backup came from. */
   targetDb?: string | undefined;
-  /** Apply the backup's globals (roles) first. */
+  /** Apply the backup's globals (roles, tablespaces) first; existing ones are kept. */
   withGlobals?: boolean | undefined;
+  /** With withGlobals: re-apply the backup's definitions to roles that exist (not to the connecting role). */
+  overwriteRoles?: boolean | undefined;
   /** Keep the replaced database under a side name instead of dropping it. */
   keepOld?: boolean | undefined;
   jobs?: number | undefined;
@@ -48,6 +50,8 @@ export interface RestoreResult {
   sha256: string;
   replacedExisting: boolean;
   keptOldAs?: string | undefined;
+  /** With --with-globals: roles and tablespaces created, kept and overwritten. */
+  globals?: GlobalsOutcome | undefined;
   durationMs: number;
 }
 
@@ -60,14 +64,17 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const m = entry.manifest;
   const target = opts.targetDb ?? m.target.database;
   await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
-  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
-  const conn = await pgConnection(ctx, h, cfg);
-  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
-  try {
-    return await restoreWith(ctx, { h, cfg, opts, entry, target, conn, transport, t0 });
-  } finally {
-    await transport.close();
-  }
+  // One restore per target database at a time: taken before anything is downloaded or touched.
+  return withRestoreLock(ctx, h, 'postgres', target, opts, async () => {
+    await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
+    const conn = await pgConnection(ctx, h, cfg);
+    const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.postgres`);
+    try {
+      return await restoreWith(ctx, { h, cfg, opts, entry, target, conn, transport, t0 });
+    } finally {
+      await transport.close();
+    }
+  });
 }
 
 interface RestoreInput {
@@ -90,23 +97,29 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   }
   const admin = (sqlText: string): Promise<string> =>
     captureOk(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), sqlText);
-  await admin('SELECT 1;\n');
+  const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
+  // Preflight, reading only: privileges, connections and space before any download or database is created.
+  ctx.reporter.step('checking privileges, connections and temp space');
+  const facts = parseRestoreFacts(await admin(pg.sql.restoreFacts(target)));
+  const needs = { target, connections: jobs, rolesToChange: 0 };
+  const refused = restoreShortcomings(facts, needs);
+  if (refused) throw refused;
+  const dump = mainArtifact(m);
+  const globalsBytes = opts.withGlobals ? (m.artifacts.find((a) => a.role === 'globals')?.rawBytes ?? 0) : 0;
+  const space = dumpSpace(m, jobs, opts.tmpDir, globalsBytes);
+  const short = spaceShortage(await freeBytes(opts.tmpDir), space);
+  if (short) throw short;
 
   const ws = await makeWorkspace(opts.tmpDir);
   try {
-    const dump = mainArtifact(m);
-    const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
-    const { dumpPath, plain } = await downloadDump(ctx, h, m, { dir: ws.dir, base: opts.tmpDir, jobs });
-    const globals = m.artifacts.find((a) => a.role === 'globals');
-    let globalsPath: string | undefined;
-    if (opts.withGlobals) {
-      if (!globals) throw new IntegrityError(`${entry.key} was taken without --globals; restore without --with-globals`);
-      globalsPath = join(ws.dir, 'globals');
-      ctx.reporter.step(`downloading ${globals.key} and checking its sha256`);
-      await downloadVerified(h.store, globals.key, globalsPath, globals, { signal: ctx.signal });
-    }
+    const plan = opts.withGlobals
+      ? await prepareGlobals(ctx, h, m, { key: entry.key, dir: ws.dir, facts, overwriteRoles: opts.overwriteRoles ?? false })
+      : undefined;
+    const rolesRefused = plan && restoreShortcomings(facts, { ...needs, rolesToChange: plan.created.length + plan.overwritten.length });
+    if (rolesRefused) throw rolesRefused;
+    const { dumpPath, plain } = await downloadDump(ctx, h, m, { dir: ws.dir, jobs, space });
     // Everything is verified: only now is the server changed.
-    if (globalsPath && globals) await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, globalsPath, m);
+    const globals = plan ? await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, plan) : undefined;
     const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, plain, jobs, settings: cfg.restoreSettings, target, opts });
     return {
       env: h.name,
@@ -118,6 +131,7 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
       sha256: dump.sha256,
       replacedExisting: swap.replaced,
       keptOldAs: swap.keptOldAs,
+      ...(globals ? { globals } : {}),
       durationMs: Math.round(performance.now() - t0),
     };
   } finally {
@@ -126,10 +140,25 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
 }
 
 /**
+ * What the dump needs in the temp dir: as stored for one job, decompressed for parallel jobs (a seekable file); plus
+ * the decompressed globals beside it (`extraBytes`).
+ */
+function dumpSpace(m: Manifest, jobs: number, base: string | undefined, extraBytes: number): Omit<SpaceNeed, 'dir'> {
+  const dump = mainArtifact(m);
+  const plain = jobs > 1;
+  return {
+    base,
+    neededBytes: (plain ? dump.rawBytes : dump.bytes) + extraBytes,
+    what: plain ? `the decompressed archive (pg_restore --jobs ${jobs} reads a seekable file)` : 'the artifact as stored',
+    alternatives: plain ? [`restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`] : [],
+  };
+}
+
+/**
  * Downloads the dump into the workspace while checking size and sha256: as stored for one job (streamed into
  * pg_restore later), decompressed in the same pass for parallel jobs (pg_restore --jobs needs a seekable archive).
  */
-async function downloadDump(ctx: AppContext, h: EnvHandle, m: Manifest, w: { dir: string; base: string | undefined; jobs: number }): Promise<{ dumpPath: string; plain: boolean }> {
+async function downloadDump(ctx: AppContext, h: EnvHandle, m: Manifest, w: { dir: string; jobs: number; space: Omit<SpaceNeed, 'dir'> }): Promise<{ dumpPath: string; plain: boolean }> {
   const dump = mainArtifact(m);
   const plain = w.jobs > 1;
   const dumpPath = join(w.dir, plain ? 'dump.plain' : 'dump');
@@ -139,31 +168,9 @@ async function downloadDump(ctx: AppContext, h: EnvHandle, m: Manifest, w: { dir
     signal: ctx.signal,
     ...(plain ? { decompress: decompressStage(m.compression, ctx.runner) } : {}),
   }).catch(async (err: unknown) => {
-    throw await explainNoSpace(err, {
-      base: w.base,
-      dir: w.dir,
-      neededBytes: plain ? dump.rawBytes : dump.bytes,
-      what: plain ? `the decompressed archive (pg_restore --jobs ${w.jobs} reads a seekable file)` : 'the artifact as stored',
-      alternatives: plain ? [`restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`] : [],
-    });
+    throw await explainNoSpace(err, { ...w.space, dir: w.dir });
   });
   return { dumpPath, plain };
-}
-
-async function applyGlobals(
-  ctx: AppContext,
-  transport: Transport,
-  conn: pg.PgConnection,
-  maintenanceDb: string,
-  path: string,
-  m: Manifest,
-): Promise<void> {
-  ctx.reporter.step('applying globals (roles, tablespaces); existing roles are reported and kept');
-  const cmd = transport.start({ ...pg.psqlCommand(conn, maintenanceDb, false), stdin: 'pipe' });
-  cmd.stdout.resume();
-  await feedFile(path, decompressStage(m.compression, ctx.runner), cmd);
-  const errors = (await cmd.done).stderrTail.split('\n').filter((l) => /ERROR/.test(l));
-  for (const e of errors.slice(0, 5)) ctx.reporter.warn(`globals: ${e.trim()}`);
 }
 
 interface SwapInput {
@@ -182,7 +189,7 @@ interface SwapInput {
 }
 
 async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced: boolean; keptOldAs?: string }> {
-  const stamp = keyTimestamp(ctx.now()).replace(/\D/g, '').slice(0, 14);
+  const stamp = scratchStamp(ctx.now(), '_');
   const scratch = pg.scratchName(s.target, 'restore', stamp);
   const aside = pg.scratchName(s.target, 'old', stamp);
   const settingsRow = (await s.admin(pg.sql.databaseSettings(s.target))).trim();
@@ -222,26 +229,4 @@ async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Pr
   cmd.stdout.resume();
   const total = mainArtifact(s.m).bytes;
   await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
-}
-
-/**
- * --jobs N > 1 needs pg_restore to read a seekable file where it runs; over SSH or Kubernetes it reads the stream on
- * its stdin, where it can use one job only. Refused before anything runs rather than silently ignored.
- */
-export function checkJobs(jobs: number | undefined, transport: string): void {
-  if (jobs === undefined) return;
-  const { min, max } = LIMITS.restoreJobs;
-  if (!Number.isInteger(jobs) || jobs < min || jobs > max) throw new ConfigError(`--jobs ${jobs}: expected a whole number from ${min} to ${max}`);
-  if (jobs > 1 && transport !== 'local') {
-    throw new ConfigError(`--jobs ${jobs} cannot be honoured over the ${transport} transport: there pg_restore reads the archive as a stream on its stdin, which allows one job only`, [], {
-      hint: 'omit --jobs (or pass --jobs 1) to restore over the stream; for a parallel restore run igbackup on the database host with transport: local',
-    });
-  }
-}
-
-/** "auto" = one job per core (2..4) when pg_restore runs on this machine and can read a temp file; else streaming. */
-export function restoreJobs(setting: number | 'auto', transport: Transport): number {
-  if (transport.kind !== 'local') return 1;
-  if (setting === 'auto') return Math.max(2, Math.min(4, availableParallelism()));
-  return setting;
 }

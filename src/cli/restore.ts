@@ -3,12 +3,15 @@
 import { createInterface } from 'node:readline/promises';
 import { Argument, Option, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
+import type { GlobalsOutcome } from '../app/restore-postgres-globals.js';
 import { restoreNeo4j } from '../app/restore-neo4j.js';
 import { restoreRedis } from '../app/restore-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
+import type { AppContext } from '../app/context.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import type { Output } from './output.js';
 import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
 
 interface RestoreFlags {
@@ -18,6 +21,7 @@ interface RestoreFlags {
   targetDb?: string;
   database?: string;
   withGlobals?: boolean;
+  overwriteRoles?: boolean;
   keepOld?: boolean;
   jobs?: number;
   owner?: boolean;
@@ -40,6 +44,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     .option('-d, --database <name>', 'with --latest: newest backup of this source database')
     .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
     .option('--with-globals', 'apply the backup\'s roles/tablespaces first (backups taken with --globals)')
+    .option('--overwrite-roles', 'with --with-globals: re-apply the backup\'s definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are')
     .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
     .option('-j, --jobs <n>', `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`, boundedInt(LIMITS.restoreJobs))
     .option('--no-owner', 'do not restore ownership and privileges')
@@ -56,7 +61,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
       const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
       if (engine === 'neo4j') {
-        const pgOnly = (['targetDb', 'withGlobals', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
+        const pgOnly = (['targetDb', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
@@ -66,7 +71,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         return;
       }
       if (engine === 'redis') {
-        const pgOnly = (['targetDb', 'database', 'withGlobals', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
+        const pgOnly = (['targetDb', 'database', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
@@ -77,28 +82,43 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         );
         return;
       }
-      const r = await restorePostgres(ctx, {
-        env: flags.env,
-        from: flags.from,
-        latest: flags.latest,
-        database: flags.database,
-        targetDb: flags.targetDb,
-        withGlobals: flags.withGlobals,
-        keepOld: flags.keepOld,
-        jobs: flags.jobs,
-        noOwner: flags.owner === false,
-        tmpDir: flags.tmpDir,
-        yes: Boolean(flags.yes),
-        forceUnlock: Boolean(flags.forceUnlock),
-        ask,
-        archive: archiveOptions(flags),
-      });
-      out.json({ ok: true, command: 'restore', result: r });
-      out.text(
-        `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
-          (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : ''),
-      );
+      await restorePostgresAction(ctx, flags, ask, out);
     });
+}
+
+async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: ((q: string) => Promise<boolean>) | undefined, out: Output): Promise<void> {
+  if (flags.overwriteRoles && !flags.withGlobals) throw new ConfigError('--overwrite-roles applies only with --with-globals', [], { hint: 'add --with-globals, or drop --overwrite-roles' });
+  const r = await restorePostgres(ctx, {
+    env: flags.env,
+    from: flags.from,
+    latest: flags.latest,
+    database: flags.database,
+    targetDb: flags.targetDb,
+    withGlobals: flags.withGlobals,
+    overwriteRoles: flags.overwriteRoles,
+    keepOld: flags.keepOld,
+    jobs: flags.jobs,
+    noOwner: flags.owner === false,
+    tmpDir: flags.tmpDir,
+    yes: Boolean(flags.yes),
+    forceUnlock: Boolean(flags.forceUnlock),
+    ask,
+    archive: archiveOptions(flags),
+  });
+  out.json({ ok: true, command: 'restore', result: r });
+  out.text(
+    `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
+      (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : '') +
+      (r.globals ? globalsText(r.globals) : ''),
+  );
+}
+
+function globalsText(g: GlobalsOutcome): string {
+  const list = (l: string[]): string => (l.length ? l.map((n) => JSON.stringify(n)).join(', ') : 'none');
+  const lines = [`roles created: ${list(g.rolesCreated)}`, `roles kept as they were: ${list(g.rolesKept)}`];
+  if (g.rolesOverwritten.length) lines.push(`roles overwritten from the backup: ${list(g.rolesOverwritten)}`);
+  if (g.tablespacesCreated.length || g.tablespacesKept.length) lines.push(`tablespaces created: ${list(g.tablespacesCreated)}; kept: ${list(g.tablespacesKept)}`);
+  return lines.map((l) => `\n  ${l}`).join('');
 }
 
 function kebab(s: string): string {

@@ -148,6 +148,26 @@ export const sql = {
     settings
       ? `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0 ENCODING ${quoteLiteral(settings.encoding)} LC_COLLATE ${quoteLiteral(settings.collate)} LC_CTYPE ${quoteLiteral(settings.ctype)};\n`
       : `CREATE DATABASE ${quoteIdent(db)} TEMPLATE template0;\n`,
+  /**
+   * What a restore's preflight needs, as one JSON line (names JSON-escaped, so quotes or newlines in them are safe):
+   * the connecting role's attributes and connection limit, the server's free connections, the target's owner and
+   * whether this role has its privileges, and the roles, tablespaces and databases that exist. Reads only.
+   * Without pg_read_all_stats, other roles' sessions show no backend_type (measured on 15.18): those attached to a
+   * database are counted as clients (autovacuum or parallel workers among them make the count err on the safe side).
+   */
+  restoreFacts: (target: string): string =>
+    `SELECT json_build_object(
+  'user', r.rolname, 'superuser', r.rolsuper, 'createdb', r.rolcreatedb, 'createrole', r.rolcreaterole, 'connLimit', r.rolconnlimit,
+  'maxConnections', current_setting('max_connections')::int,
+  'reservedConnections', current_setting('superuser_reserved_connections')::int,
+  'clientConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),
+  'roleConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usesysid = r.oid),
+  'target', (SELECT json_build_object('owner', pg_get_userbyid(d.datdba), 'ownerPrivileges', pg_has_role(r.oid, d.datdba, 'USAGE'))
+             FROM pg_database d WHERE d.datname = ${quoteLiteral(target)}),
+  'roles', (SELECT coalesce(json_agg(rolname ORDER BY rolname), '[]') FROM pg_roles),
+  'tablespaces', (SELECT coalesce(json_agg(spcname ORDER BY spcname), '[]') FROM pg_tablespace),
+  'databases', (SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database))
+FROM pg_roles r WHERE r.rolname = current_user;\n`,
   dropDatabase: (db: string): string => `DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE);\n`,
   /**
    * Puts the restored database in place of the target in one transaction: the old one is renamed aside

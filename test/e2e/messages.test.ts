@@ -6,10 +6,10 @@ import { writeReadyPod } from '../helpers/kube.js';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import { execa } from 'execa';
 import { fingerprint } from '../../src/transports/known-hosts.js';
-import { BIN, ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
-import { assertNothingStored, makeBucket, makeDatabase, pg, psql, sshServer, uniqueName } from '../helpers/servers.js';
+import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { assertNothingStored, makeBucket, makeDatabase, psql, sshServer, uniqueName } from '../helpers/servers.js';
+import { runWithSmallDisk } from '../helpers/small-disk.js';
 
 const KUBE_BIN = join(ROOT, 'test', 'fixtures', 'kube');
 const PGKILL = join(ROOT, 'test', 'fixtures', 'pgkill');
@@ -27,23 +27,6 @@ const NO_AWS = {
   AWS_CONTAINER_CREDENTIALS_FULL_URI: '',
   AWS_WEB_IDENTITY_TOKEN_FILE: '',
 };
-
-/**
- * Runs the CLI with a tmpfs of `sizeKiB` mounted at `mountpoint`, in a mount namespace of its own (so the mount
- * vanishes with the process): root uses unshare --mount, anyone else a user namespace as well.
- */
-async function runWithSmallDisk(mountpoint: string, sizeKiB: number, args: string[], cwd: string): Promise<CliResult> {
-  const ns = process.getuid?.() === 0 ? ['--mount'] : ['--mount', '--map-root-user'];
-  const script = 'mount -t tmpfs -o size="$1"k tmpfs "$2" || exit 99; shift 2; exec node "$@"';
-  const r = await execa('unshare', [...ns, 'sh', '-c', script, 'sh', String(sizeKiB), mountpoint, BIN, ...args], {
-    cwd,
-    env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
-    reject: false,
-    timeout: 120_000,
-  });
-  assert.notEqual(r.exitCode, 99, `could not mount a tmpfs in a private mount namespace: ${String(r.stderr)}`);
-  return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
-}
 
 describe('messages name the real cause', () => {
   let dir: string;
@@ -116,7 +99,7 @@ describe('messages name the real cause', () => {
     assert.equal(dumps, '0');
   });
 
-  it('a full restore temp dir: names the directory, the space needed and the alternatives; nothing restored', async () => {
+  it('a temp dir too small: names the directory, the space needed and the alternatives before downloading; nothing restored', async () => {
     const bucket = await makeBucket();
     await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
@@ -127,8 +110,8 @@ describe('messages name the real cause', () => {
     const sizeKiB = Math.ceil((bytes + rawBytes) / 2 / 1024); // room for the compressed artifact, not the decompressed one
     const target = uniqueName('igb_msg_r').replace(/-/g, '_');
     const r = await runWithSmallDisk(small, sizeKiB, ['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--jobs', '2', '--tmp-dir', small], dir);
-    assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, new RegExp(`error: no space left in ${small} while downloading into ${small}/igbackup-\\w+: about [\\d.]+ [KM]iB is needed for the decompressed archive \\(pg_restore --jobs 2 reads a seekable file\\) \\([\\d.]+ [KM]iB free there now\\)`));
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`error: not enough space in ${small} for the decompressed archive \\(pg_restore --jobs 2 reads a seekable file\\): [\\d.]+ [KM]iB needed, [\\d.]+ [KM]iB free; nothing was downloaded`));
     assert.match(r.stderr, /hint: point --tmp-dir at a directory with at least [\d.]+ [KM]iB free; or restore with --jobs 1 \(or restoreJobs: 1\): the artifact then stays compressed/);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}%'`), '0');
     // The alternative it names works in the same space.

@@ -139,3 +139,26 @@ export async function assertNothingStored(bucket: string): Promise<void> {
   assert.deepEqual(await listKeys(bucket), [], 'objects left in the bucket');
   assert.deepEqual(await pendingUploads(bucket), [], 'multipart uploads left open');
 }
+
+/**
+ * Everything a restore of globals could change about a role, read from pg_authid as the superuser: password hash,
+ * attributes, connection limit, expiry, settings, comment and memberships. Null when the role does not exist.
+ */
+export async function roleState(role: string): Promise<Record<string, unknown> | null> {
+  const out = await psql(
+    'postgres',
+    `SELECT row_to_json(x) FROM (SELECT a.rolpassword, a.rolsuper, a.rolinherit, a.rolcreaterole, a.rolcreatedb, a.rolcanlogin,
+       a.rolreplication, a.rolbypassrls, a.rolconnlimit, a.rolvaliduntil,
+       (SELECT setconfig FROM pg_db_role_setting WHERE setrole = a.oid AND setdatabase = 0) AS config,
+       shobj_description(a.oid, 'pg_authid') AS comment,
+       (SELECT coalesce(json_agg(json_build_object('role', g.rolname, 'admin', m.admin_option) ORDER BY g.rolname), '[]')
+          FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = a.oid) AS member_of
+     FROM pg_authid a WHERE a.rolname = '${role.replace(/'/g, "''")}') x;`,
+  );
+  return out ? (JSON.parse(out) as Record<string, unknown>) : null;
+}
+
+/** Drops roles (those that exist), reassigning nothing: the tests' roles own no objects by then. */
+export async function dropRoles(roles: string[]): Promise<void> {
+  for (const r of roles) await psql('postgres', `DROP ROLE IF EXISTS "${r.replace(/"/g, '""')}";`);
+}
