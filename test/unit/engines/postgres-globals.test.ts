@@ -10,7 +10,7 @@ import { splitSql } from '../../../src/engines/postgres-sql-lexer.js';
 // Written by pg_dumpall 15.18 --globals-only on this machine's test server after creating: a role with password,
 // CREATEDB, CONNECTION LIMIT, VALID UNTIL, a setting and a comment; a group; a role named `zz probe "q";x<newline>nl`;
 // memberships (one WITH ADMIN OPTION); a tablespace named `zz ts;"x` with an option, a grant and a comment.
-const REAL = readFileSync(join(import.meta.dirname, '..', 'fixtures', 'pg15-globals.sql'), 'utf8');
+const REAL = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'pg15-globals.sql'), 'utf8');
 const HOSTILE = 'zz probe "q";x\nnl';
 
 const empty: TargetGlobals = { roles: ['postgres'], tablespaces: ['pg_default', 'pg_global'], databases: ['postgres'], user: 'postgres', superuser: true };
