@@ -68,7 +68,8 @@ describe('restore lock', () => {
     const r = await first;
     assert.equal(r.exitCode, 0, String(r.stderr));
 
-    assert.equal(await fingerprint(target), await fingerprint(source));
+    const blob = (db: string): Promise<string> => psql(db, 'SELECT count(*) || md5(string_agg(v, \',\' ORDER BY id)) FROM blob');
+    assert.equal(await blob(target), await blob(source));
     assert.equal(await scratchLeft(target), '0', 'a scratch or set-aside database was left');
     assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), [], 'a lock was not released');
     for (const db of [source, small, target, other]) await dropDatabase(db);
