@@ -11,6 +11,7 @@ import {
 } from './domain/errors.js';
 import { buildProgram } from './cli/program.js';
 import { exitCodeFor } from './exit-codes.js';
+import { serviceGuard, type ServiceGuard } from './app/service-guard.js';
 import { Output } from './cli/output.js';
 import type { GlobalOptions } from './cli/globals.js';
 
@@ -47,6 +48,9 @@ const MAY_BE_LEFT = [
 ].map((l) => `  - ${l}`);
 
 async function main(): Promise<void> {
+  // A reader that went away (`| head`, a closed terminal) must not end the run half-way (a service stopped, a lock
+  // held): what cannot be written is dropped, and the work goes on to its end or its recovery.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const secrets = new Set<string>();
   const abort = new AbortController();
   const environ = process.env;
@@ -61,7 +65,8 @@ async function main(): Promise<void> {
       secrets,
       interactive: Boolean(process.stderr.isTTY) && !environ.CI,
     }));
-  const signals = handleSignals(abort, () => output);
+  const guard = serviceGuard();
+  const signals = handleSignals(abort, () => output, guard);
 
   const program = buildProgram({
     environ,
@@ -71,6 +76,7 @@ async function main(): Promise<void> {
     secrets,
     output: makeOutput,
     stdinIsTTY: Boolean(process.stdin.isTTY),
+    guard,
   });
   try {
     await program.parseAsync(process.argv);
@@ -96,22 +102,49 @@ async function main(): Promise<void> {
   }
 }
 
+const SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
+/** The error printed (and, with --json, the JSON answer) when igbackup stops at once after a signal. */
+function lastWords(out: Output | undefined, message: string, code: number, type: string): void {
+  if (out) out.error(message);
+  else process.stderr.write(`error: ${message}\n`);
+  if (out?.opts.json && !out.jsonWritten) {
+    process.stdout.write(`${JSON.stringify({ ok: false, exitCode: code, error: { type, message } }, null, 2)}\n`);
+  }
+}
+
 /**
- * The first SIGINT/SIGTERM cancels: running commands are ended, uploads aborted, what was stored removed (the message
- * says what), the lock released. A second signal, or cleanup that outlasts LAST_RESORT_MS, stops at once.
+ * The first SIGINT/SIGTERM/SIGHUP (a closed terminal or SSH session) cancels: running commands are ended, uploads
+ * aborted, what was stored removed (the message says what), stopped services brought back, the lock released. A second
+ * signal, or cleanup that outlasts LAST_RESORT_MS, stops at once — except while a service this run stopped is down:
+ * then igbackup waits for its recovery, says so on a second signal, and only a third leaves it down (exit 69).
  */
-function handleSignals(abort: AbortController, output: () => Output | undefined): { received: () => string | undefined; dispose: () => void } {
+function handleSignals(abort: AbortController, output: () => Output | undefined, guard: ServiceGuard): { received: () => string | undefined; dispose: () => void } {
   let lastResort: NodeJS.Timeout | undefined;
   let received: string | undefined;
+  let later = 0;
+  const say = (message: string, code: number, type: string): void => lastWords(output(), message, code, type);
   const stopNow = (sig: string, why: string): void => {
-    const message = `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`;
-    const out = output();
-    if (out) out.error(message);
-    else process.stderr.write(`error: ${message}\n`);
-    if (out?.opts.json && !out.jsonWritten) {
-      process.stdout.write(`${JSON.stringify({ ok: false, exitCode: 130, error: { type: 'CancelledError', message } }, null, 2)}\n`);
+    const down = guard.down();
+    if (down.length) {
+      const first = down.map((d) => d.service).join(' and ');
+      const commands = down.flatMap((d) => d.commands);
+      say(`${first} is DOWN: igbackup was stopped by ${sig} (${why}) while bringing it back; bring it back by hand: ${commands.join(' && ') || 'start it'}`, 69, 'ServiceDownError');
+      process.exit(69);
     }
+    say(`cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`, 130, 'CancelledError');
     process.exit(130);
+  };
+  const armLastResort = (sig: string): void => {
+    lastResort = setTimeout(() => {
+      if (guard.down().length) {
+        output()?.warn(`waiting for igbackup to bring back ${guard.down().map((d) => d.service).join(' and ')} before it exits`);
+        armLastResort(sig);
+        return;
+      }
+      stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`);
+    }, LAST_RESORT_MS);
+    lastResort.unref();
   };
   let firstAt = 0;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -119,28 +152,27 @@ function handleSignals(abort: AbortController, output: () => Output | undefined)
       // A wrapper (timeout, npm, a CI runner) often forwards the signal and signals the whole group too: copies that
       // arrive together are one request to stop; only a signal sent later means "stop now".
       if (Date.now() - firstAt < DUPLICATE_SIGNAL_MS) return;
-      return stopNow(sig, 'a second signal');
+      const down = guard.down();
+      if (down.length && ++later === 1) {
+        output()?.warn(`${down.map((d) => d.service).join(' and ')} is stopped and igbackup is bringing it back; another ${sig} stops igbackup at once and leaves it down`);
+        return;
+      }
+      return stopNow(sig, 'another signal');
     }
     firstAt = Date.now();
     received = sig;
     abort.abort(new CancelledError(`cancelled by ${sig}`));
-    lastResort = setTimeout(() => stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`), LAST_RESORT_MS);
-    lastResort.unref();
+    armLastResort(sig);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of SIGNALS) process.on(sig, onSignal);
   // bin/igbackup answers a signal that comes while the modules still load (exit 130); from here on, this does.
   const early = (globalThis as { igbackupEarlySignal?: (s: NodeJS.Signals) => void }).igbackupEarlySignal;
-  if (early) {
-    process.off('SIGINT', early);
-    process.off('SIGTERM', early);
-  }
+  if (early) for (const sig of SIGNALS) process.off(sig, early);
   return {
     received: () => received,
     dispose: () => {
       clearTimeout(lastResort);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      for (const sig of SIGNALS) process.off(sig, onSignal);
     },
   };
 }

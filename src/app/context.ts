@@ -9,6 +9,7 @@ import type { ObjectStore } from '../storage/store.js';
 import { LocalTransport } from '../transports/local.js';
 import type { Transport } from '../transports/transport.js';
 import type { Reporter } from './reporter.js';
+import type { ServiceGuard } from './service-guard.js';
 
 export interface AppContext {
   config: Config;
@@ -28,6 +29,8 @@ export interface AppContext {
   runner: Transport;
   /** Local cache directory (manifest cache); undefined = no cache. */
   cacheDir?: string | undefined;
+  /** Which services this run has stopped right now (the signal handling waits for them to be brought back). */
+  guard?: ServiceGuard | undefined;
   /** Opens stores; replaceable in tests. */
   openStore?: (env: EnvConfig) => ObjectStore;
 }

@@ -7,6 +7,7 @@ import { RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js'
 export { RecoveryError };
 import { reasonOf } from '../domain/notes.js';
 import type { Reporter } from './reporter.js';
+import type { ServiceGuard } from './service-guard.js';
 
 /** How a completed step is put back. */
 export interface Undo {
@@ -29,6 +30,11 @@ export interface Step {
 
 export interface PlanOptions {
   reporter: Reporter;
+  /**
+   * From the first completed step whose undo brings a service back until the plan (or its undo) has finished, the
+   * service is recorded as down here: a signal then waits for the recovery instead of stopping igbackup.
+   */
+  guard?: ServiceGuard | undefined;
   /** The run's cancellation: checked before each step, so a cancelled run stops and undoes what it did. */
   signal?: AbortSignal | undefined;
 }
@@ -36,15 +42,21 @@ export interface PlanOptions {
 /** Runs steps in order; on failure undoes the completed ones in reverse; see the file comment for the errors. */
 export async function runPlan(steps: Step[], opts: PlanOptions): Promise<void> {
   const done: Step[] = [];
-  for (const step of steps) {
-    try {
-      if (opts.signal?.aborted) throw reasonOf(opts.signal);
-      opts.reporter.step(step.name);
-      await step.run();
-      done.push(step);
-    } catch (err) {
-      throw await undoAll(step.name, err, done, opts);
+  const released: (() => void)[] = [];
+  try {
+    for (const step of steps) {
+      try {
+        if (opts.signal?.aborted) throw reasonOf(opts.signal);
+        opts.reporter.step(step.name);
+        await step.run();
+        done.push(step);
+        if (step.undo?.service && opts.guard) released.push(opts.guard.stopped(step.undo.service, step.undo.manual ?? []));
+      } catch (err) {
+        throw await undoAll(step.name, err, done, opts);
+      }
     }
+  } finally {
+    for (const release of released) release();
   }
 }
 

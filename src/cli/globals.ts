@@ -1,5 +1,6 @@
 // Global options shared by every command, and building the AppContext from them.
 
+import type { ServiceGuard } from '../app/service-guard.js';
 import { dirname } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
@@ -25,6 +26,8 @@ export interface CliDeps {
   output: (opts: GlobalOptions) => Output;
   now?: () => Date;
   stdinIsTTY: boolean;
+  /** Services the run has stopped (src/main.ts reads it when a signal comes). */
+  guard?: ServiceGuard | undefined;
 }
 
 export function globalsOf(cmd: Command): GlobalOptions {
@@ -47,6 +50,7 @@ export async function buildContext(deps: CliDeps, g: GlobalOptions, out: Output)
     actor: `${safeUser()}@${hostname()}`,
     cacheDir: cacheDirFor(loc),
     runner: localRunner(deps.signal),
+    guard: deps.guard,
   };
 }
 
