@@ -3,6 +3,7 @@
 // ran out (a crashed run) is taken over; --force-unlock removes a live one.
 
 import { randomBytes } from 'node:crypto';
+import { readFile, readlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_SKEW_MS } from '../domain/complete.js';
@@ -22,6 +23,8 @@ interface LockRecord {
   engine: string;
   operation?: string;
   target?: string;
+  /** The kernel boot and pid namespace the holder's pid belongs to (Linux), so a dead holder can be recognised. */
+  pidSpace?: string;
   holder: string;
   host: string;
   pid: number;
@@ -47,9 +50,25 @@ async function readLock(h: EnvHandle, key: string): Promise<LockRecord | 'invali
   return r as LockRecord;
 }
 
-/** Why a stored lock does not hold (stale, not a lock record, a lease no igbackup grants), or undefined when it does. */
-function whyNotHeld(l: LockRecord | 'invalid', now: Date, lease: number): string | undefined {
+/** "<boot id>/<pid namespace>" on Linux (the space a pid is unique in), or undefined where it cannot be read. */
+async function pidSpace(): Promise<string | undefined> {
+  try {
+    const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+    return `${boot}/${await readlink('/proc/self/ns/pid')}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Why a stored lock does not hold (not a lock record, another env's or engine's record, stale, a lease no igbackup
+ * grants, a holder that is not running here any more), or undefined when it does.
+ */
+function whyNotHeld(l: LockRecord | 'invalid', w: { h: EnvHandle; scope: LockScope; now: Date; lease: number; space: string | undefined }): string | undefined {
+  const { now, lease } = w;
   if (l === 'invalid') return 'the lock object is not a valid lock record';
+  if (l.env !== w.h.name || l.engine !== w.scope.engine) return `the lock object names env "${String(l.env)}" and engine "${String(l.engine)}", not this key's: not credible`;
+  if (w.space !== undefined && l.pidSpace === w.space && l.pid !== process.pid && !alive(l.pid)) return `the run holding it (pid ${l.pid} on this host, ${l.holder}) is not running any more`;
   const expires = Date.parse(l.expiresAt);
   if (expires <= now.getTime()) return `the lock of ${l.holder} is stale (lease ended ${l.expiresAt})`;
   if (expires > now.getTime() + lease + CLOCK_SKEW_MS) return `the lock of ${l.holder} claims a lease until ${l.expiresAt}, longer than any igbackup lease (${lease / 60_000} min): not credible`;
@@ -63,7 +82,7 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScop
   if (opts.forceUnlock) {
     const held = await readLock(h, key);
     if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
-      throw new LockedError(`--force-unlock refused: the run holding the ${what(scope)} lock of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
+      throw new LockedError(`--force-unlock refused: the run holding the lock (a ${what(holderScope(held, scope))}) of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
         hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
       });
     }
@@ -72,8 +91,9 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScop
   }
   const existing = await readLock(h, key);
   const now = ctx.now();
+  const space = await pidSpace();
   if (existing) {
-    const why = whyNotHeld(existing, now, lease);
+    const why = whyNotHeld(existing, { h, scope, now, lease, space });
     if (!why && existing !== 'invalid') throw locked(existing, h, scope);
     ctx.reporter.warn(`taking over the lock ${key}: ${why}`);
   }
@@ -83,6 +103,7 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScop
     engine,
     operation: scope.operation,
     ...(scope.target === undefined ? {} : { target: scope.target }),
+    ...(space === undefined ? {} : { pidSpace: space }),
     holder: ctx.actor,
     host: hostname(),
     pid: process.pid,
@@ -130,9 +151,13 @@ function what(scope: LockScope): string {
   return `${scope.engine} ${scope.operation}${scope.target === undefined ? '' : ` into ${JSON.stringify(scope.target)}`}`;
 }
 
+/** What the holder of a lock runs (a Redis restore holds the engine's lock its backups take). */
+function holderScope(l: LockRecord, scope: LockScope): LockScope {
+  return { operation: l.operation === 'restore' || l.operation === 'drill' ? l.operation : 'backup', engine: scope.engine, target: l.target };
+}
+
 function locked(l: LockRecord, h: EnvHandle, scope: LockScope): LockedError {
-  // The holder may run another operation under the same lock (a Redis restore holds the engine's backup lock).
-  const theirs: LockScope = { operation: l.operation === 'restore' || l.operation === 'drill' ? l.operation : 'backup', engine: scope.engine, target: l.target };
+  const theirs = holderScope(l, scope);
   const mine = theirs.operation === scope.operation ? '' : ` (this ${scope.operation} needs the same lock)`;
   return new LockedError(
     `a ${what(theirs)} of env "${h.name}" is already running: ${l.holder} (pid ${l.pid} on ${l.host}) since ${l.acquiredAt}, lease until ${l.expiresAt}${mine}`,

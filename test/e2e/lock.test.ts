@@ -2,11 +2,14 @@
 // --force-unlock removes a live one; the lock never shows up as a backup or an orphan.
 
 import assert from 'node:assert/strict';
+import { readFile, readlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { describe, it } from 'node:test';
+import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, pgSection, runCli, s3Storage, startBackup, tempDir, writeConfig } from '../helpers/cli.js';
-import { listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import { dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
 
 const LOCK = (env: string, engine: string) => `${env}/.igbackup/locks/${engine}.json`;
 
@@ -70,5 +73,38 @@ describe('backup lock', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stderr, /--force-unlock: removing the lock held by cron@db1/);
     assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), []);
+  });
+
+  it('a lock of a run that died on this host is taken over; a record of another env or engine is not credible; --force-unlock names what the live holder runs', async () => {
+    const dir = await tempDir();
+    const bucket = await makeBucket();
+    const db = await makeDatabase(uniqueName('igb_lock3'), 20);
+    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
+    const space = `${(await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()}/${await readlink('/proc/self/ns/pid')}`;
+    const put = (record: Record<string, unknown>) =>
+      s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: LOCK('ci', 'postgres'), Body: JSON.stringify(record), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+    const live = { id: 'other', env: 'ci', engine: 'postgres', holder: 'ops@here', host: hostname(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 10 * 60_000).toISOString() };
+
+    const child = execa('true');
+    const dead = { pid: child.pid as number };
+    await child;
+    await put({ ...live, pid: dead.pid, pidSpace: space });
+    const r1 = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stderr, new RegExp(`taking over the lock .*: the run holding it \\(pid ${dead.pid} on this host, ops@here\\) is not running any more`));
+
+    await put({ ...live, env: 'prod', engine: 'redis', pid: 4242 });
+    const r2 = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stderr, /names env "prod" and engine "redis", not this key's: not credible/);
+
+    const sleeper = execa('sleep', ['30']);
+    await put({ ...live, operation: 'restore', pid: sleeper.pid, pidSpace: space });
+    const r3 = await runCli(['backup', 'postgres', '--env', 'ci', '--force-unlock'], { cwd: dir });
+    assert.equal(r3.code, 7, r3.stderr);
+    assert.match(r3.stderr, /--force-unlock refused: the run holding the lock \(a postgres restore\) of env "ci" is alive/);
+    sleeper.kill();
+    await sleeper.catch(() => undefined);
+    await dropDatabase(db);
   });
 });
