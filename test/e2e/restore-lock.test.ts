@@ -59,7 +59,10 @@ describe('restore lock', () => {
     await waitForKey(bucket, 'ci/.igbackup/locks/restore/postgres/');
     await sleep(300);
     const second = await startRestore(dir, bigKey, target);
-    assert.equal(second.exitCode, 7, String(second.stderr));
+    if (second.exitCode !== 7) {
+      const r = await first;
+      assert.fail(`second exited ${second.exitCode}: ${String(second.stderr)}\n--- first exited ${r.exitCode}: ${String(r.stderr)}`);
+    }
     assert.match(String(second.stderr), new RegExp(`a postgres restore into "${target}" of env "ci" is already running: .* since .* lease until`));
     assert.match(String(second.stderr), /--force-unlock/);
     // Another database of the same env is restored meanwhile.
