@@ -4,7 +4,7 @@
 // window), a ServiceDownError says it is DOWN and which commands would bring it back.
 
 import type { KubernetesTransportConfig, Neo4jConfig } from '../config/schema.js';
-import { IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
+import { IgbackupError, ProcessFailedError, RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js';
 import * as neo4j from '../engines/neo4j.js';
 import { KubernetesTransport } from '../transports/kubernetes.js';
 import { Kubectl, kubectlBase } from '../transports/kubectl.js';
@@ -18,11 +18,8 @@ import { waitUntil } from './wait.js';
 /** Adds the recovery report to an error's message (the primary cause stays first; one "recovery:" line). */
 function withRecovery(err: unknown, notes: string[]): unknown {
   if (!(err instanceof Error) || !notes.length) return err;
-  const lines = err.message.split('\n');
-  const at = lines.findIndex((l) => l.startsWith('recovery: '));
-  if (at >= 0) lines[at] = `${lines[at]}; ${notes.join('; ')}`;
-  else lines.push(`recovery: ${notes.join('; ')}`);
-  err.message = lines.join('\n');
+  const line = /\nrecovery: [^\n]*/;
+  err.message = line.test(err.message) ? err.message.replace(line, (l) => `${l}; ${notes.join('; ')}`) : `${err.message}\nrecovery: ${notes.join('; ')}`;
   return err;
 }
 
@@ -86,8 +83,10 @@ async function startAgain(ctx: AppContext, transport: Transport, svc: Neo4jConfi
   try {
     return [...before, await startNeo4j(ctx, transport, svc)];
   } catch (startErr) {
-    const notes = [...before, `start Neo4j: FAILED (${messageOf(startErr).split('\n')[0]})`];
-    throw serviceDown(transport, svc, failure ?? startErr, notes);
+    // A failure whose own recovery ran (a plan's undo): its cause is what failed first, its notes come first.
+    const prior = failure instanceof RecoveryError ? failure.recovery : [];
+    const notes = [...prior, ...before, `start Neo4j: FAILED (${messageOf(startErr).split('\n')[0]})`];
+    throw serviceDown(transport, svc, (failure instanceof RecoveryError ? failure.cause : failure) ?? startErr, notes);
   }
 }
 
@@ -161,6 +160,7 @@ export async function withOfflinePod<T>(
   const ns = k8s.namespace;
   const replicas = await kubectl.replicas(ns, cfg.statefulSet);
   const helper = `igbackup-neo4j-${scratchStamp(ctx.now())}`;
+  const w = offlineWindow(k8s, cfg, helper, replicas);
   let scaledDown = false;
   let helperStarted = false;
   let failure: unknown;
@@ -176,14 +176,14 @@ export async function withOfflinePod<T>(
     await kubectl.runPod(ns, helper, cfg.image, overrides, ['sleep', '86400']);
     await kubectl.waitReady(ns, helper, cfg.helperTimeoutSec);
     const into = new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal);
-    result = await fn(into, offlineWindow(k8s, cfg, helper, replicas));
+    result = await fn(into, w);
   } catch (err) {
     // fn decided Neo4j must stay down (e.g. the previous database could not be put back): the helper pod stays for
     // the commands the error names, and the StatefulSet is not scaled back.
     if (err instanceof ServiceDownError) throw err;
     failure = err;
   }
-  const run: OfflineRun = { base: [...kubectlBase(k8s), '-n', ns], namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
+  const run: OfflineRun = { w, namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
   const notes = await bringBack(kubectl, run);
   const error = offlineError(run, failure, notes);
   if (error !== undefined) throw error;
@@ -202,8 +202,7 @@ function offlineWindow(k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jCon
 }
 
 interface OfflineRun {
-  /** kubectl with its context, kubeconfig and namespace. */
-  base: string[];
+  w: OfflineWindow;
   namespace: string;
   cfg: NonNullable<Neo4jConfig['kubernetes']>;
   helper: string;
@@ -236,12 +235,11 @@ async function bringBack(kubectl: Kubectl, r: OfflineRun): Promise<string[]> {
 function offlineError(r: OfflineRun, failure: unknown, notes: string[]): unknown {
   const back = notes.filter((n) => n.startsWith('scaled') || n.startsWith('rollout'));
   if (r.scaledDown && back.some((n) => n.includes('FAILED'))) {
-    const k = shJoin(r.base);
-    const commands = [`${k} delete pod ${r.helper} --ignore-not-found=true`, `${k} scale statefulset ${r.cfg.statefulSet} --replicas=${r.replicas}`];
-    return new ServiceDownError(`Neo4j (StatefulSet ${r.cfg.statefulSet} in namespace ${r.namespace})`, {
-      cause: failure ?? new IgbackupError(back.join('; ')),
+    const commands = r.w.bringBack;
+    return new ServiceDownError(r.w.service, {
+      cause: (failure instanceof RecoveryError ? failure.cause : failure) ?? new IgbackupError(back.join('; ')),
       commands,
-      recovery: failure === undefined ? ['the operation itself completed', ...notes] : notes,
+      recovery: failure === undefined ? ['the operation itself completed', ...notes] : [...(failure instanceof RecoveryError ? failure.recovery : []), ...notes],
       hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${r.cfg.statefulSet} (and check the pod's events if it does not become ready)`,
     });
   }

@@ -42,6 +42,7 @@ async function backedUp(neo4jCfg: Record<string, unknown> = { service }) {
     env,
     ctl,
     running: async () => (await ctl('status')).exitCode === 0,
+    clearCalls: () => writeFile(log, ''),
     calls: async () => (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l && !l.startsWith('neo4j status')),
     restore: (extra: Record<string, string> = {}, args: string[] = []) => runCli([...args, 'restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: dir, env: env(extra) }),
   };
@@ -148,6 +149,7 @@ describe('neo4j restore: the state Neo4j was found in', () => {
   it('found stopped: a successful restore leaves it stopped and says so; a failed one puts the old store back and leaves it stopped', async () => {
     const n = await backedUp();
     await n.ctl('stop');
+    await n.clearCalls();
     const bad = await n.restore({ IGB_NEO4J_FAIL: 'check' });
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /Neo4j on \S+ is not running \(neo4j status\): it is not stopped, and it is left stopped afterwards, as found/);
