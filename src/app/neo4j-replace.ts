@@ -119,7 +119,7 @@ function putBack(ctx: AppContext, r: ReplaceInput, copy: string): Undo {
     service: r.w.service,
     manual: [`${r.w.runThere(load.argv)} < ${kept}`, ...r.w.bringBack],
     run: async () => {
-      ctx.reporter.step(`putting the previous "${r.db}" back (neo4j-admin database load of the copy)`);
+      ctx.reporter.step(`putting the previous "${r.db}" back (neo4j-admin database load of the copy ${copy})`);
       try {
         const loader = r.where.start(load);
         loader.stdout.resume();

@@ -96,6 +96,19 @@ describe('neo4j community on a VM (local transport)', () => {
     });
   }
 
+  it('a backup of a Neo4j found stopped dumps without stop or start and leaves it stopped, saying so', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    await execa(join(N4J, 'neo4j'), ['stop'], { env: n.env() });
+    await writeFile(n.log, '');
+    const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /Neo4j on \S+ is not running \(neo4j status\): it is not stopped, and it is left stopped afterwards, as found/);
+    assert.deepEqual(await n.calls(), ['neo4j-admin --version', 'neo4j-admin database dump neo4j --to-stdout']);
+    assert.equal(await n.running(), false);
+  });
+
   it('a start that fails once is retried: the backup completes and Neo4j runs', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
