@@ -54,7 +54,7 @@ async function neo4jHome(): Promise<Neo4jHome> {
 const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 3 };
 
 describe('neo4j community on a VM (local transport)', () => {
-  it('backup runs stop -> dump -> start; restore runs stop -> load -> check -> start; the store round-trips', async () => {
+  it('backup runs stop -> dump -> start; restore runs stop -> copy (dump) -> load -> check -> start; the store round-trips', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
     await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
