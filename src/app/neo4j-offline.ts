@@ -1,9 +1,10 @@
-// Taking Neo4j offline for Community dumps/loads, always bringing it back: a stopped service on a VM, or a
-// StatefulSet scaled to 0 with a helper pod on the data PVC in Kubernetes. Failures report what was done to recover;
-// when Neo4j could not be brought back, a ServiceDownError says it is DOWN and which commands would bring it back.
+// Taking Neo4j offline for Community dumps/loads and restores, bringing it back to the state it was found in: a stopped
+// service on a VM, or a StatefulSet scaled to 0 with a helper pod on the data PVC in Kubernetes. Failures report what
+// was done to recover; when Neo4j could not be brought back (or must not be: a ServiceDownError from inside the
+// window), a ServiceDownError says it is DOWN and which commands would bring it back.
 
 import type { KubernetesTransportConfig, Neo4jConfig } from '../config/schema.js';
-import { IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
+import { IgbackupError, ProcessFailedError, RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js';
 import * as neo4j from '../engines/neo4j.js';
 import { KubernetesTransport } from '../transports/kubernetes.js';
 import { Kubectl, kubectlBase } from '../transports/kubectl.js';
@@ -14,14 +15,37 @@ import type { AppContext } from './context.js';
 import { scratchStamp } from './scratch.js';
 import { waitUntil } from './wait.js';
 
-/** Adds the recovery report to an error's message (the primary cause stays first). */
+/** Adds the recovery report to an error's message (the primary cause stays first; one "recovery:" line). */
 function withRecovery(err: unknown, notes: string[]): unknown {
-  if (err instanceof Error && notes.length) err.message = `${err.message}\nrecovery: ${notes.join('; ')}`;
+  if (!(err instanceof Error) || !notes.length) return err;
+  const line = /\nrecovery: [^\n]*/;
+  err.message = line.test(err.message) ? err.message.replace(line, (l) => `${l}; ${notes.join('; ')}`) : `${err.message}\nrecovery: ${notes.join('; ')}`;
   return err;
+}
+
+/** What the work inside an offline window may need to know about it. */
+export interface OfflineWindow {
+  /** How messages name Neo4j ("Neo4j on host", "Neo4j (StatefulSet s in namespace n)"). */
+  service: string;
+  /** Neo4j was not running when the window opened: it is left stopped afterwards (the state it was found in). */
+  foundStopped: boolean;
+  /** A shell line an operator runs to execute argv where the work ran (on the host, or in the helper pod). */
+  runThere: (argv: string[]) => string;
+  /** The commands that bring Neo4j back to the state it was found in, once the operator has fixed what the work left. */
+  bringBack: string[];
+  /** The command that starts Neo4j (for one found stopped). */
+  howToStart: string;
 }
 
 async function isRunning(transport: Transport, status: string[]): Promise<boolean> {
   return succeeded(await capture(transport, { argv: status }));
+}
+
+/** A shell line that runs argv where the transport runs it: as is locally, through ssh for an SSH transport ("user@host:port"). */
+function runOn(transport: Transport, argv: string[]): string {
+  if (transport.kind !== 'ssh') return shJoin(argv);
+  const i = transport.host.lastIndexOf(':');
+  return `ssh -p ${transport.host.slice(i + 1)} ${transport.host.slice(0, i)} ${shJoin([shJoin(argv)])}`;
 }
 
 /** Starts Neo4j and waits until the status command says it runs; retries; throws if it never comes back. */
@@ -59,13 +83,29 @@ async function startAgain(ctx: AppContext, transport: Transport, svc: Neo4jConfi
   try {
     return [...before, await startNeo4j(ctx, transport, svc)];
   } catch (startErr) {
-    const notes = [...before, `start Neo4j: FAILED (${messageOf(startErr).split('\n')[0]})`];
-    throw serviceDown(transport, svc, failure ?? startErr, notes);
+    // A failure whose own recovery ran (a plan's undo): its cause is what failed first, its notes come first.
+    const prior = failure instanceof RecoveryError ? failure.recovery : [];
+    const notes = [...prior, ...before, `start Neo4j: FAILED (${messageOf(startErr).split('\n')[0]})`];
+    throw serviceDown(transport, svc, (failure instanceof RecoveryError ? failure.cause : failure) ?? startErr, notes);
   }
 }
 
-/** Stops the DBMS, runs fn, and starts it again whatever happened. */
-export async function withServiceStopped<T>(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], fn: () => Promise<T>): Promise<T> {
+/**
+ * Stops the DBMS, runs fn, and starts it again whatever happened — unless it was not running to begin with (then it
+ * stays stopped) or fn threw a ServiceDownError (fn decided Neo4j must stay down: that error is the answer).
+ */
+export async function withServiceStopped<T>(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], fn: (w: OfflineWindow) => Promise<T>): Promise<T> {
+  const found = !(await isRunning(transport, svc.status));
+  const start = runOn(transport, svc.start);
+  const w: OfflineWindow = { service: `Neo4j on ${transport.host}`, foundStopped: found, runThere: (argv) => runOn(transport, argv), bringBack: found ? [] : [start], howToStart: start };
+  if (found) {
+    ctx.reporter.warn(`Neo4j on ${transport.host} is not running (${svc.status.join(' ')}): it is not stopped, and it is left stopped afterwards, as found`);
+    try {
+      return await fn(w);
+    } catch (err) {
+      throw err instanceof ServiceDownError ? err : withRecovery(err, ['Neo4j was not running before and is left stopped']);
+    }
+  }
   ctx.reporter.step(`stopping Neo4j (${svc.stop.join(' ')})`);
   const stop = await capture(transport, { argv: svc.stop });
   if (!succeeded(stop)) {
@@ -77,8 +117,9 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
   let result: T;
   try {
     await waitUntil('Neo4j stop', svc.readyTimeoutSec * 1000, async () => !(await isRunning(transport, svc.status)), 500);
-    result = await fn();
+    result = await fn(w);
   } catch (err) {
+    if (err instanceof ServiceDownError) throw err;
     throw withRecovery(err, await startAgain(ctx, transport, svc, err, []));
   }
   ctx.reporter.step('starting Neo4j again');
@@ -113,12 +154,13 @@ export async function withOfflinePod<T>(
   ctx: AppContext,
   k8s: KubernetesTransportConfig,
   cfg: NonNullable<Neo4jConfig['kubernetes']>,
-  fn: (helper: Transport) => Promise<T>,
+  fn: (helper: Transport, w: OfflineWindow) => Promise<T>,
 ): Promise<T> {
   const kubectl = new Kubectl(k8s, ctx.runner);
   const ns = k8s.namespace;
   const replicas = await kubectl.replicas(ns, cfg.statefulSet);
   const helper = `igbackup-neo4j-${scratchStamp(ctx.now())}`;
+  const w = offlineWindow(k8s, cfg, helper, replicas);
   let scaledDown = false;
   let helperStarted = false;
   let failure: unknown;
@@ -133,20 +175,34 @@ export async function withOfflinePod<T>(
     const overrides = neo4j.helperPodOverrides({ name: helper, image: cfg.image, pvc: cfg.pvc, mountPath: cfg.mountPath });
     await kubectl.runPod(ns, helper, cfg.image, overrides, ['sleep', '86400']);
     await kubectl.waitReady(ns, helper, cfg.helperTimeoutSec);
-    result = await fn(new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal));
+    const into = new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal);
+    result = await fn(into, w);
   } catch (err) {
+    // fn decided Neo4j must stay down (e.g. the previous database could not be put back): the helper pod stays for
+    // the commands the error names, and the StatefulSet is not scaled back.
+    if (err instanceof ServiceDownError) throw err;
     failure = err;
   }
-  const run: OfflineRun = { base: [...kubectlBase(k8s), '-n', ns], namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
+  const run: OfflineRun = { w, namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
   const notes = await bringBack(kubectl, run);
   const error = offlineError(run, failure, notes);
   if (error !== undefined) throw error;
   return result as T;
 }
 
+function offlineWindow(k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jConfig['kubernetes']>, helper: string, replicas: string): OfflineWindow {
+  const k = shJoin([...kubectlBase(k8s), '-n', k8s.namespace]);
+  return {
+    service: `Neo4j (StatefulSet ${cfg.statefulSet} in namespace ${k8s.namespace})`,
+    foundStopped: replicas === '0',
+    runThere: (argv) => `${k} exec -i ${helper} -- ${shJoin(argv)}`,
+    bringBack: [`${k} delete pod ${helper} --ignore-not-found=true`, `${k} scale statefulset ${cfg.statefulSet} --replicas=${replicas}`],
+    howToStart: `${k} scale statefulset ${cfg.statefulSet} --replicas=1`,
+  };
+}
+
 interface OfflineRun {
-  /** kubectl with its context, kubeconfig and namespace. */
-  base: string[];
+  w: OfflineWindow;
   namespace: string;
   cfg: NonNullable<Neo4jConfig['kubernetes']>;
   helper: string;
@@ -179,12 +235,11 @@ async function bringBack(kubectl: Kubectl, r: OfflineRun): Promise<string[]> {
 function offlineError(r: OfflineRun, failure: unknown, notes: string[]): unknown {
   const back = notes.filter((n) => n.startsWith('scaled') || n.startsWith('rollout'));
   if (r.scaledDown && back.some((n) => n.includes('FAILED'))) {
-    const k = shJoin(r.base);
-    const commands = [`${k} delete pod ${r.helper} --ignore-not-found=true`, `${k} scale statefulset ${r.cfg.statefulSet} --replicas=${r.replicas}`];
-    return new ServiceDownError(`Neo4j (StatefulSet ${r.cfg.statefulSet} in namespace ${r.namespace})`, {
-      cause: failure ?? new IgbackupError(back.join('; ')),
+    const commands = r.w.bringBack;
+    return new ServiceDownError(r.w.service, {
+      cause: (failure instanceof RecoveryError ? failure.cause : failure) ?? new IgbackupError(back.join('; ')),
       commands,
-      recovery: failure === undefined ? ['the operation itself completed', ...notes] : notes,
+      recovery: failure === undefined ? ['the operation itself completed', ...notes] : [...(failure instanceof RecoveryError ? failure.recovery : []), ...notes],
       hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${r.cfg.statefulSet} (and check the pod's events if it does not become ready)`,
     });
   }

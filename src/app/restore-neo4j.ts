@@ -1,8 +1,11 @@
-// Use case: restore a Neo4j backup: check what it needs (nothing changed), verify it, then with Neo4j offline load the
-// dump (Community) or restore the backup artifact (Enterprise), and bring Neo4j back whatever happened.
+// Use case: restore a Neo4j backup: check what it needs (nothing changed, temp space included), verify it, then with
+// Neo4j offline keep a copy of the current database, load the dump (Community) or restore the backup artifact
+// (Enterprise), check it — the copy loaded back on any failure or cancel — and leave Neo4j in the state it was found in.
 
-import { join } from 'node:path';
-import { ConfigError, IgbackupError } from '../domain/errors.js';
+import { dirname, join } from 'node:path';
+import { ConfigError } from '../domain/errors.js';
+import { formatBytes } from '../domain/human.js';
+import { mainArtifact } from '../domain/manifest.js';
 import * as files from '../engines/files.js';
 import * as neo4j from '../engines/neo4j.js';
 import type { Neo4jConfig } from '../config/schema.js';
@@ -10,14 +13,16 @@ import { decompressStage } from '../pipeline/compress.js';
 import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
-import { succeeded, type Transport } from '../transports/transport.js';
+import type { Transport } from '../transports/transport.js';
 import { neo4jSection, neo4jTools } from './backup-neo4j.js';
+import { freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
+import { replaceDatabase } from './neo4j-replace.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
-import { checkWorkload, withOfflinePod, withServiceStopped } from './neo4j-offline.js';
+import { checkWorkload, withOfflinePod, withServiceStopped, type OfflineWindow } from './neo4j-offline.js';
 import { openTransport } from './transports.js';
 
 export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
@@ -37,6 +42,10 @@ export interface Neo4jRestoreResult {
   bytes: number;
   sha256: string;
   checked: boolean;
+  /** Size of the copy of the previous database taken before the load (removed after success); absent when it did not exist. */
+  previousBytes?: number | undefined;
+  /** The state Neo4j is left in: the state it was found in. */
+  neo4j: 'running' | 'stopped';
   durationMs: number;
 }
 
@@ -54,36 +63,64 @@ async function restoreNeo4jLocked(ctx: AppContext, opts: Neo4jRestoreOptions): P
   await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);
   await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
-  const ws = await makeWorkspace(opts.tmpDir);
   try {
     const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
     await preflightNeo4jRestore(ctx, cfg, transport, enterprise);
-    const plain = join(ws.dir, 'artifact');
-    const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
-    let checked = false;
-    const apply = async (where: Transport): Promise<void> => {
-      if (enterprise) await restoreBackupFile(ctx, cfg, where, db, plain);
-      else {
-        ctx.reporter.step(`neo4j-admin database load ${db}`);
-        const loader = where.start(neo4j.loadCommand(neo4jTools(cfg), db));
-        loader.stdout.resume();
-        await feedFile(plain, decompressStage('none', ctx.runner), loader);
-      }
-      // The consistency check needs the database offline: now is the moment.
-      const c = await capture(where, neo4j.checkCommand(neo4jTools(cfg), db));
-      if (!succeeded(c)) throw new IgbackupError(`neo4j-admin database check found problems in the restored "${db}":\n${c.stderrTail.trim()}`);
-      checked = true;
-    };
-    if (cfg.transport.type === 'kubernetes' && cfg.edition === 'community') {
-      await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, apply);
-    } else {
-      await withServiceStopped(ctx, transport, cfg.service, () => apply(transport));
+    const space = copySpace(entry.manifest, opts.tmpDir);
+    const short = spaceShortage(await freeBytes(opts.tmpDir), space);
+    if (short) throw short;
+    const ws = await makeWorkspace(opts.tmpDir);
+    try {
+      const plain = join(ws.dir, 'artifact');
+      const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+      const inWindow = (where: Transport, w: OfflineWindow) =>
+        replaceDatabase(ctx, {
+          cfg,
+          where,
+          w,
+          db,
+          dir: ws.dir,
+          keepDir: dirname(ws.dir),
+          space,
+          applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
+          apply: (at) => (enterprise ? restoreBackupFile(ctx, cfg, at, db, plain) : loadFile(ctx, cfg, at, db, plain)),
+        }).then((r) => ({ ...r, w }));
+      const r =
+        cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
+          ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
+          : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
+      if (r.w.foundStopped) ctx.reporter.warn(`Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`);
+      const previous = r.previousBytes !== undefined ? { previousBytes: r.previousBytes } : {};
+      const state = r.w.foundStopped ? 'stopped' : 'running';
+      return { env: h.name, engine: 'neo4j', key: entry.key, database: db, bytes: art.bytes, sha256: art.sha256, checked: r.checked, ...previous, neo4j: state, durationMs: Math.round(performance.now() - t0) };
+    } finally {
+      await ws.cleanup();
     }
-    return { env: h.name, engine: 'neo4j', key: entry.key, database: db, bytes: art.bytes, sha256: art.sha256, checked, durationMs: Math.round(performance.now() - t0) };
   } finally {
-    await ws.cleanup();
     await transport.close();
   }
+}
+
+/**
+ * Temp space, checked before the download: the decompressed backup plus the copy of the current database. That copy's
+ * size cannot be known before Neo4j is stopped (the store's directory is in neo4j.conf, which igbackup does not read):
+ * it is estimated at the backup's size, and a copy that does not fit fails before anything is loaded.
+ */
+function copySpace(m: Parameters<typeof mainArtifact>[0], base: string | undefined): Omit<SpaceNeed, 'dir'> {
+  const raw = mainArtifact(m).rawBytes;
+  return {
+    base,
+    neededBytes: 2 * raw,
+    what: `the decompressed backup (${formatBytes(raw)}) and a copy of the current database taken before it is replaced (its size is unknown until it is dumped; estimated at the backup's size)`,
+    alternatives: [],
+  };
+}
+
+/** Community: `database load --from-stdin --overwrite-destination=true` fed from the verified file. */
+async function loadFile(ctx: AppContext, cfg: Neo4jConfig, where: Transport, db: string, plain: string): Promise<void> {
+  const loader = where.start(neo4j.loadCommand(neo4jTools(cfg), db));
+  loader.stdout.resume();
+  await feedFile(plain, decompressStage('none', ctx.runner), loader);
 }
 
 /** Enterprise: put the artifact on the host, `database restore --overwrite-destination=true`, remove it. */
@@ -95,7 +132,6 @@ async function restoreBackupFile(ctx: AppContext, cfg: Neo4jConfig, where: Trans
     const writer = where.start(files.placeFileCommand(file));
     writer.stdout.resume();
     await feedFile(plain, decompressStage('none', ctx.runner), writer);
-    ctx.reporter.step(`neo4j-admin database restore ${db}`);
     await captureOk(where, neo4j.restoreCommand(neo4jTools(cfg), db, file));
   } finally {
     await capture(where, neo4j.removeDirCommand(dir));

@@ -54,7 +54,7 @@ async function neo4jHome(): Promise<Neo4jHome> {
 const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 3 };
 
 describe('neo4j community on a VM (local transport)', () => {
-  it('backup runs stop -> dump -> start; restore runs stop -> load -> check -> start; the store round-trips', async () => {
+  it('backup runs stop -> dump -> start; restore runs stop -> copy (dump) -> load -> check -> start; the store round-trips', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
     await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
@@ -70,7 +70,13 @@ describe('neo4j community on a VM (local transport)', () => {
     await writeFile(n.log, '');
     const r = await runCli(['--json', 'restore', 'neo4j', '--env', 'vm', '--from', key], { cwd: n.dir, env: n.env() });
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(await n.calls(), ['neo4j stop', 'neo4j-admin database load neo4j --from-stdin --overwrite-destination=true', 'neo4j-admin database check neo4j', 'neo4j start']);
+    assert.deepEqual(await n.calls(), [
+      'neo4j stop',
+      'neo4j-admin database dump neo4j --to-stdout', // the copy kept until the restore succeeded
+      'neo4j-admin database load neo4j --from-stdin --overwrite-destination=true',
+      'neo4j-admin database check neo4j',
+      'neo4j start',
+    ]);
     assert.deepEqual(await readFile(n.store), original);
     assert.equal(parseJson<{ result: { checked: boolean } }>(r).result.checked, true);
     assert.ok(await n.running());
@@ -90,6 +96,19 @@ describe('neo4j community on a VM (local transport)', () => {
     });
   }
 
+  it('a backup of a Neo4j found stopped dumps without stop or start and leaves it stopped, saying so', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
+    await execa(join(N4J, 'neo4j'), ['stop'], { env: n.env() });
+    await writeFile(n.log, '');
+    const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(b.code, 0, b.stderr);
+    assert.match(b.stderr, /Neo4j on \S+ is not running \(neo4j status\): it is not stopped, and it is left stopped afterwards, as found/);
+    assert.deepEqual(await n.calls(), ['neo4j-admin --version', 'neo4j-admin database dump neo4j --to-stdout']);
+    assert.equal(await n.running(), false);
+  });
+
   it('a start that fails once is retried: the backup completes and Neo4j runs', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
@@ -100,14 +119,16 @@ describe('neo4j community on a VM (local transport)', () => {
     assert.ok(await n.running());
   });
 
-  it('a restore failing at "load" leaves Neo4j running and says what was done', async () => {
+  it('a restore failing at "load" (the old store already removed) puts the previous database back, leaves Neo4j running and says what was done', async () => {
     const n = await neo4jHome();
     const bucket = await makeBucket();
     await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service } } } });
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
-    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load' }) });
+    await writeFile(n.store, 'written after the backup');
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load@1' }) });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /injected load failure[\s\S]*recovery: started Neo4j/);
+    assert.match(r.stderr, /injected load failure[\s\S]*recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; started Neo4j/);
+    assert.equal(await readFile(n.store, 'utf8'), 'written after the backup');
     assert.ok(await n.running());
   });
 });
@@ -120,7 +141,7 @@ describe('neo4j failures at the remaining steps', () => {
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
     const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'check' }) });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /check found problems[\s\S]*recovery: started Neo4j/);
+    assert.match(r.stderr, /check found problems[\s\S]*recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; started Neo4j/);
     assert.ok(await n.running());
   });
 
@@ -242,6 +263,36 @@ describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
     await assertNothingStored(s.bucket);
   });
 
+  it('a check failing in the helper pod: the previous database put back there, helper deleted, scaled back', async () => {
+    const s = await setup();
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) })).code, 0);
+    const current = randomBytes(50_000);
+    await writeFile(s.n.store, current);
+    const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s, { IGB_NEO4J_FAIL: 'check' }) });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; deleted helper pod igbackup-neo4j-\S+: ok; scaled neo4j back to 1: ok; rollout of neo4j complete: ok/);
+    assert.deepEqual(await readFile(s.n.store), current);
+    assert.ok(await s.n.running());
+  });
+
+  it('the put-back failing in the helper pod: exit 69, the helper kept, not scaled back; the kubectl commands named bring it back', async () => {
+    const s = await setup();
+    assert.equal((await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) })).code, 0);
+    const current = randomBytes(50_000);
+    await writeFile(s.n.store, current);
+    const r = await runCli(['restore', 'neo4j', '--env', 'k8s', '--latest'], { cwd: s.n.dir, env: kenv(s, { IGB_NEO4J_FAIL: 'check,load@2' }) });
+    assert.equal(r.code, 69, r.stderr);
+    assert.match(r.stderr, /^error: Neo4j \(StatefulSet neo4j in namespace graph\) is DOWN/m);
+    const st = JSON.parse(await readFile(s.state, 'utf8')) as { statefulsets: { neo4j: { replicas: number } }; pods: { metadata: { name: string } }[] };
+    assert.equal(st.statefulsets.neo4j.replicas, 0, 'scaled back onto the database that failed');
+    assert.ok(!(await s.n.running()));
+    const hint = /^hint: bring it back by hand: (kubectl -n graph exec -i igbackup-neo4j-\S+ -- neo4j-admin database load neo4j --from-stdin --overwrite-destination=true < \S+ && kubectl -n graph delete pod \S+ --ignore-not-found=true && kubectl -n graph scale statefulset neo4j --replicas=1)$/m.exec(r.stderr);
+    assert.ok(hint, r.stderr);
+    await execa('sh', ['-c', hint[1]!], { env: kenv(s) });
+    assert.deepEqual(await readFile(s.n.store), current);
+    assert.ok(await s.n.running());
+  });
+
   it('restore preflight: a missing PVC is exit 2 before the download, nothing scaled', async () => {
     const s = await setup();
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'k8s'], { cwd: s.n.dir, env: kenv(s) })).code, 0);
@@ -312,11 +363,11 @@ describe('neo4j restore preflight (before the download and any stop)', () => {
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() })).code, 0);
     const broken = ['sh', '-c', 'echo "start refused" >&2; exit 1'];
     await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: { service: { ...service, start: broken, startAttempts: 1 } } } } });
-    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load' }) });
+    const r = await runCli(['restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env({ IGB_NEO4J_FAIL: 'load@1' }) });
     assert.equal(r.code, 69, r.stderr);
     assert.match(r.stderr, /^error: Neo4j on \S+ is DOWN: /m);
     assert.match(r.stderr, /what failed first: neo4j-admin exited with code 1:\nneo4j-admin: injected load failure/);
-    assert.match(r.stderr, /recovery: start Neo4j: FAILED \(Neo4j did not come back after 1 start attempts: start refused/);
+    assert.match(r.stderr, /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; start Neo4j: FAILED \(Neo4j did not come back after 1 start attempts: start refused/);
     assert.match(r.stderr, /hint: on \S+, run: sh -c 'echo "start refused" >&2; exit 1'/);
     assert.equal(await n.running(), false);
   });
