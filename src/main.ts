@@ -92,7 +92,9 @@ async function main(): Promise<void> {
     const out = output ?? makeOutput(program.opts<GlobalOptions>());
     const described = describeError(err, code);
     const { type, hint } = described;
-    const message = cancelled && !(err instanceof CancelledError) ? `${messageOf(abort.signal.reason)}: ${described.message}` : described.message;
+    const reason = messageOf(abort.signal.reason);
+    // A cancel that surfaced as another error (a recovery that followed it, say) is named first, once.
+    const message = cancelled && !(err instanceof CancelledError) && !described.message.startsWith(reason) ? `${reason}: ${described.message}` : described.message;
     out.error(message, hint);
     if (out.opts.json && !out.jsonWritten) {
       out.opts.stdout.write(`${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type, message, hint } }, null, 2))}\n`);

@@ -114,17 +114,23 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
     const notes = (await isRunning(transport, svc.status)) ? ['Neo4j is still running'] : await startAgain(ctx, transport, svc, failure, []);
     throw withRecovery(failure, notes);
   }
-  let result: T;
+  // Down from here until started again: a signal waits for that (src/main.ts).
+  const release = ctx.guard?.stopped(w.service, [start]) ?? (() => undefined);
   try {
-    await waitUntil('Neo4j stop', svc.readyTimeoutSec * 1000, async () => !(await isRunning(transport, svc.status)), 500);
-    result = await fn(w);
-  } catch (err) {
-    if (err instanceof ServiceDownError) throw err;
-    throw withRecovery(err, await startAgain(ctx, transport, svc, err, []));
+    let result: T;
+    try {
+      await waitUntil('Neo4j stop', svc.readyTimeoutSec * 1000, async () => !(await isRunning(transport, svc.status)), 500);
+      result = await fn(w);
+    } catch (err) {
+      if (err instanceof ServiceDownError) throw err;
+      throw withRecovery(err, await startAgain(ctx, transport, svc, err, []));
+    }
+    ctx.reporter.step('starting Neo4j again');
+    await startAgain(ctx, transport, svc, undefined, ['the operation itself completed']);
+    return result;
+  } finally {
+    release();
   }
-  ctx.reporter.step('starting Neo4j again');
-  await startAgain(ctx, transport, svc, undefined, ['the operation itself completed']);
-  return result;
 }
 
 /**
@@ -165,10 +171,12 @@ export async function withOfflinePod<T>(
   let helperStarted = false;
   let failure: unknown;
   let result: T | undefined;
+  let release = (): void => undefined;
   try {
     ctx.reporter.step(`scaling statefulset ${cfg.statefulSet} from ${replicas} to 0`);
     await kubectl.scale(ns, cfg.statefulSet, 0);
     scaledDown = true;
+    release = ctx.guard?.stopped(w.service, w.bringBack) ?? release; // a signal now waits for the scale-back
     await kubectl.waitDeleted(ns, `${cfg.statefulSet}-0`, cfg.helperTimeoutSec);
     ctx.reporter.step(`starting helper pod ${helper} on PVC ${cfg.pvc}`);
     helperStarted = true;
@@ -180,11 +188,14 @@ export async function withOfflinePod<T>(
   } catch (err) {
     // fn decided Neo4j must stay down (e.g. the previous database could not be put back): the helper pod stays for
     // the commands the error names, and the StatefulSet is not scaled back.
-    if (err instanceof ServiceDownError) throw err;
+    if (err instanceof ServiceDownError) {
+      release();
+      throw err;
+    }
     failure = err;
   }
   const run: OfflineRun = { w, namespace: ns, cfg, helper, replicas, helperStarted, scaledDown };
-  const notes = await bringBack(kubectl, run);
+  const notes = await bringBack(kubectl, run).finally(release);
   const error = offlineError(run, failure, notes);
   if (error !== undefined) throw error;
   return result as T;

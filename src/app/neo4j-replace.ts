@@ -68,7 +68,7 @@ export async function replaceDatabase(ctx: AppContext, r: ReplaceInput): Promise
     },
   };
   try {
-    await runPlan([keep, apply, check], { reporter: ctx.reporter, signal: ctx.signal });
+    await runPlan([keep, apply, check], { reporter: ctx.reporter, signal: ctx.signal, guard: ctx.guard });
   } catch (err) {
     throw absent ? nothingToPutBack(err, r) : err;
   }

@@ -67,7 +67,10 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         }
         const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
-        out.text(`${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}`);
+        out.text(
+          `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
+            `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`,
+        );
         return;
       }
       if (engine === 'redis') {

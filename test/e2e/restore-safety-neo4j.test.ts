@@ -90,7 +90,7 @@ describe('neo4j restore safety: the previous database is put back', () => {
     assert.ok(await n.running());
   });
 
-  it("the copy's own dump fails: nothing loaded, Neo4j started with the old store, exit 1", async () => {
+  it(`the copy's own dump fails: nothing loaded, Neo4j started with the old store, exit 1`, async () => {
     const n = await backedUp();
     const r = await n.restore({ IGB_NEO4J_FAIL: 'dump' });
     assert.equal(r.code, 1, r.stderr);
@@ -101,7 +101,7 @@ describe('neo4j restore safety: the previous database is put back', () => {
     assert.ok(await n.running());
   });
 
-  it("the put-back's load fails: exit 69, DOWN first, the copy kept, and the commands named bring the old store back", async () => {
+  it(`the put-back's load fails: exit 69, DOWN first, the copy kept, and the commands named bring the old store back`, async () => {
     const n = await backedUp();
     const r = await n.restore({ IGB_NEO4J_FAIL: 'check,load@2' });
     assert.equal(r.code, 69, r.stderr);
