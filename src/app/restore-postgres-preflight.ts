@@ -2,7 +2,7 @@
 // before any database is created (reads only); each failure is a ConfigError naming the privilege or limit and the fix.
 
 import { availableParallelism } from 'node:os';
-import { ConfigError } from '../domain/errors.js';
+import { ConfigError, IgbackupError } from '../domain/errors.js';
 import { LIMITS } from '../domain/limits.js';
 import { quoteIdent } from '../domain/names.js';
 import type { Transport } from '../transports/transport.js';
@@ -35,7 +35,7 @@ export function parseRestoreFacts(out: string): RestoreFacts {
   try {
     v = JSON.parse(out.trim()) as Record<string, unknown>;
   } catch {
-    throw new Error(`unexpected answer to the preflight query: ${out.trim().slice(0, 200) || '(no row: the connecting role is not in pg_roles)'}`);
+    throw new IgbackupError(`unexpected answer to the preflight query: ${out.trim().slice(0, 200) || '(no row: the connecting role is not in pg_roles)'}`);
   }
   const nums = ['connLimit', 'maxConnections', 'reservedConnections', 'clientConnections', 'roleConnections'];
   const bools = ['superuser', 'createdb', 'createrole'];
@@ -48,7 +48,7 @@ export function parseRestoreFacts(out: string): RestoreFacts {
     isStrings(v.roles) &&
     isStrings(v.tablespaces) &&
     isStrings(v.databases);
-  if (!ok) throw new Error(`unexpected answer to the preflight query: ${out.trim().slice(0, 200)}`);
+  if (!ok) throw new IgbackupError(`unexpected answer to the preflight query: ${out.trim().slice(0, 200)}`);
   return v as unknown as RestoreFacts;
 }
 
