@@ -1,11 +1,14 @@
-// Steps of a Redis restore that talk to Redis itself: the stop, the check of what it loaded, turning AOF back on.
+// Steps of a Redis restore that talk to Redis itself: the stop, stopping a Redis started on the restored data, the
+// check of what it loaded, turning AOF back on.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
 import * as redis from '../engines/redis.js';
 import { judgeLoad } from '../engines/redis-restore.js';
 import type { RedisConfig } from '../config/schema.js';
 import { capture } from '../transports/run.js';
-import type { Transport } from '../transports/transport.js';
+import { succeeded, type Transport } from '../transports/transport.js';
+import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
 import { redisAnswers, redisCli, redisInfo } from './redis-common.js';
 import { waitUntil } from './wait.js';
@@ -35,6 +38,43 @@ export async function stopRedis(ctx: AppContext, t: Transport, conn: redis.Redis
       hint: 'it may still be saving a large dataset and stop later: check whether it runs (and start it if it stopped), then retry with a larger restore.loadTimeoutSec',
     });
   });
+}
+
+/** How long a Redis whose start was cut short is watched for coming up late (a daemon forked before the kill). */
+const SETTLE_MS = 1000;
+
+/**
+ * Stops whatever Redis answers (the restored data must not be saved: restore.stop, or SHUTDOWN NOSAVE FORCE), twice
+ * SETTLE_MS apart; true if one answered. A refused stop fails at once (no wait for a server that stays).
+ */
+export async function stopStarted(t: Transport, conn: redis.RedisConnection, stop: string[] | undefined, timeoutMs: number): Promise<boolean> {
+  let found = false;
+  for (const pause of [0, SETTLE_MS]) {
+    await sleep(pause);
+    if (!(await redisAnswers(t, conn))) continue;
+    found = true;
+    let r = await capture(t, stop ? { argv: stop } : redis.shutdownNoSaveCommand(conn));
+    if (!stop && /^ERR syntax error/.test(r.stdout.trim())) r = await capture(t, redis.shutdownNoSaveCommand(conn, false)); // Redis < 7: no FORCE
+    const refused = stop ? !succeeded(r) : /^(ERR|NOPERM|NOAUTH|WRONGPASS)/.test(r.stdout.trim());
+    if (refused && (await redisAnswers(t, conn))) {
+      throw new IgbackupError(`${stop ? shJoin(stop) : 'SHUTDOWN NOSAVE FORCE'} was refused: ${`${r.stdout.trim()} ${r.stderrTail.trim()}`.trim()}`);
+    }
+    // SHUTDOWN closes the connection: judged by whether the server goes
+    await waitUntil('Redis to stop', timeoutMs, async () => !(await redisAnswers(t, conn)));
+  }
+  return found;
+}
+
+/** The error of an undo on one line (the recovery notes show the first line only): "sh exited with code 1: refused". */
+export function oneLine(e: unknown): Error {
+  return new IgbackupError(
+    messageOf(e)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .join(' '),
+    { cause: e },
+  );
 }
 
 export interface LoadResult {

@@ -5,7 +5,6 @@
 // Redis loaded); only the config file goes back and the copy kept aside goes, and a failure there says what to run.
 
 import { posix } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { IgbackupError, messageOf } from '../domain/errors.js';
 import { withNote } from '../domain/notes.js';
 import * as files from '../engines/files.js';
@@ -13,13 +12,13 @@ import * as redis from '../engines/redis.js';
 import type { RedisConfig } from '../config/schema.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';
-import { capture, captureOk } from '../transports/run.js';
-import type { CommandSpec, Transport } from '../transports/transport.js';
+import { captureOk } from '../transports/run.js';
+import type { Transport } from '../transports/transport.js';
 import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
 import { runPlan, type Step } from './plan.js';
 import { redisAnswers, redisReady } from './redis-common.js';
-import { aofBackOn, checkLoad, stopRedis, type LoadResult } from './redis-steps.js';
+import { aofBackOn, checkLoad, oneLine, stopRedis, stopStarted, type LoadResult } from './redis-steps.js';
 import { waitUntil } from './wait.js';
 
 type RestoreConfig = NonNullable<RedisConfig['restore']>;
@@ -36,9 +35,6 @@ export interface SwapInput {
   /** What redis-check-rdb read from the backup. */
   backup: redis.RdbSummary;
 }
-
-/** How long a Redis whose start was cut short is watched for coming up late (a daemon forked before the kill). */
-const SETTLE_MS = 1000;
 
 interface Swap extends SwapInput {
   ctx: AppContext;
@@ -116,9 +112,9 @@ function steps(x: Swap): Step[] {
 function stopStep(x: Swap): Step {
   const { restore, st } = x;
   const cameBack = x.configFile
-    ? 'it loads its AOF, untouched by the restore: the state at the stop'
-    : `it loads the previous ${x.name}, ${restore.stop ? 'saved by BGSAVE just before the stop (and by restore.stop, if it saves)' : 'saved by SHUTDOWN SAVE: every write up to the stop'}`;
-  let said = `start Redis again: ${cameBack}`;
+    ? 'its AOF, untouched by the restore (the state at the stop)'
+    : `the previous ${x.name} (${restore.stop ? 'saved by BGSAVE just before the stop, and by restore.stop if it saves' : 'saved by SHUTDOWN SAVE: every write up to the stop'})`;
+  let said = `start Redis again with ${cameBack}`;
   const local = x.transport.kind === 'local';
   return {
     name: `stopping Redis ${x.cfg.host}:${x.cfg.port}${restore.stop ? '' : ' (SHUTDOWN SAVE: the current dataset is saved first)'}`,
@@ -137,8 +133,9 @@ function stopStep(x: Swap): Step {
           return;
         }
         if (!st.filesBack) throw new IgbackupError('not started: a file above could not be put back, and Redis would load the restored data');
-        await captureOk(x.transport, { argv: restore.start });
-        await waitUntil('Redis start', x.timeoutMs, () => redisReady(x.transport, x.conn));
+        await captureOk(x.transport, { argv: restore.start })
+          .then(() => waitUntil('Redis start', x.timeoutMs, () => redisReady(x.transport, x.conn)))
+          .catch((e: unknown) => Promise.reject(oneLine(e)));
       },
     },
   };
@@ -146,13 +143,13 @@ function stopStep(x: Swap): Step {
 
 /** The start and the load; its undo, also when the start itself was cut short, stops the Redis it started. */
 function startStep(x: Swap): Step {
-  const how = x.restore.stop ? shJoin(x.restore.stop) : 'SHUTDOWN NOSAVE';
+  const how = x.restore.stop ? shJoin(x.restore.stop) : 'SHUTDOWN NOSAVE FORCE';
   const stop = async (): Promise<boolean> => {
     try {
-      return await stopStarted(x);
+      return await stopStarted(x.transport, x.conn, x.restore.stop, x.timeoutMs);
     } catch (e) {
       x.st.stopFailed = true;
-      throw e;
+      throw oneLine(e);
     }
   };
   return {
@@ -164,27 +161,13 @@ function startStep(x: Swap): Step {
       } catch (err) {
         const note = await stop().then(
           (found) => (found ? `the Redis this start had launched on the restored dump was stopped (${how})` : 'no Redis runs the restored dump'),
-          (e: unknown) => `stopping the Redis this start launched FAILED (${messageOf(e).split('\n')[0]})`,
+          (e: unknown) => `stopping the Redis this start launched FAILED (${oneLine(e).message})`,
         );
         throw withNote(err, note);
       }
     },
-    undo: { name: `stop the Redis started on the restored dump (${how}) and wait until it is gone`, manual: [how === 'SHUTDOWN NOSAVE' ? shJoin(redis.shutdownNoSaveCommand(x.conn).argv) : how], run: () => stop().then(() => undefined) },
+    undo: { name: `stop the Redis started on the restored dump (${how}) and wait until it is gone`, manual: [x.restore.stop ? how : shJoin(redis.shutdownNoSaveCommand(x.conn).argv)], run: () => stop().then(() => undefined) },
   };
-}
-
-/** Stops whatever Redis answers (the restored data must not be saved), twice SETTLE_MS apart; true if one answered. */
-async function stopStarted(x: Swap): Promise<boolean> {
-  const spec: CommandSpec = x.restore.stop ? { argv: x.restore.stop } : redis.shutdownNoSaveCommand(x.conn);
-  let found = false;
-  for (const pause of [0, SETTLE_MS]) {
-    await sleep(pause);
-    if (!(await redisAnswers(x.transport, x.conn))) continue;
-    found = true;
-    await capture(x.transport, spec); // SHUTDOWN closes the connection: judged by whether the server goes
-    await waitUntil('Redis to stop', x.timeoutMs, async () => !(await redisAnswers(x.transport, x.conn)));
-  }
-  return found;
 }
 
 /** An undo of a file; if it fails, Redis is not started again (it would load what the restore put there). */
@@ -199,7 +182,7 @@ function fileUndo(x: Swap, name: string, run: () => Promise<unknown>, manual: ()
         await run();
       } catch (e) {
         x.st.filesBack = false;
-        throw e;
+        throw oneLine(e);
       }
     },
   };
@@ -212,7 +195,7 @@ async function partly(work: Promise<unknown>, cleanup: () => Promise<unknown>, c
   } catch (err) {
     const note = await cleanup().then(
       () => cleaned,
-      (e: unknown) => `cleaning up FAILED (${messageOf(e).split('\n')[0]})`,
+      (e: unknown) => `cleaning up FAILED (${oneLine(e).message})`,
     );
     throw withNote(err, note);
   }

@@ -61,9 +61,13 @@ export function shutdownSaveCommand(c: RedisConnection): CommandSpec {
   return cli(c, 'SHUTDOWN', 'SAVE');
 }
 
-/** Stops Redis without saving: what a restore undoes when Redis runs the restored data (that must not be persisted). */
-export function shutdownNoSaveCommand(c: RedisConnection): CommandSpec {
-  return cli(c, 'SHUTDOWN', 'NOSAVE');
+/**
+ * Stops Redis without saving: what a restore undoes when Redis runs the restored data (that must not be persisted).
+ * FORCE (Redis >= 7): without it Redis refuses to exit while it writes its first AOF ("Writing initial AOF, can't
+ * exit"), which is exactly when a restore that turns AOF back on may be cancelled; the old AOF stays untouched.
+ */
+export function shutdownNoSaveCommand(c: RedisConnection, force = true): CommandSpec {
+  return cli(c, 'SHUTDOWN', 'NOSAVE', ...(force ? ['FORCE'] : []));
 }
 
 export { restoreCommands, restorePathChecks, type RedisRestoreTarget } from './redis-restore.js';
