@@ -46,7 +46,7 @@ interface Swap extends SwapInput {
   st: { before: 'kept' | 'none'; filesBack: boolean; stopFailed: boolean; load?: LoadResult };
 }
 
-/** Runs the plan; then, past the point of no return, puts the config back and drops the copy kept aside. */
+/** Runs the plan; then, past the point of no return, drops the copy kept aside and puts the config back. */
 export async function swapRdb(ctx: AppContext, input: SwapInput): Promise<LoadResult> {
   const restore = input.cfg.restore as RestoreConfig;
   const x: Swap = {
@@ -59,8 +59,8 @@ export async function swapRdb(ctx: AppContext, input: SwapInput): Promise<LoadRe
     st: { before: 'kept', filesBack: true, stopFailed: false },
   };
   await runPlan(steps(x), { reporter: ctx.reporter, signal: ctx.signal });
-  if (x.configFile) await putConfigBack(x, x.configFile);
   await dropAside(x);
+  if (x.configFile) await putConfigBack(x, x.configFile);
   return x.st.load as LoadResult;
 }
 

@@ -212,4 +212,35 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     assert.equal(await digest(r), restored, 'the restored data is not in the AOF');
     await r.stop();
   });
+
+  it('past the point of no return (AOF rewritten), the config file cannot be put back: exit 1 saying the restore is done, with the exact command', async () => {
+    const user = sshServer.user;
+    const r = await startRedis({ appendonly: true, owner: user });
+    const etc = join(r.dir, 'etc');
+    await mkdir(etc);
+    const conf = join(etc, 'redis.conf');
+    await rename(r.conf, conf);
+    await execa('chown', [user, etc, conf]);
+    await fillRedis(r, 50);
+    const key = await backup(dir, r, bucket);
+    const restored = await digest(r);
+    await changeAfterBackup(r);
+    // Over SSH as Redis's user: the first start makes the config's directory read-only once Redis runs.
+    const script = 'm="$1"; d="$2"; shift 2; if [ -e "$m" ]; then exec "$@"; fi; : > "$m"; "$@" && chmod 555 "$d"';
+    const start = ['sh', '-c', script, 'sh', join(r.dir, 'started-once'), etc, 'redis-server', conf];
+    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start, configFile: conf }, { transport: await sshTransport(dir) }) } } });
+    const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
+    assert.equal(res.code, 1, res.stderr);
+    assert.match(res.stderr, /error: the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: /);
+    assert.match(res.stderr, new RegExp(`hint: on ${user}@127\\.0\\.0\\.1:\\d+, run: mv -f ${conf}\\.igbackup-orig ${conf} — until then`));
+    assert.doesNotMatch(res.stderr, /recovery:/);
+    assert.equal(await digest(r), restored);
+    assert.deepEqual(await leftovers(r.dir), [], 'the dump kept aside is gone');
+    await execa('chmod', ['755', etc]);
+    await execa('mv', ['-f', `${conf}.igbackup-orig`, conf]); // what the hint says
+    assert.match(await readFile(conf, 'utf8'), /^appendonly yes$/m);
+    await restart(r, ['runuser', '-u', user, '--', 'redis-server', conf]);
+    assert.equal(await digest(r), restored, 'the restored data is not in the AOF');
+    await r.stop();
+  });
 });
