@@ -127,10 +127,14 @@ function stopStep(x: Swap): Step {
       manual: [shJoin(restore.start)],
       run: async () => {
         if (await redisAnswers(x.transport, x.conn)) {
-          said = st.stopFailed
-            ? 'Redis was not started again: the Redis started on the restored dump could not be stopped (above) and still runs it'
-            : 'Redis was not started again: it answers already, started by something else while igbackup had it stopped (a supervisor?): check which data it runs';
-          return;
+          // Up again without this undo: a start that went on after it was cut short, or a supervisor. It may have
+          // loaded the restored dump, so it is stopped and started here again on the files put back.
+          const why = st.stopFailed ? 'the Redis started on the restored dump could not be stopped (above)' : await stopMeanwhile(x);
+          if (why) {
+            said = `Redis was not started again: ${why}; check which data it runs`;
+            return;
+          }
+          said = `${said} (a Redis that had come up meanwhile, e.g. from a start that went on after it was cut short, was stopped first)`;
         }
         if (!st.filesBack) throw new IgbackupError('not started: a file above could not be put back, and Redis would load the restored data');
         await captureOk(x.transport, { argv: restore.start })
@@ -139,6 +143,14 @@ function stopStep(x: Swap): Step {
       },
     },
   };
+}
+
+/** Stops a Redis that came up while igbackup had it stopped; returns why it could not, or undefined. */
+async function stopMeanwhile(x: Swap): Promise<string | undefined> {
+  return stopStarted(x.transport, x.conn, x.restore.stop, x.timeoutMs).then(
+    () => undefined,
+    (e: unknown) => `a Redis answers (started meanwhile by something else) and could not be stopped (${oneLine(e).message})`,
+  );
 }
 
 /** The start and the load; its undo, also when the start itself was cut short, stops the Redis it started. */
