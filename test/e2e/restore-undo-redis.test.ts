@@ -122,6 +122,23 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     });
   }
 
+  it('over SSH, SIGTERM as the restored RDB is being written: exit 130, the state before the restore, no copy or temp file left', async () => {
+    const r = await startRedis({ owner: sshServer.user });
+    await fillRedis(r, 20000);
+    const key = await backup(dir, r, bucket);
+    const digestBefore = await changeAfterBackup(r);
+    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { transport: await sshTransport(dir) }) } } });
+    const run = startRestore(dir, key);
+    assert.ok(await until(() => run.stderr().includes('> writing the restored RDB')), run.stderr());
+    run.child.kill('SIGTERM');
+    const res = await run.child;
+    assert.equal(res.exitCode, 130, run.stderr());
+    assert.match(run.stderr(), /recovery: (.*: ok; )?put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb .*: ok$/m);
+    assert.equal(await digest(r), digestBefore);
+    assert.deepEqual(await leftovers(r.dir), []);
+    await r.stop();
+  });
+
   it('SIGTERM while AOF is turned back on (the rewrite is slow): exit 130, the state before the restore, also after a plain restart', async () => {
     const r = await startRedis({ appendonly: true });
     await fillRedis(r, 400);
