@@ -42,6 +42,12 @@ export async function redisInfo(transport: Transport, conn: redis.RedisConnectio
   return redis.parseInfo(await redisCli(transport, conn, 'INFO', section));
 }
 
+/** True when a server answers at all (PONG, or an error such as LOADING): a process listens on its port. */
+export async function redisAnswers(transport: Transport, conn: redis.RedisConnection): Promise<boolean> {
+  const r = await capture(transport, redis.cli(conn, 'PING'));
+  return r.stdout.trim() !== '' && !/Could not connect|Connection refused|Connection reset/i.test(`${r.stdout}\n${r.stderrTail}`);
+}
+
 /** True when the server answers PING with PONG and is not loading. */
 export async function redisReady(transport: Transport, conn: redis.RedisConnection): Promise<boolean> {
   const r = await capture(transport, redis.cli(conn, 'PING'));

@@ -1,19 +1,27 @@
-// The destructive part of a Redis restore: stop (the state saved), replace the RDB (AOF-aware), start; on any failure
-// the saved state and config are put back and Redis started again, or a ServiceDownError says it is down and how to fix.
+// The destructive part of a Redis restore, as a plan of steps with undos (runPlan): stop, keep the dump aside, (AOF:
+// the config with appendonly no), write the restored dump, start and check the load, (AOF: turn it back on and wait
+// for the rewrite). Until the plan has run to its end, any failure or cancel brings back exactly the state at the stop.
+// The end of the plan is the point of no return: the restored data is then persisted (in the AOF, or as the dump
+// Redis loaded); only the config file goes back and the copy kept aside goes, and a failure there says what to run.
 
 import { posix } from 'node:path';
-import { IgbackupError, ProcessFailedError, ServiceDownError } from '../domain/errors.js';
+import { IgbackupError, messageOf } from '../domain/errors.js';
+import { withNote } from '../domain/notes.js';
 import * as files from '../engines/files.js';
 import * as redis from '../engines/redis.js';
 import type { RedisConfig } from '../config/schema.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';
-import { capture, captureOk } from '../transports/run.js';
-import type { CommandSpec, Transport } from '../transports/transport.js';
+import { captureOk } from '../transports/run.js';
+import type { Transport } from '../transports/transport.js';
 import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
-import { redisCli, redisInfo, redisReady } from './redis-common.js';
+import { runPlan, type Step } from './plan.js';
+import { redisAnswers, redisReady } from './redis-common.js';
+import { aofBackOn, checkLoad, oneLine, stopRedis, stopStarted, type LoadResult } from './redis-steps.js';
 import { waitUntil } from './wait.js';
+
+type RestoreConfig = NonNullable<RedisConfig['restore']>;
 
 export interface SwapInput {
   transport: Transport;
@@ -21,143 +29,207 @@ export interface SwapInput {
   cfg: RedisConfig;
   rdbPath: string;
   plain: string;
-  aof: boolean;
-  stamp: string;
-}
-
-type Done = 'stopped' | 'saved-old-dump' | 'placed-new-dump' | 'aof-disabled-in-config' | 'started' | 'config-restored';
-
-/** Stop (the default SHUTDOWN SAVE saves first), keep the dump aside, replace, start (AOF-aware); recover on failure. */
-export async function swapRdb(ctx: AppContext, s: SwapInput): Promise<{ dbsize: number; aside: string }> {
-  const restore = s.cfg.restore as NonNullable<RedisConfig['restore']>;
-  const run = (spec: CommandSpec): Promise<string> => captureOk(s.transport, spec);
-  const aside = `${s.rdbPath}.igbackup-${s.stamp}`;
-  const configFile = s.aof ? restore.configFile : undefined;
-  const loadTimeout = restore.loadTimeoutSec * 1000;
-  const done: Done[] = [];
-  try {
-    await stopRedis(ctx, s, restore);
-    done.push('stopped');
-    await run(files.copyIfExistsCommand(s.rdbPath, aside));
-    done.push('saved-old-dump');
-    ctx.reporter.step(`writing the restored RDB to ${s.rdbPath}`);
-    const writer = s.transport.start(files.placeFileCommand(s.rdbPath));
-    writer.stdout.resume();
-    await feedFile(s.plain, decompressStage('none', ctx.runner), writer);
-    done.push('placed-new-dump');
-    if (configFile) {
-      await run(redis.disableAofInConfigCommand(configFile));
-      done.push('aof-disabled-in-config');
-    }
-    ctx.reporter.step(`starting Redis${s.aof ? ' with appendonly no (to load the RDB)' : ''}`);
-    await run({ argv: restore.start });
-    await waitUntil('Redis start and RDB load', loadTimeout, () => redisReady(s.transport, s.conn));
-    done.push('started');
-    if (configFile) {
-      await aofBackOn(ctx, s, loadTimeout);
-      await run(redis.restoreConfigCommand(configFile));
-      done.push('config-restored');
-    }
-    const dbsize = Number((await redisCli(s.transport, s.conn, 'DBSIZE')).trim());
-    return { dbsize, aside };
-  } catch (err) {
-    throw await recover(ctx, s, err, { done, aside, configFile, start: restore.start });
-  }
-}
-
-/** The stop; a refused SHUTDOWN SAVE (the save failed: Redis 7 then keeps running) fails here, nothing changed. */
-async function stopRedis(ctx: AppContext, s: SwapInput, restore: NonNullable<RedisConfig['restore']>): Promise<void> {
-  ctx.reporter.step(`stopping Redis ${s.cfg.host}:${s.cfg.port}${restore.stop ? '' : ' (SHUTDOWN SAVE: the current dataset is saved first)'}`);
-  const r = await capture(s.transport, restore.stop ? { argv: restore.stop } : redis.shutdownSaveCommand(s.conn));
-  // SHUTDOWN closes the connection: judge by the answer (an error means it refused) and whether the server is gone.
-  if (!restore.stop && /^(ERR|NOPERM|NOAUTH)/m.test(r.stdout.trim())) {
-    throw new IgbackupError(`Redis refused to shut down: ${r.stdout.trim()}`, {
-      hint: "SHUTDOWN SAVE fails when Redis cannot write its dump (disk space, permissions of its dir: see Redis's log) or when the user may not run SHUTDOWN (ACL)",
-    });
-  }
-  await waitUntil('Redis shutdown', restore.loadTimeoutSec * 1000, async () => !(await redisReady(s.transport, s.conn))).catch((e: unknown) => {
-    throw new IgbackupError(`Redis still answered ${restore.loadTimeoutSec} s after the stop command; igbackup changed nothing`, {
-      cause: e,
-      hint: 'it may still be saving a large dataset and stop later: check whether it runs (and start it if it stopped), then retry with a larger restore.loadTimeoutSec',
-    });
-  });
-}
-
-async function aofBackOn(ctx: AppContext, s: SwapInput, timeoutMs: number): Promise<void> {
-  ctx.reporter.step('turning AOF back on and waiting for the rewrite');
-  await redisCli(s.transport, s.conn, 'CONFIG', 'SET', 'appendonly', 'yes');
-  await waitUntil('AOF rewrite', timeoutMs, async () => {
-    const p = await redisInfo(s.transport, s.conn, 'persistence');
-    if (p.aof_rewrite_in_progress !== '0' || p.aof_rewrite_scheduled !== '0' || p.aof_enabled !== '1') return false;
-    if (p.aof_last_bgrewrite_status !== 'ok') throw new ProcessFailedError('AOF rewrite', { exitCode: 1, signal: undefined, stderrTail: `aof_last_bgrewrite_status:${p.aof_last_bgrewrite_status}` });
-    return true;
-  });
-}
-
-interface RecoverState {
-  done: Done[];
-  aside: string;
+  /** With AOF on: the config file's real path (symlinks resolved), rewritten with appendonly no for the load. */
   configFile?: string | undefined;
-  start: string[];
+  stamp: string;
+  /** What redis-check-rdb read from the backup. */
+  backup: redis.RdbSummary;
 }
 
-/**
- * Brings Redis back: the original config, the dump saved at the stop (when the new one was placed), then a start.
- * Returns the error to throw: the first failure with the recovery notes, or a ServiceDownError when Redis stays down.
- */
-async function recover(ctx: AppContext, s: SwapInput, err: unknown, r: RecoverState): Promise<unknown> {
-  const notes: string[] = [];
-  const todo: string[] = []; // what the operator still has to run when Redis stays down
-  const step = async (what: string, fn: () => Promise<unknown>, manual?: string[]): Promise<void> => {
+interface Swap extends SwapInput {
+  ctx: AppContext;
+  restore: RestoreConfig;
+  aside: string;
+  name: string;
+  timeoutMs: number;
+  /** What the steps found out, for the undos that follow. */
+  st: { before: 'kept' | 'none'; filesBack: boolean; stopFailed: boolean; load?: LoadResult };
+}
+
+/** Runs the plan; then, past the point of no return, drops the copy kept aside and puts the config back. */
+export async function swapRdb(ctx: AppContext, input: SwapInput): Promise<LoadResult> {
+  const restore = input.cfg.restore as RestoreConfig;
+  const x: Swap = {
+    ...input,
+    ctx,
+    restore,
+    aside: `${input.rdbPath}.igbackup-${input.stamp}`,
+    name: posix.basename(input.rdbPath),
+    timeoutMs: restore.loadTimeoutSec * 1000,
+    st: { before: 'kept', filesBack: true, stopFailed: false },
+  };
+  await runPlan(steps(x), { reporter: ctx.reporter, signal: ctx.signal });
+  await dropAside(x);
+  if (x.configFile) await putConfigBack(x, x.configFile);
+  return x.st.load as LoadResult;
+}
+
+function steps(x: Swap): Step[] {
+  const { ctx, transport: t, st } = x;
+  const conf = x.configFile;
+  const configStep: Step[] = conf
+    ? [
+        {
+          name: `writing appendonly no into ${conf} (the original kept as ${posix.basename(conf)}.igbackup-orig), so that Redis loads the RDB`,
+          run: () => partly(captureOk(t, redis.disableAofInConfigCommand(conf)), () => captureOk(t, redis.restoreConfigIfSavedCommand(conf)), 'the original config file is in place'),
+          undo: fileUndo(x, 'put the original config file back', () => captureOk(t, redis.restoreConfigCommand(conf)), () => [`mv -f ${conf}.igbackup-orig ${conf}`]),
+        },
+      ]
+    : [];
+  return [
+    stopStep(x),
+    {
+      name: `keeping the current ${x.name} aside as ${posix.basename(x.aside)} (a hard link: no copy)`,
+      run: async () => {
+        st.before = (await captureOk(t, files.keepAsideCommand(x.rdbPath, x.aside))).trim() === 'none' ? 'none' : 'kept';
+      },
+      undo: fileUndo(x, `put the previous ${x.name} back`, () => captureOk(t, files.putBackCommand(x.rdbPath, x.aside, st.before)), () =>
+        st.before === 'kept' ? [`mv -f ${x.aside} ${x.rdbPath}`] : [`rm -f ${x.rdbPath}`],
+      ),
+    },
+    ...configStep,
+    {
+      name: `writing the restored RDB to ${x.rdbPath}.igbackup-new, then renaming it to ${x.name} once every byte is verified`,
+      run: async () => {
+        const writer = t.start(files.writeNewCommand(x.rdbPath));
+        writer.stdout.resume();
+        await feedFile(x.plain, decompressStage('none', ctx.runner), writer);
+        await captureOk(t, files.renameNewCommand(x.rdbPath));
+      },
+    },
+    startStep(x),
+    {
+      name: 'checking what Redis loaded against the backup (keys, evictions, maxmemory)',
+      run: async () => {
+        st.load = await checkLoad(t, x.conn, x.backup);
+      },
+    },
+    ...(conf ? [{ name: 'turning AOF back on (CONFIG SET appendonly yes) and waiting for the rewrite', run: () => aofBackOn(ctx, t, x.conn, x.timeoutMs) }] : []),
+  ];
+}
+
+/** The stop; its undo starts Redis again, but only once every file is back (else it would load the restored data). */
+function stopStep(x: Swap): Step {
+  const { restore, st } = x;
+  const cameBack = x.configFile
+    ? 'its AOF, untouched by the restore (the state at the stop)'
+    : `the previous ${x.name} (${restore.stop ? 'saved by BGSAVE just before the stop, and by restore.stop if it saves' : 'saved by SHUTDOWN SAVE: every write up to the stop'})`;
+  let said = `start Redis again with ${cameBack}`;
+  const local = x.transport.kind === 'local';
+  return {
+    name: `stopping Redis ${x.cfg.host}:${x.cfg.port}${restore.stop ? '' : ' (SHUTDOWN SAVE: the current dataset is saved first)'}`,
+    run: () => stopRedis(x.ctx, x.transport, x.conn, x.cfg),
+    undo: {
+      get name() {
+        return said;
+      },
+      service: `Redis ${x.cfg.host}:${x.cfg.port}${local ? '' : ` (on ${x.transport.host})`}`,
+      manual: [shJoin(restore.start)],
+      run: async () => {
+        if (await redisAnswers(x.transport, x.conn)) {
+          // Up again without this undo: a start that went on after it was cut short, or a supervisor. It may have
+          // loaded the restored dump, so it is stopped and started here again on the files put back.
+          const why = st.stopFailed ? 'the Redis started on the restored dump could not be stopped (above)' : await stopMeanwhile(x);
+          if (why) {
+            said = `Redis was not started again: ${why}; check which data it runs`;
+            return;
+          }
+          said = `${said} (a Redis that had come up meanwhile, e.g. from a start that went on after it was cut short, was stopped first)`;
+        }
+        if (!st.filesBack) throw new IgbackupError('not started: a file above could not be put back, and Redis would load the restored data');
+        await captureOk(x.transport, { argv: restore.start })
+          .then(() => waitUntil('Redis start', x.timeoutMs, () => redisReady(x.transport, x.conn)))
+          .catch((e: unknown) => Promise.reject(oneLine(e)));
+      },
+    },
+  };
+}
+
+/** Stops a Redis that came up while igbackup had it stopped; returns why it could not, or undefined. */
+async function stopMeanwhile(x: Swap): Promise<string | undefined> {
+  return stopStarted(x.transport, x.conn, x.restore.stop, x.timeoutMs).then(
+    () => undefined,
+    (e: unknown) => `a Redis answers (started meanwhile by something else) and could not be stopped (${oneLine(e).message})`,
+  );
+}
+
+/** The start and the load; its undo, also when the start itself was cut short, stops the Redis it started. */
+function startStep(x: Swap): Step {
+  const how = x.restore.stop ? shJoin(x.restore.stop) : 'SHUTDOWN NOSAVE FORCE';
+  const stop = async (): Promise<boolean> => {
     try {
-      await fn();
-      notes.push(`${what}: ok`);
+      return await stopStarted(x.transport, x.conn, x.restore.stop, x.timeoutMs);
     } catch (e) {
-      notes.push(`${what}: FAILED (${(e as Error).message.split('\n').slice(0, 2).join(' ').trim()})`);
-      if (manual) todo.push(shJoin(manual));
+      x.st.stopFailed = true;
+      throw oneLine(e);
     }
   };
-  if (!r.done.includes('stopped')) return withNotes(err, ctx, ['Redis was not stopped; nothing was changed']);
-  if (r.done.includes('aof-disabled-in-config') && !r.done.includes('config-restored') && r.configFile) {
-    const conf = r.configFile;
-    await step('put the original config file back', () => captureOk(s.transport, redis.restoreConfigCommand(conf)), ['mv', '-f', `${conf}.igbackup-orig`, conf]);
-  }
-  if (await redisReady(s.transport, s.conn).catch(() => false)) {
-    notes.push(r.done.includes('started') ? 'Redis is running with the restored data' : 'Redis is running (started by something else, e.g. its supervisor)');
-    return withNotes(err, ctx, notes);
-  }
-  const name = posix.basename(s.rdbPath);
-  if (!r.done.includes('placed-new-dump')) {
-    // a write that failed midway (e.g. no space left) leaves its temp file: remove it, Redis never reads it
-    await capture(s.transport, files.removePartialPlaceCommand(s.rdbPath)).catch(() => undefined);
-  }
-  if (r.done.includes('placed-new-dump')) {
-    await step(`put the previous ${name} back`, () =>
-      captureOk(s.transport, files.moveCommand(r.aside, s.rdbPath)).catch(async () => {
-        // no previous dump existed: move the new one away so Redis starts as it was
-        await captureOk(s.transport, files.moveCommand(s.rdbPath, `${s.rdbPath}.igbackup-failed`));
-      }), ['mv', '-f', r.aside, s.rdbPath]);
-  }
-  await step('start Redis', async () => {
-    await captureOk(s.transport, { argv: r.start });
-    await waitUntil('Redis start', (s.cfg.restore?.loadTimeoutSec ?? 600) * 1000, () => redisReady(s.transport, s.conn));
-  });
-  if (await redisReady(s.transport, s.conn).catch(() => false)) {
-    const saved = s.cfg.restore?.stop ? 'saved by BGSAVE just before the stop (and by the stop command, if it saves)' : 'saved by SHUTDOWN SAVE: every write up to the stop';
-    notes.push(s.aof ? 'Redis loaded its AOF, untouched by the restore: the state at the stop' : `Redis runs the previous ${name}, ${saved}`);
-    return withNotes(err, ctx, notes);
-  }
-  ctx.reporter.warn(`restore failed and Redis is DOWN; recovery: ${notes.join('; ')}`);
-  return new ServiceDownError(`Redis ${s.cfg.host}:${s.cfg.port}`, {
-    cause: err,
-    commands: [...todo, shJoin(r.start)],
-    recovery: notes,
-    hint: `on ${s.transport.host}, run: ${[...todo, shJoin(r.start)].join(' && ')} (then check Redis's log for why it did not start)`,
-  });
+  return {
+    name: `starting Redis${x.configFile ? ' with appendonly no' : ''} and waiting for it to load the RDB`,
+    run: async () => {
+      try {
+        await captureOk(x.transport, { argv: x.restore.start });
+        await waitUntil('Redis start and RDB load', x.timeoutMs, () => redisReady(x.transport, x.conn), 200, x.ctx.signal);
+      } catch (err) {
+        const note = await stop().then(
+          (found) => (found ? `the Redis this start had launched on the restored dump was stopped (${how})` : 'no Redis runs the restored dump'),
+          (e: unknown) => `stopping the Redis this start launched FAILED (${oneLine(e).message})`,
+        );
+        throw withNote(err, note);
+      }
+    },
+    undo: { name: `stop the Redis started on the restored dump (${how}) and wait until it is gone`, manual: [x.restore.stop ? how : shJoin(redis.shutdownNoSaveCommand(x.conn).argv)], run: () => stop().then(() => undefined) },
+  };
 }
 
-function withNotes(err: unknown, ctx: AppContext, notes: string[]): unknown {
-  ctx.reporter.warn(`restore failed; recovery: ${notes.join('; ')}`);
-  if (err instanceof Error) err.message = `${err.message}\nrecovery: ${notes.join('; ')}`;
-  return err;
+/** An undo of a file; if it fails, Redis is not started again (it would load what the restore put there). */
+function fileUndo(x: Swap, name: string, run: () => Promise<unknown>, manual: () => string[]): NonNullable<Step['undo']> {
+  return {
+    name,
+    get manual() {
+      return manual();
+    },
+    run: async () => {
+      try {
+        await run();
+      } catch (e) {
+        x.st.filesBack = false;
+        throw oneLine(e);
+      }
+    },
+  };
+}
+
+/** A step that may fail half-way cleans up its own part (the plan only undoes completed steps), and says so. */
+async function partly(work: Promise<unknown>, cleanup: () => Promise<unknown>, cleaned: string): Promise<void> {
+  try {
+    await work;
+  } catch (err) {
+    const note = await cleanup().then(
+      () => cleaned,
+      (e: unknown) => `cleaning up FAILED (${oneLine(e).message})`,
+    );
+    throw withNote(err, note);
+  }
+}
+
+/** Past the point of no return: a cancel that cuts this short is retried once (commands started after it run). */
+async function putConfigBack(x: Swap, conf: string): Promise<void> {
+  const spec = redis.restoreConfigCommand(conf);
+  x.ctx.reporter.step(`putting the original ${conf} back`);
+  await captureOk(x.transport, spec)
+    .catch((e: unknown) => (x.ctx.signal?.aborted ? captureOk(x.transport, redis.restoreConfigIfSavedCommand(conf)) : Promise.reject(e)))
+    .catch((err: unknown) => {
+      throw new IgbackupError(`the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: ${messageOf(err).split('\n')[0]}`, {
+        cause: err,
+        hint: `on ${x.transport.host}, run: ${shJoin(spec.argv)} — until then ${conf} says appendonly no, and a restart would load ${x.name} without the AOF (losing the writes made since the restore)`,
+      });
+    });
+}
+
+async function dropAside(x: Swap): Promise<void> {
+  const rm = { argv: ['rm', '-f', x.aside] };
+  await captureOk(x.transport, rm)
+    .catch(() => captureOk(x.transport, rm))
+    .catch((e: unknown) => x.ctx.reporter.warn(`the previous dump is still at ${x.aside} (${messageOf(e).split('\n')[0]}): remove it (on ${x.transport.host}: rm -f ${x.aside})`));
 }

@@ -1,13 +1,15 @@
-// Use case: restore a Redis RDB: check the host (nothing changed), download and verify, save the current state, stop
-// Redis, put the RDB in place (AOF-aware), start, check DBSIZE. Whatever fails, the state at the stop is put back.
+// Use case: restore a Redis RDB: check the host (nothing changed), download and verify, check it can fit, save the
+// current state, then the swap (stop, replace, start, check the load, AOF back on): whatever fails there, the state at
+// the stop is put back.
 
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigError, IgbackupError, ProcessFailedError } from '../domain/errors.js';
+import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import { scratchStamp } from './scratch.js';
 import * as redis from '../engines/redis.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
-import { capture, captureOk } from '../transports/run.js';
+import { capture } from '../transports/run.js';
 import { succeeded } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
@@ -15,7 +17,7 @@ import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { selectEnv, type AppContext } from './context.js';
 import { redisConnection, redisSection } from './redis-common.js';
-import { persistBeforeStop, preflightRedisRestore, redisFiles } from './redis-restore-checks.js';
+import { persistBeforeStop, preflightMemory, preflightRedisRestore, redisFiles } from './redis-restore-checks.js';
 import { swapRdb } from './redis-swap.js';
 import { openTransport } from './transports.js';
 
@@ -65,28 +67,21 @@ async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): P
     await preflightRedisRestore(ctx, transport, conn, cfg.restore, target);
     const plain = join(ws.dir, 'dump.rdb');
     const dump = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
-    const keysInBackup = await checkRdb(ctx, plain, cfg.binDir);
-    const { rdbPath, aof } = target;
+    const backup = await checkRdb(ctx, plain, cfg.binDir);
+    await preflightMemory(transport, conn, (await stat(plain)).size);
     await persistBeforeStop(ctx, transport, conn, cfg.restore);
-    const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, aof, stamp: scratchStamp(ctx.now()) });
-    if (keysInBackup !== undefined && keysInBackup > 0 && r.dbsize === 0) {
-      throw new IgbackupError(`Redis came back with DBSIZE 0 although the backup holds ${keysInBackup} keys`, {
-        hint: `check the server log: the RDB was not loaded (AOF, or a different dir/dbfilename?); the previous dump is kept at ${r.aside}`,
-      });
-    }
-    await captureOk(transport, { argv: ['rm', '-f', r.aside] }).catch(() => undefined);
-    if (keysInBackup !== undefined && r.dbsize !== keysInBackup) {
-      ctx.reporter.warn(`DBSIZE is ${r.dbsize}, the backup holds ${keysInBackup} keys (keys with a TTL may have expired)`);
-    }
+    const { rdbPath, configFile } = target;
+    const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, configFile, backup, stamp: scratchStamp(ctx.now()) });
+    if (r.warning) ctx.reporter.warn(r.warning);
     return {
       env: h.name,
       engine: 'redis',
       key: entry.key,
       bytes: dump.bytes,
       sha256: dump.sha256,
-      keysInBackup,
-      dbsize: r.dbsize,
-      aof,
+      keysInBackup: backup.keys,
+      dbsize: r.keys,
+      aof: target.aof,
       durationMs: Math.round(performance.now() - t0),
     };
   } finally {
@@ -95,13 +90,13 @@ async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): P
   }
 }
 
-/** redis-check-rdb on the verified download, before Redis is touched; returns the key count it read. */
-async function checkRdb(ctx: AppContext, path: string, binDir: string | undefined): Promise<number | undefined> {
+/** redis-check-rdb on the verified download, before Redis is touched; what it read (keys, keys with an expire). */
+async function checkRdb(ctx: AppContext, path: string, binDir: string | undefined): Promise<redis.RdbSummary> {
   const r = await capture(ctx.runner, redis.checkRdbCommand(path, undefined));
   if (r.startError) {
     ctx.reporter.warn(`redis-check-rdb is not installed here; the RDB was checked by sha256 only (${binDir ? 'binDir applies to the Redis host' : 'install redis-tools'})`);
-    return undefined;
+    return {};
   }
   if (!succeeded(r)) throw new ProcessFailedError('redis-check-rdb', { ...r, stderrTail: `${r.stdout}\n${r.stderrTail}` }, { hint: 'the artifact is not a loadable RDB; Redis was not touched' });
-  return redis.parseCheckRdbKeys(r.stdout);
+  return redis.parseCheckRdb(r.stdout);
 }

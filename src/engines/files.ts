@@ -8,18 +8,47 @@ export function placeFileCommand(path: string): CommandSpec {
   return { argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path], stdin: 'pipe' };
 }
 
-/** Removes what a placeFileCommand that failed midway left (its temp file beside `path`). */
-export function removePartialPlaceCommand(path: string): CommandSpec {
-  return { argv: ['rm', '-f', `${path}.igbackup-new`] };
-}
-
-/** Copies `from` to `to` if it exists (keeps the replaced dump.rdb). */
-export function copyIfExistsCommand(from: string, to: string): CommandSpec {
-  return { argv: ['sh', '-c', '[ ! -e "$1" ] || cp -p "$1" "$2"', 'igbackup', from, to] };
-}
-
 export function moveCommand(from: string, to: string): CommandSpec {
   return { argv: ['mv', '-f', from, to] };
+}
+
+/**
+ * Keeps `path` aside as `aside` without copying its bytes (a hard link; a copy only where links are not possible):
+ * `path` stays in place until it is replaced by a rename. Prints "kept", or "none" when there is no `path`.
+ */
+export function keepAsideCommand(path: string, aside: string): CommandSpec {
+  return { argv: ['sh', '-c', 'if [ -e "$1" ]; then { ln -f "$1" "$2" 2>/dev/null || cp -p "$1" "$2"; } && echo kept; else echo none; fi', 'igbackup', path, aside] };
+}
+
+/** Writes stdin to `path`.igbackup-new only; renameNewCommand puts it in place once every byte is verified. */
+export function writeNewCommand(path: string): CommandSpec {
+  return { argv: ['sh', '-c', 'cat > "$1.igbackup-new"', 'igbackup', path], stdin: 'pipe' };
+}
+
+/** Renames `path`.igbackup-new over `path` (atomic on one filesystem). */
+export function renameNewCommand(path: string): CommandSpec {
+  return moveCommand(`${path}.igbackup-new`, path);
+}
+
+/**
+ * Undoes keepAside + writeNew + renameNew, whichever of them ran: removes the temp file, then puts `aside` back over
+ * `path` ("kept": unless they are still the same file, when only the extra name goes) or removes `path` ("none": there
+ * was no file before). Fails, changing nothing, if a kept file is missing.
+ */
+export function putBackCommand(path: string, aside: string, before: 'kept' | 'none'): CommandSpec {
+  const script = [
+    'rm -f "$1.igbackup-new" || exit 1',
+    'if [ "$3" = none ]; then exec rm -f "$1"; fi',
+    'if [ "$2" -ef "$1" ]; then exec rm -f "$2"; fi',
+    'if [ -e "$2" ]; then exec mv -f "$2" "$1"; fi',
+    'echo "the previous file $2 is missing" >&2; exit 1',
+  ].join('\n');
+  return { argv: ['sh', '-c', script, 'igbackup', path, aside, before] };
+}
+
+/** The canonical path of `path` on the host (symlinks resolved), so a rewrite keeps a symlink and changes its target. */
+export function realPathCommand(path: string): CommandSpec {
+  return { argv: ['readlink', '-f', path] };
 }
 
 /**
@@ -29,9 +58,10 @@ export function moveCommand(from: string, to: string): CommandSpec {
  * - file-replaceable: a file, if present, that is copied aside (readable) and renamed over (not protected by a sticky
  *   directory owned by someone else);
  * - file-writable: an existing file rewritten in place (readable and writable);
- * - runnable: a command: a bare name found with `command -v`, a path that is an executable file.
+ * - runnable: a command: a bare name found with `command -v`, a path that is an executable file;
+ * - absent: a name the restore creates, which must not exist yet (what an earlier run left there).
  */
-export type PathCheckKind = 'dir-writable' | 'dir-creatable' | 'file-replaceable' | 'file-writable' | 'runnable';
+export type PathCheckKind = 'dir-writable' | 'dir-creatable' | 'file-replaceable' | 'file-writable' | 'runnable' | 'absent';
 
 export interface PathCheck {
   kind: PathCheckKind;
@@ -57,6 +87,7 @@ while [ $# -ge 2 ]; do
         */*) if [ -f "$p" ] && [ -x "$p" ]; then r=ok; elif [ -e "$p" ]; then r=not-executable; else r=missing; fi ;;
         *) if command -v "$p" >/dev/null 2>&1; then r=ok; else r=not-found; fi ;;
       esac ;;
+    absent) if [ -e "$p" ] || [ -L "$p" ]; then r=exists; else r=ok; fi ;;
     *) r=unknown-check ;;
   esac
   printf '%s\\t%s\\n' "$k" "$r"
@@ -76,6 +107,7 @@ const EXPLAIN: Record<string, string> = {
   sticky: 'sits in a sticky directory owned by another user, so it cannot be replaced',
   'not-executable': 'is not an executable file',
   'not-found': 'is not found in PATH',
+  exists: 'exists already',
 };
 
 /** The failed checks as problems, each "<what> <path> <explanation> for user U: <why>" (pure). */

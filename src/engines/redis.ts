@@ -1,8 +1,7 @@
 // Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
 
-import { posix } from 'node:path';
 import type { CommandSpec } from '../domain/command.js';
-import { moveCommand, type PathCheck } from './files.js';
+import { moveCommand } from './files.js';
 
 export interface RedisConnection {
   host: string;
@@ -62,43 +61,16 @@ export function shutdownSaveCommand(c: RedisConnection): CommandSpec {
   return cli(c, 'SHUTDOWN', 'SAVE');
 }
 
-export interface RedisRestoreTarget {
-  dir: string;
-  rdbPath: string;
-  /** The config file, when the restore rewrites it (AOF on or configured). */
-  configFile?: string | undefined;
-  start: string[];
-  stop?: string[] | undefined;
+/**
+ * Stops Redis without saving: what a restore undoes when Redis runs the restored data (that must not be persisted).
+ * FORCE (Redis >= 7): without it Redis refuses to exit while it writes its first AOF ("Writing initial AOF, can't
+ * exit"), which is exactly when a restore that turns AOF back on may be cancelled; the old AOF stays untouched.
+ */
+export function shutdownNoSaveCommand(c: RedisConnection, force = true): CommandSpec {
+  return cli(c, 'SHUTDOWN', 'NOSAVE', ...(force ? ['FORCE'] : []));
 }
 
-/** The read-only checks a restore runs on the Redis host before it stops anything (pure). */
-export function restorePathChecks(t: RedisRestoreTarget): PathCheck[] {
-  const name = posix.basename(t.rdbPath);
-  const checks: PathCheck[] = [
-    {
-      kind: 'dir-writable',
-      path: t.dir,
-      what: "Redis's dir",
-      why: `the restore writes ${name}.igbackup-new there, keeps the current ${name} aside and renames files; run it as a user who can write there (the transport's user, e.g. the redis user) or grant that user write access`,
-    },
-    { kind: 'file-replaceable', path: t.rdbPath, what: 'the current dump', why: 'it is copied aside and then replaced; make it readable and replaceable by that user' },
-  ];
-  if (t.configFile) {
-    const dir = posix.dirname(t.configFile);
-    const why = `igbackup writes ${posix.basename(t.configFile)}.igbackup-orig beside it and starts Redis once with appendonly no; grant that user write access or run the restore as its owner`;
-    checks.push({ kind: 'file-writable', path: t.configFile, what: 'the config file (restore.configFile)', why });
-    checks.push({ kind: 'dir-writable', path: dir, what: "the config file's directory", why });
-  }
-  const runnable = (argv: string[], what: string, key: string): PathCheck => ({
-    kind: 'runnable',
-    path: argv[0] as string,
-    what,
-    why: `fix ${key} (a full path, or install the program on that host), or the restore could not ${what.includes('start') ? 'start Redis again' : 'stop Redis'}`,
-  });
-  checks.push(runnable(t.start, 'the start command', 'restore.start'));
-  if (t.stop) checks.push(runnable(t.stop, 'the stop command', 'restore.stop'));
-  return checks;
-}
+export { restoreCommands, restorePathChecks, type RedisRestoreTarget } from './redis-restore.js';
 
 /** Streams a file to stdout (bgsave mode: the dump.rdb the server wrote). */
 export function catCommand(path: string): CommandSpec {
@@ -121,6 +93,11 @@ export function disableAofInConfigCommand(configFile: string): CommandSpec {
 /** Puts the saved config file back. */
 export function restoreConfigCommand(configFile: string): CommandSpec {
   return moveCommand(`${configFile}.igbackup-orig`, configFile);
+}
+
+/** Puts the saved config file back if disableAofInConfigCommand got as far as saving it (an interrupted rewrite). */
+export function restoreConfigIfSavedCommand(configFile: string): CommandSpec {
+  return { argv: ['sh', '-c', '[ ! -e "$1.igbackup-orig" ] || mv -f "$1.igbackup-orig" "$1"', 'igbackup', configFile] };
 }
 
 /** redis-check-rdb on a local file: the engine's native check. */
@@ -161,6 +138,21 @@ export function keyspaceKeys(info: Record<string, string>): number {
 export function parseCheckRdbKeys(output: string): number | undefined {
   const m = /(\d+) keys read/.exec(output);
   return m ? Number(m[1]) : undefined;
+}
+
+/** What redis-check-rdb (7.x) read: keys, keys with an expire ("[info] 1 expires"), the source's used-mem AUX field. */
+export interface RdbSummary {
+  keys?: number | undefined;
+  expires?: number | undefined;
+  usedMem?: number | undefined;
+}
+
+export function parseCheckRdb(output: string): RdbSummary {
+  const num = (re: RegExp): number | undefined => {
+    const m = re.exec(output);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { keys: num(/(\d+) keys read/), expires: num(/\[info\] (\d+) expires/), usedMem: num(/AUX FIELD used-mem = '(\d+)'/) };
 }
 
 /**

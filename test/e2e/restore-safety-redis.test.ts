@@ -1,44 +1,16 @@
 // A Redis restore never makes things worse, on real redis-server 7 instances: everything it needs is checked before
-// the download and the stop (exit 2, Redis untouched), the state at the moment of the restore (writes since the last
-// save included) is what a failed restore puts back, and a recovery that cannot start Redis says DOWN (exit 69).
+// the download and the stop (exit 2, Redis untouched): the paths and commands, a Redis that does not answer, the ACL
+// permissions of its user, CONFIG SET with AOF, a backup that cannot fit maxmemory. (What a failed or cancelled restore
+// puts back: restore-undo-redis.test.ts.)
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile, chmod } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod } from 'node:fs/promises';
 import { before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
-import { ROOT, parseJson, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { makeBucket, sshServer } from '../helpers/servers.js';
-import { digest, fillRedis, startRedis, type RedisInstance } from '../helpers/redis.js';
-
-const FAIL_ONCE = join(ROOT, 'test', 'fixtures', 'bin', 'fail-once');
-
-function section(r: RedisInstance, restore: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { host: '127.0.0.1', port: r.port, restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30, ...restore }, ...extra };
-}
-
-async function runId(r: RedisInstance): Promise<string> {
-  return /run_id:(\w+)/.exec(await r.cli('INFO', 'server'))?.[1] ?? '';
-}
-
-async function sshTransport(dir: string): Promise<Record<string, unknown>> {
-  const hostKey = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
-  await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${sshServer.port} ${hostKey[0]} ${hostKey[1]}\n`);
-  return { type: 'ssh', host: '127.0.0.1', port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts') };
-}
-
-/** A backup of `r` in a fresh bucket; returns its key. */
-async function backup(dir: string, r: RedisInstance, bucket: string): Promise<string> {
-  await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
-  const b = await runCli(['--json', 'backup', 'redis', '--env', 'dev'], { cwd: dir });
-  assert.equal(b.code, 0, b.stderr);
-  return parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
-}
-
-async function waitPong(r: RedisInstance): Promise<void> {
-  for (let i = 0; i < 200 && (await r.cli('PING').catch(() => '')) !== 'PONG'; i++) await sleep(50);
-}
+import { digest, fillRedis, startRedis } from '../helpers/redis.js';
+import { backup, runId, section, sshTransport } from '../helpers/redis-restore.js';
 
 describe('redis restore: preflight before the download and the stop', () => {
   let dir: string;
@@ -122,63 +94,61 @@ describe('redis restore: preflight before the download and the stop', () => {
     await execa('chown', [sshServer.user, r.dir]);
     await r.stop();
   });
-});
 
-describe('redis restore: exactly the old state back', () => {
-  let dir: string;
-  let bucket: string;
-  before(async () => {
-    dir = await tempDir();
-    bucket = await makeBucket();
+  it('Redis does not answer: exit 2 before anything, saying to start it first and why', async () => {
+    const r = await startRedis();
+    await fillRedis(r, 10);
+    const key = await backup(dir, r, bucket);
+    await r.stop();
+    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
+    const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, new RegExp(`error: Redis at 127\\.0\\.0\\.1:${r.port} does not answer \\(Could not connect.*\\): nothing was changed and nothing downloaded`));
+    assert.match(res.stderr, /hint: start it first \(restore\.start: redis-server \S+\) and run the restore again: igbackup restores into a running Redis/);
+    assert.doesNotMatch(res.stderr, /downloading|exited with code/);
   });
 
-  for (const appendonly of [false, true]) {
-    it(`writes since the last save survive a restore that fails after the stop${appendonly ? ' (AOF on)' : ''}: exit 1, the state before the restore`, async () => {
-      const r = await startRedis({ appendonly });
-      await fillRedis(r, 200);
-      await r.cli('SAVE');
-      const key = await backup(dir, r, bucket);
-      await r.cli('FLUSHDB');
-      await fillRedis(r, 30);
-      await r.cli('SET', 'written-after-the-last-save', 'must survive');
-      const digestBefore = await digest(r);
-      const marker = join(dir, `fail-once-${r.port}`);
-      await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start: [FAIL_ONCE, marker, ...r.start] }) } } });
-      const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
-      assert.equal(res.code, 1, res.stderr);
-      assert.match(res.stderr, /injected failure/);
-      const recovery = appendonly
-        ? /recovery: put the original config file back: ok; put the previous dump\.rdb back: ok; start Redis: ok; Redis loaded its AOF, untouched by the restore: the state at the stop/
-        : /recovery: put the previous dump\.rdb back: ok; start Redis: ok; Redis runs the previous dump\.rdb, saved by SHUTDOWN SAVE: every write up to the stop/;
-      assert.match(res.stderr, recovery);
-      assert.equal(await digest(r), digestBefore, 'the state at the moment of the restore was not put back');
-      assert.equal(await r.cli('GET', 'written-after-the-last-save'), 'must survive');
-      if (appendonly) {
-        assert.match(await readFile(r.conf, 'utf8'), /^appendonly yes$/m);
-        assert.equal(await r.cli('CONFIG', 'GET', 'appendonly'), 'appendonly\nyes');
-      }
-      await r.stop();
-    });
-  }
-
-  it('a recovery that cannot start Redis: exit 69, first line says DOWN, the named commands bring back the state', async () => {
+  it("an ACL user without SHUTDOWN or BGSAVE, or whose password is wrong: exit 2 before the download, Redis untouched", async () => {
     const r = await startRedis();
-    await fillRedis(r, 50);
+    await fillRedis(r, 10);
     const key = await backup(dir, r, bucket);
-    await r.cli('SET', 'written-after-the-backup', 'yes');
+    const id = await runId(r);
     const digestBefore = await digest(r);
-    const broken = ['sh', '-c', 'echo "start refused" >&2; exit 1'];
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start: broken }) } } });
+    const cases = [
+      { rules: ['-shutdown'], password: 'pw-1', found: /Redis's user "restorer" may not run SHUTDOWN NOSAVE \(ACL DRYRUN: This user has no permissions to run the 'shutdown' command\).*ACL SETUSER restorer \+shutdown/ },
+      { rules: ['-bgsave'], password: 'pw-1', found: /Redis's user "restorer" may not run BGSAVE \(ACL DRYRUN: .*'bgsave'/ },
+      { rules: [], password: 'wrong', found: /redis-cli is logged in as "default", not as the configured user "restorer": AUTH failed/ },
+    ];
+    for (const c of cases) {
+      await r.cli('ACL', 'SETUSER', 'restorer', 'reset', 'on', '>pw-1', '~*', '&*', '+@all', ...c.rules);
+      await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }) } } });
+      const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir, env: { RESTORER_PW: c.password } });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(res.stderr, c.found);
+      assert.doesNotMatch(res.stderr, /downloading|> stopping Redis/);
+      assert.ok(!res.stderr.includes(c.password));
+    }
+    assert.equal(await runId(r), id);
+    assert.equal(await digest(r), digestBefore);
+    await r.stop();
+  });
+
+  it('a backup whose RDB alone cannot fit maxmemory: exit 2 after the download, before anything is stopped', async () => {
+    const source = await startRedis();
+    await fillRedis(source, 3000);
+    const key = await backup(dir, source, bucket);
+    await source.stop();
+    const r = await startRedis({ extra: ['maxmemory 1100000', 'maxmemory-policy noeviction'] });
+    await fillRedis(r, 5);
+    const id = await runId(r);
+    const digestBefore = await digest(r);
+    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
-    assert.equal(res.code, 69, res.stderr);
-    const errorLine = res.stderr.split('\n').find((l) => l.startsWith('error:')) ?? '';
-    assert.match(errorLine, new RegExp(`^error: Redis 127\\.0\\.0\\.1:${r.port} is DOWN`));
-    assert.match(res.stderr, /recovery: put the previous dump\.rdb back: ok; start Redis: FAILED \(sh exited with code 1: start refused\)/);
-    assert.match(res.stderr, /hint: on \S+, run: sh -c 'echo "start refused" >&2; exit 1'/);
-    assert.notEqual(await r.cli('PING').catch(() => 'down'), 'PONG');
-    // What the hint names, with the working start command: the state at the moment of the restore comes back.
-    await execa(r.start[0] as string, r.start.slice(1));
-    await waitPong(r);
+    assert.equal(res.code, 2, res.stderr);
+    assert.match(res.stderr, /the backup cannot fit this Redis: its RDB alone is .* over maxmemory 1\.0 MiB \(1100000 bytes, maxmemory-policy noeviction\): every write would be refused/);
+    assert.match(res.stderr, /hint: nothing was changed/);
+    assert.doesNotMatch(res.stderr, /> stopping Redis|BGSAVE/);
+    assert.equal(await runId(r), id);
     assert.equal(await digest(r), digestBefore);
     await r.stop();
   });

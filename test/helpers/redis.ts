@@ -19,7 +19,8 @@ export interface RedisInstance {
 }
 
 
-export async function startRedis(opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number } = {}): Promise<RedisInstance> {
+/** `extra`: more config lines (maxmemory, …); `owner`: the instance runs as that user and owns its dir (`start` does not switch user). */
+export async function startRedis(opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number; extra?: string[] } = {}): Promise<RedisInstance> {
   const port = await freePort();
   const dir = await scratchDir('igb-redis-');
   await chmod(dir, 0o777);
@@ -41,6 +42,7 @@ export async function startRedis(opts: { appendonly?: boolean; password?: string
       `repl-diskless-sync-delay ${opts.syncDelay ?? 0}`,
       'enable-debug-command yes',
       ...(opts.password ? [`requirepass ${opts.password}`] : []),
+      ...(opts.extra ?? []),
       '',
     ].join('\n'),
   );

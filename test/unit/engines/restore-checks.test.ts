@@ -34,6 +34,7 @@ describe('path checks on the host', () => {
       check('file-writable', join(dir, 'file')),
       check('runnable', join(dir, 'script')),
       check('runnable', 'sh'),
+      check('absent', join(dir, 'not-there')),
     ]);
     assert.deepEqual(ok, []);
     const bad = await runChecks([
@@ -44,8 +45,9 @@ describe('path checks on the host', () => {
       check('runnable', join(dir, 'file')),
       check('runnable', join(dir, 'nope')),
       check('runnable', 'igbackup-no-such-program'),
+      check('absent', join(dir, 'file')),
     ]);
-    assert.equal(bad.length, 7, bad.join('\n'));
+    assert.equal(bad.length, 8, bad.join('\n'));
     assert.match(bad[0]!, /^dir-writable .*\/missing does not exist for user "\w+" on here: fix it$/);
     assert.match(bad[1]!, /is not under a directory/);
     assert.match(bad[2]!, /is not a regular file/);
@@ -53,6 +55,7 @@ describe('path checks on the host', () => {
     assert.match(bad[4]!, /is not an executable file/);
     assert.match(bad[5]!, /does not exist/);
     assert.match(bad[6]!, /igbackup-no-such-program is not found in PATH/);
+    assert.match(bad[7]!, /\/file exists already/);
   });
 
   it('passes paths as arguments: shell syntax in a path is never run', async () => {
@@ -73,18 +76,20 @@ describe('path checks on the host', () => {
 });
 
 describe('what the engines check before a restore', () => {
-  it('redis: dir, dump, config file and its directory (when given), start and stop commands', () => {
+  it('redis: dir, dump, config file and its directory (when given), no saved config left by an earlier run, start and stop commands', () => {
     const c = redis.restorePathChecks({ dir: '/var/lib/redis', rdbPath: '/var/lib/redis/dump.rdb', configFile: '/etc/redis/redis.conf', start: ['systemctl', 'start', 'redis'], stop: ['/usr/local/bin/stop-redis'] });
     assert.deepEqual(c.map((x) => [x.kind, x.path]), [
       ['dir-writable', '/var/lib/redis'],
       ['file-replaceable', '/var/lib/redis/dump.rdb'],
       ['file-writable', '/etc/redis/redis.conf'],
       ['dir-writable', '/etc/redis'],
+      ['absent', '/etc/redis/redis.conf.igbackup-orig'],
       ['runnable', 'systemctl'],
       ['runnable', '/usr/local/bin/stop-redis'],
     ]);
     assert.match(c[0]!.why, /dump\.rdb\.igbackup-new/);
     assert.match(c[2]!.why, /redis\.conf\.igbackup-orig/);
+    assert.match(c[4]!.why, /an earlier restore was cut short/);
     const plain = redis.restorePathChecks({ dir: '/d', rdbPath: '/d/x.rdb', start: ['redis-server'] });
     assert.deepEqual(plain.map((x) => x.kind), ['dir-writable', 'file-replaceable', 'runnable']);
   });
