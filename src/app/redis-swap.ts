@@ -58,7 +58,7 @@ export async function swapRdb(ctx: AppContext, input: SwapInput): Promise<LoadRe
     timeoutMs: restore.loadTimeoutSec * 1000,
     st: { before: 'kept', filesBack: true, stopFailed: false },
   };
-  await runPlan(steps(x), { reporter: ctx.reporter, signal: ctx.signal });
+  await runPlan(steps(x), { reporter: ctx.reporter, signal: ctx.signal, guard: ctx.guard });
   await dropAside(x);
   if (x.configFile) await putConfigBack(x, x.configFile);
   return x.st.load as LoadResult;
