@@ -20,8 +20,12 @@ export interface RestoreFacts {
   clientConnections: number;
   /** This role's client backends now, including the session that read these facts. */
   roleConnections: number;
-  /** The target database when it exists: its owner, and whether this role has the owner's privileges. */
-  target: { owner: string; ownerPrivileges: boolean } | null;
+  /**
+   * The target database when it exists: its owner, whether this role has the owner's privileges, whether it is a
+   * template, its per-role settings (ALTER ROLE ... IN DATABASE ... SET), and the roles of sessions on it this role
+   * could not end.
+   */
+  target: { owner: string; ownerPrivileges: boolean; template: boolean; roleSettings: number; blockingSessions: string[] } | null;
   roles: string[];
   tablespaces: string[];
   databases: string[];
@@ -39,12 +43,18 @@ export function parseRestoreFacts(out: string): RestoreFacts {
   }
   const nums = ['connLimit', 'maxConnections', 'reservedConnections', 'clientConnections', 'roleConnections'];
   const bools = ['superuser', 'createdb', 'createrole'];
-  const t = v.target as { owner?: unknown; ownerPrivileges?: unknown } | null;
+  const t = v.target as { owner?: unknown; ownerPrivileges?: unknown; template?: unknown; roleSettings?: unknown; blockingSessions?: unknown } | null;
   const ok =
     typeof v.user === 'string' &&
     nums.every((k) => typeof v[k] === 'number') &&
     bools.every((k) => typeof v[k] === 'boolean') &&
-    (t === null || (typeof t === 'object' && typeof t.owner === 'string' && typeof t.ownerPrivileges === 'boolean')) &&
+    (t === null ||
+      (typeof t === 'object' &&
+        typeof t.owner === 'string' &&
+        typeof t.ownerPrivileges === 'boolean' &&
+        typeof t.template === 'boolean' &&
+        typeof t.roleSettings === 'number' &&
+        isStrings(t.blockingSessions))) &&
     isStrings(v.roles) &&
     isStrings(v.tablespaces) &&
     isStrings(v.databases);
@@ -79,6 +89,24 @@ function privilegeProblems(f: RestoreFacts, n: RestoreNeeds): Problem[] {
     out.push({
       what: `role ${role} does not own database ${quoteIdent(n.target)} (owner ${quoteIdent(f.target.owner)}) and is not a member of its owner: the swap renames it aside and drops it`,
       fix: `run ALTER DATABASE ${quoteIdent(n.target)} OWNER TO ${role}; or GRANT ${quoteIdent(f.target.owner)} TO ${role}; or restore next to it with --target-db NEW_NAME`,
+    });
+  }
+  if (f.target?.template) {
+    out.push({
+      what: `database ${quoteIdent(n.target)} is a template (datistemplate): every CREATE DATABASE copies it, and a restore never replaces one`,
+      fix: 'restore into another database with --target-db NEW_NAME',
+    });
+  }
+  if (f.target && f.target.blockingSessions.length > 0) {
+    out.push({
+      what: `sessions of ${f.target.blockingSessions.map(quoteIdent).join(', ')} are connected to ${quoteIdent(n.target)} and role ${role} may not end them: the swap could not rename it`,
+      fix: `end those sessions first, restore as a superuser, or restore next to it with --target-db NEW_NAME`,
+    });
+  }
+  if (f.target && f.target.roleSettings > 0 && !f.superuser && !f.createrole) {
+    out.push({
+      what: `database ${quoteIdent(n.target)} has ${f.target.roleSettings} per-role setting(s) (ALTER ROLE ... IN DATABASE ... SET) that the swap carries over, which needs CREATEROLE`,
+      fix: `as a superuser run ALTER ROLE ${role} CREATEROLE; or restore next to it with --target-db NEW_NAME`,
     });
   }
   if (n.rolesToChange > 0 && !f.superuser && !f.createrole) {
@@ -146,4 +174,23 @@ export function restoreJobs(setting: number | 'auto', transport: Transport): num
   if (transport.kind !== 'local') return 1;
   if (setting === 'auto') return Math.max(2, Math.min(4, availableParallelism()));
   return setting;
+}
+
+/**
+ * A target name PostgreSQL would take differently than given, or that igbackup must never replace: refused (exit 2)
+ * before anything runs.
+ */
+export function checkTargetName(target: string, maintenanceDb: string, env: string): void {
+  if (target.length === 0) throw new ConfigError('--target-db is empty', [], { hint: 'give the name of the database to restore into' });
+  const bytes = Buffer.byteLength(target);
+  if (bytes > 63) {
+    throw new ConfigError(`the target database name is ${bytes} bytes long; PostgreSQL names are at most 63 bytes and it would silently use only the first 63`, [], {
+      hint: 'choose a name of at most 63 bytes with --target-db',
+    });
+  }
+  if (target === maintenanceDb) {
+    throw new ConfigError(`the target database "${target}" is the maintenance database igbackup connects to (envs.${env}.postgres.maintenanceDatabase): it cannot be renamed or replaced while connected`, [], {
+      hint: 'restore into another database with --target-db, or set postgres.maintenanceDatabase to another database (e.g. template1 or postgres)',
+    });
+  }
 }

@@ -1,11 +1,13 @@
 // Use case: restore a PostgreSQL backup: verify the artifact first, restore into a scratch database, then swap it in.
 
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessFailedError } from '../domain/errors.js';
 import { scratchStamp } from './scratch.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres.js';
+import { quoteIdent } from '../domain/names.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture, captureOk } from '../transports/run.js';
@@ -16,7 +18,7 @@ import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { explainNoSpace, freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
 import { applyGlobals, prepareGlobals, type GlobalsOutcome } from './restore-postgres-globals.js';
-import { checkJobs, parseRestoreFacts, restoreJobs, restoreShortcomings } from './restore-postgres-preflight.js';
+import { checkJobs, checkTargetName, parseRestoreFacts, restoreJobs, restoreShortcomings } from './restore-postgres-preflight.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -63,6 +65,7 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   const entry = await resolveBackup(ctx, h, 'postgres', opts);
   const m = entry.manifest;
   const target = opts.targetDb ?? m.target.database;
+  checkTargetName(target, cfg.maintenanceDatabase, h.name);
   await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
   // One restore per target database at a time: taken before anything is downloaded or touched.
   return withRestoreLock(ctx, h, 'postgres', target, opts, async () => {
@@ -201,32 +204,67 @@ async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced
   await s.admin(pg.sql.createDatabase(scratch, settings));
   try {
     await runPgRestore(ctx, s, scratch);
-    ctx.reporter.step(exists ? `swapping ${scratch} in as ${s.target} (old one set aside)` : `renaming ${scratch} to ${s.target}`);
+    if (exists) {
+      const sessions = Number((await s.admin(pg.sql.sessionsOn(s.target))).trim());
+      if (sessions > 0) ctx.reporter.warn(`ending ${sessions} session(s) connected to ${s.target} for the swap`);
+    }
+    ctx.reporter.step(exists ? `swapping ${scratch} in as ${s.target} (its owner, privileges, settings and comment carried over; the old one set aside)` : `renaming ${scratch} to ${s.target}`);
     await s.admin(pg.sql.swap(s.target, scratch, aside, exists));
   } catch (err) {
-    await s.admin(pg.sql.dropDatabase(scratch)).catch((e: unknown) =>
-      ctx.reporter.warn(`could not drop scratch database ${scratch}: ${(e as Error).message}`),
+    await dropDatabase(s.admin, scratch).catch((e: unknown) =>
+      ctx.reporter.warn(`could not drop scratch database ${scratch}: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(scratch)};)`),
     );
     throw err;
   }
   if (!exists) return { replaced: false };
   if (s.opts.keepOld) return { replaced: true, keptOldAs: aside };
   ctx.reporter.step(`dropping the replaced database (${aside})`);
-  await s.admin(pg.sql.dropDatabase(aside)).catch((e: unknown) =>
-    ctx.reporter.warn(`restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message}`),
+  await dropDatabase(s.admin, aside).catch((e: unknown) =>
+    ctx.reporter.warn(`restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(aside)};)`),
   );
   return { replaced: true };
 }
 
+/**
+ * DROP DATABASE ... WITH (FORCE); a role that may not end other processes (autovacuum working in a freshly loaded
+ * database, say) gets a plain DROP DATABASE instead, which ends autovacuum by itself, tried a few times.
+ */
+async function dropDatabase(admin: (sql: string) => Promise<string>, db: string): Promise<void> {
+  try {
+    await admin(pg.sql.dropDatabase(db));
+    return;
+  } catch (err) {
+    let last = err;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await sleep(1000);
+      try {
+        await admin(pg.sql.dropDatabasePlain(db));
+        return;
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+}
+
 async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Promise<void> {
   const noOwner = s.opts.noOwner ?? false;
-  if (s.plain) {
-    const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }));
-    if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
-    return;
+  try {
+    if (s.plain) {
+      const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }));
+      if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
+      return;
+    }
+    const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
+    cmd.stdout.resume();
+    const total = mainArtifact(s.m).bytes;
+    await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
+  } catch (err) {
+    // The dump's objects belong to roles this role may not act as (or that do not exist here): say how to go on.
+    if (!noOwner && err instanceof ProcessFailedError && /must be (a )?member of role|role ".*" does not exist/.test(err.stderrTail)) {
+      throw new ProcessFailedError('pg_restore', err, { hint: 'the dump names owners this role cannot set: restore with --no-owner (objects then belong to the restoring role), or first restore the roles with --with-globals; the target was not touched' });
+    }
+    throw err;
   }
-  const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
-  cmd.stdout.resume();
-  const total = mainArtifact(s.m).bytes;
-  await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
 }

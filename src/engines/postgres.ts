@@ -162,23 +162,78 @@ export const sql = {
   'reservedConnections', current_setting('superuser_reserved_connections')::int,
   'clientConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),
   'roleConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usesysid = r.oid),
-  'target', (SELECT json_build_object('owner', pg_get_userbyid(d.datdba), 'ownerPrivileges', pg_has_role(r.oid, d.datdba, 'USAGE'))
+  'target', (SELECT json_build_object('owner', pg_get_userbyid(d.datdba), 'ownerPrivileges', pg_has_role(r.oid, d.datdba, 'USAGE'),
+               'template', d.datistemplate,
+               'roleSettings', (SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole <> 0),
+               'blockingSessions', (SELECT coalesce(json_agg(DISTINCT a.usename), '[]') FROM pg_stat_activity a
+                  WHERE a.datname = d.datname AND a.pid <> pg_backend_pid() AND (a.backend_type = 'client backend' OR a.backend_type IS NULL)
+                    AND NOT r.rolsuper AND (a.usesysid IN (SELECT oid FROM pg_roles WHERE rolsuper)
+                      OR NOT (pg_has_role(r.oid, a.usesysid, 'MEMBER') OR pg_has_role(r.oid, 'pg_signal_backend', 'MEMBER')))))
              FROM pg_database d WHERE d.datname = ${quoteLiteral(target)}),
   'roles', (SELECT coalesce(json_agg(rolname ORDER BY rolname), '[]') FROM pg_roles),
   'tablespaces', (SELECT coalesce(json_agg(spcname ORDER BY spcname), '[]') FROM pg_tablespace),
   'databases', (SELECT coalesce(json_agg(datname ORDER BY datname), '[]') FROM pg_database))
 FROM pg_roles r WHERE r.rolname = current_user;\n`,
   dropDatabase: (db: string): string => `DROP DATABASE IF EXISTS ${quoteIdent(db)} WITH (FORCE);\n`,
+  /** Without FORCE: what a role may run that cannot end other processes (DROP DATABASE still ends autovacuum). */
+  dropDatabasePlain: (db: string): string => `DROP DATABASE IF EXISTS ${quoteIdent(db)};\n`,
+  /** How many client sessions are connected to db (besides this one). */
+  sessionsOn: (db: string): string =>
+    `SELECT count(*) FROM pg_stat_activity WHERE datname = ${quoteLiteral(db)} AND pid <> pg_backend_pid() AND (backend_type = 'client backend' OR backend_type IS NULL);\n`,
+  /**
+   * Gives `restored` the database-level properties of `target` that pg_restore does not carry: owner, privileges
+   * (GRANT/REVOKE ... ON DATABASE), connection limit, settings (ALTER DATABASE ... SET and ALTER ROLE ... IN DATABASE
+   * ... SET), comment, and ALLOW_CONNECTIONS false — so the swapped-in database is what the old one was, with new data.
+   * One DO block, run in the swap's transaction; list-valued settings (search_path and the like) keep their form.
+   */
+  copyDatabaseProperties: (target: string, restored: string): string => `DO $igb$
+DECLARE
+  src oid := (SELECT oid FROM pg_database WHERE datname = ${quoteLiteral(target)});
+  dst text := ${quoteLiteral(restored)};
+  d record; a record; s record; k text; v text; c text;
+BEGIN
+  SELECT * INTO d FROM pg_database WHERE oid = src;
+  EXECUTE format('ALTER DATABASE %I OWNER TO %I', dst, pg_get_userbyid(d.datdba));
+  EXECUTE format('ALTER DATABASE %I CONNECTION LIMIT %s', dst, d.datconnlimit);
+  IF d.datacl IS NOT NULL THEN
+    EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', dst);
+    FOR a IN SELECT * FROM aclexplode(d.datacl) LOOP
+      EXECUTE format('GRANT %s ON DATABASE %I TO %s%s', a.privilege_type, dst,
+        CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END,
+        CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+  END IF;
+  FOR s IN SELECT setrole, unnest(setconfig) AS kv FROM pg_db_role_setting WHERE setdatabase = src LOOP
+    k := split_part(s.kv, '=', 1);
+    v := substr(s.kv, length(k) + 2);
+    c := CASE WHEN k IN ('search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries') THEN v ELSE quote_literal(v) END;
+    IF s.setrole = 0 THEN
+      EXECUTE format('ALTER DATABASE %I SET %I = %s', dst, k, c);
+    ELSE
+      EXECUTE format('ALTER ROLE %I IN DATABASE %I SET %I = %s', pg_get_userbyid(s.setrole), dst, k, c);
+    END IF;
+  END LOOP;
+  IF shobj_description(src, 'pg_database') IS NOT NULL THEN
+    EXECUTE format('COMMENT ON DATABASE %I IS %L', dst, shobj_description(src, 'pg_database'));
+  END IF;
+  IF NOT d.datallowconn THEN
+    EXECUTE format('ALTER DATABASE %I ALLOW_CONNECTIONS false', dst);
+  END IF;
+END
+$igb$;
+`,
   /**
    * Puts the restored database in place of the target in one transaction: the old one is renamed aside
    * (after ending its sessions) so a failure leaves either the old or the new database under the name.
    */
   swap: (target: string, restored: string, aside: string, targetExists: boolean): string =>
     [
+      // Only sessions this role may end (a non-superuser cannot end a superuser's; the preflight refused those).
       targetExists
-        ? `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${quoteLiteral(target)} AND pid <> pg_backend_pid();`
+        ? `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles me ON me.rolname = current_user WHERE a.datname = ${quoteLiteral(target)} AND a.pid <> pg_backend_pid() AND (me.rolsuper OR (a.usesysid NOT IN (SELECT oid FROM pg_roles WHERE rolsuper) AND (pg_has_role(me.oid, a.usesysid, 'MEMBER') OR pg_has_role(me.oid, 'pg_signal_backend', 'MEMBER'))));`
         : '',
       'BEGIN;',
+      targetExists ? sql.copyDatabaseProperties(target, restored).trim() : '',
       targetExists ? `ALTER DATABASE ${quoteIdent(target)} RENAME TO ${quoteIdent(aside)};` : '',
       `ALTER DATABASE ${quoteIdent(restored)} RENAME TO ${quoteIdent(target)};`,
       'COMMIT;',

@@ -16,7 +16,7 @@ const ok: RestoreFacts = {
   reservedConnections: 3,
   clientConnections: 10,
   roleConnections: 1,
-  target: { owner: 'restorer', ownerPrivileges: true },
+  target: { owner: 'restorer', ownerPrivileges: true, template: false, roleSettings: 0, blockingSessions: [] },
   roles: ['restorer'],
   tablespaces: ['pg_default'],
   databases: ['app'],
@@ -30,7 +30,7 @@ describe('restore preflight', () => {
   });
 
   it('names CREATEDB, ownership and CREATEROLE with the statements that fix them', () => {
-    const e = restoreShortcomings({ ...ok, createdb: false, target: { owner: 'app_owner', ownerPrivileges: false } }, { ...needs, rolesToChange: 2 });
+    const e = restoreShortcomings({ ...ok, createdb: false, target: { owner: 'app_owner', ownerPrivileges: false, template: false, roleSettings: 0, blockingSessions: [] } }, { ...needs, rolesToChange: 2 });
     assert.ok(e instanceof ConfigError);
     assert.match(e.message, /^restore preflight: role "restorer" has no CREATEDB.*\(and 2 more problem\(s\)\); nothing was downloaded or changed$/);
     assert.equal(e.problems.length, 3);
