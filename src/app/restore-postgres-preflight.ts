@@ -180,10 +180,10 @@ export function restoreJobs(setting: number | 'auto', transport: Transport): num
  * A target name PostgreSQL would take differently than given, or that igbackup must never replace: refused (exit 2)
  * before anything runs.
  */
-export function checkTargetName(target: string, maintenanceDb: string, env: string): void {
+export function checkTargetName(target: string, maintenanceDb: string, env: string, explicit: boolean): void {
   if (target.length === 0) throw new ConfigError('--target-db is empty', [], { hint: 'give the name of the database to restore into' });
   const bytes = Buffer.byteLength(target);
-  if (bytes > 63) {
+  if (bytes > 63 && explicit) {
     throw new ConfigError(`the target database name is ${bytes} bytes long; PostgreSQL names are at most 63 bytes and it would silently use only the first 63`, [], {
       hint: 'choose a name of at most 63 bytes with --target-db',
     });
@@ -193,4 +193,11 @@ export function checkTargetName(target: string, maintenanceDb: string, env: stri
       hint: 'restore into another database with --target-db, or set postgres.maintenanceDatabase to another database (e.g. template1 or postgres)',
     });
   }
+}
+
+/** The name PostgreSQL uses for `name`: at most 63 bytes, cut at a character boundary (as the server does). */
+export function serverName(name: string): string {
+  const chars = Array.from(name);
+  while (Buffer.byteLength(chars.join('')) > 63) chars.pop();
+  return chars.join('');
 }

@@ -18,7 +18,7 @@ import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { explainNoSpace, freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
 import { applyGlobals, prepareGlobals, type GlobalsOutcome } from './restore-postgres-globals.js';
-import { checkJobs, checkTargetName, parseRestoreFacts, restoreJobs, restoreShortcomings } from './restore-postgres-preflight.js';
+import { checkJobs, checkTargetName, parseRestoreFacts, restoreJobs, restoreShortcomings, serverName } from './restore-postgres-preflight.js';
 import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -64,8 +64,9 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
   checkJobs(opts.jobs, cfg.transport.type);
   const entry = await resolveBackup(ctx, h, 'postgres', opts);
   const m = entry.manifest;
-  const target = opts.targetDb ?? m.target.database;
-  checkTargetName(target, cfg.maintenanceDatabase, h.name);
+  // A --target-db PostgreSQL would cut is refused; a backup's own (configured) name is used as the server used it.
+  const target = opts.targetDb ?? serverName(m.target.database);
+  checkTargetName(target, cfg.maintenanceDatabase, h.name, opts.targetDb !== undefined);
   await requireConfirmation(h.name, h.env.protected, `restore ${entry.key} into database "${target}"`, opts);
   // One restore per target database at a time: taken before anything is downloaded or touched.
   return withRestoreLock(ctx, h, 'postgres', target, opts, async () => {

@@ -35,10 +35,11 @@ describe('postgres engine', () => {
     assert.equal(pg.versionCommand({ ...conn, binDir: '/opt/pg/bin/' }, 'pg_restore').argv[0], '/opt/pg/bin/pg_restore');
   });
 
-  it('swaps in one transaction after ending sessions, only renaming when the target is new', () => {
+  it('swaps in one transaction after ending sessions, carrying the properties over, only renaming when the target is new', () => {
     const s = pg.sql.swap('app', 'app__r', 'app__o', true);
-    assert.match(s, /pg_terminate_backend[\s\S]*BEGIN;\nALTER DATABASE "app" RENAME TO "app__o";\nALTER DATABASE "app__r" RENAME TO "app";\nCOMMIT;/);
-    assert.doesNotMatch(pg.sql.swap('app', 'app__r', 'app__o', false), /app__o/);
+    assert.match(s, /pg_terminate_backend[\s\S]*BEGIN;\nDO \$igb\$[\s\S]*\$igb\$;\nALTER DATABASE "app" RENAME TO "app__o";\nALTER DATABASE "app__r" RENAME TO "app";\nCOMMIT;/);
+    const fresh = pg.sql.swap('app', 'app__r', 'app__o', false);
+    assert.doesNotMatch(fresh, /app__o|DO \$igb\$|pg_terminate_backend/);
   });
 
   it('scratch names stay within 63 bytes', () => {
