@@ -21,12 +21,11 @@ import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
-import { selectEnv, type AppContext } from './context.js';
+import type { AppContext, EnvHandle } from './context.js';
 import { checkWorkload, withOfflinePod, withServiceStopped, type OfflineWindow } from './neo4j-offline.js';
 import { openTransport } from './transports.js';
 
 export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
-  env: string;
   from?: string | undefined;
   latest?: boolean | undefined;
   database?: string | undefined;
@@ -50,13 +49,12 @@ export interface Neo4jRestoreResult {
 }
 
 /** One restore (or backup) of the env's neo4j at a time: the restore stops the whole service, so it takes the engine's lock. */
-export async function restoreNeo4j(ctx: AppContext, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
-  return withRestoreLock(ctx, selectEnv(ctx, opts.env), 'neo4j', undefined, opts, () => restoreNeo4jLocked(ctx, opts));
+export async function restoreNeo4j(ctx: AppContext, h: EnvHandle, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+  return withRestoreLock(ctx, h, 'neo4j', undefined, opts, () => restoreNeo4jLocked(ctx, h, opts));
 }
 
-async function restoreNeo4jLocked(ctx: AppContext, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+async function restoreNeo4jLocked(ctx: AppContext, h: EnvHandle, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
   const t0 = performance.now();
-  const h = selectEnv(ctx, opts.env);
   const cfg = neo4jSection(ctx, h);
   const entry = await resolveBackup(ctx, h, 'neo4j', opts);
   const db = entry.manifest.target.database;

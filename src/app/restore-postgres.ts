@@ -19,11 +19,10 @@ import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { explainNoSpace, freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
 import { applyGlobals, prepareGlobals, type GlobalsOutcome } from './restore-postgres-globals.js';
 import { checkJobs, checkTargetName, parseRestoreFacts, restoreJobs, restoreShortcomings, serverName } from './restore-postgres-preflight.js';
-import { pgConnection, postgresSection, selectEnv, type AppContext, type EnvHandle } from './context.js';
+import { pgConnection, postgresSection, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
 export interface RestoreOptions extends ConfirmPolicy, RestoreLockOptions {
-  env: string;
   from?: string | undefined;
   latest?: boolean | undefined;
   /** Restore into this database instead of the one the backup came from. */
@@ -57,9 +56,9 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Promise<RestoreResult> {
+/** Restores into the env's server, the env resolved once by the caller (a drill passes one that points elsewhere). */
+export async function restorePostgres(ctx: AppContext, h: EnvHandle, opts: RestoreOptions): Promise<RestoreResult> {
   const t0 = performance.now();
-  const h = selectEnv(ctx, opts.env);
   const cfg = postgresSection(ctx, h);
   checkJobs(opts.jobs, cfg.transport.type);
   const entry = await resolveBackup(ctx, h, 'postgres', opts);
@@ -82,7 +81,7 @@ export async function restorePostgres(ctx: AppContext, opts: RestoreOptions): Pr
 }
 
 interface RestoreInput {
-  h: ReturnType<typeof selectEnv>;
+  h: EnvHandle;
   cfg: ReturnType<typeof postgresSection>;
   opts: RestoreOptions;
   entry: Awaited<ReturnType<typeof resolveBackup>>;

@@ -15,14 +15,13 @@ import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
-import { selectEnv, type AppContext } from './context.js';
+import type { AppContext, EnvHandle } from './context.js';
 import { redisConnection, redisSection } from './redis-common.js';
 import { persistBeforeStop, preflightMemory, preflightRedisRestore, redisFiles } from './redis-restore-checks.js';
 import { swapRdb } from './redis-swap.js';
 import { openTransport } from './transports.js';
 
 export interface RedisRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
-  env: string;
   from?: string | undefined;
   latest?: boolean | undefined;
   tmpDir?: string | undefined;
@@ -43,13 +42,12 @@ export interface RedisRestoreResult {
 }
 
 /** One restore (or backup) of the env's redis at a time: the restore stops the whole service, so it takes the engine's lock. */
-export async function restoreRedis(ctx: AppContext, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
-  return withRestoreLock(ctx, selectEnv(ctx, opts.env), 'redis', undefined, opts, () => restoreRedisLocked(ctx, opts));
+export async function restoreRedis(ctx: AppContext, h: EnvHandle, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
+  return withRestoreLock(ctx, h, 'redis', undefined, opts, () => restoreRedisLocked(ctx, h, opts));
 }
 
-async function restoreRedisLocked(ctx: AppContext, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
+async function restoreRedisLocked(ctx: AppContext, h: EnvHandle, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
   const t0 = performance.now();
-  const h = selectEnv(ctx, opts.env);
   const cfg = redisSection(ctx, h);
   if (!cfg.restore) {
     throw new ConfigError(`envs.${h.name}.redis.restore is not configured`, [], {

@@ -9,7 +9,7 @@ import { restoreRedis } from '../app/restore-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
-import type { AppContext } from '../app/context.js';
+import { selectEnv, type AppContext } from '../app/context.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 import type { Output } from './output.js';
 import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
@@ -65,7 +65,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreNeo4j(ctx, { env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
+        const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
@@ -78,7 +78,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         if (pgOnly.length || flags.owner === false) {
           throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
         }
-        const r = await restoreRedis(ctx, { env: flags.env, from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
+        const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
@@ -91,8 +91,7 @@ export function registerRestore(program: Command, deps: CliDeps): void {
 
 async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: ((q: string) => Promise<boolean>) | undefined, out: Output): Promise<void> {
   if (flags.overwriteRoles && !flags.withGlobals) throw new ConfigError('--overwrite-roles applies only with --with-globals', [], { hint: 'add --with-globals, or drop --overwrite-roles' });
-  const r = await restorePostgres(ctx, {
-    env: flags.env,
+  const r = await restorePostgres(ctx, selectEnv(ctx, flags.env), {
     from: flags.from,
     latest: flags.latest,
     database: flags.database,

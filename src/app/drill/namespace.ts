@@ -41,10 +41,9 @@ export async function inDrillNamespace(
   }
 }
 
-/** The env as seen from a drill namespace: `section` replaces the engine's config (its transport, connection). */
-export function derivedEnv(ctx: AppContext, h: EnvHandle, section: Partial<EnvHandle['env']>): { ctx: AppContext; h: EnvHandle } {
-  const env: EnvHandle['env'] = { ...h.env, ...section };
-  return { ctx: { ...ctx, config: { ...ctx.config, envs: { ...ctx.config.envs, [h.name]: env } } }, h: { ...h, env } };
+/** The env's handle as seen from a drill namespace: `section` replaces the engine's section (its transport, connection); same store. */
+export function inNamespace(h: EnvHandle, section: Partial<EnvHandle['env']>): EnvHandle {
+  return { ...h, env: { ...h.env, ...section } };
 }
 
 /** A kubeconfig path in the config is relative to the config file's directory. */

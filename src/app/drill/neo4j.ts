@@ -14,7 +14,7 @@ import type { AppContext, EnvHandle } from '../context.js';
 import { loadIntoScratch, waitForCypher, withScratchServer } from '../neo4j-scratch.js';
 import { restoreNeo4j } from '../restore-neo4j.js';
 import { openTransport } from '../transports.js';
-import { derivedEnv, inDrillNamespace, kubeTransport, type KubeDrill } from './namespace.js';
+import { inDrillNamespace, inNamespace, kubeTransport, type KubeDrill } from './namespace.js';
 import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
 /**
@@ -90,13 +90,13 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
         transport: kubeTransport(ctx, k, ns, pod, kn.container),
         kubernetes: { statefulSet: kn.statefulSet, pvc: kn.pvc, image: kn.image, mountPath: kn.mountPath, helperTimeoutSec: k.readyTimeoutSec, rolloutTimeoutSec: k.readyTimeoutSec },
       });
-      const d = derivedEnv(ctx, h, { neo4j: section });
+      const inNs = inNamespace(h, { neo4j: section });
       const checks: DrillCheck[] = [];
       let error: string | undefined;
-      const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
+      const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
       try {
         ctx.reporter.step(`drill: restoring ${entry.key} into Neo4j ${kn.statefulSet} of namespace ${ns}`);
-        const r = await restoreNeo4j(d.ctx, { env: h.name, from: entry.key, yes: true, lockHeld: true });
+        const r = await restoreNeo4j(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
         checks.push({ name: 'neo4j-admin database check', ok: r.checked, detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run' });
         const env = { NEO4J_USERNAME: kn.username, ...(password ? { NEO4J_PASSWORD: password } : {}) };
         const query = (cypher: string): Promise<Captured> =>

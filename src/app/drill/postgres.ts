@@ -8,7 +8,7 @@ import { pgConnection, postgresSection, type AppContext, type EnvHandle } from '
 import { restorePostgres } from '../restore-postgres.js';
 import { scratchStamp } from '../scratch.js';
 import { openTransport } from '../transports.js';
-import { derivedEnv, inDrillNamespace, kubeTransport } from './namespace.js';
+import { inDrillNamespace, inNamespace, kubeTransport } from './namespace.js';
 import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
 export async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
@@ -25,15 +25,15 @@ export async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, 
     opts,
     async (ns) => {
       const cfg = postgresSection(ctx, h);
-      const d = derivedEnv(ctx, h, { postgres: { ...cfg, transport: kubeTransport(ctx, k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
+      const inNs = inNamespace(h, { postgres: { ...cfg, transport: kubeTransport(ctx, k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
       // The RTO counts from before the namespace was made, as for the other engines.
-      return drillPostgresOn(d.ctx, d.h, key, database, opts, ` in namespace ${ns}`, { started, t0 });
+      return drillPostgresOn(ctx, inNs, key, database, opts, ` in namespace ${ns}`, { started, t0 });
     },
     (ns, error) => finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error }, t0),
   );
 }
 
-/** The drill proper, on the server `ctx` configures for the env (the source's, or the throwaway namespace's). */
+/** The drill proper, on the server `h` configures (the source's, or the throwaway namespace's). */
 async function drillPostgresOn(
   ctx: AppContext,
   h: EnvHandle,
@@ -53,7 +53,7 @@ async function drillPostgresOn(
   try {
     ctx.reporter.step(`drill: restoring ${key} into scratch database ${scratch}${where}`);
     // A scratch database is never the source: no confirmation needed even in a protected env.
-    await restorePostgres(ctx, { env: h.name, from: key, targetDb: scratch, yes: true, lockHeld: true });
+    await restorePostgres(ctx, h, { from: key, targetDb: scratch, yes: true, lockHeld: true });
     checks.push({ name: 'restore', ok: true, detail: `restored into ${scratch}` });
     for (const c of h.env.drill.postgres.filter((x) => x.database === undefined || x.database === database)) {
       const r = await capture(transport, pg.psqlCommand(conn, scratch), `${c.sql.trim().replace(/;?$/, ';')}\n`);

@@ -16,7 +16,7 @@ import { redisConnection, redisReady, redisSection } from '../redis-common.js';
 import { restoreRedis } from '../restore-redis.js';
 import { openTransport } from '../transports.js';
 import { waitUntil } from '../wait.js';
-import { derivedEnv, inDrillNamespace, kubeTransport } from './namespace.js';
+import { inDrillNamespace, inNamespace, kubeTransport } from './namespace.js';
 import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
 /** The configured Redis smoke tests, through `transport` against the restored server. */
@@ -53,15 +53,15 @@ export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     opts,
     async (ns) => {
       const section: RedisConfig = { ...cfg, transport: kubeTransport(ctx, k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
-      const d = derivedEnv(ctx, h, { redis: section });
+      const inNs = inNamespace(h, { redis: section });
       const checks: DrillCheck[] = [];
       let error: string | undefined;
-      const transport = await openTransport(d.ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
+      const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
       try {
         ctx.reporter.step(`drill: restoring ${entry.key} into Redis in pod ${kr.pod} of namespace ${ns}`);
-        const r = await restoreRedis(d.ctx, { env: h.name, from: entry.key, yes: true, lockHeld: true });
+        const r = await restoreRedis(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
         checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
-        await redisChecks(h, transport, await redisConnection(d.ctx, d.h, section), checks);
+        await redisChecks(h, transport, await redisConnection(ctx, inNs, section), checks);
       } catch (err) {
         error = errorText(err);
       } finally {
