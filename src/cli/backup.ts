@@ -2,10 +2,10 @@
 
 import { Argument, Option, type Command } from 'commander';
 import { runBackup } from '../app/backup.js';
-import { ConfigError, IgbackupError, SomeFailedError, messageOf } from '../domain/errors.js';
+import { IgbackupError, SomeFailedError, messageOf } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
-import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
 import { parseCompression } from './parse.js';
 
 function errorJson(err: unknown): { type: string; message: string; hint?: string | undefined } {
@@ -28,9 +28,7 @@ export function registerBackup(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      if (engine !== 'postgres' && opts.globals !== undefined) throw new ConfigError(`--globals applies to postgres only, not ${engine}`);
-      if (engine === 'redis' && opts.database !== undefined) throw new ConfigError('--database does not apply to redis (one instance per env)');
-      if (engine !== 'redis' && opts.mode !== undefined) throw new ConfigError(`--mode applies to redis only, not ${engine}`);
+      refuseFlagsNotFor(cmd, engine, 'backup');
       const { results, failures } = await runBackup(ctx, { engine, ...opts });
       const only = failures.length === 1 && results.length === 0 ? failures[0] : undefined;
       if (only) throw only.error; // one database tried: its own error, as it is

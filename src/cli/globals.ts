@@ -4,6 +4,8 @@ import type { ServiceGuard } from '../app/service-guard.js';
 import { dirname } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
+import { ConfigError } from '../domain/errors.js';
+import { enginesTaking, flagsNotFor } from '../engines/flags.js';
 import type { AppContext } from '../app/context.js';
 import { localRunner } from '../app/context.js';
 import { cacheDirFor, loadConfig } from '../config/load.js';
@@ -60,4 +62,24 @@ function safeUser(): string {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * Refuses flags given on the command line that do not apply to the engine (the engine says which do: engines/flags),
+ * naming each flag and the engines it is for.
+ */
+export function refuseFlagsNotFor(cmd: Command, engine: string, command: 'backup' | 'restore'): void {
+  const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli');
+  const wrong = [...new Set(flagsNotFor(engine, command, given.map((o) => o.attributeName())))];
+  if (wrong.length === 0) return;
+  // --globals and --no-globals share one value: name the one that was given.
+  const name = (attr: string): string => {
+    const negated = cmd.getOptionValue(attr) === false;
+    const o = given.find((x) => x.attributeName() === attr && x.negate === negated) ?? given.find((x) => x.attributeName() === attr);
+    return o?.long ?? attr;
+  };
+  const why = wrong.map((w) => `${name(w)} (${enginesTaking(command, w).join(', ') || 'no engine'} only)`);
+  throw new ConfigError(`${why.length === 1 ? 'this flag does' : 'these flags do'} not apply to ${command} ${engine}: ${why.join(', ')}`, [], {
+    hint: `drop ${wrong.map(name).join(', ')}, or check the engine`,
+  });
 }

@@ -10,7 +10,7 @@ import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { selectEnv, type AppContext } from '../app/context.js';
-import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
 import type { Output } from './output.js';
 import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
 
@@ -60,11 +60,8 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       const ctx = await buildContext(deps, g, out);
       const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
       const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+      refuseFlagsNotFor(cmd, engine, 'restore');
       if (engine === 'neo4j') {
-        const pgOnly = (['targetDb', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
-        if (pgOnly.length || flags.owner === false) {
-          throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
-        }
         const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
@@ -74,10 +71,6 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         return;
       }
       if (engine === 'redis') {
-        const pgOnly = (['targetDb', 'database', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs'] as const).filter((k) => flags[k] !== undefined);
-        if (pgOnly.length || flags.owner === false) {
-          throw new ConfigError(`these flags apply to postgres only: ${[...pgOnly, ...(flags.owner === false ? ['owner'] : [])].map((k) => `--${kebab(k)}`).join(', ')}`);
-        }
         const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
@@ -123,9 +116,6 @@ function globalsText(g: GlobalsOutcome): string {
   return lines.map((l) => `\n  ${l}`).join('');
 }
 
-function kebab(s: string): string {
-  return s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
 
 async function askEnv(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: stderr });

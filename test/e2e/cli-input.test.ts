@@ -21,6 +21,22 @@ describe('bad input', () => {
     dir = await tempDir();
   });
 
+  it('flags that do not apply to the engine: exit 2 naming each and the engines it is for, before anything runs', async () => {
+    await writeConfig(dir, unreachable);
+    const cases: [string[], RegExp][] = [
+      [['restore', 'redis', '--env', 'prod', '--latest', '--target-db', 'x', '--no-owner'], /these flags do not apply to restore redis: --target-db \(postgres only\), --no-owner \(postgres only\)/],
+      [['restore', 'neo4j', '--env', 'prod', '--latest', '--with-globals'], /this flag does not apply to restore neo4j: --with-globals \(postgres only\)/],
+      [['backup', 'neo4j', '--env', 'prod', '--mode', 'bgsave'], /does not apply to backup neo4j: --mode \(redis only\)/],
+      [['backup', 'redis', '--env', 'prod', '-d', 'app'], /does not apply to backup redis: --database \(postgres, neo4j only\)/],
+      [['backup', 'redis', '--env', 'prod', '--no-globals'], /does not apply to backup redis: --no-globals \(postgres only\)/],
+    ];
+    for (const [args, says] of cases) {
+      const r = await runCli(args, { cwd: dir });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, says);
+    }
+  });
+
   it('malformed YAML: file, line and column', async () => {
     await writeConfig(dir, 'envs:\n  prod:\n    storage: {type: s3\n    bucket: x\n');
     const r = await runCli(['list', '--env', 'prod'], { cwd: dir });
