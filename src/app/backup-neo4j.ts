@@ -5,7 +5,7 @@ import { compressionExtension, type Compression } from '../domain/compression.js
 import { ConfigError, IgbackupError, ProcessFailedError, ServiceDownError, messageOf } from '../domain/errors.js';
 import { artifactKey } from '../domain/keys.js';
 import type { ManifestArtifact } from '../domain/manifest.js';
-import * as neo4j from '../engines/neo4j.js';
+import * as neo4j from '../engines/neo4j/commands.js';
 import type { Neo4jConfig } from '../config/schema.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';

@@ -4,7 +4,7 @@ import { compressionExtension, type Compression } from '../domain/compression.js
 import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import { artifactKey } from '../domain/keys.js';
 import type { ManifestArtifact } from '../domain/manifest.js';
-import * as pg from '../engines/postgres.js';
+import * as pg from '../engines/postgres/commands.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';

@@ -4,7 +4,7 @@ import { compressionExtension, type Compression } from '../domain/compression.js
 import { ProcessFailedError } from '../domain/errors.js';
 import { artifactKey } from '../domain/keys.js';
 import type { ManifestArtifact } from '../domain/manifest.js';
-import * as redis from '../engines/redis.js';
+import * as redis from '../engines/redis/commands.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type CommandSpec, type Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';

@@ -1,7 +1,7 @@
 // Use case: report a Redis server's persistence settings against the config's expectations (`igbackup redis check`).
 
 import { DriftError } from '../domain/errors.js';
-import * as redis from '../engines/redis.js';
+import * as redis from '../engines/redis/commands.js';
 import { capture } from '../transports/run.js';
 import { succeeded } from '../transports/transport.js';
 import { selectEnv, type AppContext } from './context.js';

@@ -3,7 +3,7 @@
 import { ConfigError } from '../domain/errors.js';
 import type { Config, EnvConfig, PostgresConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
-import type { PgConnection } from '../engines/postgres.js';
+import type { PgConnection } from '../engines/postgres/commands.js';
 import { openStore } from '../storage/open.js';
 import type { ObjectStore } from '../storage/store.js';
 import { LocalTransport } from '../transports/local.js';

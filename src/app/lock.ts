@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CLOCK_SKEW_MS } from '../domain/complete.js';
 import { LockedError } from '../domain/errors.js';
 import { controlKeys, type LockScope } from '../domain/keys.js';
+import { engineNamed } from '../engines/registry.js';
 
 export type { LockScope };
 import { reasonOf } from '../domain/notes.js';
@@ -178,5 +179,7 @@ export interface RestoreLockOptions {
  */
 export function withRestoreLock<T>(ctx: AppContext, h: EnvHandle, engine: string, target: string | undefined, opts: RestoreLockOptions, fn: () => Promise<T>): Promise<T> {
   if (opts.lockHeld) return fn();
-  return withLock(ctx, h, { operation: 'restore', engine, target }, { forceUnlock: Boolean(opts.forceUnlock) }, fn);
+  // The engine says whether its restores replace one database beside others or stop the whole service.
+  const perTarget = engineNamed(engine)?.restoreLock === 'per-target';
+  return withLock(ctx, h, { operation: 'restore', engine, target: perTarget ? target : undefined }, { forceUnlock: Boolean(opts.forceUnlock) }, fn);
 }

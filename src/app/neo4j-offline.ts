@@ -5,7 +5,7 @@
 
 import type { KubernetesTransportConfig, Neo4jConfig } from '../config/schema.js';
 import { IgbackupError, ProcessFailedError, RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js';
-import * as neo4j from '../engines/neo4j.js';
+import * as neo4j from '../engines/neo4j/commands.js';
 import { KubernetesTransport } from '../transports/kubernetes.js';
 import { Kubectl, kubectlBase } from '../transports/kubectl.js';
 import { capture } from '../transports/run.js';

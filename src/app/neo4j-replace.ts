@@ -7,7 +7,7 @@ import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Neo4jConfig } from '../config/schema.js';
 import { IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
-import * as neo4j from '../engines/neo4j.js';
+import * as neo4j from '../engines/neo4j/commands.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';
 import { FileStore } from '../storage/file.js';

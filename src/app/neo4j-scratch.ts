@@ -7,7 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcessFailedError } from '../domain/errors.js';
 import type { Manifest } from '../domain/manifest.js';
-import * as neo4j from '../engines/neo4j.js';
+import * as neo4j from '../engines/neo4j/commands.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';
 import { capture, type Captured } from '../transports/run.js';

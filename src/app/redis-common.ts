@@ -3,7 +3,7 @@
 import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import type { RedisConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
-import * as redis from '../engines/redis.js';
+import * as redis from '../engines/redis/commands.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import type { AppContext, EnvHandle } from './context.js';

@@ -4,8 +4,8 @@
 
 import { ConfigError, IgbackupError, messageOf } from '../domain/errors.js';
 import * as files from '../engines/files.js';
-import * as redis from '../engines/redis.js';
-import { backupCannotFit } from '../engines/redis-restore.js';
+import * as redis from '../engines/redis/commands.js';
+import { backupCannotFit } from '../engines/redis/restore-checks.js';
 import type { RedisConfig } from '../config/schema.js';
 import { capture, captureOk } from '../transports/run.js';
 import type { Transport } from '../transports/transport.js';

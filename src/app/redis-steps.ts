@@ -3,8 +3,8 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
-import * as redis from '../engines/redis.js';
-import { judgeLoad } from '../engines/redis-restore.js';
+import * as redis from '../engines/redis/commands.js';
+import { judgeLoad } from '../engines/redis/restore-checks.js';
 import type { RedisConfig } from '../config/schema.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';

@@ -8,7 +8,7 @@ import { posix } from 'node:path';
 import { IgbackupError, messageOf } from '../domain/errors.js';
 import { withNote } from '../domain/notes.js';
 import * as files from '../engines/files.js';
-import * as redis from '../engines/redis.js';
+import * as redis from '../engines/redis/commands.js';
 import type { RedisConfig } from '../config/schema.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile } from '../pipeline/restore-stream.js';

@@ -7,7 +7,7 @@ import { ConfigError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 import { mainArtifact } from '../domain/manifest.js';
 import * as files from '../engines/files.js';
-import * as neo4j from '../engines/neo4j.js';
+import * as neo4j from '../engines/neo4j/commands.js';
 import type { Neo4jConfig } from '../config/schema.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';

@@ -6,7 +6,7 @@ import { ProcessFailedError } from '../domain/errors.js';
 import { scratchStamp } from './scratch.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
-import * as pg from '../engines/postgres.js';
+import * as pg from '../engines/postgres/commands.js';
 import { quoteIdent } from '../domain/names.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';

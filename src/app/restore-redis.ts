@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import { scratchStamp } from './scratch.js';
-import * as redis from '../engines/redis.js';
+import * as redis from '../engines/redis/commands.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
 import { capture } from '../transports/run.js';

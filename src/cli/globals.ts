@@ -5,7 +5,7 @@ import { dirname } from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../domain/errors.js';
-import { enginesTaking, flagsNotFor } from '../engines/flags.js';
+import { enginesTaking, flagsNotFor } from '../engines/registry.js';
 import type { AppContext } from '../app/context.js';
 import { localRunner } from '../app/context.js';
 import { cacheDirFor, loadConfig } from '../config/load.js';

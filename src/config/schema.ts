@@ -10,6 +10,8 @@ import { neo4jSchema } from './sections/neo4j.js';
 import { postgresSchema } from './sections/postgres.js';
 import { redisSchema } from './sections/redis.js';
 import { storageSchema } from './sections/storage.js';
+import type { EngineName } from '../engines/engine.js';
+import { ENGINE_REGISTRY } from '../engines/registry.js';
 
 export { secretRefSchema, type SecretRef } from './sections/common.js';
 export { transportSchema, type TransportConfig, type SshTransportConfig, type SshHopConfig, type KubernetesTransportConfig } from './sections/transport.js';
@@ -63,5 +65,6 @@ export const configSchema = z.strictObject({
 });
 export type Config = z.infer<typeof configSchema>;
 
-export const ENGINES = ['postgres', 'redis', 'neo4j'] as const;
-export type EngineName = (typeof ENGINES)[number];
+/** The engines, in the order commands list them (the registry in engines/ says what each is). */
+export const ENGINES = Object.keys(ENGINE_REGISTRY) as EngineName[];
+export type { EngineName };

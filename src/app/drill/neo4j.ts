@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { neo4jSchema, type Neo4jConfig } from '../../config/schema.js';
 import { resolveSecret } from '../../config/secrets.js';
-import * as neo4j from '../../engines/neo4j.js';
+import * as neo4j from '../../engines/neo4j/commands.js';
 import { makeWorkspace } from '../../pipeline/restore-stream.js';
 import { capture, type Captured } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';

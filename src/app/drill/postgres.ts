@@ -1,7 +1,7 @@
 // The PostgreSQL drill: a scratch database on the configured server (or in a fresh namespace), restored with the
 // production restore, the SQL smoke tests, always dropped (unless --keep).
 
-import * as pg from '../../engines/postgres.js';
+import * as pg from '../../engines/postgres/commands.js';
 import { capture } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
 import { pgConnection, postgresSection, type AppContext, type EnvHandle } from '../context.js';

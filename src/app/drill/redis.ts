@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { RedisConfig } from '../../config/schema.js';
 import { ConfigError } from '../../domain/errors.js';
-import * as redis from '../../engines/redis.js';
+import * as redis from '../../engines/redis/commands.js';
 import { makeWorkspace } from '../../pipeline/restore-stream.js';
 import { capture } from '../../transports/run.js';
 import { succeeded, type Transport } from '../../transports/transport.js';

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as neo4j from '../../../src/engines/neo4j.js';
+import * as neo4j from '../../../src/engines/neo4j/commands.js';
 
 describe('neo4j engine', () => {
   it('speaks 5.x and 4.4 neo4j-admin', () => {

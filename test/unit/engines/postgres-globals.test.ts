@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { parseGlobals, planGlobals, redact, type TargetGlobals } from '../../../src/engines/postgres-globals.js';
-import { splitSql } from '../../../src/engines/postgres-sql-lexer.js';
+import { parseGlobals, planGlobals, redact, type TargetGlobals } from '../../../src/engines/postgres/globals.js';
+import { splitSql } from '../../../src/engines/postgres/sql-lexer.js';
 
 // Written by pg_dumpall 15.18 --globals-only on this machine's test server after creating: a role with password,
 // CREATEDB, CONNECTION LIMIT, VALID UNTIL, a setting and a comment; a group; a role named `zz probe "q";x<newline>nl`;

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import * as pg from '../../../src/engines/postgres.js';
+import * as pg from '../../../src/engines/postgres/commands.js';
 
 const conn: pg.PgConnection = { host: 'db', port: 5433, user: 'backup', password: 's3cret', sslmode: 'require' };
 

@@ -8,8 +8,8 @@ import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import type { CommandSpec } from '../../../src/domain/command.js';
 import * as files from '../../../src/engines/files.js';
-import * as redis from '../../../src/engines/redis.js';
-import { backupCannotFit, judgeLoad, type Loaded } from '../../../src/engines/redis-restore.js';
+import * as redis from '../../../src/engines/redis/commands.js';
+import { backupCannotFit, judgeLoad, type Loaded } from '../../../src/engines/redis/restore-checks.js';
 import { tempDir } from '../../helpers/cli.js';
 
 async function sh(spec: CommandSpec, input?: string): Promise<{ code: number; stdout: string }> {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as files from '../../../src/engines/files.js';
-import * as redis from '../../../src/engines/redis.js';
+import * as redis from '../../../src/engines/redis/commands.js';
 
 const conn: redis.RedisConnection = { host: 'cache', port: 6380, user: 'backup', password: 'pw', tls: { caFile: '/ca.pem', insecure: false } };
 

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import * as files from '../../../src/engines/files.js';
-import * as neo4j from '../../../src/engines/neo4j.js';
-import * as redis from '../../../src/engines/redis.js';
+import * as neo4j from '../../../src/engines/neo4j/commands.js';
+import * as redis from '../../../src/engines/redis/commands.js';
 import { tempDir } from '../../helpers/cli.js';
 
 async function runChecks(checks: files.PathCheck[]): Promise<string[]> {

@@ -1,8 +1,8 @@
 // Globals restore planner (pure): classifies pg_dumpall --globals-only statements and decides what to run on a
 // target server so that roles and tablespaces that exist there are kept exactly as they are.
 
-import { quoteIdent } from '../domain/names.js';
-import { describeStatement, splitSql, type Statement, type Token } from './postgres-sql-lexer.js';
+import { quoteIdent } from '../../domain/names.js';
+import { describeStatement, splitSql, type Statement, type Token } from './sql-lexer.js';
 
 export type GlobalKind =
   | 'set'

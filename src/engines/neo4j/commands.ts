@@ -1,7 +1,7 @@
 // Neo4j engine: neo4j-admin commands (5.x and 4.4 syntax) for dump/load, online backup/restore and check, as data.
 
-import type { CommandSpec } from '../domain/command.js';
-import type { PathCheck } from './files.js';
+import type { CommandSpec } from '../../domain/command.js';
+import type { PathCheck } from '../files.js';
 
 export interface Neo4jTools {
   admin: string;

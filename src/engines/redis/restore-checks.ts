@@ -2,9 +2,9 @@
 // allowed to run, whether the backup can fit maxmemory, and whether what Redis loaded is the whole backup.
 
 import { posix } from 'node:path';
-import { formatBytes } from '../domain/human.js';
-import type { PathCheck } from './files.js';
-import type { RdbSummary } from './redis.js';
+import { formatBytes } from '../../domain/human.js';
+import type { PathCheck } from '../files.js';
+import type { RdbSummary } from './commands.js';
 
 export interface RedisRestoreTarget {
   dir: string;

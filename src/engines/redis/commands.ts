@@ -1,7 +1,7 @@
 // Redis engine: redis-cli commands (RDB stream, BGSAVE, INFO, CONFIG), file steps for a restore, and output parsing.
 
-import type { CommandSpec } from '../domain/command.js';
-import { moveCommand } from './files.js';
+import type { CommandSpec } from '../../domain/command.js';
+import { moveCommand } from '../files.js';
 
 export interface RedisConnection {
   host: string;
@@ -70,7 +70,7 @@ export function shutdownNoSaveCommand(c: RedisConnection, force = true): Command
   return cli(c, 'SHUTDOWN', 'NOSAVE', ...(force ? ['FORCE'] : []));
 }
 
-export { restoreCommands, restorePathChecks, type RedisRestoreTarget } from './redis-restore.js';
+export { restoreCommands, restorePathChecks, type RedisRestoreTarget } from './restore-checks.js';
 
 /** Streams a file to stdout (bgsave mode: the dump.rdb the server wrote). */
 export function catCommand(path: string): CommandSpec {

@@ -1,7 +1,7 @@
 // PostgreSQL engine: the commands and SQL for backup (pg_dump -Fc), globals, size estimate and a safe restore, as data.
 
-import { quoteIdent, quoteLiteral } from '../domain/names.js';
-import type { CommandSpec } from '../domain/command.js';
+import { quoteIdent, quoteLiteral } from '../../domain/names.js';
+import type { CommandSpec } from '../../domain/command.js';
 
 export interface PgConnection {
   host: string;
