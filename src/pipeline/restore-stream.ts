@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { IntegrityError, ProcessFailedError } from '../domain/errors.js';
+import { ConfigError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import type { ObjectStore } from '../storage/store.js';
 import { reasonOf, succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
@@ -19,7 +19,18 @@ export interface Workspace {
 
 /** A private (mode 700) temp directory for downloaded artifacts. */
 export async function makeWorkspace(base?: string): Promise<Workspace> {
-  const dir = await mkdtemp(join(base ?? tmpdir(), 'igbackup-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(base ?? tmpdir(), 'igbackup-'));
+  } catch (err) {
+    // A --tmp-dir that is missing, a file, or not writable: bad input, said before anything was downloaded.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (base !== undefined && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
+      const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : 'is not writable';
+      throw new ConfigError(`--tmp-dir ${base} ${why} (${code})`, [], { hint: 'give an existing directory this user can write, with room for the artifact' });
+    }
+    throw err;
+  }
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 

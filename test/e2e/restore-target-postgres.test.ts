@@ -4,6 +4,7 @@
 // limit, settings (also per role), comment and ALLOW_CONNECTIONS.
 
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
@@ -81,6 +82,19 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     const m = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', 'postgres'], { cwd: dir });
     assert.equal(m.code, 2, m.stderr);
     assert.match(m.stderr, /is the maintenance database igbackup connects to/);
+  });
+
+  it('a --tmp-dir that is missing or a file: exit 2 naming it, before anything is downloaded or created', async () => {
+    const file = `${dir}/a-file`;
+    await writeFile(file, 'x');
+    const target = ident('igb_tmpdir');
+    for (const [tmp, says] of [[`${dir}/nope`, /--tmp-dir .*\/nope does not exist/], [file, /--tmp-dir .*\/a-file is not a directory/]] as const) {
+      const r = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--tmp-dir', tmp], { cwd: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, says);
+      assert.doesNotMatch(r.stderr, /downloading/);
+    }
+    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}%'`), '0');
   });
 
   it('the swapped-in database keeps owner, privileges, connection limit, settings (also per role), comment', async () => {
