@@ -85,7 +85,11 @@ function describeFailure(command: string, r: RunResult, kind: FailureKind): { ho
     const how = r.startError ? `could not be started${kind === 'not-found' ? ' (command not found)' : ''}` : 'exited with code 127 (command not found)';
     return { how: `${how}${r.where ? ` on ${r.where}` : ''}` };
   }
-  return { how: `exited with code ${r.exitCode ?? 'unknown'}${r.where ? ` on ${r.where}` : ''}` };
+  // The server ended the session, not the program's own work: say who does that, instead of the program's hint.
+  const ended = /terminating connection due to administrator command/.test(r.stderrTail)
+    ? 'the PostgreSQL server ended the session (pg_terminate_backend: a restore swapping this database in, an operator, a failover); run it again'
+    : undefined;
+  return { how: `exited with code ${r.exitCode ?? 'unknown'}${r.where ? ` on ${r.where}` : ''}`, ...(ended ? { hint: ended } : {}) };
 }
 
 /**

@@ -51,6 +51,12 @@ describe('a failed program: what the message and hint say', () => {
     assert.equal(e.kind, 'exit');
   });
 
+  it('a session the server ended (a restore swapping the database, an operator): says so, not the caller\'s hint', () => {
+    const tail = 'pg_dump: error: Dumping the contents of table "t" failed: PQgetResult() failed.\npg_dump: detail: Error message from server: FATAL:  terminating connection due to administrator command\n';
+    const e = new ProcessFailedError('pg_dump', { exitCode: 1, signal: undefined, stderrTail: tail }, dbHint);
+    assert.match(e.hint ?? '', /^the PostgreSQL server ended the session \(pg_terminate_backend: a restore swapping this database in, an operator, a failover\); run it again$/);
+  });
+
   it('killed by a signal: named, with why it happens, never the caller\'s hint', () => {
     const e = new ProcessFailedError('pg_dump', { exitCode: undefined, signal: 'SIGKILL', stderrTail: '' }, dbHint);
     assert.equal(e.message, 'pg_dump was killed by SIGKILL');
