@@ -5,51 +5,13 @@
 import assert from 'node:assert/strict';
 import { kubectlCalls } from '../helpers/kube.js';
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { ROOT, parseJson, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { parseJson, runCli, s3Storage, writeConfig } from '../helpers/cli.js';
 import { assertNothingStored, makeBucket } from '../helpers/servers.js';
-
-const N4J = join(ROOT, 'test', 'fixtures', 'neo4j');
-const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
-
-interface Neo4jHome {
-  dir: string;
-  home: string;
-  log: string;
-  store: string;
-  env: (extra?: Record<string, string>) => Record<string, string>;
-  running: () => Promise<boolean>;
-  calls: () => Promise<string[]>;
-}
-
-async function neo4jHome(): Promise<Neo4jHome> {
-  const dir = await tempDir();
-  const home = join(dir, 'neo4j-home');
-  const store = join(home, 'data', 'databases', 'neo4j', 'store');
-  await mkdir(join(home, 'data', 'databases', 'neo4j'), { recursive: true });
-  await writeFile(store, randomBytes(200_000));
-  const log = join(dir, 'calls.log');
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
-    PATH: `${N4J}:${KUBE}:${process.env.PATH}`,
-    IGB_NEO4J_HOME: home,
-    IGB_NEO4J_LOG: log,
-    ...extra,
-  });
-  await execa(join(N4J, 'neo4j'), ['start'], { env: env() });
-  await writeFile(log, '');
-  return {
-    dir,
-    home,
-    log,
-    store,
-    env,
-    running: async () => (await execa(join(N4J, 'neo4j'), ['status'], { env: env(), reject: false })).exitCode === 0,
-    calls: async () => (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l && !l.startsWith('neo4j status')),
-  };
-}
+import { N4J, neo4jHome, type Neo4jHome } from '../helpers/neo4j.js';
 
 const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 3 };
 

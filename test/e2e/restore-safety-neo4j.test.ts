@@ -9,42 +9,27 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
-import { BIN, ROOT, parseJson, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { BIN, parseJson, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { makeBucket } from '../helpers/servers.js';
+import { neo4jHome } from '../helpers/neo4j.js';
 import { runWithSmallDisk } from '../helpers/small-disk.js';
 
-const N4J = join(ROOT, 'test', 'fixtures', 'neo4j');
-const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
 const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 2 };
 
 /** A stand-in Neo4j with a backup of its store taken, then the store changed: `current` is what a restore must keep on failure. */
 async function backedUp(neo4jCfg: Record<string, unknown> = { service }) {
-  const dir = await tempDir();
-  const home = join(dir, 'neo4j-home');
-  const store = join(home, 'data', 'databases', 'neo4j', 'store');
-  await mkdir(join(home, 'data', 'databases', 'neo4j'), { recursive: true });
-  await writeFile(store, randomBytes(200_000));
-  const log = join(dir, 'calls.log');
-  const env = (extra: Record<string, string> = {}): Record<string, string> => ({ PATH: `${N4J}:${KUBE}:${process.env.PATH}`, IGB_NEO4J_HOME: home, IGB_NEO4J_LOG: log, ...extra });
-  const ctl = (action: string) => execa(join(N4J, 'neo4j'), [action], { env: env(), reject: false });
-  await ctl('start');
+  const n = await neo4jHome();
   const bucket = await makeBucket();
-  await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: neo4jCfg } } });
-  const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: dir, env: env() });
+  await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j: neo4jCfg } } });
+  const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
   assert.equal(b.code, 0, b.stderr);
   const current = randomBytes(150_000); // the writes since the backup: what "the old state" is
-  await writeFile(store, current);
-  await writeFile(log, '');
+  await writeFile(n.store, current);
+  await n.clearCalls();
   return {
-    dir,
-    store,
+    ...n,
     current,
-    env,
-    ctl,
-    running: async () => (await ctl('status')).exitCode === 0,
-    clearCalls: () => writeFile(log, ''),
-    calls: async () => (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l && !l.startsWith('neo4j status')),
-    restore: (extra: Record<string, string> = {}, args: string[] = []) => runCli([...args, 'restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: dir, env: env(extra) }),
+    restore: (extra: Record<string, string> = {}, args: string[] = []) => runCli([...args, 'restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env(extra) }),
   };
 }
 

@@ -1,6 +1,6 @@
 // The stand-in kubectl's cluster: a pods file ($IGB_KUBE_PODS) holding one Running, Ready pod.
 
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Writes `<dir>/pods.json` with one Running and Ready pod; returns its path. */
@@ -16,7 +16,6 @@ export async function writeReadyPod(dir: string, pod = { name: 'pg-0', namespace
  * checking that every call that is not a wait (wait, rollout status: bounded by their --timeout) or an exec carried it.
  */
 export async function kubectlCalls(log: string): Promise<string[][]> {
-  const { readFile } = await import('node:fs/promises');
   const calls = (await readFile(log, 'utf8')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as string[]);
   for (const c of calls) {
     const bounded = c.includes('wait') || c.includes('rollout') || c.includes('exec') || c.some((x) => x.startsWith('--timeout='));
