@@ -131,6 +131,14 @@ export function explainReadFailure(stderr: string): string | undefined {
   return undefined;
 }
 
+/**
+ * SQL: whether role row `me` (pg_roles) may end session row `a` (pg_stat_activity) with pg_terminate_backend — a
+ * superuser may end any; others only non-superuser sessions of roles they belong to, or with pg_signal_backend.
+ */
+function mayEnd(me: string, a: string): string {
+  return `(${me}.rolsuper OR (${a}.usesysid NOT IN (SELECT oid FROM pg_roles WHERE rolsuper) AND (pg_has_role(${me}.oid, ${a}.usesysid, 'MEMBER') OR pg_has_role(${me}.oid, 'pg_signal_backend', 'MEMBER'))))`;
+}
+
 export const sql = {
   databaseSize: (db: string): string => `SELECT pg_database_size(${quoteLiteral(db)});\n`,
   serverVersion: (): string => `SHOW server_version;\n`,
@@ -167,8 +175,7 @@ export const sql = {
                'roleSettings', (SELECT count(*) FROM pg_db_role_setting WHERE setdatabase = d.oid AND setrole <> 0),
                'blockingSessions', (SELECT coalesce(json_agg(DISTINCT a.usename), '[]') FROM pg_stat_activity a
                   WHERE a.datname = d.datname AND a.pid <> pg_backend_pid() AND (a.backend_type = 'client backend' OR a.backend_type IS NULL)
-                    AND NOT r.rolsuper AND (a.usesysid IN (SELECT oid FROM pg_roles WHERE rolsuper)
-                      OR NOT (pg_has_role(r.oid, a.usesysid, 'MEMBER') OR pg_has_role(r.oid, 'pg_signal_backend', 'MEMBER')))))
+                    AND NOT ${mayEnd('r', 'a')}))
              FROM pg_database d WHERE d.datname = ${quoteLiteral(target)}),
   'roles', (SELECT coalesce(json_agg(rolname ORDER BY rolname), '[]') FROM pg_roles),
   'tablespaces', (SELECT coalesce(json_agg(spcname ORDER BY spcname), '[]') FROM pg_tablespace),
@@ -230,7 +237,7 @@ $igb$;
     [
       // Only sessions this role may end (a non-superuser cannot end a superuser's; the preflight refused those).
       targetExists
-        ? `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles me ON me.rolname = current_user WHERE a.datname = ${quoteLiteral(target)} AND a.pid <> pg_backend_pid() AND (me.rolsuper OR (a.usesysid NOT IN (SELECT oid FROM pg_roles WHERE rolsuper) AND (pg_has_role(me.oid, a.usesysid, 'MEMBER') OR pg_has_role(me.oid, 'pg_signal_backend', 'MEMBER'))));`
+        ? `SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_roles me ON me.rolname = current_user WHERE a.datname = ${quoteLiteral(target)} AND a.pid <> pg_backend_pid() AND ${mayEnd('me', 'a')};`
         : '',
       'BEGIN;',
       targetExists ? sql.copyDatabaseProperties(target, restored).trim() : '',
