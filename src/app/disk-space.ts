@@ -1,10 +1,10 @@
 // "No space left on device" while downloading into a temp dir: an error naming the directory, the space needed
 // and what else the operator can do.
 
-import { constants } from 'node:fs';
-import { access, stat, statfs } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { ConfigError, IgbackupError } from '../domain/errors.js';
+import { checkTmpDir } from '../pipeline/restore-stream.js';
 import { formatBytes } from '../domain/human.js';
 
 export interface SpaceNeed {
@@ -72,11 +72,4 @@ export async function freeBytes(dir: string | undefined): Promise<number> {
   if (dir !== undefined) await checkTmpDir(dir);
   const s = await statfs(dir ?? tmpdir());
   return s.bavail * s.bsize;
-}
-
-/** A --tmp-dir must be an existing directory this user can write: bad input (exit 2) otherwise, said up front. */
-async function checkTmpDir(dir: string): Promise<void> {
-  const st = await stat(dir).catch(() => undefined);
-  const why = !st ? 'does not exist' : !st.isDirectory() ? 'is not a directory' : await access(dir, constants.W_OK).then(() => undefined, () => 'is not writable');
-  if (why) throw new ConfigError(`--tmp-dir ${dir} ${why}`, [], { hint: 'give an existing directory this user can write, with room for the artifact' });
 }

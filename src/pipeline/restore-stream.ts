@@ -1,7 +1,7 @@
 // Restore side: download an artifact to a private temp file while hashing it, then feed it to a consumer process.
 
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { access, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -19,19 +19,16 @@ export interface Workspace {
 
 /** A private (mode 700) temp directory for downloaded artifacts. */
 export async function makeWorkspace(base?: string): Promise<Workspace> {
-  let dir: string;
-  try {
-    dir = await mkdtemp(join(base ?? tmpdir(), 'igbackup-'));
-  } catch (err) {
-    // A --tmp-dir that is missing, a file, or not writable: bad input, said before anything was downloaded.
-    const code = (err as NodeJS.ErrnoException).code;
-    if (base !== undefined && (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS')) {
-      const why = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : 'is not writable';
-      throw new ConfigError(`--tmp-dir ${base} ${why} (${code})`, [], { hint: 'give an existing directory this user can write, with room for the artifact' });
-    }
-    throw err;
-  }
+  if (base !== undefined) await checkTmpDir(base);
+  const dir = await mkdtemp(join(base ?? tmpdir(), 'igbackup-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A --tmp-dir must be an existing directory this user can write: bad input (exit 2) otherwise, said up front. */
+export async function checkTmpDir(dir: string): Promise<void> {
+  const st = await stat(dir).catch(() => undefined);
+  const why = !st ? 'does not exist' : !st.isDirectory() ? 'is not a directory' : await access(dir, constants.W_OK).then(() => undefined, () => 'is not writable');
+  if (why) throw new ConfigError(`--tmp-dir ${dir} ${why}`, [], { hint: 'give an existing directory this user can write, with room for the artifact' });
 }
 
 /**
