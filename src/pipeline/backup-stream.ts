@@ -99,11 +99,11 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   };
   producerOk.catch(failSoon);
   compression.done.catch(failSoon);
-  flow.catch(async (err: unknown) => {
-    await others();
-    fail(err);
-  });
-  put.catch(fail);
+  flow.catch((err: unknown) => others().then(() => fail(err)));
+  // A store failure can be a consequence too (a stage that died ends the body mid-request: EPIPE, or the body's own
+  // error): it waits as briefly for the stages' exit statuses, which name the real cause when there is one.
+  const stagesSettled = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done]), grace()]);
+  put.catch((err: unknown) => stagesSettled().then(() => fail(err)));
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
   idle.stop();
