@@ -13,7 +13,6 @@ const BIN = join(ROOT, 'bin', 'igbackup');
 const PG_SCRIPT = join(ROOT, 'scripts', 'services', 'postgres.sh');
 const keep = process.argv.includes('--keep');
 
-
 function say(text: string): void {
   process.stdout.write(`\n== ${text}\n`);
 }
@@ -39,12 +38,36 @@ async function main(): Promise<void> {
   await chmod(dir, 0o755); // the server runs as the postgres user when the demo runs as root
   const port = await freePort();
   const password = randomBytes(12).toString('hex');
-  const env = { ...process.env, IGBACKUP_DEMO_PGPASSWORD: password, PGPASSWORD: password, NO_COLOR: process.env.NO_COLOR ?? '' };
+  const env = {
+    ...process.env,
+    IGBACKUP_DEMO_PGPASSWORD: password,
+    PGPASSWORD: password,
+    NO_COLOR: process.env.NO_COLOR ?? '',
+  };
   const psql = (db: string, sql: string): Promise<string> =>
-    execa('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', db], {
-      input: sql,
-      env,
-    }).then((r) => r.stdout.trim());
+    execa(
+      'psql',
+      [
+        '-X',
+        '-q',
+        '-A',
+        '-t',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-U',
+        'postgres',
+        '-d',
+        db,
+      ],
+      {
+        input: sql,
+        env,
+      },
+    ).then((r) => r.stdout.trim());
   const igbackup = (...args: string[]) => execa('node', [BIN, ...args], { cwd: dir, env, stdio: 'inherit' });
   try {
     say(`starting a throwaway PostgreSQL on 127.0.0.1:${port} in ${dir}`);
@@ -78,7 +101,8 @@ async function main(): Promise<void> {
     if (source !== restored) throw new Error('restored database differs from the source');
     say('demo passed: the backup restored to identical contents');
   } finally {
-    if (keep) process.stdout.write(`\n(kept ${dir}; stop the server with: bash ${PG_SCRIPT} stop ${join(dir, 'pg')})\n`);
+    if (keep)
+      process.stdout.write(`\n(kept ${dir}; stop the server with: bash ${PG_SCRIPT} stop ${join(dir, 'pg')})\n`);
     else {
       await execa('bash', [PG_SCRIPT, 'stop', join(dir, 'pg')], { reject: false });
       await rm(dir, { recursive: true, force: true });

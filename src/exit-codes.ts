@@ -37,5 +37,9 @@ export function exitCodeFor(err: unknown): number {
 function isOperational(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { code?: unknown; syscall?: unknown; $metadata?: unknown };
-  return typeof e.syscall === 'string' || typeof e.$metadata === 'object' || (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code));
+  return (
+    typeof e.syscall === 'string' ||
+    typeof e.$metadata === 'object' ||
+    (typeof e.code === 'string' && /^E[A-Z0-9]+$/.test(e.code))
+  );
 }

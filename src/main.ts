@@ -2,13 +2,7 @@
 
 import { homedir } from 'node:os';
 import { CommanderError } from 'commander';
-import {
-  CancelledError,
-  ConfigError,
-  ServiceDownError,
-  IgbackupError,
-  messageOf,
-} from './domain/errors.js';
+import { CancelledError, ConfigError, ServiceDownError, IgbackupError, messageOf } from './domain/errors.js';
 import { buildProgram } from './cli/program.js';
 import { exitCodeFor } from './exit-codes.js';
 import { serviceGuard, type ServiceGuard } from './app/service-guard.js';
@@ -82,7 +76,8 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
     process.exitCode = 0;
     // The signal came when nothing was left to cancel: the work is complete, and the exit code says so.
-    if (signals.received()) output?.warn(`${signals.received()} arrived after the work was complete; nothing was cancelled`);
+    if (signals.received())
+      output?.warn(`${signals.received()} arrived after the work was complete; nothing was cancelled`);
   } catch (err) {
     // A cancel that left a service down is reported as that (exit 69): the operator has to act.
     const cancelled = abort.signal.aborted && !(err instanceof CommanderError) && !(err instanceof ServiceDownError);
@@ -94,10 +89,15 @@ async function main(): Promise<void> {
     const { type, hint } = described;
     const reason = messageOf(abort.signal.reason);
     // A cancel that surfaced as another error (a recovery that followed it, say) is named first, once.
-    const message = cancelled && !(err instanceof CancelledError) && !described.message.startsWith(reason) ? `${reason}: ${described.message}` : described.message;
+    const message =
+      cancelled && !(err instanceof CancelledError) && !described.message.startsWith(reason)
+        ? `${reason}: ${described.message}`
+        : described.message;
     out.error(message, hint);
     if (out.opts.json && !out.jsonWritten) {
-      out.opts.stdout.write(`${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type, message, hint } }, null, 2))}\n`);
+      out.opts.stdout.write(
+        `${out.redact(JSON.stringify({ ok: false, exitCode: code, error: { type, message, hint } }, null, 2))}\n`,
+      );
     }
   } finally {
     signals.dispose();
@@ -121,7 +121,11 @@ function lastWords(out: Output | undefined, message: string, code: number, type:
  * signal, or cleanup that outlasts LAST_RESORT_MS, stops at once — except while a service this run stopped is down:
  * then igbackup waits for its recovery, says so on a second signal, and only a third leaves it down (exit 69).
  */
-function handleSignals(abort: AbortController, output: () => Output | undefined, guard: ServiceGuard): { received: () => string | undefined; dispose: () => void } {
+function handleSignals(
+  abort: AbortController,
+  output: () => Output | undefined,
+  guard: ServiceGuard,
+): { received: () => string | undefined; dispose: () => void } {
   let lastResort: NodeJS.Timeout | undefined;
   let received: string | undefined;
   let later = 0;
@@ -131,16 +135,29 @@ function handleSignals(abort: AbortController, output: () => Output | undefined,
     if (down.length) {
       const first = down.map((d) => d.service).join(' and ');
       const commands = down.flatMap((d) => d.commands);
-      say(`${first} is DOWN: igbackup was stopped by ${sig} (${why}) while bringing it back; bring it back by hand: ${commands.join(' && ') || 'start it'}`, 69, 'ServiceDownError');
+      say(
+        `${first} is DOWN: igbackup was stopped by ${sig} (${why}) while bringing it back; bring it back by hand: ${commands.join(' && ') || 'start it'}`,
+        69,
+        'ServiceDownError',
+      );
       process.exit(69);
     }
-    say(`cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`, 130, 'CancelledError');
+    say(
+      `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`,
+      130,
+      'CancelledError',
+    );
     process.exit(130);
   };
   const armLastResort = (sig: string): void => {
     lastResort = setTimeout(() => {
       if (guard.down().length) {
-        output()?.warn(`waiting for igbackup to bring back ${guard.down().map((d) => d.service).join(' and ')} before it exits`);
+        output()?.warn(
+          `waiting for igbackup to bring back ${guard
+            .down()
+            .map((d) => d.service)
+            .join(' and ')} before it exits`,
+        );
         armLastResort(sig);
         return;
       }
@@ -156,7 +173,9 @@ function handleSignals(abort: AbortController, output: () => Output | undefined,
       if (Date.now() - firstAt < DUPLICATE_SIGNAL_MS) return;
       const down = guard.down();
       if (down.length && ++later === 1) {
-        output()?.warn(`${down.map((d) => d.service).join(' and ')} is stopped and igbackup is bringing it back; another ${sig} stops igbackup at once and leaves it down`);
+        output()?.warn(
+          `${down.map((d) => d.service).join(' and ')} is stopped and igbackup is bringing it back; another ${sig} stops igbackup at once and leaves it down`,
+        );
         return;
       }
       return stopNow(sig, 'another signal');
@@ -183,7 +202,9 @@ function handleSignals(abort: AbortController, output: () => Output | undefined,
 let finished = false;
 process.once('exit', (code) => {
   if (!finished && code === 0) {
-    process.stderr.write('error: igbackup stopped before the operation finished (internal error); nothing may be assumed stored\n');
+    process.stderr.write(
+      'error: igbackup stopped before the operation finished (internal error); nothing may be assumed stored\n',
+    );
     process.exitCode = 70;
   }
 });

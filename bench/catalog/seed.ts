@@ -2,22 +2,39 @@
 // catalog benchmark; idempotent per (bucket, env): an env that already holds N manifests is left as it is.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { CreateBucketCommand, HeadBucketCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 
 const [bucket, env, countText] = process.argv.slice(2);
 const count = Number(countText);
 if (!bucket || !env || !Number.isInteger(count) || count < 1) throw new Error('usage: seed.ts BUCKET ENV COUNT');
 const endpoint = process.env.IGBACKUP_TEST_S3_ENDPOINT;
 const kmsKeyId = process.env.IGBACKUP_TEST_KMS_KEY_ID;
-if (!endpoint || !kmsKeyId) throw new Error('IGBACKUP_TEST_S3_ENDPOINT / IGBACKUP_TEST_KMS_KEY_ID not set (eval "$(bash scripts/services/radosgw.sh env)")');
-const s3 = new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+if (!endpoint || !kmsKeyId)
+  throw new Error(
+    'IGBACKUP_TEST_S3_ENDPOINT / IGBACKUP_TEST_KMS_KEY_ID not set (eval "$(bash scripts/services/radosgw.sh env)")',
+  );
+const s3 = new S3Client({
+  region: 'us-east-1',
+  endpoint,
+  forcePathStyle: true,
+  requestChecksumCalculation: 'WHEN_REQUIRED',
+  responseChecksumValidation: 'WHEN_REQUIRED',
+});
 const sse = { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: kmsKeyId };
 
 async function existing(): Promise<number> {
   let n = 0;
   let token: string | undefined;
   do {
-    const r = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${env}/postgres/`, ContinuationToken: token }));
+    const r = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: `${env}/postgres/`, ContinuationToken: token }),
+    );
     n += (r.Contents ?? []).filter((o) => o.Key?.endsWith('.manifest.json')).length;
     token = r.IsTruncated ? r.NextContinuationToken : undefined;
   } while (token);
@@ -49,10 +66,19 @@ async function one(i: number): Promise<void> {
     createdBy: 'bench@bench',
     encryption: { sse: 'aws:kms', kmsKeyId },
   };
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `${key}.manifest.json`, Body: JSON.stringify(manifest, null, 2), ...sse }));
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: `${key}.manifest.json`,
+      Body: JSON.stringify(manifest, null, 2),
+      ...sse,
+    }),
+  );
 }
 
-await s3.send(new HeadBucketCommand({ Bucket: bucket })).catch(() => s3.send(new CreateBucketCommand({ Bucket: bucket })));
+await s3
+  .send(new HeadBucketCommand({ Bucket: bucket }))
+  .catch(() => s3.send(new CreateBucketCommand({ Bucket: bucket })));
 const have = await existing();
 if (have === count) process.exit(0);
 if (have !== 0) throw new Error(`${bucket}/${env} holds ${have} manifests, not ${count}: use another env name`);

@@ -68,7 +68,12 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
  * After a later step failed (no manifest confirmed): removes the artifacts already stored, each by its version, and
  * returns `err` with a note naming what was removed and what could not be (then left: no manifest, not a backup).
  */
-export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artifacts: ManifestArtifact[], err: unknown): Promise<Error> {
+export async function removeArtifacts(
+  ctx: AppContext,
+  store: ObjectStore,
+  artifacts: ManifestArtifact[],
+  err: unknown,
+): Promise<Error> {
   let out = err instanceof Error ? err : new Error(String(err));
   for (const a of artifacts) {
     const where = `${store.description}/${a.key}${a.versionId ? ` (version ${a.versionId})` : ''}`;
@@ -77,7 +82,10 @@ export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artif
       out = withNote(out, `removed ${where}: it was stored, but the backup did not complete`);
     } catch (e) {
       ctx.reporter.warn(`could not remove ${where} after the failure: ${(e as Error).message}`);
-      out = withNote(out, `${where} was stored and could not be removed (${(e as Error).message}); it has no manifest, so it is not a backup: remove it`);
+      out = withNote(
+        out,
+        `${where} was stored and could not be removed (${(e as Error).message}); it has no manifest, so it is not a backup: remove it`,
+      );
     }
   }
   return out;
@@ -85,7 +93,12 @@ export async function removeArtifacts(ctx: AppContext, store: ObjectStore, artif
 
 /** Downloads a backup's main artifact into `path`, decompressed in the same pass; rejects unless size and sha256
  * match the manifest. Nothing on the database side is touched. */
-export async function downloadMainArtifact(ctx: AppContext, store: ObjectStore, manifest: Manifest, path: string): Promise<ManifestArtifact> {
+export async function downloadMainArtifact(
+  ctx: AppContext,
+  store: ObjectStore,
+  manifest: Manifest,
+  path: string,
+): Promise<ManifestArtifact> {
   const art = mainArtifact(manifest);
   ctx.reporter.step(`downloading ${art.key} and checking its sha256`);
   await downloadVerified(store, art.key, path, art, {

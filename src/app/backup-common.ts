@@ -19,7 +19,12 @@ export interface BackupOutcome<R> {
  * Backs up each database in turn; a failure of one is reported and the next is still tried. A cancellation (or a
  * failure once the run was cancelled) stops the loop at once.
  */
-export async function forEachDatabase<R>(ctx: AppContext, engine: string, databases: string[], fn: (db: string) => Promise<R>): Promise<BackupOutcome<R>> {
+export async function forEachDatabase<R>(
+  ctx: AppContext,
+  engine: string,
+  databases: string[],
+  fn: (db: string) => Promise<R>,
+): Promise<BackupOutcome<R>> {
   const out: BackupOutcome<R> = { results: [], failures: [] };
   for (const [i, database] of databases.entries()) {
     try {
@@ -28,7 +33,10 @@ export async function forEachDatabase<R>(ctx: AppContext, engine: string, databa
       if (error instanceof CancelledError || ctx.signal.aborted) throw error;
       out.failures.push({ database, error });
       const rest = databases.length - i - 1;
-      if (databases.length > 1) ctx.reporter.warn(`${engine} backup of ${database} FAILED: ${messageOf(error).split('\n')[0]}${rest ? `; going on with the other ${rest} database(s)` : ''}`);
+      if (databases.length > 1)
+        ctx.reporter.warn(
+          `${engine} backup of ${database} FAILED: ${messageOf(error).split('\n')[0]}${rest ? `; going on with the other ${rest} database(s)` : ''}`,
+        );
     }
   }
   return out;
@@ -38,7 +46,8 @@ export async function forEachDatabase<R>(ctx: AppContext, engine: string, databa
 export async function runnerTools(ctx: AppContext, compression: Compression): Promise<Record<string, string>> {
   if (compression !== 'zstd') return {};
   const r = await capture(ctx.runner, { argv: ['zstd', '--version'] });
-  if (!succeeded(r)) throw new ProcessFailedError('zstd', r, { hint: 'install zstd on this machine or pass --compression gzip' });
+  if (!succeeded(r))
+    throw new ProcessFailedError('zstd', r, { hint: 'install zstd on this machine or pass --compression gzip' });
   return { zstd: /v(\d+\.\d+\.\d+)/.exec(r.stdout)?.[1] ?? r.stdout.trim() };
 }
 
@@ -60,7 +69,11 @@ export interface ManifestInput {
 }
 
 /** Writes the manifest next to the first artifact; the backup is complete once this returns. */
-export async function writeManifest(ctx: AppContext, h: EnvHandle, m: ManifestInput): Promise<{ manifestKey: string; manifest: Manifest }> {
+export async function writeManifest(
+  ctx: AppContext,
+  h: EnvHandle,
+  m: ManifestInput,
+): Promise<{ manifestKey: string; manifest: Manifest }> {
   const main = m.artifacts[0];
   if (!main) throw new Error('a backup needs at least one artifact');
   const manifest: Manifest = {

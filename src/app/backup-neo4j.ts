@@ -19,7 +19,9 @@ import { openTransport, producerIdleMs } from './transports.js';
 export function neo4jSection(ctx: AppContext, h: EnvHandle): Neo4jConfig {
   const n = h.env.neo4j;
   if (!n) {
-    throw new ConfigError(`env "${h.name}" has no neo4j section in ${ctx.configFile}`, [], { hint: `add envs.${h.name}.neo4j (see config.example.yaml)` });
+    throw new ConfigError(`env "${h.name}" has no neo4j section in ${ctx.configFile}`, [], {
+      hint: `add envs.${h.name}.neo4j (see config.example.yaml)`,
+    });
   }
   if (n.transport.type === 'kubernetes' && n.edition === 'community' && !n.kubernetes) {
     throw new ConfigError(`envs.${h.name}.neo4j.kubernetes is needed for Community in Kubernetes`, [], {
@@ -33,10 +35,16 @@ export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
   return { admin: cfg.neo4jAdmin, syntax: cfg.syntax };
 }
 
-export async function backupNeo4j(ctx: AppContext, h: EnvHandle, opts: { compression?: Compression | undefined; database?: string | undefined }): Promise<BackupOutcome<BackupResult>> {
+export async function backupNeo4j(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: { compression?: Compression | undefined; database?: string | undefined },
+): Promise<BackupOutcome<BackupResult>> {
   const cfg = neo4jSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
-    throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], { hint: `use one of: ${cfg.databases.join(', ')}` });
+    throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], {
+      hint: `use one of: ${cfg.databases.join(', ')}`,
+    });
   }
   const compression = opts.compression ?? cfg.compression;
   const tools = await runnerTools(ctx, compression);
@@ -44,14 +52,27 @@ export async function backupNeo4j(ctx: AppContext, h: EnvHandle, opts: { compres
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   try {
     if (cfg.edition === 'enterprise') {
-      return await forEachDatabase(ctx, 'neo4j', databases, (db) => onlineBackup(ctx, h, cfg, transport, db, compression, tools));
+      return await forEachDatabase(ctx, 'neo4j', databases, (db) =>
+        onlineBackup(ctx, h, cfg, transport, db, compression, tools),
+      );
     }
     let done: BackupOutcome<BackupResult> | undefined;
     const dumpAll = async (where: Transport): Promise<BackupOutcome<BackupResult>> => {
       const v = await capture(where, neo4j.versionCommand(neo4jTools(cfg)));
       if (succeeded(v)) tools['neo4j-admin'] = v.stdout.trim().split('\n')[0] ?? '';
       done = await forEachDatabase(ctx, 'neo4j', databases, (db) =>
-        streamBackup(ctx, h, cfg, where, db, compression, tools, neo4j.dumpCommand(neo4jTools(cfg), db), neo4j.DUMP_FORMAT, neo4j.DUMP_EXTENSION),
+        streamBackup(
+          ctx,
+          h,
+          cfg,
+          where,
+          db,
+          compression,
+          tools,
+          neo4j.dumpCommand(neo4jTools(cfg), db),
+          neo4j.DUMP_FORMAT,
+          neo4j.DUMP_EXTENSION,
+        ),
       );
       // Nothing stored: fail inside the offline window, so the recovery (Neo4j started again) is part of the message.
       if (!done.results.length && done.failures[0]) throw done.failures[0].error;
@@ -59,7 +80,12 @@ export async function backupNeo4j(ctx: AppContext, h: EnvHandle, opts: { compres
     };
     try {
       if (cfg.transport.type === 'kubernetes') {
-        return await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, dumpAll);
+        return await withOfflinePod(
+          ctx,
+          cfg.transport,
+          cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>,
+          dumpAll,
+        );
       }
       return await withServiceStopped(ctx, transport, cfg.service, () => dumpAll(transport));
     } catch (err) {
@@ -100,7 +126,14 @@ async function streamBackup(
 ): Promise<BackupResult> {
   const started = ctx.now();
   const t0 = performance.now();
-  const key = artifactKey({ storePrefix: h.store.prefix, env: h.name, engine: 'neo4j', name: db, startedAt: started, extension: `${extension}${compressionExtension(compression)}` });
+  const key = artifactKey({
+    storePrefix: h.store.prefix,
+    env: h.name,
+    engine: 'neo4j',
+    name: db,
+    startedAt: started,
+    extension: `${extension}${compressionExtension(compression)}`,
+  });
   const artifacts: ManifestArtifact[] = [];
   try {
     ctx.reporter.step(`streaming ${db} (${format}) to ${h.store.description}/${key}`);
@@ -130,7 +163,18 @@ async function streamBackup(
       durationMs,
     });
     const a = artifacts[0] as ManifestArtifact;
-    return { env: h.name, engine: 'neo4j', database: db, key, manifestKey, bytes: a.bytes, rawBytes: a.rawBytes, sha256: a.sha256, durationMs, artifacts };
+    return {
+      env: h.name,
+      engine: 'neo4j',
+      database: db,
+      key,
+      manifestKey,
+      bytes: a.bytes,
+      rawBytes: a.rawBytes,
+      sha256: a.sha256,
+      durationMs,
+      artifacts,
+    };
   } catch (err) {
     throw await removeArtifacts(ctx, h.store, artifacts, err);
   }
@@ -155,7 +199,18 @@ async function onlineBackup(
     if (!succeeded(r)) throw new ProcessFailedError('neo4j-admin database backup', r);
     const file = (await captureOk(transport, neo4j.newestBackupCommand(dir, db))).trim();
     if (!file) throw new IgbackupError(`neo4j-admin database backup wrote no ${db}-*.backup into ${dir}`);
-    return await streamBackup(ctx, h, cfg, transport, db, compression, tools, { argv: ['cat', file] }, neo4j.BACKUP_FORMAT, neo4j.BACKUP_EXTENSION);
+    return await streamBackup(
+      ctx,
+      h,
+      cfg,
+      transport,
+      db,
+      compression,
+      tools,
+      { argv: ['cat', file] },
+      neo4j.BACKUP_FORMAT,
+      neo4j.BACKUP_EXTENSION,
+    );
   } finally {
     await capture(transport, neo4j.removeDirCommand(dir));
   }

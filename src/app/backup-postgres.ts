@@ -32,7 +32,11 @@ export interface BackupResult {
 }
 
 /** Backs up the env's configured databases (or one) in turn, with the env resolved once by the caller. */
-export async function backupPostgres(ctx: AppContext, h: EnvHandle, opts: BackupOptions): Promise<BackupOutcome<BackupResult>> {
+export async function backupPostgres(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: BackupOptions,
+): Promise<BackupOutcome<BackupResult>> {
   const cfg = postgresSection(ctx, h);
   if (opts.database !== undefined && !cfg.databases.includes(opts.database)) {
     throw new ConfigError(`database "${opts.database}" is not configured for env "${h.name}"`, [], {
@@ -66,7 +70,10 @@ async function preflight(
   const programs: ('pg_dump' | 'pg_dumpall')[] = globals ? ['pg_dump', 'pg_dumpall'] : ['pg_dump'];
   for (const p of programs) {
     const r = await capture(transport, pg.versionCommand(conn, p));
-    if (!succeeded(r)) throw new ProcessFailedError(p, r, { hint: `install the PostgreSQL client (${p}) on ${transport.host} or set postgres.binDir` });
+    if (!succeeded(r))
+      throw new ProcessFailedError(p, r, {
+        hint: `install the PostgreSQL client (${p}) on ${transport.host} or set postgres.binDir`,
+      });
     tools[p] = pg.parseToolVersion(r.stdout);
   }
   Object.assign(tools, await runnerTools(ctx, compression));
@@ -74,19 +81,35 @@ async function preflight(
 }
 
 /** Every database to back up must exist on the server: an unknown one is a config error (exit 2) before anything runs. */
-async function requireDatabases(ctx: AppContext, env: string, transport: Transport, conn: pg.PgConnection, maintenanceDb: string, databases: string[]): Promise<void> {
+async function requireDatabases(
+  ctx: AppContext,
+  env: string,
+  transport: Transport,
+  conn: pg.PgConnection,
+  maintenanceDb: string,
+  databases: string[],
+): Promise<void> {
   const r = await capture(transport, pg.psqlCommand(conn, maintenanceDb), pg.sql.existingDatabases(databases));
   if (!succeeded(r)) {
     throw new ProcessFailedError(`psql (connecting to ${conn.host}:${conn.port}/${maintenanceDb})`, r, {
       hint: `check that the server answers and ${conn.user} may connect to ${maintenanceDb} (postgres.maintenanceDatabase); psql must be installed on ${transport.host} (or postgres.binDir set)`,
     });
   }
-  const found = new Set(r.stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  const found = new Set(
+    r.stdout
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean),
+  );
   const missing = databases.filter((_, i) => !found.has(String(i + 1)));
   if (missing.length) {
-    throw new ConfigError(`database(s) ${missing.map((d) => JSON.stringify(d)).join(', ')} not found on ${conn.host}:${conn.port}: nothing was backed up`, [], {
-      hint: `create them, or remove them from envs.${env}.postgres.databases in ${ctx.configFile}`,
-    });
+    throw new ConfigError(
+      `database(s) ${missing.map((d) => JSON.stringify(d)).join(', ')} not found on ${conn.host}:${conn.port}: nothing was backed up`,
+      [],
+      {
+        hint: `create them, or remove them from envs.${env}.postgres.databases in ${ctx.configFile}`,
+      },
+    );
   }
 }
 
@@ -138,7 +161,18 @@ async function backupOne(ctx: AppContext, job: OneJob): Promise<BackupResult> {
       durationMs,
     });
     const dump = artifacts[0] as ManifestArtifact;
-    return { env: h.name, engine: 'postgres', database, key, manifestKey, bytes: dump.bytes, rawBytes: dump.rawBytes, sha256: dump.sha256, durationMs, artifacts };
+    return {
+      env: h.name,
+      engine: 'postgres',
+      database,
+      key,
+      manifestKey,
+      bytes: dump.bytes,
+      rawBytes: dump.rawBytes,
+      sha256: dump.sha256,
+      durationMs,
+      artifacts,
+    };
   } catch (err) {
     throw await removeArtifacts(ctx, h.store, artifacts, err);
   }
@@ -187,11 +221,17 @@ async function estimateSize(
   maintenanceDb: string,
   database: string,
 ): Promise<{ bytes?: number; serverVersion?: string }> {
-  const r = await capture(transport, pg.psqlCommand(conn, maintenanceDb), pg.sql.databaseSize(database) + pg.sql.serverVersion());
+  const r = await capture(
+    transport,
+    pg.psqlCommand(conn, maintenanceDb),
+    pg.sql.databaseSize(database) + pg.sql.serverVersion(),
+  );
   const [size, version] = r.stdout.trim().split('\n');
   const bytes = Number(size);
   if (!succeeded(r) || !Number.isFinite(bytes)) {
-    ctx.reporter.warn(`could not read the size of ${database} (${r.stderrTail.trim().split('\n')[0] ?? 'no output'}); sizing upload parts for 1 TiB`);
+    ctx.reporter.warn(
+      `could not read the size of ${database} (${r.stderrTail.trim().split('\n')[0] ?? 'no output'}); sizing upload parts for 1 TiB`,
+    );
     return {};
   }
   return { bytes, ...(version ? { serverVersion: version.trim() } : {}) };

@@ -39,7 +39,8 @@ export async function backupRedis(ctx: AppContext, h: EnvHandle, opts: RedisBack
       startedAt: started,
       extension: `${redis.RDB_EXTENSION}${compressionExtension(compression)}`,
     });
-    const producer = mode === 'bgsave' ? await bgsave(ctx, transport, conn, cfg.bgsaveTimeoutSec) : redis.rdbStreamCommand(conn);
+    const producer =
+      mode === 'bgsave' ? await bgsave(ctx, transport, conn, cfg.bgsaveTimeoutSec) : redis.rdbStreamCommand(conn);
     ctx.reporter.step(`streaming the RDB of ${cfg.host}:${cfg.port} (${mode}) to ${h.store.description}/${key}`);
     artifacts.push(
       await uploadArtifact(ctx, h.store, {
@@ -70,7 +71,20 @@ export async function backupRedis(ctx: AppContext, h: EnvHandle, opts: RedisBack
       extra: { keysAtStart: String(before), mode },
     });
     const dump = artifacts[0] as ManifestArtifact;
-    return [{ env: h.name, engine: 'redis', database: cfg.name, key, manifestKey, bytes: dump.bytes, rawBytes: dump.rawBytes, sha256: dump.sha256, durationMs, artifacts }];
+    return [
+      {
+        env: h.name,
+        engine: 'redis',
+        database: cfg.name,
+        key,
+        manifestKey,
+        bytes: dump.bytes,
+        rawBytes: dump.rawBytes,
+        sha256: dump.sha256,
+        durationMs,
+        artifacts,
+      },
+    ];
   } catch (err) {
     throw await removeArtifacts(ctx, h.store, artifacts, err);
   } finally {
@@ -79,10 +93,18 @@ export async function backupRedis(ctx: AppContext, h: EnvHandle, opts: RedisBack
 }
 
 /** The tools and server version for the manifest, the key count at the start, and the memory in use (part sizing). */
-async function serverFacts(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, compression: Compression) {
+async function serverFacts(
+  ctx: AppContext,
+  transport: Transport,
+  conn: redis.RedisConnection,
+  compression: Compression,
+) {
   const tools = await runnerTools(ctx, compression);
   const v = await capture(transport, redis.versionCommand(conn));
-  if (!succeeded(v)) throw new ProcessFailedError('redis-cli', v, { hint: `install redis-tools on ${transport.host} or set redis.binDir` });
+  if (!succeeded(v))
+    throw new ProcessFailedError('redis-cli', v, {
+      hint: `install redis-tools on ${transport.host} or set redis.binDir`,
+    });
   tools['redis-cli'] = /(\d+\.\d+\.\d+)/.exec(v.stdout)?.[1] ?? v.stdout.trim();
   const server = await redisInfo(transport, conn, 'server');
   tools.server = server.redis_version ?? 'unknown';
@@ -92,11 +114,21 @@ async function serverFacts(ctx: AppContext, transport: Transport, conn: redis.Re
 }
 
 /** BGSAVE and wait for it (redis-common), then stream the dump file the server wrote. */
-async function bgsave(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, timeoutSec: number): Promise<CommandSpec> {
+async function bgsave(
+  ctx: AppContext,
+  transport: Transport,
+  conn: redis.RedisConnection,
+  timeoutSec: number,
+): Promise<CommandSpec> {
   ctx.reporter.step('BGSAVE: waiting for the server to write a fresh snapshot');
   await bgsaveAndWait(ctx, transport, conn, timeoutSec * 1000);
   const c = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dir'));
   const f = redis.parseConfigGet(await redisCli(transport, conn, 'CONFIG', 'GET', 'dbfilename'));
-  if (!c.dir || !f.dbfilename) throw new ProcessFailedError('CONFIG GET dir/dbfilename', { exitCode: 1, signal: undefined, stderrTail: 'no answer (CONFIG may be renamed or forbidden)' });
+  if (!c.dir || !f.dbfilename)
+    throw new ProcessFailedError('CONFIG GET dir/dbfilename', {
+      exitCode: 1,
+      signal: undefined,
+      stderrTail: 'no answer (CONFIG may be renamed or forbidden)',
+    });
   return redis.catCommand(`${c.dir.replace(/\/+$/, '')}/${f.dbfilename}`);
 }

@@ -24,11 +24,18 @@ export interface RunBackupOptions {
 /** Backs up every database it can; the outcome lists what was stored and what failed (the CLI exits non-zero then). */
 export async function runBackup(ctx: AppContext, o: RunBackupOptions): Promise<BackupOutcome<BackupResult>> {
   const h = selectEnv(ctx, o.env);
-  const results = await withLock(ctx, h, { operation: 'backup', engine: o.engine }, { forceUnlock: Boolean(o.forceUnlock) }, async (): Promise<BackupOutcome<BackupResult>> => {
-    if (o.engine === 'redis') return { results: await backupRedis(ctx, h, { compression: o.compression, mode: o.mode }), failures: [] };
-    if (o.engine === 'neo4j') return backupNeo4j(ctx, h, { compression: o.compression, database: o.database });
-    return backupPostgres(ctx, h, { database: o.database, compression: o.compression, globals: o.globals });
-  });
+  const results = await withLock(
+    ctx,
+    h,
+    { operation: 'backup', engine: o.engine },
+    { forceUnlock: Boolean(o.forceUnlock) },
+    async (): Promise<BackupOutcome<BackupResult>> => {
+      if (o.engine === 'redis')
+        return { results: await backupRedis(ctx, h, { compression: o.compression, mode: o.mode }), failures: [] };
+      if (o.engine === 'neo4j') return backupNeo4j(ctx, h, { compression: o.compression, database: o.database });
+      return backupPostgres(ctx, h, { database: o.database, compression: o.compression, globals: o.globals });
+    },
+  );
   if (h.env.metrics) await publishMetrics(ctx, h.env, await statusOf(ctx, h, {}));
   return results;
 }

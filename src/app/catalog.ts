@@ -3,7 +3,14 @@
 
 import { judgeManifest, type Listed } from '../domain/complete.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../domain/errors.js';
-import { checkKeyInPrefix, enginePrefix, isManifestKey, normalizeUserKey, toManifestKey, MANIFEST_SUFFIX } from '../domain/keys.js';
+import {
+  checkKeyInPrefix,
+  enginePrefix,
+  isManifestKey,
+  normalizeUserKey,
+  toManifestKey,
+  MANIFEST_SUFFIX,
+} from '../domain/keys.js';
 import { parseManifest, sortNewestFirst, type Manifest } from '../domain/manifest.js';
 import type { ObjectInfo } from '../storage/store.js';
 import type { AppContext, EnvHandle } from './context.js';
@@ -56,12 +63,30 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   for (const o of manifests) {
     const t = texts.get(o.key);
     if (!t || 'problem' in t) {
-      suspects.push({ manifestKey: o.key, lastModified: o.lastModified, reasons: [t && 'problem' in t ? t.problem : 'not read'] });
+      suspects.push({
+        manifestKey: o.key,
+        lastModified: o.lastModified,
+        reasons: [t && 'problem' in t ? t.problem : 'not read'],
+      });
       continue;
     }
     const j = judgeManifest(o.key, t.text, o, listing, { enginePrefix: prefix, env: h.name, engine, now });
-    if (j.complete) backups.push({ key: o.key.slice(0, -MANIFEST_SUFFIX.length), manifestKey: o.key, manifest: j.manifest, lastModified: o.lastModified, intact: j.intact });
-    else suspects.push({ manifestKey: o.key, lastModified: o.lastModified, reasons: j.reasons, database: j.manifest?.target.database, finishedAt: j.manifest?.finishedAt });
+    if (j.complete)
+      backups.push({
+        key: o.key.slice(0, -MANIFEST_SUFFIX.length),
+        manifestKey: o.key,
+        manifest: j.manifest,
+        lastModified: o.lastModified,
+        intact: j.intact,
+      });
+    else
+      suspects.push({
+        manifestKey: o.key,
+        lastModified: o.lastModified,
+        reasons: j.reasons,
+        database: j.manifest?.target.database,
+        finishedAt: j.manifest?.finishedAt,
+      });
   }
   const referenced = new Set<string>();
   for (const b of backups) for (const a of b.manifest.artifacts) referenced.add(a.key);
@@ -101,32 +126,53 @@ export async function resolveBackup(
   if (!head) {
     const artifact = await h.store.head(manifestKey.slice(0, -MANIFEST_SUFFIX.length));
     if (artifact) {
-      throw new IntegrityError(`${userKey} has no manifest: it is not a complete backup (the backup failed or is still running)`, {
-        hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
-      });
+      throw new IntegrityError(
+        `${userKey} has no manifest: it is not a complete backup (the backup failed or is still running)`,
+        {
+          hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
+        },
+      );
     }
-    throw new NotFoundError(`no backup at ${userKey} in ${h.store.description}`, { hint: `see igbackup list ${engine} --env ${h.name}` });
+    throw new NotFoundError(`no backup at ${userKey} in ${h.store.description}`, {
+      hint: `see igbackup list ${engine} --env ${h.name}`,
+    });
   }
   return judgeOne(ctx, h, engine, prefix, manifestKey, head);
 }
 
-async function latest(ctx: AppContext, h: EnvHandle, engine: string, database: string | undefined): Promise<CatalogEntry> {
+async function latest(
+  ctx: AppContext,
+  h: EnvHandle,
+  engine: string,
+  database: string | undefined,
+): Promise<CatalogEntry> {
   const cat = await readCatalog(ctx, h, engine);
   const mine = cat.backups.filter((b) => database === undefined || b.manifest.target.database === database);
   // Prefer one whose objects are as they were written; if none is (a copied bucket), the newest.
   const found = mine.find((b) => b.intact) ?? mine[0];
   if (found) return found;
   const skipped = cat.suspects.filter((s) => database === undefined || s.database === database).length;
-  throw new NotFoundError(`no complete ${engine} backup${database ? ` of ${database}` : ''} in env "${h.name}" (${h.store.description})`, {
-    hint: `${skipped ? `${skipped} suspect manifest(s) were skipped (see igbackup list ${engine} --env ${h.name}); ` : ''}run igbackup backup ${engine} --env ${h.name} first`,
-  });
+  throw new NotFoundError(
+    `no complete ${engine} backup${database ? ` of ${database}` : ''} in env "${h.name}" (${h.store.description})`,
+    {
+      hint: `${skipped ? `${skipped} suspect manifest(s) were skipped (see igbackup list ${engine} --env ${h.name}); ` : ''}run igbackup backup ${engine} --env ${h.name} first`,
+    },
+  );
 }
 
 /** Judges one manifest by reading it and heading only its own artifacts (no full listing). */
-async function judgeOne(ctx: AppContext, h: EnvHandle, engine: string, prefix: string, manifestKey: string, head: ObjectInfo): Promise<CatalogEntry> {
+async function judgeOne(
+  ctx: AppContext,
+  h: EnvHandle,
+  engine: string,
+  prefix: string,
+  manifestKey: string,
+  head: ObjectInfo,
+): Promise<CatalogEntry> {
   const texts = await readManifests(h.store, [head], undefined, () => undefined);
   const t = texts.get(manifestKey);
-  if (!t || 'problem' in t) throw new IntegrityError(`manifest ${manifestKey} cannot be used: ${t && 'problem' in t ? t.problem : 'not read'}`);
+  if (!t || 'problem' in t)
+    throw new IntegrityError(`manifest ${manifestKey} cannot be used: ${t && 'problem' in t ? t.problem : 'not read'}`);
   const listing = new Map<string, Listed>([[manifestKey, head]]);
   const parsed = parseManifest(t.text);
   for (const a of parsed.ok ? parsed.manifest.artifacts.slice(0, 16) : []) {
@@ -134,11 +180,22 @@ async function judgeOne(ctx: AppContext, h: EnvHandle, engine: string, prefix: s
     const info = await h.store.head(a.key);
     if (info) listing.set(a.key, info);
   }
-  const j = judgeManifest(manifestKey, t.text, head, listing, { enginePrefix: prefix, env: h.name, engine, now: ctx.now() });
+  const j = judgeManifest(manifestKey, t.text, head, listing, {
+    enginePrefix: prefix,
+    env: h.name,
+    engine,
+    now: ctx.now(),
+  });
   if (!j.complete) {
     throw new IntegrityError(`${manifestKey} is not a complete backup:\n  - ${j.reasons.join('\n  - ')}`, {
       hint: `choose a complete backup from igbackup list ${engine} --env ${h.name}`,
     });
   }
-  return { key: manifestKey.slice(0, -MANIFEST_SUFFIX.length), manifestKey, manifest: j.manifest, lastModified: head.lastModified, intact: j.intact };
+  return {
+    key: manifestKey.slice(0, -MANIFEST_SUFFIX.length),
+    manifestKey,
+    manifest: j.manifest,
+    lastModified: head.lastModified,
+    intact: j.intact,
+  };
 }

@@ -35,10 +35,18 @@ export async function checkRedis(ctx: AppContext, opts: { env: string }): Promis
         actual: v,
         expected: '1',
         status: v === '1' ? 'ok' : 'warning',
-        note: v === '1' ? undefined : 'BGSAVE and replication (--rdb) fork; with overcommit 0 the fork can fail under memory pressure (sysctl vm.overcommit_memory=1)',
+        note:
+          v === '1'
+            ? undefined
+            : 'BGSAVE and replication (--rdb) fork; with overcommit 0 the fork can fail under memory pressure (sysctl vm.overcommit_memory=1)',
       });
     }
-    const result = { env: h.name, server: `${cfg.host}:${cfg.port}`, rows, ok: !rows.some((r) => r.status === 'drift') };
+    const result = {
+      env: h.name,
+      server: `${cfg.host}:${cfg.port}`,
+      rows,
+      ok: !rows.some((r) => r.status === 'drift'),
+    };
     return result;
   } finally {
     await transport.close();

@@ -12,9 +12,17 @@ export interface Check {
 }
 
 /** Runs a check tool on this machine; a missing tool is an error of its own (the check did not happen). */
-export async function runCheckTool(ctx: AppContext, tool: string, spec: CommandSpec, judge?: (stdout: string) => Check): Promise<Check> {
+export async function runCheckTool(
+  ctx: AppContext,
+  tool: string,
+  spec: CommandSpec,
+  judge?: (stdout: string) => Check,
+): Promise<Check> {
   const r = await capture(ctx.runner, spec);
-  if (r.startError) throw new ProcessFailedError(tool, r, { hint: `install ${tool.split(' ')[0]} on this machine to run the native check` });
+  if (r.startError)
+    throw new ProcessFailedError(tool, r, {
+      hint: `install ${tool.split(' ')[0]} on this machine to run the native check`,
+    });
   if (!succeeded(r)) return { tool, ok: false, detail: r.stderrTail.trim() || r.stdout.trim() };
   return judge ? judge(r.stdout) : { tool, ok: true, detail: r.stdout.trim().split('\n').slice(-1)[0] ?? '' };
 }

@@ -26,11 +26,20 @@ export interface ListResult {
   store: string;
   backups: ListedBackup[];
   /** Manifests that are not proof of a backup: never restored by --latest, never counted for the RPO. */
-  suspects: { engine: string; manifestKey: string; database?: string | undefined; lastModified: string; reasons: string[] }[];
+  suspects: {
+    engine: string;
+    manifestKey: string;
+    database?: string | undefined;
+    lastModified: string;
+    reasons: string[];
+  }[];
   orphans: { key: string; bytes: number; lastModified: string }[];
 }
 
-export async function listBackups(ctx: AppContext, opts: { env: string; engine?: string | undefined }): Promise<ListResult> {
+export async function listBackups(
+  ctx: AppContext,
+  opts: { env: string; engine?: string | undefined },
+): Promise<ListResult> {
   const h = selectEnv(ctx, opts.env);
   if (opts.engine !== undefined && !(ENGINES as readonly string[]).includes(opts.engine)) {
     throw new ConfigError(`unknown engine "${opts.engine}"`, [], { hint: `use one of: ${ENGINES.join(', ')}` });
@@ -58,9 +67,17 @@ export async function listBackups(ctx: AppContext, opts: { env: string; engine?:
       });
     }
     for (const s of cat.suspects) {
-      result.suspects.push({ engine, manifestKey: s.manifestKey, database: s.database, lastModified: s.lastModified.toISOString(), reasons: s.reasons });
+      result.suspects.push({
+        engine,
+        manifestKey: s.manifestKey,
+        database: s.database,
+        lastModified: s.lastModified.toISOString(),
+        reasons: s.reasons,
+      });
     }
-    result.orphans.push(...cat.orphans.map((o) => ({ key: o.key, bytes: o.bytes, lastModified: o.lastModified.toISOString() })));
+    result.orphans.push(
+      ...cat.orphans.map((o) => ({ key: o.key, bytes: o.bytes, lastModified: o.lastModified.toISOString() })),
+    );
   }
   result.backups.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt));
   return result;

@@ -65,29 +65,47 @@ async function pidSpace(): Promise<string | undefined> {
  * Why a stored lock does not hold (not a lock record, another env's or engine's record, stale, a lease no igbackup
  * grants, a holder that is not running here any more), or undefined when it does.
  */
-function whyNotHeld(l: LockRecord | 'invalid', w: { h: EnvHandle; scope: LockScope; now: Date; lease: number; space: string | undefined }): string | undefined {
+function whyNotHeld(
+  l: LockRecord | 'invalid',
+  w: { h: EnvHandle; scope: LockScope; now: Date; lease: number; space: string | undefined },
+): string | undefined {
   const { now, lease } = w;
   if (l === 'invalid') return 'the lock object is not a valid lock record';
-  if (l.env !== w.h.name || l.engine !== w.scope.engine) return `the lock object names env "${String(l.env)}" and engine "${String(l.engine)}", not this key's: not credible`;
-  if (w.space !== undefined && l.pidSpace === w.space && l.pid !== process.pid && !alive(l.pid)) return `the run holding it (pid ${l.pid} on this host, ${l.holder}) is not running any more`;
+  if (l.env !== w.h.name || l.engine !== w.scope.engine)
+    return `the lock object names env "${String(l.env)}" and engine "${String(l.engine)}", not this key's: not credible`;
+  if (w.space !== undefined && l.pidSpace === w.space && l.pid !== process.pid && !alive(l.pid))
+    return `the run holding it (pid ${l.pid} on this host, ${l.holder}) is not running any more`;
   const expires = Date.parse(l.expiresAt);
   if (expires <= now.getTime()) return `the lock of ${l.holder} is stale (lease ended ${l.expiresAt})`;
-  if (expires > now.getTime() + lease + CLOCK_SKEW_MS) return `the lock of ${l.holder} claims a lease until ${l.expiresAt}, longer than any igbackup lease (${lease / 60_000} min): not credible`;
+  if (expires > now.getTime() + lease + CLOCK_SKEW_MS)
+    return `the lock of ${l.holder} claims a lease until ${l.expiresAt}, longer than any igbackup lease (${lease / 60_000} min): not credible`;
   return undefined;
 }
 
-export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScope, opts: { forceUnlock: boolean; leaseMs?: number }, fn: () => Promise<T>): Promise<T> {
+export async function withLock<T>(
+  ctx: AppContext,
+  h: EnvHandle,
+  scope: LockScope,
+  opts: { forceUnlock: boolean; leaseMs?: number },
+  fn: () => Promise<T>,
+): Promise<T> {
   const key = lockKey(h, scope);
   const engine = scope.engine;
   const lease = opts.leaseMs ?? LEASE_MS;
   if (opts.forceUnlock) {
     const held = await readLock(h, key);
     if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
-      throw new LockedError(`--force-unlock refused: the run holding the lock (a ${what(holderScope(held, scope))}) of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`, {
-        hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
-      });
+      throw new LockedError(
+        `--force-unlock refused: the run holding the lock (a ${what(holderScope(held, scope))}) of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`,
+        {
+          hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
+        },
+      );
     }
-    if (held && held !== 'invalid') ctx.reporter.warn(`--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`);
+    if (held && held !== 'invalid')
+      ctx.reporter.warn(
+        `--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`,
+      );
     await h.store.purge(key);
   }
   const existing = await readLock(h, key);
@@ -116,15 +134,18 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScop
   const back = await readLock(h, key);
   if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, scope);
 
-  const renew = setInterval(() => {
-    void (async () => {
-      const cur = await readLock(h, key);
-      // Another run's lock (--force-unlock, then a new run): ours is gone. A missing (or garbled) lock is put back: a
-      // renewal that failed is rolled back by the store, and this run still holds the engine.
-      if (cur && cur !== 'invalid' && cur.id !== mine.id) return;
-      await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
-    })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
-  }, Math.max(1000, Math.floor(lease / 3)));
+  const renew = setInterval(
+    () => {
+      void (async () => {
+        const cur = await readLock(h, key);
+        // Another run's lock (--force-unlock, then a new run): ours is gone. A missing (or garbled) lock is put back: a
+        // renewal that failed is rolled back by the store, and this run still holds the engine.
+        if (cur && cur !== 'invalid' && cur.id !== mine.id) return;
+        await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
+      })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
+    },
+    Math.max(1000, Math.floor(lease / 3)),
+  );
   renew.unref();
   try {
     if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled while the lock was taken: start nothing
@@ -132,7 +153,10 @@ export async function withLock<T>(ctx: AppContext, h: EnvHandle, scope: LockScop
   } finally {
     clearInterval(renew);
     const cur = await readLock(h, key).catch(() => undefined);
-    if (cur !== 'invalid' && cur?.id === mine.id) await h.store.purge(key).catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
+    if (cur !== 'invalid' && cur?.id === mine.id)
+      await h.store
+        .purge(key)
+        .catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
   }
 }
 
@@ -154,7 +178,11 @@ function what(scope: LockScope): string {
 
 /** What the holder of a lock runs (a Redis restore holds the engine's lock its backups take). */
 function holderScope(l: LockRecord, scope: LockScope): LockScope {
-  return { operation: l.operation === 'restore' || l.operation === 'drill' ? l.operation : 'backup', engine: scope.engine, target: l.target };
+  return {
+    operation: l.operation === 'restore' || l.operation === 'drill' ? l.operation : 'backup',
+    engine: scope.engine,
+    target: l.target,
+  };
 }
 
 function locked(l: LockRecord, h: EnvHandle, scope: LockScope): LockedError {
@@ -177,9 +205,22 @@ export interface RestoreLockOptions {
  * One restore per target at a time: PostgreSQL per database (`target`); Redis and Neo4j restores stop the whole
  * service, so they take the engine's lock (`target` undefined), the one its backups take.
  */
-export function withRestoreLock<T>(ctx: AppContext, h: EnvHandle, engine: string, target: string | undefined, opts: RestoreLockOptions, fn: () => Promise<T>): Promise<T> {
+export function withRestoreLock<T>(
+  ctx: AppContext,
+  h: EnvHandle,
+  engine: string,
+  target: string | undefined,
+  opts: RestoreLockOptions,
+  fn: () => Promise<T>,
+): Promise<T> {
   if (opts.lockHeld) return fn();
   // The engine says whether its restores replace one database beside others or stop the whole service.
   const perTarget = engineNamed(engine)?.restoreLock === 'per-target';
-  return withLock(ctx, h, { operation: 'restore', engine, target: perTarget ? target : undefined }, { forceUnlock: Boolean(opts.forceUnlock) }, fn);
+  return withLock(
+    ctx,
+    h,
+    { operation: 'restore', engine, target: perTarget ? target : undefined },
+    { forceUnlock: Boolean(opts.forceUnlock) },
+    fn,
+  );
 }

@@ -24,14 +24,20 @@ export type ManifestText = { text: string } | { problem: string };
  * Returns the text of every manifest object in `objects` (or why it could not be used: too large, vanished since the
  * listing). Any other read error rejects: a manifest that could not be read must never be taken as a bad one.
  */
-export async function readManifests(store: ObjectStore, objects: ObjectInfo[], cacheFile: string | undefined, warn: (m: string) => void): Promise<Map<string, ManifestText>> {
+export async function readManifests(
+  store: ObjectStore,
+  objects: ObjectInfo[],
+  cacheFile: string | undefined,
+  warn: (m: string) => void,
+): Promise<Map<string, ManifestText>> {
   const cache = cacheFile ? await loadCache(cacheFile) : { version: CACHE_VERSION, entries: {} };
   const out = new Map<string, ManifestText>();
   const next: CacheFile = { version: CACHE_VERSION, entries: {} };
   const toRead: ObjectInfo[] = [];
   for (const o of objects) {
     const hit = cache.entries[o.key];
-    if (o.bytes > MAX_MANIFEST_BYTES) out.set(o.key, { problem: `manifest object is ${o.bytes} bytes (more than ${MAX_MANIFEST_BYTES}): not read` });
+    if (o.bytes > MAX_MANIFEST_BYTES)
+      out.set(o.key, { problem: `manifest object is ${o.bytes} bytes (more than ${MAX_MANIFEST_BYTES}): not read` });
     else if (hit && o.etag && hit.etag === o.etag) {
       out.set(o.key, { text: hit.text });
       next.entries[o.key] = hit;
@@ -49,12 +55,19 @@ export async function readManifests(store: ObjectStore, objects: ObjectInfo[], c
     out.set(o.key, { text });
     if (o.etag) next.entries[o.key] = { etag: o.etag, text };
   });
-  if (cacheFile && toRead.length > 0) await saveCache(cacheFile, next).catch((err: unknown) => warn(`manifest cache ${cacheFile} not written: ${(err as Error).message}`));
+  if (cacheFile && toRead.length > 0)
+    await saveCache(cacheFile, next).catch((err: unknown) =>
+      warn(`manifest cache ${cacheFile} not written: ${(err as Error).message}`),
+    );
   return out;
 }
 
 /** The cache file for one store location and engine folder, under the cache directory. */
-export function manifestCacheFile(cacheDir: string | undefined, storeIdentity: string, enginePrefix: string): string | undefined {
+export function manifestCacheFile(
+  cacheDir: string | undefined,
+  storeIdentity: string,
+  enginePrefix: string,
+): string | undefined {
   if (!cacheDir) return undefined;
   const id = createHash('sha256').update(`${storeIdentity}\n${enginePrefix}`).digest('hex').slice(0, 32);
   return join(cacheDir, 'manifests', `${id}.json`);

@@ -9,12 +9,16 @@ import type { AppContext } from './context.js';
 const LABELS = ['env', 'engine', 'database'] as const;
 
 function gauges(reg: Registry) {
-  const g = (name: string, help: string): Gauge<(typeof LABELS)[number]> => new Gauge({ name, help, labelNames: LABELS, registers: [reg] });
+  const g = (name: string, help: string): Gauge<(typeof LABELS)[number]> =>
+    new Gauge({ name, help, labelNames: LABELS, registers: [reg] });
   return {
-    lastSuccess: g('igbackup_last_success_timestamp_seconds', 'Finish time of the newest complete backup (Unix seconds).'),
+    lastSuccess: g(
+      'igbackup_last_success_timestamp_seconds',
+      'Finish time of the newest complete backup (Unix seconds).',
+    ),
     rpo: g('igbackup_rpo_seconds', 'Age of the newest complete backup: the data that would be lost now.'),
-    rpoTarget: g('igbackup_rpo_target_seconds', 'RPO target of the env\'s tier.'),
-    rtoTarget: g('igbackup_rto_target_seconds', 'RTO target of the env\'s tier.'),
+    rpoTarget: g('igbackup_rpo_target_seconds', "RPO target of the env's tier."),
+    rtoTarget: g('igbackup_rto_target_seconds', "RTO target of the env's tier."),
     bytes: g('igbackup_backup_bytes', 'Stored size of the newest complete backup.'),
     duration: g('igbackup_backup_duration_seconds', 'How long the newest complete backup took.'),
     breached: g('igbackup_target_breached', '1 when a recovery target is breached (or no backup exists).'),
@@ -51,7 +55,10 @@ export async function publishMetrics(ctx: AppContext, env: EnvConfig, s: StatusR
   const reg = statusRegistry(s);
   if (cfg.pushgateway) {
     try {
-      await new Pushgateway(cfg.pushgateway, { timeout: 10_000 }, reg).pushAdd({ jobName: cfg.job, groupings: { env: s.env } });
+      await new Pushgateway(cfg.pushgateway, { timeout: 10_000 }, reg).pushAdd({
+        jobName: cfg.job,
+        groupings: { env: s.env },
+      });
     } catch (err) {
       ctx.reporter.warn(`could not push metrics to ${cfg.pushgateway}: ${(err as Error).message}`);
     }

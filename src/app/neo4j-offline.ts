@@ -19,7 +19,9 @@ import { waitUntil } from './wait.js';
 function withRecovery(err: unknown, notes: string[]): unknown {
   if (!(err instanceof Error) || !notes.length) return err;
   const line = /\nrecovery: [^\n]*/;
-  err.message = line.test(err.message) ? err.message.replace(line, (l) => `${l}; ${notes.join('; ')}`) : `${err.message}\nrecovery: ${notes.join('; ')}`;
+  err.message = line.test(err.message)
+    ? err.message.replace(line, (l) => `${l}; ${notes.join('; ')}`)
+    : `${err.message}\nrecovery: ${notes.join('; ')}`;
   return err;
 }
 
@@ -69,7 +71,12 @@ export async function startNeo4j(ctx: AppContext, transport: Transport, svc: Neo
 }
 
 /** Neo4j on a VM is down: the start command (run where the transport runs) brings it back. */
-function serviceDown(transport: Transport, svc: Neo4jConfig['service'], cause: unknown, recovery: string[]): ServiceDownError {
+function serviceDown(
+  transport: Transport,
+  svc: Neo4jConfig['service'],
+  cause: unknown,
+  recovery: string[],
+): ServiceDownError {
   return new ServiceDownError(`Neo4j on ${transport.host}`, {
     cause,
     commands: [shJoin(svc.start)],
@@ -79,7 +86,13 @@ function serviceDown(transport: Transport, svc: Neo4jConfig['service'], cause: u
 }
 
 /** Starts Neo4j after fn; a start that fails makes the error a ServiceDownError (cause: the first failure). */
-async function startAgain(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], failure: unknown, before: string[]): Promise<string[]> {
+async function startAgain(
+  ctx: AppContext,
+  transport: Transport,
+  svc: Neo4jConfig['service'],
+  failure: unknown,
+  before: string[],
+): Promise<string[]> {
   try {
     return [...before, await startNeo4j(ctx, transport, svc)];
   } catch (startErr) {
@@ -94,16 +107,31 @@ async function startAgain(ctx: AppContext, transport: Transport, svc: Neo4jConfi
  * Stops the DBMS, runs fn, and starts it again whatever happened — unless it was not running to begin with (then it
  * stays stopped) or fn threw a ServiceDownError (fn decided Neo4j must stay down: that error is the answer).
  */
-export async function withServiceStopped<T>(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service'], fn: (w: OfflineWindow) => Promise<T>): Promise<T> {
+export async function withServiceStopped<T>(
+  ctx: AppContext,
+  transport: Transport,
+  svc: Neo4jConfig['service'],
+  fn: (w: OfflineWindow) => Promise<T>,
+): Promise<T> {
   const found = !(await isRunning(transport, svc.status));
   const start = runOn(transport, svc.start);
-  const w: OfflineWindow = { service: `Neo4j on ${transport.host}`, foundStopped: found, runThere: (argv) => runOn(transport, argv), bringBack: found ? [] : [start], howToStart: start };
+  const w: OfflineWindow = {
+    service: `Neo4j on ${transport.host}`,
+    foundStopped: found,
+    runThere: (argv) => runOn(transport, argv),
+    bringBack: found ? [] : [start],
+    howToStart: start,
+  };
   if (found) {
-    ctx.reporter.warn(`Neo4j on ${transport.host} is not running (${svc.status.join(' ')}): it is not stopped, and it is left stopped afterwards, as found`);
+    ctx.reporter.warn(
+      `Neo4j on ${transport.host} is not running (${svc.status.join(' ')}): it is not stopped, and it is left stopped afterwards, as found`,
+    );
     try {
       return await fn(w);
     } catch (err) {
-      throw err instanceof ServiceDownError ? err : withRecovery(err, ['Neo4j was not running before and is left stopped']);
+      throw err instanceof ServiceDownError
+        ? err
+        : withRecovery(err, ['Neo4j was not running before and is left stopped']);
     }
   }
   ctx.reporter.step(`stopping Neo4j (${svc.stop.join(' ')})`);
@@ -111,7 +139,9 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
   if (!succeeded(stop)) {
     // Nothing was changed; make sure it is still up and report.
     const failure = new ProcessFailedError(svc.stop.join(' '), stop);
-    const notes = (await isRunning(transport, svc.status)) ? ['Neo4j is still running'] : await startAgain(ctx, transport, svc, failure, []);
+    const notes = (await isRunning(transport, svc.status))
+      ? ['Neo4j is still running']
+      : await startAgain(ctx, transport, svc, failure, []);
     throw withRecovery(failure, notes);
   }
   // Down from here until started again: a signal waits for that (src/main.ts).
@@ -119,7 +149,12 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
   try {
     let result: T;
     try {
-      await waitUntil('Neo4j stop', svc.readyTimeoutSec * 1000, async () => !(await isRunning(transport, svc.status)), 500);
+      await waitUntil(
+        'Neo4j stop',
+        svc.readyTimeoutSec * 1000,
+        async () => !(await isRunning(transport, svc.status)),
+        500,
+      );
       result = await fn(w);
     } catch (err) {
       if (err instanceof ServiceDownError) throw err;
@@ -137,7 +172,11 @@ export async function withServiceStopped<T>(ctx: AppContext, transport: Transpor
  * Before anything is stopped (restore preflight): the StatefulSet and the data PVC exist. Read-only `kubectl get`s;
  * a missing object is a ConfigError naming the setting to fix.
  */
-export async function checkWorkload(ctx: AppContext, k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jConfig['kubernetes']>): Promise<string[]> {
+export async function checkWorkload(
+  ctx: AppContext,
+  k8s: KubernetesTransportConfig,
+  cfg: NonNullable<Neo4jConfig['kubernetes']>,
+): Promise<string[]> {
   const kubectl = new Kubectl(k8s, ctx.runner);
   const problems: string[] = [];
   const objects: [string, string, string][] = [
@@ -146,7 +185,10 @@ export async function checkWorkload(ctx: AppContext, k8s: KubernetesTransportCon
   ];
   for (const [kind, name, key] of objects) {
     const why = await kubectl.missing(k8s.namespace, kind, name);
-    if (why !== undefined) problems.push(`${kind} ${name} in namespace ${k8s.namespace} could not be found (${why}): fix ${key} (or the transport's namespace, context, kubeconfig)`);
+    if (why !== undefined)
+      problems.push(
+        `${kind} ${name} in namespace ${k8s.namespace} could not be found (${why}): fix ${key} (or the transport's namespace, context, kubeconfig)`,
+      );
   }
   return problems;
 }
@@ -180,10 +222,18 @@ export async function withOfflinePod<T>(
     await kubectl.waitDeleted(ns, `${cfg.statefulSet}-0`, cfg.helperTimeoutSec);
     ctx.reporter.step(`starting helper pod ${helper} on PVC ${cfg.pvc}`);
     helperStarted = true;
-    const overrides = neo4j.helperPodOverrides({ name: helper, image: cfg.image, pvc: cfg.pvc, mountPath: cfg.mountPath });
+    const overrides = neo4j.helperPodOverrides({
+      name: helper,
+      image: cfg.image,
+      pvc: cfg.pvc,
+      mountPath: cfg.mountPath,
+    });
     await kubectl.runPod(ns, helper, cfg.image, overrides, ['sleep', '86400']);
     await kubectl.waitReady(ns, helper, cfg.helperTimeoutSec);
-    const into = new KubernetesTransport({ ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined }, ctx.signal);
+    const into = new KubernetesTransport(
+      { ...k8s, pod: helper, selector: undefined, primaryLabel: undefined, container: undefined },
+      ctx.signal,
+    );
     result = await fn(into, w);
   } catch (err) {
     // fn decided Neo4j must stay down (e.g. the previous database could not be put back): the helper pod stays for
@@ -201,13 +251,21 @@ export async function withOfflinePod<T>(
   return result as T;
 }
 
-function offlineWindow(k8s: KubernetesTransportConfig, cfg: NonNullable<Neo4jConfig['kubernetes']>, helper: string, replicas: string): OfflineWindow {
+function offlineWindow(
+  k8s: KubernetesTransportConfig,
+  cfg: NonNullable<Neo4jConfig['kubernetes']>,
+  helper: string,
+  replicas: string,
+): OfflineWindow {
   const k = shJoin([...kubectlBase(k8s), '-n', k8s.namespace]);
   return {
     service: `Neo4j (StatefulSet ${cfg.statefulSet} in namespace ${k8s.namespace})`,
     foundStopped: replicas === '0',
     runThere: (argv) => `${k} exec -i ${helper} -- ${shJoin(argv)}`,
-    bringBack: [`${k} delete pod ${helper} --ignore-not-found=true`, `${k} scale statefulset ${cfg.statefulSet} --replicas=${replicas}`],
+    bringBack: [
+      `${k} delete pod ${helper} --ignore-not-found=true`,
+      `${k} scale statefulset ${cfg.statefulSet} --replicas=${replicas}`,
+    ],
     howToStart: `${k} scale statefulset ${cfg.statefulSet} --replicas=1`,
   };
 }
@@ -234,7 +292,10 @@ async function bringBack(kubectl: Kubectl, r: OfflineRun): Promise<string[]> {
     }
   };
   const sts = r.cfg.statefulSet;
-  if (r.helperStarted) await step(`deleted helper pod ${r.helper}`, () => kubectl.deletePod(r.namespace, r.helper, r.cfg.helperTimeoutSec));
+  if (r.helperStarted)
+    await step(`deleted helper pod ${r.helper}`, () =>
+      kubectl.deletePod(r.namespace, r.helper, r.cfg.helperTimeoutSec),
+    );
   if (r.scaledDown) {
     await step(`scaled ${sts} back to ${r.replicas}`, () => kubectl.scale(r.namespace, sts, r.replicas));
     await step(`rollout of ${sts} complete`, () => kubectl.rolloutStatus(r.namespace, sts, r.cfg.rolloutTimeoutSec));
@@ -250,12 +311,18 @@ function offlineError(r: OfflineRun, failure: unknown, notes: string[]): unknown
     return new ServiceDownError(r.w.service, {
       cause: (failure instanceof RecoveryError ? failure.cause : failure) ?? new IgbackupError(back.join('; ')),
       commands,
-      recovery: failure === undefined ? ['the operation itself completed', ...notes] : [...(failure instanceof RecoveryError ? failure.recovery : []), ...notes],
+      recovery:
+        failure === undefined
+          ? ['the operation itself completed', ...notes]
+          : [...(failure instanceof RecoveryError ? failure.recovery : []), ...notes],
       hint: `run: ${commands.join(' && ')}; then kubectl rollout status statefulset/${r.cfg.statefulSet} (and check the pod's events if it does not become ready)`,
     });
   }
   if (failure !== undefined) return withRecovery(failure, notes);
   const broken = notes.filter((n) => n.includes('FAILED'));
-  if (broken.length) return new IgbackupError(`the operation finished and Neo4j runs again, but: ${broken.join('; ')}`, { hint: `delete pod ${r.helper} by hand` });
+  if (broken.length)
+    return new IgbackupError(`the operation finished and Neo4j runs again, but: ${broken.join('; ')}`, {
+      hint: `delete pod ${r.helper} by hand`,
+    });
   return undefined;
 }

@@ -63,7 +63,10 @@ export async function replaceDatabase(ctx: AppContext, r: ReplaceInput): Promise
     name: `neo4j-admin database check ${r.db}`,
     run: async () => {
       const c = await capture(r.where, neo4j.checkCommand(neo4jTools(r.cfg), r.db));
-      if (!succeeded(c)) throw new IgbackupError(`neo4j-admin database check found problems in the restored "${r.db}":\n${c.stderrTail.trim()}`);
+      if (!succeeded(c))
+        throw new IgbackupError(
+          `neo4j-admin database check found problems in the restored "${r.db}":\n${c.stderrTail.trim()}`,
+        );
       out.checked = true;
     },
   };
@@ -103,10 +106,16 @@ async function dumpCopy(ctx: AppContext, r: ReplaceInput): Promise<number | unde
     if (err instanceof ProcessFailedError && /database does not exist/i.test(err.stderrTail)) return undefined;
     if (ctx.signal.aborted) throw err;
     const why = await explainNoSpace(err, { ...r.space, dir: r.dir });
-    throw new IgbackupError(`could not keep a copy of the current "${r.db}" before replacing it, so nothing was loaded: ${messageOf(why)}`, {
-      cause: why,
-      hint: why instanceof IgbackupError && why.hint ? why.hint : `check neo4j-admin database dump ${r.db} on ${r.where.host}; the database is untouched`,
-    });
+    throw new IgbackupError(
+      `could not keep a copy of the current "${r.db}" before replacing it, so nothing was loaded: ${messageOf(why)}`,
+      {
+        cause: why,
+        hint:
+          why instanceof IgbackupError && why.hint
+            ? why.hint
+            : `check neo4j-admin database dump ${r.db} on ${r.where.host}; the database is untouched`,
+      },
+    );
   }
 }
 
@@ -129,7 +138,9 @@ function putBack(ctx: AppContext, r: ReplaceInput, copy: string): Undo {
           () => `the copy is kept at ${kept} on this machine`,
           (m: unknown) => `the copy could not be kept (${messageOf(m)})`,
         );
-        throw new IgbackupError(`${messageOf(e).replace(/\s*\n\s*/g, ' ')}; ${where}; Neo4j is not started, so that it does not serve the restored database that failed (or a partial one)`);
+        throw new IgbackupError(
+          `${messageOf(e).replace(/\s*\n\s*/g, ' ')}; ${where}; Neo4j is not started, so that it does not serve the restored database that failed (or a partial one)`,
+        );
       }
     },
   };

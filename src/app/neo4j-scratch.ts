@@ -35,15 +35,27 @@ function settings(h: EnvHandle) {
 }
 
 /** Loads the downloaded artifact into a new scratch DBMS under dir and runs the consistency check on it. */
-export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<{ scratch: ScratchNeo4j; check: Check }> {
+export async function loadIntoScratch(
+  ctx: AppContext,
+  h: EnvHandle,
+  m: Manifest,
+  path: string,
+  dir: string,
+): Promise<{ scratch: ScratchNeo4j; check: Check }> {
   const { tools, edition, scratch: s } = settings(h);
   const root = join(dir, 'neo4j-scratch');
   for (const d of ['conf', 'data', 'run', 'logs']) await mkdir(join(root, d), { recursive: true });
   const boltPort = await freePort();
-  await writeFile(join(root, 'conf', 'neo4j.conf'), neo4j.scratchConf(tools.syntax, { root, boltPort, heap: s.heap, pageCache: s.pageCache, edition }));
+  await writeFile(
+    join(root, 'conf', 'neo4j.conf'),
+    neo4j.scratchConf(tools.syntax, { root, boltPort, heap: s.heap, pageCache: s.pageCache, edition }),
+  );
   const scratch: ScratchNeo4j = { root, boltPort, db: m.target.database, env: { NEO4J_CONF: join(root, 'conf') } };
   if (m.format === neo4j.BACKUP_FORMAT) {
-    const restored = await runCheckTool(ctx, 'neo4j-admin database restore', { ...neo4j.restoreCommand(tools, scratch.db, path), env: scratch.env });
+    const restored = await runCheckTool(ctx, 'neo4j-admin database restore', {
+      ...neo4j.restoreCommand(tools, scratch.db, path),
+      env: scratch.env,
+    });
     if (!restored.ok) return { scratch, check: restored };
   } else {
     const loader = ctx.runner.start({ ...neo4j.loadCommand(tools, scratch.db), env: scratch.env });
@@ -54,42 +66,79 @@ export async function loadIntoScratch(ctx: AppContext, h: EnvHandle, m: Manifest
       return { scratch, check: { tool: 'neo4j-admin database load', ok: false, detail: (err as Error).message } };
     }
   }
-  return { scratch, check: await runCheckTool(ctx, 'neo4j-admin database check', { ...neo4j.checkCommand(tools, scratch.db), env: scratch.env }) };
+  return {
+    scratch,
+    check: await runCheckTool(ctx, 'neo4j-admin database check', {
+      ...neo4j.checkCommand(tools, scratch.db),
+      env: scratch.env,
+    }),
+  };
 }
 
 /**
  * Starts the scratch DBMS, waits until it answers Cypher, runs fn with a query function, and always stops it.
  * The query function returns cypher-shell's result; the Cypher text travels on stdin.
  */
-export async function withScratchServer<T>(ctx: AppContext, h: EnvHandle, scratch: ScratchNeo4j, fn: (query: (cypher: string) => Promise<Captured>) => Promise<T>): Promise<T> {
+export async function withScratchServer<T>(
+  ctx: AppContext,
+  h: EnvHandle,
+  scratch: ScratchNeo4j,
+  fn: (query: (cypher: string) => Promise<Captured>) => Promise<T>,
+): Promise<T> {
   const s = h.env.drill.neo4jScratch;
   const query = (cypher: string): Promise<Captured> =>
-    capture(ctx.runner, { ...neo4j.cypherCommand(s.cypherShell, scratch.boltPort, scratch.db), env: scratch.env }, neo4j.cypherInput(cypher));
+    capture(
+      ctx.runner,
+      { ...neo4j.cypherCommand(s.cypherShell, scratch.boltPort, scratch.db), env: scratch.env },
+      neo4j.cypherInput(cypher),
+    );
   ctx.reporter.step(`drill: starting the scratch Neo4j on 127.0.0.1:${scratch.boltPort}`);
   const started = await capture(ctx.runner, { argv: [s.neo4j, 'start'], env: scratch.env });
   try {
-    if (!succeeded(started)) throw new ProcessFailedError(`${s.neo4j} start (scratch DBMS)`, started, { hint: 'the scratch DBMS logs are in its logs/ directory (kept with --keep)' });
+    if (!succeeded(started))
+      throw new ProcessFailedError(`${s.neo4j} start (scratch DBMS)`, started, {
+        hint: 'the scratch DBMS logs are in its logs/ directory (kept with --keep)',
+      });
     await waitForCypher('the scratch Neo4j', s.readyTimeoutSec, query);
     return await fn(query);
   } finally {
     const stopped = await capture(ctx.runner, { argv: [s.neo4j, 'stop'], env: scratch.env });
-    if (!succeeded(stopped)) ctx.reporter.warn(`could not stop the scratch Neo4j (${stopped.stderrTail.trim()}); it runs from ${scratch.root}`);
+    if (!succeeded(stopped))
+      ctx.reporter.warn(
+        `could not stop the scratch Neo4j (${stopped.stderrTail.trim()}); it runs from ${scratch.root}`,
+      );
   }
 }
 
 /** Waits until `RETURN 1` answers through query (a DBMS that was just started or scaled up). */
-export async function waitForCypher(what: string, timeoutSec: number, query: (cypher: string) => Promise<Captured>): Promise<void> {
+export async function waitForCypher(
+  what: string,
+  timeoutSec: number,
+  query: (cypher: string) => Promise<Captured>,
+): Promise<void> {
   let last = '';
   try {
-    await waitUntil(`${what} answering Cypher`, timeoutSec * 1000, async () => {
-      const r = await query('RETURN 1');
-      // A cypher-shell that cannot even start will not start later: say so now rather than after the timeout.
-      if (r.startError) throw new ProcessFailedError('cypher-shell', r, { hint: 'install cypher-shell (or set its path in drill.neo4jScratch.cypherShell / drill.kubernetes.neo4j.cypherShell)' });
-      last = r.stderrTail.trim();
-      return succeeded(r);
-    }, 1000);
+    await waitUntil(
+      `${what} answering Cypher`,
+      timeoutSec * 1000,
+      async () => {
+        const r = await query('RETURN 1');
+        // A cypher-shell that cannot even start will not start later: say so now rather than after the timeout.
+        if (r.startError)
+          throw new ProcessFailedError('cypher-shell', r, {
+            hint: 'install cypher-shell (or set its path in drill.neo4jScratch.cypherShell / drill.kubernetes.neo4j.cypherShell)',
+          });
+        last = r.stderrTail.trim();
+        return succeeded(r);
+      },
+      1000,
+    );
   } catch (err) {
     if (err instanceof ProcessFailedError && err.command === 'cypher-shell') throw err;
-    throw new ProcessFailedError(`${what} answering Cypher`, { exitCode: undefined, signal: undefined, stderrTail: `${(err as Error).message}; last answer: ${last}` });
+    throw new ProcessFailedError(`${what} answering Cypher`, {
+      exitCode: undefined,
+      signal: undefined,
+      stderrTail: `${(err as Error).message}; last answer: ${last}`,
+    });
   }
 }

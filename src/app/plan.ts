@@ -50,7 +50,8 @@ export async function runPlan(steps: Step[], opts: PlanOptions): Promise<void> {
         opts.reporter.step(step.name);
         await step.run();
         done.push(step);
-        if (step.undo?.service && opts.guard) released.push(opts.guard.stopped(step.undo.service, step.undo.manual ?? []));
+        if (step.undo?.service && opts.guard)
+          released.push(opts.guard.stopped(step.undo.service, step.undo.manual ?? []));
       } catch (err) {
         throw await undoAll(step.name, err, done, opts);
       }

@@ -61,7 +61,8 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
   };
   const engines = opts.engine ? [opts.engine] : [...ENGINES];
   const catalogs = new Map<string, Catalog>();
-  for (const [i, c] of (await Promise.all(engines.map((e) => readCatalog(ctx, h, e)))).entries()) catalogs.set(engines[i] as string, c);
+  for (const [i, c] of (await Promise.all(engines.map((e) => readCatalog(ctx, h, e)))).entries())
+    catalogs.set(engines[i] as string, c);
   const result = plan(catalogs, policy, ctx.now(), h.name);
   result.versioning = opts.purgeVersions
     ? 'every version of each removed backup is deleted (--purge-versions): nothing of them can be recovered; suspect manifests and orphans only get a delete marker (their older versions stay until the lifecycle rule expires them)'
@@ -78,7 +79,8 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
   const remove = async (engine: string, key: string, purge = opts.purgeVersions): Promise<void> => {
     const folder = catalogs.get(engine)?.prefix;
     // The last rail: whatever a manifest said, only keys inside this env's own engine folder are ever deleted.
-    if (!folder || !key.startsWith(folder) || key.length === folder.length) throw new Error(`refusing to delete ${key}: outside ${folder ?? '?'}`);
+    if (!folder || !key.startsWith(folder) || key.length === folder.length)
+      throw new Error(`refusing to delete ${key}: outside ${folder ?? '?'}`);
     if (purge) await h.store.purge(key);
     else await h.store.delete(key);
   };
@@ -96,7 +98,18 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
 
 /** The whole plan, with a reason for every keep and delete (no I/O). */
 function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now: Date, env: string): PruneResult {
-  const result: PruneResult = { env, dryRun: true, policy, kept: [], removed: [], suspectsRemoved: [], suspectsKept: [], orphansRemoved: [], orphansKept: [], versioning: '' };
+  const result: PruneResult = {
+    env,
+    dryRun: true,
+    policy,
+    kept: [],
+    removed: [],
+    suspectsRemoved: [],
+    suspectsKept: [],
+    orphansRemoved: [],
+    orphansKept: [],
+    versioning: '',
+  };
   const graceCutoff = now.getTime() - policy.orphanGraceHours * 3_600_000;
   const aged = (d: Date): boolean => d.getTime() < graceCutoff;
   const graceWhy = (d: Date, what: string): string =>
@@ -104,7 +117,12 @@ function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now
       ? `${what}, written ${d.toISOString()}: older than the ${policy.orphanGraceHours} h grace period`
       : `${what}, written ${d.toISOString()}: younger than the ${policy.orphanGraceHours} h grace period (may be a running backup)`;
   for (const [engine, cat] of catalogs) {
-    const entries = cat.backups.map((b) => ({ ...b, engine, database: b.manifest.target.database, finishedAt: b.manifest.finishedAt }));
+    const entries = cat.backups.map((b) => ({
+      ...b,
+      engine,
+      database: b.manifest.target.database,
+      finishedAt: b.manifest.finishedAt,
+    }));
     const decision = selectRetention(entries, policy, now);
     const protectedKeys = new Set<string>();
     for (const { item, why } of decision.keep) {
@@ -113,15 +131,35 @@ function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now
       for (const a of item.manifest.artifacts) protectedKeys.add(a.key);
     }
     for (const { item, why } of decision.remove) {
-      const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter((k) => !protectedKeys.has(k));
-      result.removed.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why, objects });
+      const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter(
+        (k) => !protectedKeys.has(k),
+      );
+      result.removed.push({
+        key: item.key,
+        engine,
+        database: item.database,
+        finishedAt: item.finishedAt,
+        why,
+        objects,
+      });
     }
     for (const s of cat.suspects) {
-      const row = { key: s.manifestKey, engine, lastModified: s.lastModified.toISOString(), reasons: s.reasons, why: graceWhy(s.lastModified, 'suspect manifest') };
+      const row = {
+        key: s.manifestKey,
+        engine,
+        lastModified: s.lastModified.toISOString(),
+        reasons: s.reasons,
+        why: graceWhy(s.lastModified, 'suspect manifest'),
+      };
       (aged(s.lastModified) ? result.suspectsRemoved : result.suspectsKept).push(row);
     }
     for (const o of cat.orphans) {
-      const row = { key: o.key, engine, lastModified: o.lastModified.toISOString(), why: graceWhy(o.lastModified, 'no complete backup names it') };
+      const row = {
+        key: o.key,
+        engine,
+        lastModified: o.lastModified.toISOString(),
+        why: graceWhy(o.lastModified, 'no complete backup names it'),
+      };
       (aged(o.lastModified) ? result.orphansRemoved : result.orphansKept).push(row);
     }
   }

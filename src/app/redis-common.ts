@@ -33,19 +33,29 @@ export async function redisCli(transport: Transport, conn: redis.RedisConnection
   const r = await capture(transport, redis.cli(conn, ...args));
   const out = r.stdout.trim();
   if (!succeeded(r) || /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/.test(out)) {
-    throw new ProcessFailedError(`redis-cli ${args[0] ?? ''}`.trim(), { ...r, stderrTail: `${r.stderrTail}\n${out}`.trim() });
+    throw new ProcessFailedError(`redis-cli ${args[0] ?? ''}`.trim(), {
+      ...r,
+      stderrTail: `${r.stderrTail}\n${out}`.trim(),
+    });
   }
   return r.stdout;
 }
 
-export async function redisInfo(transport: Transport, conn: redis.RedisConnection, section: string): Promise<Record<string, string>> {
+export async function redisInfo(
+  transport: Transport,
+  conn: redis.RedisConnection,
+  section: string,
+): Promise<Record<string, string>> {
   return redis.parseInfo(await redisCli(transport, conn, 'INFO', section));
 }
 
 /** True when a server answers at all (PONG, or an error such as LOADING): a process listens on its port. */
 export async function redisAnswers(transport: Transport, conn: redis.RedisConnection): Promise<boolean> {
   const r = await capture(transport, redis.cli(conn, 'PING'));
-  return r.stdout.trim() !== '' && !/Could not connect|Connection refused|Connection reset/i.test(`${r.stdout}\n${r.stderrTail}`);
+  return (
+    r.stdout.trim() !== '' &&
+    !/Could not connect|Connection refused|Connection reset/i.test(`${r.stdout}\n${r.stderrTail}`)
+  );
 }
 
 /** True when the server answers PING with PONG and is not loading. */
@@ -60,7 +70,12 @@ export async function redisReady(transport: Transport, conn: redis.RedisConnecti
  * BGSAVE, then wait until a new snapshot is done: rdb_saves grew (Redis >= 7; LASTSAVE has 1 s resolution and does
  * not move when two saves fall in the same second) or, on older servers, LASTSAVE advanced; with a good status.
  */
-export async function bgsaveAndWait(ctx: AppContext, transport: Transport, conn: redis.RedisConnection, timeoutMs: number): Promise<void> {
+export async function bgsaveAndWait(
+  ctx: AppContext,
+  transport: Transport,
+  conn: redis.RedisConnection,
+  timeoutMs: number,
+): Promise<void> {
   const before = await redisInfo(transport, conn, 'persistence');
   const savesBefore = before.rdb_saves;
   const last = (await redisCli(transport, conn, 'LASTSAVE')).trim();
@@ -68,13 +83,26 @@ export async function bgsaveAndWait(ctx: AppContext, transport: Transport, conn:
   if (!/Background saving started|scheduled/i.test(answer)) {
     throw new ProcessFailedError('redis-cli BGSAVE', { exitCode: 1, signal: undefined, stderrTail: answer });
   }
-  await waitUntil('BGSAVE', timeoutMs, async () => {
-    const p = await redisInfo(transport, conn, 'persistence');
-    const advanced = savesBefore !== undefined ? p.rdb_saves !== savesBefore : (await redisCli(transport, conn, 'LASTSAVE')).trim() !== last;
-    if (!advanced || p.rdb_bgsave_in_progress !== '0') return false;
-    if (p.rdb_last_bgsave_status !== 'ok') {
-      throw new ProcessFailedError('BGSAVE', { exitCode: 1, signal: undefined, stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}` });
-    }
-    return true;
-  }, 200, ctx.signal);
+  await waitUntil(
+    'BGSAVE',
+    timeoutMs,
+    async () => {
+      const p = await redisInfo(transport, conn, 'persistence');
+      const advanced =
+        savesBefore !== undefined
+          ? p.rdb_saves !== savesBefore
+          : (await redisCli(transport, conn, 'LASTSAVE')).trim() !== last;
+      if (!advanced || p.rdb_bgsave_in_progress !== '0') return false;
+      if (p.rdb_last_bgsave_status !== 'ok') {
+        throw new ProcessFailedError('BGSAVE', {
+          exitCode: 1,
+          signal: undefined,
+          stderrTail: `rdb_last_bgsave_status:${p.rdb_last_bgsave_status}`,
+        });
+      }
+      return true;
+    },
+    200,
+    ctx.signal,
+  );
 }

@@ -71,8 +71,18 @@ function steps(x: Swap): Step[] {
     ? [
         {
           name: `writing appendonly no into ${conf} (the original kept as ${posix.basename(conf)}.igbackup-orig), so that Redis loads the RDB`,
-          run: () => partly(captureOk(t, redis.disableAofInConfigCommand(conf)), () => captureOk(t, redis.restoreConfigIfSavedCommand(conf)), 'the original config file is in place'),
-          undo: fileUndo(x, 'put the original config file back', () => captureOk(t, redis.restoreConfigCommand(conf)), () => [`mv -f ${conf}.igbackup-orig ${conf}`]),
+          run: () =>
+            partly(
+              captureOk(t, redis.disableAofInConfigCommand(conf)),
+              () => captureOk(t, redis.restoreConfigIfSavedCommand(conf)),
+              'the original config file is in place',
+            ),
+          undo: fileUndo(
+            x,
+            'put the original config file back',
+            () => captureOk(t, redis.restoreConfigCommand(conf)),
+            () => [`mv -f ${conf}.igbackup-orig ${conf}`],
+          ),
         },
       ]
     : [];
@@ -81,10 +91,14 @@ function steps(x: Swap): Step[] {
     {
       name: `keeping the current ${x.name} aside as ${posix.basename(x.aside)} (a hard link: no copy)`,
       run: async () => {
-        st.before = (await captureOk(t, files.keepAsideCommand(x.rdbPath, x.aside))).trim() === 'none' ? 'none' : 'kept';
+        st.before =
+          (await captureOk(t, files.keepAsideCommand(x.rdbPath, x.aside))).trim() === 'none' ? 'none' : 'kept';
       },
-      undo: fileUndo(x, `put the previous ${x.name} back`, () => captureOk(t, files.putBackCommand(x.rdbPath, x.aside, st.before)), () =>
-        st.before === 'kept' ? [`mv -f ${x.aside} ${x.rdbPath}`] : [`rm -f ${x.rdbPath}`],
+      undo: fileUndo(
+        x,
+        `put the previous ${x.name} back`,
+        () => captureOk(t, files.putBackCommand(x.rdbPath, x.aside, st.before)),
+        () => (st.before === 'kept' ? [`mv -f ${x.aside} ${x.rdbPath}`] : [`rm -f ${x.rdbPath}`]),
       ),
     },
     ...configStep,
@@ -104,7 +118,14 @@ function steps(x: Swap): Step[] {
         st.load = await checkLoad(t, x.conn, x.backup);
       },
     },
-    ...(conf ? [{ name: 'turning AOF back on (CONFIG SET appendonly yes) and waiting for the rewrite', run: () => aofBackOn(ctx, t, x.conn, x.timeoutMs) }] : []),
+    ...(conf
+      ? [
+          {
+            name: 'turning AOF back on (CONFIG SET appendonly yes) and waiting for the rewrite',
+            run: () => aofBackOn(ctx, t, x.conn, x.timeoutMs),
+          },
+        ]
+      : []),
   ];
 }
 
@@ -129,14 +150,19 @@ function stopStep(x: Swap): Step {
         if (await redisAnswers(x.transport, x.conn)) {
           // Up again without this undo: a start that went on after it was cut short, or a supervisor. It may have
           // loaded the restored dump, so it is stopped and started here again on the files put back.
-          const why = st.stopFailed ? 'the Redis started on the restored dump could not be stopped (above)' : await stopMeanwhile(x);
+          const why = st.stopFailed
+            ? 'the Redis started on the restored dump could not be stopped (above)'
+            : await stopMeanwhile(x);
           if (why) {
             said = `Redis was not started again: ${why}; check which data it runs`;
             return;
           }
           said = `${said} (a Redis that had come up meanwhile, e.g. from a start that went on after it was cut short, was stopped first)`;
         }
-        if (!st.filesBack) throw new IgbackupError('not started: a file above could not be put back, and Redis would load the restored data');
+        if (!st.filesBack)
+          throw new IgbackupError(
+            'not started: a file above could not be put back, and Redis would load the restored data',
+          );
         await captureOk(x.transport, { argv: restore.start })
           .then(() => waitUntil('Redis start', x.timeoutMs, () => redisReady(x.transport, x.conn)))
           .catch((e: unknown) => Promise.reject(oneLine(e)));
@@ -149,7 +175,8 @@ function stopStep(x: Swap): Step {
 async function stopMeanwhile(x: Swap): Promise<string | undefined> {
   return stopStarted(x.transport, x.conn, x.restore.stop, x.timeoutMs).then(
     () => undefined,
-    (e: unknown) => `a Redis answers (started meanwhile by something else) and could not be stopped (${oneLine(e).message})`,
+    (e: unknown) =>
+      `a Redis answers (started meanwhile by something else) and could not be stopped (${oneLine(e).message})`,
   );
 }
 
@@ -169,21 +196,39 @@ function startStep(x: Swap): Step {
     run: async () => {
       try {
         await captureOk(x.transport, { argv: x.restore.start });
-        await waitUntil('Redis start and RDB load', x.timeoutMs, () => redisReady(x.transport, x.conn), 200, x.ctx.signal);
+        await waitUntil(
+          'Redis start and RDB load',
+          x.timeoutMs,
+          () => redisReady(x.transport, x.conn),
+          200,
+          x.ctx.signal,
+        );
       } catch (err) {
         const note = await stop().then(
-          (found) => (found ? `the Redis this start had launched on the restored dump was stopped (${how})` : 'no Redis runs the restored dump'),
+          (found) =>
+            found
+              ? `the Redis this start had launched on the restored dump was stopped (${how})`
+              : 'no Redis runs the restored dump',
           (e: unknown) => `stopping the Redis this start launched FAILED (${oneLine(e).message})`,
         );
         throw withNote(err, note);
       }
     },
-    undo: { name: `stop the Redis started on the restored dump (${how}) and wait until it is gone`, manual: [x.restore.stop ? how : shJoin(redis.shutdownNoSaveCommand(x.conn).argv)], run: () => stop().then(() => undefined) },
+    undo: {
+      name: `stop the Redis started on the restored dump (${how}) and wait until it is gone`,
+      manual: [x.restore.stop ? how : shJoin(redis.shutdownNoSaveCommand(x.conn).argv)],
+      run: () => stop().then(() => undefined),
+    },
   };
 }
 
 /** An undo of a file; if it fails, Redis is not started again (it would load what the restore put there). */
-function fileUndo(x: Swap, name: string, run: () => Promise<unknown>, manual: () => string[]): NonNullable<Step['undo']> {
+function fileUndo(
+  x: Swap,
+  name: string,
+  run: () => Promise<unknown>,
+  manual: () => string[],
+): NonNullable<Step['undo']> {
   return {
     name,
     get manual() {
@@ -218,12 +263,17 @@ async function putConfigBack(x: Swap, conf: string): Promise<void> {
   const spec = redis.restoreConfigCommand(conf);
   x.ctx.reporter.step(`putting the original ${conf} back`);
   await captureOk(x.transport, spec)
-    .catch((e: unknown) => (x.ctx.signal?.aborted ? captureOk(x.transport, redis.restoreConfigIfSavedCommand(conf)) : Promise.reject(e)))
+    .catch((e: unknown) =>
+      x.ctx.signal?.aborted ? captureOk(x.transport, redis.restoreConfigIfSavedCommand(conf)) : Promise.reject(e),
+    )
     .catch((err: unknown) => {
-      throw new IgbackupError(`the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: ${messageOf(err).split('\n')[0]}`, {
-        cause: err,
-        hint: `on ${x.transport.host}, run: ${shJoin(spec.argv)} — until then ${conf} says appendonly no, and a restart would load ${x.name} without the AOF (losing the writes made since the restore)`,
-      });
+      throw new IgbackupError(
+        `the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: ${messageOf(err).split('\n')[0]}`,
+        {
+          cause: err,
+          hint: `on ${x.transport.host}, run: ${shJoin(spec.argv)} — until then ${conf} says appendonly no, and a restart would load ${x.name} without the AOF (losing the writes made since the restore)`,
+        },
+      );
     });
 }
 
@@ -231,5 +281,9 @@ async function dropAside(x: Swap): Promise<void> {
   const rm = { argv: ['rm', '-f', x.aside] };
   await captureOk(x.transport, rm)
     .catch(() => captureOk(x.transport, rm))
-    .catch((e: unknown) => x.ctx.reporter.warn(`the previous dump is still at ${x.aside} (${messageOf(e).split('\n')[0]}): remove it (on ${x.transport.host}: rm -f ${x.aside})`));
+    .catch((e: unknown) =>
+      x.ctx.reporter.warn(
+        `the previous dump is still at ${x.aside} (${messageOf(e).split('\n')[0]}): remove it (on ${x.transport.host}: rm -f ${x.aside})`,
+      ),
+    );
 }

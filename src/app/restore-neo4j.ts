@@ -49,11 +49,19 @@ export interface Neo4jRestoreResult {
 }
 
 /** One restore (or backup) of the env's neo4j at a time: the restore stops the whole service, so it takes the engine's lock. */
-export async function restoreNeo4j(ctx: AppContext, h: EnvHandle, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+export async function restoreNeo4j(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: Neo4jRestoreOptions,
+): Promise<Neo4jRestoreResult> {
   return withRestoreLock(ctx, h, 'neo4j', undefined, opts, () => restoreNeo4jLocked(ctx, h, opts));
 }
 
-async function restoreNeo4jLocked(ctx: AppContext, h: EnvHandle, opts: Neo4jRestoreOptions): Promise<Neo4jRestoreResult> {
+async function restoreNeo4jLocked(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: Neo4jRestoreOptions,
+): Promise<Neo4jRestoreResult> {
   const t0 = performance.now();
   const cfg = neo4jSection(ctx, h);
   const entry = await resolveBackup(ctx, h, 'neo4j', opts);
@@ -87,10 +95,24 @@ async function restoreNeo4jLocked(ctx: AppContext, h: EnvHandle, opts: Neo4jRest
         cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
           ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
           : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
-      if (r.w.foundStopped) ctx.reporter.warn(`Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`);
+      if (r.w.foundStopped)
+        ctx.reporter.warn(
+          `Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`,
+        );
       const previous = r.previousBytes !== undefined ? { previousBytes: r.previousBytes } : {};
       const state = r.w.foundStopped ? 'stopped' : 'running';
-      return { env: h.name, engine: 'neo4j', key: entry.key, database: db, bytes: art.bytes, sha256: art.sha256, checked: r.checked, ...previous, neo4j: state, durationMs: Math.round(performance.now() - t0) };
+      return {
+        env: h.name,
+        engine: 'neo4j',
+        key: entry.key,
+        database: db,
+        bytes: art.bytes,
+        sha256: art.sha256,
+        checked: r.checked,
+        ...previous,
+        neo4j: state,
+        durationMs: Math.round(performance.now() - t0),
+      };
     } finally {
       await ws.cleanup();
     }
@@ -122,7 +144,13 @@ async function loadFile(ctx: AppContext, cfg: Neo4jConfig, where: Transport, db:
 }
 
 /** Enterprise: put the artifact on the host, `database restore --overwrite-destination=true`, remove it. */
-async function restoreBackupFile(ctx: AppContext, cfg: Neo4jConfig, where: Transport, db: string, plain: string): Promise<void> {
+async function restoreBackupFile(
+  ctx: AppContext,
+  cfg: Neo4jConfig,
+  where: Transport,
+  db: string,
+  plain: string,
+): Promise<void> {
   const dir = `${cfg.enterprise.workDir.replace(/\/+$/, '')}/igbackup-restore-${Date.now()}`;
   const file = `${dir}/${db}${neo4j.BACKUP_EXTENSION}`;
   await captureOk(where, neo4j.makeDirCommand(dir));
@@ -141,7 +169,12 @@ async function restoreBackupFile(ctx: AppContext, cfg: Neo4jConfig, where: Trans
  * (in Kubernetes Community: neo4j-admin in the running pod, whose image the helper pod uses, and the StatefulSet and
  * PVC), Enterprise's work directory. Throws a ConfigError listing every problem.
  */
-async function preflightNeo4jRestore(ctx: AppContext, cfg: Neo4jConfig, transport: Transport, enterprise: boolean): Promise<void> {
+async function preflightNeo4jRestore(
+  ctx: AppContext,
+  cfg: Neo4jConfig,
+  transport: Transport,
+  enterprise: boolean,
+): Promise<void> {
   ctx.reporter.step(`checking what the restore needs on ${transport.host} (nothing is changed)`);
   const inPod = cfg.transport.type === 'kubernetes' && cfg.edition === 'community';
   const checks = neo4j.restorePathChecks({
@@ -149,13 +182,23 @@ async function preflightNeo4jRestore(ctx: AppContext, cfg: Neo4jConfig, transpor
     service: inPod ? undefined : cfg.service,
     workDir: enterprise ? cfg.enterprise.workDir : undefined,
   });
-  const problems = files.pathProblems(checks, await captureOk(transport, files.pathChecksCommand(checks)), transport.host);
+  const problems = files.pathProblems(
+    checks,
+    await captureOk(transport, files.pathChecksCommand(checks)),
+    transport.host,
+  );
   if (inPod && cfg.transport.type === 'kubernetes') {
-    problems.push(...(await checkWorkload(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>)));
+    problems.push(
+      ...(await checkWorkload(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>)),
+    );
   }
   if (problems.length) {
-    throw new ConfigError(`the restore cannot run on ${transport.host}: ${problems.length} problem(s), nothing was changed and nothing downloaded`, problems, {
-      hint: 'fix each problem listed (each says how), then run the restore again; Neo4j keeps running untouched',
-    });
+    throw new ConfigError(
+      `the restore cannot run on ${transport.host}: ${problems.length} problem(s), nothing was changed and nothing downloaded`,
+      problems,
+      {
+        hint: 'fix each problem listed (each says how), then run the restore again; Neo4j keeps running untouched',
+      },
+    );
   }
 }

@@ -39,19 +39,36 @@ export async function prepareGlobals(
   if (!globals) throw new IntegrityError(`${w.key} was taken without --globals; restore without --with-globals`);
   const path = join(w.dir, 'globals.sql');
   ctx.reporter.step(`downloading ${globals.key} and checking its sha256`);
-  await downloadVerified(h.store, globals.key, path, globals, { signal: ctx.signal, decompress: decompressStage(m.compression, ctx.runner) });
+  await downloadVerified(h.store, globals.key, path, globals, {
+    signal: ctx.signal,
+    decompress: decompressStage(m.compression, ctx.runner),
+  });
   const f = w.facts;
-  const plan = planGlobals(await readFile(path, 'utf8'), { roles: f.roles, tablespaces: f.tablespaces, databases: f.databases, user: f.user, superuser: f.superuser }, { overwriteRoles: w.overwriteRoles });
+  const plan = planGlobals(
+    await readFile(path, 'utf8'),
+    { roles: f.roles, tablespaces: f.tablespaces, databases: f.databases, user: f.user, superuser: f.superuser },
+    { overwriteRoles: w.overwriteRoles },
+  );
   for (const s of plan.secrets) ctx.secrets.add(s);
   if (plan.refused.length) {
-    throw new ConfigError(`the backup's globals hold ${plan.refused.length} statement(s) igbackup does not apply, so none of them is applied: ${plan.refused[0]}`, plan.refused, {
-      hint: `restore without --with-globals, then apply the roles you need by hand from ${globals.key}`,
-    });
+    throw new ConfigError(
+      `the backup's globals hold ${plan.refused.length} statement(s) igbackup does not apply, so none of them is applied: ${plan.refused[0]}`,
+      plan.refused,
+      {
+        hint: `restore without --with-globals, then apply the roles you need by hand from ${globals.key}`,
+      },
+    );
   }
   return plan;
 }
 
-async function runScript(transport: Transport, conn: pg.PgConnection, db: string, sql: string, plan: GlobalsPlan): Promise<string | undefined> {
+async function runScript(
+  transport: Transport,
+  conn: pg.PgConnection,
+  db: string,
+  sql: string,
+  plan: GlobalsPlan,
+): Promise<string | undefined> {
   // Terse errors: the server's message without the statement's text (which may carry a password hash).
   const r = await capture(transport, pg.psqlCommand(conn, db), `\\set VERBOSITY terse\n${sql}`);
   if (succeeded(r)) return undefined;
@@ -62,16 +79,27 @@ async function runScript(transport: Transport, conn: pg.PgConnection, db: string
  * Applies a plan: the roles in one transaction (all or nothing, ON_ERROR_STOP), then each new tablespace on its own
  * (CREATE TABLESPACE cannot run in a transaction); the first failure stops the restore before the database is touched.
  */
-export async function applyGlobals(ctx: AppContext, transport: Transport, conn: pg.PgConnection, db: string, plan: GlobalsPlan): Promise<GlobalsOutcome> {
+export async function applyGlobals(
+  ctx: AppContext,
+  transport: Transport,
+  conn: pg.PgConnection,
+  db: string,
+  plan: GlobalsPlan,
+): Promise<GlobalsOutcome> {
   const names = (l: string[]): string => (l.length ? l.map(quoteIdent).join(', ') : 'none');
-  ctx.reporter.step(`applying globals: creating roles ${names(plan.created)}; keeping existing ${names(plan.kept)}${plan.overwritten.length ? `; overwriting ${names(plan.overwritten)}` : ''}`);
+  ctx.reporter.step(
+    `applying globals: creating roles ${names(plan.created)}; keeping existing ${names(plan.kept)}${plan.overwritten.length ? `; overwriting ${names(plan.overwritten)}` : ''}`,
+  );
   for (const n of plan.notes) ctx.reporter.warn(`globals: ${n}`);
   if (plan.roleSql) {
     const err = await runScript(transport, conn, db, plan.roleSql, plan);
     if (err) {
-      throw new IgbackupError(`applying the backup's roles failed, the transaction was rolled back (no role changed) and the database was not touched: ${err}`, {
-        hint: 'fix the cause above and retry, or restore without --with-globals',
-      });
+      throw new IgbackupError(
+        `applying the backup's roles failed, the transaction was rolled back (no role changed) and the database was not touched: ${err}`,
+        {
+          hint: 'fix the cause above and retry, or restore without --with-globals',
+        },
+      );
     }
   }
   const created: string[] = [];
@@ -81,10 +109,19 @@ export async function applyGlobals(ctx: AppContext, transport: Transport, conn: 
     if (err) {
       throw new IgbackupError(
         `creating tablespace ${quoteIdent(t.name)} failed: ${err}. Roles were applied (created: ${names(plan.created)}); tablespaces created before it: ${names(created)}; the database was not touched`,
-        { hint: 'its LOCATION must exist on the database server, be empty and owned by the server\'s OS user; create it and retry, or restore without --with-globals' },
+        {
+          hint: "its LOCATION must exist on the database server, be empty and owned by the server's OS user; create it and retry, or restore without --with-globals",
+        },
       );
     }
     created.push(t.name);
   }
-  return { rolesCreated: plan.created, rolesKept: plan.kept, rolesOverwritten: plan.overwritten, tablespacesCreated: created, tablespacesKept: plan.tablespacesKept, notes: plan.notes };
+  return {
+    rolesCreated: plan.created,
+    rolesKept: plan.kept,
+    rolesOverwritten: plan.overwritten,
+    tablespacesCreated: created,
+    tablespacesKept: plan.tablespacesKept,
+    notes: plan.notes,
+  };
 }

@@ -25,7 +25,13 @@ export interface RestoreFacts {
    * template, its per-role settings (ALTER ROLE ... IN DATABASE ... SET), and the roles of sessions on it this role
    * could not end.
    */
-  target: { owner: string; ownerPrivileges: boolean; template: boolean; roleSettings: number; blockingSessions: string[] } | null;
+  target: {
+    owner: string;
+    ownerPrivileges: boolean;
+    template: boolean;
+    roleSettings: number;
+    blockingSessions: string[];
+  } | null;
   roles: string[];
   tablespaces: string[];
   databases: string[];
@@ -39,11 +45,19 @@ export function parseRestoreFacts(out: string): RestoreFacts {
   try {
     v = JSON.parse(out.trim()) as Record<string, unknown>;
   } catch {
-    throw new IgbackupError(`unexpected answer to the preflight query: ${out.trim().slice(0, 200) || '(no row: the connecting role is not in pg_roles)'}`);
+    throw new IgbackupError(
+      `unexpected answer to the preflight query: ${out.trim().slice(0, 200) || '(no row: the connecting role is not in pg_roles)'}`,
+    );
   }
   const nums = ['connLimit', 'maxConnections', 'reservedConnections', 'clientConnections', 'roleConnections'];
   const bools = ['superuser', 'createdb', 'createrole'];
-  const t = v.target as { owner?: unknown; ownerPrivileges?: unknown; template?: unknown; roleSettings?: unknown; blockingSessions?: unknown } | null;
+  const t = v.target as {
+    owner?: unknown;
+    ownerPrivileges?: unknown;
+    template?: unknown;
+    roleSettings?: unknown;
+    blockingSessions?: unknown;
+  } | null;
   const ok =
     typeof v.user === 'string' &&
     nums.every((k) => typeof v[k] === 'number') &&
@@ -121,7 +135,8 @@ function privilegeProblems(f: RestoreFacts, n: RestoreNeeds): Problem[] {
 function connectionProblems(f: RestoreFacts, n: RestoreNeeds): Problem[] {
   const role = quoteIdent(f.user);
   const out: Problem[] = [];
-  const jobsFix = (room: number): string => (n.connections > 1 && room >= 1 ? `restore with --jobs ${room}` : 'end idle sessions');
+  const jobsFix = (room: number): string =>
+    n.connections > 1 && room >= 1 ? `restore with --jobs ${room}` : 'end idle sessions';
   if (f.connLimit >= 0) {
     const room = f.connLimit - (f.roleConnections - 1);
     if (n.connections > room) {
@@ -161,11 +176,16 @@ export function restoreShortcomings(f: RestoreFacts, n: RestoreNeeds): ConfigErr
 export function checkJobs(jobs: number | undefined, transport: string): void {
   if (jobs === undefined) return;
   const { min, max } = LIMITS.restoreJobs;
-  if (!Number.isInteger(jobs) || jobs < min || jobs > max) throw new ConfigError(`--jobs ${jobs}: expected a whole number from ${min} to ${max}`);
+  if (!Number.isInteger(jobs) || jobs < min || jobs > max)
+    throw new ConfigError(`--jobs ${jobs}: expected a whole number from ${min} to ${max}`);
   if (jobs > 1 && transport !== 'local') {
-    throw new ConfigError(`--jobs ${jobs} cannot be honoured over the ${transport} transport: there pg_restore reads the archive as a stream on its stdin, which allows one job only`, [], {
-      hint: 'omit --jobs (or pass --jobs 1) to restore over the stream; for a parallel restore run igbackup on the database host with transport: local',
-    });
+    throw new ConfigError(
+      `--jobs ${jobs} cannot be honoured over the ${transport} transport: there pg_restore reads the archive as a stream on its stdin, which allows one job only`,
+      [],
+      {
+        hint: 'omit --jobs (or pass --jobs 1) to restore over the stream; for a parallel restore run igbackup on the database host with transport: local',
+      },
+    );
   }
 }
 
@@ -181,17 +201,26 @@ export function restoreJobs(setting: number | 'auto', transport: Transport): num
  * before anything runs.
  */
 export function checkTargetName(target: string, maintenanceDb: string, env: string, explicit: boolean): void {
-  if (target.length === 0) throw new ConfigError('--target-db is empty', [], { hint: 'give the name of the database to restore into' });
+  if (target.length === 0)
+    throw new ConfigError('--target-db is empty', [], { hint: 'give the name of the database to restore into' });
   const bytes = Buffer.byteLength(target);
   if (bytes > 63 && explicit) {
-    throw new ConfigError(`the target database name is ${bytes} bytes long; PostgreSQL names are at most 63 bytes and it would silently use only the first 63`, [], {
-      hint: 'choose a name of at most 63 bytes with --target-db',
-    });
+    throw new ConfigError(
+      `the target database name is ${bytes} bytes long; PostgreSQL names are at most 63 bytes and it would silently use only the first 63`,
+      [],
+      {
+        hint: 'choose a name of at most 63 bytes with --target-db',
+      },
+    );
   }
   if (target === maintenanceDb) {
-    throw new ConfigError(`the target database "${target}" is the maintenance database igbackup connects to (envs.${env}.postgres.maintenanceDatabase): it cannot be renamed or replaced while connected`, [], {
-      hint: 'restore into another database with --target-db, or set postgres.maintenanceDatabase to another database (e.g. template1 or postgres)',
-    });
+    throw new ConfigError(
+      `the target database "${target}" is the maintenance database igbackup connects to (envs.${env}.postgres.maintenanceDatabase): it cannot be renamed or replaced while connected`,
+      [],
+      {
+        hint: 'restore into another database with --target-db, or set postgres.maintenanceDatabase to another database (e.g. template1 or postgres)',
+      },
+    );
   }
 }
 

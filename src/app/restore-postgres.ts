@@ -18,7 +18,14 @@ import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import { explainNoSpace, freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
 import { applyGlobals, prepareGlobals, type GlobalsOutcome } from './restore-postgres-globals.js';
-import { checkJobs, checkTargetName, parseRestoreFacts, restoreJobs, restoreShortcomings, serverName } from './restore-postgres-preflight.js';
+import {
+  checkJobs,
+  checkTargetName,
+  parseRestoreFacts,
+  restoreJobs,
+  restoreShortcomings,
+  serverName,
+} from './restore-postgres-preflight.js';
 import { pgConnection, postgresSection, type AppContext, type EnvHandle } from './context.js';
 import { openTransport } from './transports.js';
 
@@ -96,7 +103,9 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   const m = entry.manifest;
   const version = await capture(transport, pg.versionCommand(conn, 'pg_restore'));
   if (!succeeded(version)) {
-    throw new ProcessFailedError('pg_restore', version, { hint: 'install the PostgreSQL client or set postgres.binDir' });
+    throw new ProcessFailedError('pg_restore', version, {
+      hint: 'install the PostgreSQL client or set postgres.binDir',
+    });
   }
   const admin = (sqlText: string): Promise<string> =>
     captureOk(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), sqlText);
@@ -116,14 +125,31 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const plan = opts.withGlobals
-      ? await prepareGlobals(ctx, h, m, { key: entry.key, dir: ws.dir, facts, overwriteRoles: opts.overwriteRoles ?? false })
+      ? await prepareGlobals(ctx, h, m, {
+          key: entry.key,
+          dir: ws.dir,
+          facts,
+          overwriteRoles: opts.overwriteRoles ?? false,
+        })
       : undefined;
-    const rolesRefused = plan && restoreShortcomings(facts, { ...needs, rolesToChange: plan.created.length + plan.overwritten.length });
+    const rolesRefused =
+      plan && restoreShortcomings(facts, { ...needs, rolesToChange: plan.created.length + plan.overwritten.length });
     if (rolesRefused) throw rolesRefused;
     const { dumpPath, plain } = await downloadDump(ctx, h, m, { dir: ws.dir, jobs, space });
     // Everything is verified: only now is the server changed.
     const globals = plan ? await applyGlobals(ctx, transport, conn, cfg.maintenanceDatabase, plan) : undefined;
-    const swap = await restoreAndSwap(ctx, { transport, conn, admin, m, dumpPath, plain, jobs, settings: cfg.restoreSettings, target, opts });
+    const swap = await restoreAndSwap(ctx, {
+      transport,
+      conn,
+      admin,
+      m,
+      dumpPath,
+      plain,
+      jobs,
+      settings: cfg.restoreSettings,
+      target,
+      opts,
+    });
     return {
       env: h.name,
       engine: 'postgres',
@@ -152,8 +178,14 @@ function dumpSpace(m: Manifest, jobs: number, base: string | undefined, extraByt
   return {
     base,
     neededBytes: (plain ? dump.rawBytes : dump.bytes) + extraBytes,
-    what: plain ? `the decompressed archive (pg_restore --jobs ${jobs} reads a seekable file)` : 'the artifact as stored',
-    alternatives: plain ? [`restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`] : [],
+    what: plain
+      ? `the decompressed archive (pg_restore --jobs ${jobs} reads a seekable file)`
+      : 'the artifact as stored',
+    alternatives: plain
+      ? [
+          `restore with --jobs 1 (or restoreJobs: 1): the artifact then stays compressed in the temp dir (${formatBytes(dump.bytes)}) and is streamed into pg_restore`,
+        ]
+      : [],
   };
 }
 
@@ -161,11 +193,18 @@ function dumpSpace(m: Manifest, jobs: number, base: string | undefined, extraByt
  * Downloads the dump into the workspace while checking size and sha256: as stored for one job (streamed into
  * pg_restore later), decompressed in the same pass for parallel jobs (pg_restore --jobs needs a seekable archive).
  */
-async function downloadDump(ctx: AppContext, h: EnvHandle, m: Manifest, w: { dir: string; jobs: number; space: Omit<SpaceNeed, 'dir'> }): Promise<{ dumpPath: string; plain: boolean }> {
+async function downloadDump(
+  ctx: AppContext,
+  h: EnvHandle,
+  m: Manifest,
+  w: { dir: string; jobs: number; space: Omit<SpaceNeed, 'dir'> },
+): Promise<{ dumpPath: string; plain: boolean }> {
   const dump = mainArtifact(m);
   const plain = w.jobs > 1;
   const dumpPath = join(w.dir, plain ? 'dump.plain' : 'dump');
-  ctx.reporter.step(`downloading ${dump.key} and checking its sha256${plain ? ' (decompressing for a parallel restore)' : ''}`);
+  ctx.reporter.step(
+    `downloading ${dump.key} and checking its sha256${plain ? ' (decompressing for a parallel restore)' : ''}`,
+  );
   await downloadVerified(h.store, dump.key, dumpPath, dump, {
     onBytes: (b) => ctx.reporter.progress(b, dump.bytes),
     signal: ctx.signal,
@@ -208,11 +247,17 @@ async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced
       const sessions = Number((await s.admin(pg.sql.sessionsOn(s.target))).trim());
       if (sessions > 0) ctx.reporter.warn(`ending ${sessions} session(s) connected to ${s.target} for the swap`);
     }
-    ctx.reporter.step(exists ? `swapping ${scratch} in as ${s.target} (its owner, privileges, settings and comment carried over; the old one set aside)` : `renaming ${scratch} to ${s.target}`);
+    ctx.reporter.step(
+      exists
+        ? `swapping ${scratch} in as ${s.target} (its owner, privileges, settings and comment carried over; the old one set aside)`
+        : `renaming ${scratch} to ${s.target}`,
+    );
     await s.admin(pg.sql.swap(s.target, scratch, aside, exists));
   } catch (err) {
     await dropDatabase(s.admin, scratch).catch((e: unknown) =>
-      ctx.reporter.warn(`could not drop scratch database ${scratch}: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(scratch)};)`),
+      ctx.reporter.warn(
+        `could not drop scratch database ${scratch}: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(scratch)};)`,
+      ),
     );
     throw err;
   }
@@ -220,7 +265,9 @@ async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced
   if (s.opts.keepOld) return { replaced: true, keptOldAs: aside };
   ctx.reporter.step(`dropping the replaced database (${aside})`);
   await dropDatabase(s.admin, aside).catch((e: unknown) =>
-    ctx.reporter.warn(`restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(aside)};)`),
+    ctx.reporter.warn(
+      `restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(aside)};)`,
+    ),
   );
   return { replaced: true };
 }
@@ -252,18 +299,29 @@ async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Pr
   const noOwner = s.opts.noOwner ?? false;
   try {
     if (s.plain) {
-      const r = await capture(s.transport, pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }));
+      const r = await capture(
+        s.transport,
+        pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }),
+      );
       if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
       return;
     }
     const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
     cmd.stdout.resume();
     const total = mainArtifact(s.m).bytes;
-    await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) => ctx.reporter.progress(b, total));
+    await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) =>
+      ctx.reporter.progress(b, total),
+    );
   } catch (err) {
     // The dump's objects belong to roles this role may not act as (or that do not exist here): say how to go on.
-    if (!noOwner && err instanceof ProcessFailedError && /must be (a )?member of role|role ".*" does not exist/.test(err.stderrTail)) {
-      throw new ProcessFailedError('pg_restore', err, { hint: 'the dump names owners this role cannot set: restore with --no-owner (objects then belong to the restoring role), or first restore the roles with --with-globals; the target was not touched' });
+    if (
+      !noOwner &&
+      err instanceof ProcessFailedError &&
+      /must be (a )?member of role|role ".*" does not exist/.test(err.stderrTail)
+    ) {
+      throw new ProcessFailedError('pg_restore', err, {
+        hint: 'the dump names owners this role cannot set: restore with --no-owner (objects then belong to the restoring role), or first restore the roles with --with-globals; the target was not touched',
+      });
     }
     throw err;
   }

@@ -42,11 +42,19 @@ export interface RedisRestoreResult {
 }
 
 /** One restore (or backup) of the env's redis at a time: the restore stops the whole service, so it takes the engine's lock. */
-export async function restoreRedis(ctx: AppContext, h: EnvHandle, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
+export async function restoreRedis(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: RedisRestoreOptions,
+): Promise<RedisRestoreResult> {
   return withRestoreLock(ctx, h, 'redis', undefined, opts, () => restoreRedisLocked(ctx, h, opts));
 }
 
-async function restoreRedisLocked(ctx: AppContext, h: EnvHandle, opts: RedisRestoreOptions): Promise<RedisRestoreResult> {
+async function restoreRedisLocked(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: RedisRestoreOptions,
+): Promise<RedisRestoreResult> {
   const t0 = performance.now();
   const cfg = redisSection(ctx, h);
   if (!cfg.restore) {
@@ -55,7 +63,12 @@ async function restoreRedisLocked(ctx: AppContext, h: EnvHandle, opts: RedisRest
     });
   }
   const entry = await resolveBackup(ctx, h, 'redis', opts);
-  await requireConfirmation(h.name, h.env.protected, `replace the data of Redis ${cfg.host}:${cfg.port} with ${entry.key}`, opts);
+  await requireConfirmation(
+    h.name,
+    h.env.protected,
+    `replace the data of Redis ${cfg.host}:${cfg.port} with ${entry.key}`,
+    opts,
+  );
   await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
   const conn = await redisConnection(ctx, h, cfg);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.redis`);
@@ -69,7 +82,16 @@ async function restoreRedisLocked(ctx: AppContext, h: EnvHandle, opts: RedisRest
     await preflightMemory(transport, conn, (await stat(plain)).size);
     await persistBeforeStop(ctx, transport, conn, cfg.restore);
     const { rdbPath, configFile } = target;
-    const r = await swapRdb(ctx, { transport, conn, cfg, rdbPath, plain, configFile, backup, stamp: scratchStamp(ctx.now()) });
+    const r = await swapRdb(ctx, {
+      transport,
+      conn,
+      cfg,
+      rdbPath,
+      plain,
+      configFile,
+      backup,
+      stamp: scratchStamp(ctx.now()),
+    });
     if (r.warning) ctx.reporter.warn(r.warning);
     return {
       env: h.name,
@@ -92,9 +114,16 @@ async function restoreRedisLocked(ctx: AppContext, h: EnvHandle, opts: RedisRest
 async function checkRdb(ctx: AppContext, path: string, binDir: string | undefined): Promise<redis.RdbSummary> {
   const r = await capture(ctx.runner, redis.checkRdbCommand(path, undefined));
   if (r.startError) {
-    ctx.reporter.warn(`redis-check-rdb is not installed here; the RDB was checked by sha256 only (${binDir ? 'binDir applies to the Redis host' : 'install redis-tools'})`);
+    ctx.reporter.warn(
+      `redis-check-rdb is not installed here; the RDB was checked by sha256 only (${binDir ? 'binDir applies to the Redis host' : 'install redis-tools'})`,
+    );
     return {};
   }
-  if (!succeeded(r)) throw new ProcessFailedError('redis-check-rdb', { ...r, stderrTail: `${r.stdout}\n${r.stderrTail}` }, { hint: 'the artifact is not a loadable RDB; Redis was not touched' });
+  if (!succeeded(r))
+    throw new ProcessFailedError(
+      'redis-check-rdb',
+      { ...r, stderrTail: `${r.stdout}\n${r.stderrTail}` },
+      { hint: 'the artifact is not a loadable RDB; Redis was not touched' },
+    );
   return redis.parseCheckRdb(r.stdout);
 }

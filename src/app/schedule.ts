@@ -37,9 +37,13 @@ function checkNameCollisions(ctx: AppContext, env: string): void {
   const token = envToken(env);
   for (const [other, cfg] of Object.entries(ctx.config.envs)) {
     if (other !== env && cfg.schedule && envToken(other) === token) {
-      throw new ConfigError(`envs "${env}" and "${other}" would share the schedule name igbackup-${token}-<engine> (job, lock and log)`, [], {
-        hint: 'rename one of the two envs',
-      });
+      throw new ConfigError(
+        `envs "${env}" and "${other}" would share the schedule name igbackup-${token}-<engine> (job, lock and log)`,
+        [],
+        {
+          hint: 'rename one of the two envs',
+        },
+      );
     }
   }
 }
@@ -49,7 +53,11 @@ export function scheduleCrontab(ctx: AppContext, opts: { env: string }): string 
   const list = jobs(ctx, h);
   const s = h.env.schedule;
   const configPath = s?.configPath ?? '/etc/igbackup/igbackup.yaml';
-  const files = filesRead(h.name, h.env, list.map((j) => j.engine));
+  const files = filesRead(
+    h.name,
+    h.env,
+    list.map((j) => j.engine),
+  );
   return crontab(list, {
     env: h.name,
     bin: s?.bin ?? '/usr/local/bin/igbackup',
@@ -61,14 +69,21 @@ export function scheduleCrontab(ctx: AppContext, opts: { env: string }): string 
   });
 }
 
-export function scheduleK8s(ctx: AppContext, opts: { env: string }): { yaml: string; objects: Record<string, unknown>[] } {
+export function scheduleK8s(
+  ctx: AppContext,
+  opts: { env: string },
+): { yaml: string; objects: Record<string, unknown>[] } {
   const h = selectEnv(ctx, opts.env);
   const k = h.env.schedule?.kubernetes;
   if (!k) {
-    throw new ConfigError(`envs.${h.name}.schedule.kubernetes is not configured`, [], { hint: 'set at least image and targetNamespace (see config.example.yaml)' });
+    throw new ConfigError(`envs.${h.name}.schedule.kubernetes is not configured`, [], {
+      hint: 'set at least image and targetNamespace (see config.example.yaml)',
+    });
   }
   const settings = { env: h.name, ...k, needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined };
-  const cronJobs = jobs(ctx, h).map((j) => cronJob(j, settings, podFileMounts(filesRead(h.name, h.env, [j.engine]), k)));
+  const cronJobs = jobs(ctx, h).map((j) =>
+    cronJob(j, settings, podFileMounts(filesRead(h.name, h.env, [j.engine]), k)),
+  );
   const objects = [...rbac(settings), ...cronJobs];
   for (const o of objects) validate(o);
   return { yaml: objects.map((o) => stringify(o)).join('---\n'), objects };
@@ -76,7 +91,12 @@ export function scheduleK8s(ctx: AppContext, opts: { env: string }): { yaml: str
 
 /** Validates against the Kubernetes OpenAPI schemas (kubernetes-models); throws with the schema's message. */
 function validate(o: Record<string, unknown>): void {
-  const models: Record<string, new (data: never) => { validate(): void }> = { CronJob, ServiceAccount, Role, RoleBinding };
+  const models: Record<string, new (data: never) => { validate(): void }> = {
+    CronJob,
+    ServiceAccount,
+    Role,
+    RoleBinding,
+  };
   const Model = models[o.kind as string];
   if (!Model) throw new Error(`no schema for kind ${String(o.kind)}`);
   const { apiVersion: _a, kind: _k, ...rest } = o;

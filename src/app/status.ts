@@ -52,7 +52,10 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
   const rtoTarget = tier ? tier.rtoMinutes * 60 : undefined;
   const newest = new Map<string, Awaited<ReturnType<typeof readCatalog>>['backups'][number]>();
   const engines = ENGINES.filter((e) => configuredTargets(h.env).some((t) => t.engine === e));
-  const [catalogs, drills] = await Promise.all([Promise.all(engines.map((e) => readCatalog(ctx, h, e))), lastDrills(ctx, h, now)]);
+  const [catalogs, drills] = await Promise.all([
+    Promise.all(engines.map((e) => readCatalog(ctx, h, e))),
+    lastDrills(ctx, h, now),
+  ]);
   for (const [i, cat] of catalogs.entries()) {
     const engine = engines[i] as string;
     for (const b of cat.backups) {
@@ -64,10 +67,21 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
   const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) => {
     const b = newest.get(`${engine}/${database}`);
     const lastDrill = drills.get(`${engine}/${database}`);
-    if (!b) return { engine, database, rpoTargetSeconds: rpoTarget, rtoTargetSeconds: rtoTarget, lastDrill, breached: true, reason: 'no complete backup' };
+    if (!b)
+      return {
+        engine,
+        database,
+        rpoTargetSeconds: rpoTarget,
+        rtoTargetSeconds: rtoTarget,
+        lastDrill,
+        breached: true,
+        reason: 'no complete backup',
+      };
     const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
     // A stored report's own verdict is not enough: its RTO is judged again against today's target.
-    const drillBad = lastDrill !== undefined && (!lastDrill.ok || !(lastDrill.rtoSeconds >= 0) || (rtoTarget !== undefined && lastDrill.rtoSeconds > rtoTarget));
+    const drillBad =
+      lastDrill !== undefined &&
+      (!lastDrill.ok || !(lastDrill.rtoSeconds >= 0) || (rtoTarget !== undefined && lastDrill.rtoSeconds > rtoTarget));
     const breached = (rpoTarget !== undefined && rpo > rpoTarget) || drillBad;
     return {
       engine,
@@ -95,12 +109,21 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
 }
 
 /** The newest drill report per engine/database (as of `now`); a report that does not parse is skipped with a warning. */
-async function lastDrills(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
+async function lastDrills(
+  ctx: AppContext,
+  h: EnvHandle,
+  now: Date,
+): Promise<Map<string, { at: string; ok: boolean; rtoSeconds: number }>> {
   const out = new Map<string, { at: string; ok: boolean; rtoSeconds: number }>();
   for (const engine of ENGINES) {
     const prefix = controlKeys.drills(h.store.prefix, h.name, engine);
     const objects = await h.store.list(prefix);
-    const texts = await readManifests(h.store, objects, manifestCacheFile(ctx.cacheDir, `drills ${h.store.description}`, prefix), (m) => ctx.reporter.warn(m));
+    const texts = await readManifests(
+      h.store,
+      objects,
+      manifestCacheFile(ctx.cacheDir, `drills ${h.store.description}`, prefix),
+      (m) => ctx.reporter.warn(m),
+    );
     const reports: { database: string; at: string; ok: boolean; rtoSeconds: number }[] = [];
     for (const o of objects) {
       const t = texts.get(o.key);
@@ -109,7 +132,9 @@ async function lastDrills(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map
       else if (Date.parse(r.at) <= now.getTime()) reports.push(r);
     }
     reports.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
-    for (const r of reports) if (!out.has(`${engine}/${r.database}`)) out.set(`${engine}/${r.database}`, { at: r.at, ok: r.ok, rtoSeconds: r.rtoSeconds });
+    for (const r of reports)
+      if (!out.has(`${engine}/${r.database}`))
+        out.set(`${engine}/${r.database}`, { at: r.at, ok: r.ok, rtoSeconds: r.rtoSeconds });
   }
   return out;
 }
@@ -117,7 +142,8 @@ async function lastDrills(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map
 function drillReport(text: string): { database: string; at: string; ok: boolean; rtoSeconds: number } | undefined {
   try {
     const r = JSON.parse(text) as { database?: unknown; finishedAt?: unknown; ok?: unknown; rtoSeconds?: unknown };
-    if (typeof r.database !== 'string' || typeof r.finishedAt !== 'string' || Number.isNaN(Date.parse(r.finishedAt))) return undefined;
+    if (typeof r.database !== 'string' || typeof r.finishedAt !== 'string' || Number.isNaN(Date.parse(r.finishedAt)))
+      return undefined;
     if (typeof r.ok !== 'boolean' || typeof r.rtoSeconds !== 'number') return undefined;
     return { database: r.database, at: r.finishedAt, ok: r.ok, rtoSeconds: r.rtoSeconds };
   } catch {

@@ -33,20 +33,29 @@ export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: 
   const h = selectEnv(ctx, opts.env);
   const cfg = s3Of(h);
   ctx.reporter.step(`${opts.dryRun ? 'planning' : 'setting up'} s3://${cfg.bucket} for env ${h.name}`);
-  const items = await applyGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name), opts.dryRun, async (item) => {
-    if (item !== 'bucket-policy' && item !== 'public-access-block') return undefined;
-    // Retried: a server may take a moment to apply a change (or to forget one that was just rolled back).
-    let probe = await kmsRoundTrip(ctx, h, cfg);
-    for (let i = 1; i < PROBE_ATTEMPTS && probe.status !== 'ok'; i++) {
-      await sleep(PROBE_INTERVAL_MS);
-      probe = await kmsRoundTrip(ctx, h, cfg);
-    }
-    return probe.status === 'ok' ? undefined : `igbackup's own SSE-KMS upload was refused (${probe.detail.split('\n')[0]})`;
-  });
+  const items = await applyGovernance(
+    governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name),
+    opts.dryRun,
+    async (item) => {
+      if (item !== 'bucket-policy' && item !== 'public-access-block') return undefined;
+      // Retried: a server may take a moment to apply a change (or to forget one that was just rolled back).
+      let probe = await kmsRoundTrip(ctx, h, cfg);
+      for (let i = 1; i < PROBE_ATTEMPTS && probe.status !== 'ok'; i++) {
+        await sleep(PROBE_INTERVAL_MS);
+        probe = await kmsRoundTrip(ctx, h, cfg);
+      }
+      return probe.status === 'ok'
+        ? undefined
+        : `igbackup's own SSE-KMS upload was refused (${probe.detail.split('\n')[0]})`;
+    },
+  );
   if (!opts.dryRun) {
     // Remember what this server cannot do, so `storage check` reports it as unsupported rather than drift.
     const unsupported = items.filter((i) => i.status === 'unsupported').map((i) => i.item);
-    await h.store.putBytes(stateKey(h), `${JSON.stringify({ unsupported, at: ctx.now().toISOString(), by: ctx.actor }, null, 2)}\n`);
+    await h.store.putBytes(
+      stateKey(h),
+      `${JSON.stringify({ unsupported, at: ctx.now().toISOString(), by: ctx.actor }, null, 2)}\n`,
+    );
   }
   return { env: h.name, bucket: cfg.bucket, items, ok: !items.some((i) => i.status === 'failed') };
 }
@@ -58,10 +67,21 @@ export async function storageCheck(ctx: AppContext, opts: { env: string }): Prom
   const audited = await auditGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name));
   const known = await knownUnsupported(h);
   const items = audited.map((i) =>
-    i.status === 'drift' && known.includes(i.item) ? { ...i, status: 'unsupported' as const, detail: `${i.detail} (storage init found this server does not support it)` } : i,
+    i.status === 'drift' && known.includes(i.item)
+      ? {
+          ...i,
+          status: 'unsupported' as const,
+          detail: `${i.detail} (storage init found this server does not support it)`,
+        }
+      : i,
   );
   if (items[0]?.item === 'bucket' && items[0].status === 'ok') items.push(await kmsRoundTrip(ctx, h, cfg));
-  return { env: h.name, bucket: cfg.bucket, items, ok: !items.some((i) => i.status === 'drift' || i.status === 'failed') };
+  return {
+    env: h.name,
+    bucket: cfg.bucket,
+    items,
+    ok: !items.some((i) => i.status === 'drift' || i.status === 'failed'),
+  };
 }
 
 function stateKey(h: EnvHandle): string {
@@ -70,7 +90,9 @@ function stateKey(h: EnvHandle): string {
 
 async function knownUnsupported(h: EnvHandle): Promise<string[]> {
   try {
-    const state = JSON.parse((await h.store.getBytes(stateKey(h))).toString('utf8')) as { unsupported?: unknown } | null;
+    const state = JSON.parse((await h.store.getBytes(stateKey(h))).toString('utf8')) as {
+      unsupported?: unknown;
+    } | null;
     return Array.isArray(state?.unsupported) ? state.unsupported.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
@@ -84,12 +106,20 @@ async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3StorageConfig)
   const data = randomBytes(6 * 1024 * 1024 + 1234);
   ctx.reporter.step('multipart test upload with the KMS key');
   try {
-    const put = await store.put(key, Readable.from([data.subarray(0, 3 * 1024 * 1024), data.subarray(3 * 1024 * 1024)]), { sizeEstimate: data.length });
+    const put = await store.put(
+      key,
+      Readable.from([data.subarray(0, 3 * 1024 * 1024), data.subarray(3 * 1024 * 1024)]),
+      { sizeEstimate: data.length },
+    );
     const back = await store.getBytes(key);
     await store.delete(key, put.versionId);
     const same = createHash('sha256').update(back).digest('hex') === createHash('sha256').update(data).digest('hex');
     return same
-      ? { item: 'kms-multipart', status: 'ok', detail: `multipart upload encrypted with ${put.kmsKeyId ?? cfg.kmsKeyId} and read back (kms:GenerateDataKey and kms:Decrypt work)` }
+      ? {
+          item: 'kms-multipart',
+          status: 'ok',
+          detail: `multipart upload encrypted with ${put.kmsKeyId ?? cfg.kmsKeyId} and read back (kms:GenerateDataKey and kms:Decrypt work)`,
+        }
       : { item: 'kms-multipart', status: 'drift', detail: 'the object read back differs from what was written' };
   } catch (err) {
     await store.delete(key).catch(() => undefined);

@@ -51,7 +51,9 @@ async function resolveHop(ctx: AppContext, hop: SshHopConfig, where: string): Pr
       });
     }
   }
-  const passphrase = hop.passphrase ? await resolveSecret(hop.passphrase, ctx.environ, `${where}.passphrase`) : undefined;
+  const passphrase = hop.passphrase
+    ? await resolveSecret(hop.passphrase, ctx.environ, `${where}.passphrase`)
+    : undefined;
   if (passphrase) ctx.secrets.add(passphrase);
   const useAgent = hop.agent ?? !privateKey;
   const agentSocket = useAgent ? ctx.environ.SSH_AUTH_SOCK : undefined;

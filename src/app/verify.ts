@@ -25,7 +25,15 @@ export interface VerifyResult {
   env: string;
   engine: string;
   key: string;
-  artifacts: { role: string; key: string; bytes: number; sha256: string; rawBytes: number; rawSha256: string; ok: true }[];
+  artifacts: {
+    role: string;
+    key: string;
+    bytes: number;
+    sha256: string;
+    rawBytes: number;
+    rawSha256: string;
+    ok: true;
+  }[];
   /** The engine's own reader over the whole artifact (the last of `checks`). */
   nativeCheck: Check;
   /** Everything that was checked and passed, in order, in words. */
@@ -34,7 +42,15 @@ export interface VerifyResult {
 
 export async function verifyBackup(
   ctx: AppContext,
-  opts: { env: string; engine: string; from?: string | undefined; latest?: boolean | undefined; database?: string | undefined; tmpDir?: string | undefined; archive?: ArchiveOptions | undefined },
+  opts: {
+    env: string;
+    engine: string;
+    from?: string | undefined;
+    latest?: boolean | undefined;
+    database?: string | undefined;
+    tmpDir?: string | undefined;
+    archive?: ArchiveOptions | undefined;
+  },
 ): Promise<VerifyResult> {
   const h = selectEnv(ctx, opts.env);
   const entry = await resolveBackup(ctx, h, opts.engine, opts);
@@ -46,7 +62,9 @@ export async function verifyBackup(
     const paths: Record<string, string> = {};
     for (const a of m.artifacts) {
       paths[a.role] = join(ws.dir, a.role);
-      checks.push(...(await downloadAndHash(ctx, h, m, a, paths[a.role] as string, { base: opts.tmpDir, dir: ws.dir })));
+      checks.push(
+        ...(await downloadAndHash(ctx, h, m, a, paths[a.role] as string, { base: opts.tmpDir, dir: ws.dir })),
+      );
     }
     const native = await nativeCheck(ctx, h, m, paths.dump ?? '', ws.dir);
     if (!native.ok) {
@@ -55,7 +73,15 @@ export async function verifyBackup(
       });
     }
     checks.push({ name: native.tool, detail: native.detail });
-    const artifacts = m.artifacts.map((a) => ({ role: a.role, key: a.key, bytes: a.bytes, sha256: a.sha256, rawBytes: a.rawBytes, rawSha256: a.rawSha256, ok: true as const }));
+    const artifacts = m.artifacts.map((a) => ({
+      role: a.role,
+      key: a.key,
+      bytes: a.bytes,
+      sha256: a.sha256,
+      rawBytes: a.rawBytes,
+      rawSha256: a.rawSha256,
+      ok: true as const,
+    }));
     return { env: h.name, engine: opts.engine, key: entry.key, artifacts, nativeCheck: native, checks };
   } finally {
     await ws.cleanup();
@@ -80,17 +106,30 @@ async function downloadAndHash(
     signal: ctx.signal,
     decompress: decompressStage(m.compression, ctx.runner),
   }).catch(async (err: unknown) => {
-    throw await explainNoSpace(err, { ...where, neededBytes: m.artifacts.reduce((n, x) => n + x.rawBytes, 0), what: 'the decompressed artifacts', alternatives: [] });
+    throw await explainNoSpace(err, {
+      ...where,
+      neededBytes: m.artifacts.reduce((n, x) => n + x.rawBytes, 0),
+      what: 'the decompressed artifacts',
+      alternatives: [],
+    });
   });
-  const stored = { name: `${a.role}: as stored`, detail: `${formatBytes(a.bytes)}, size and sha256 ${a.sha256.slice(0, 16)}… match the manifest` };
+  const stored = {
+    name: `${a.role}: as stored`,
+    detail: `${formatBytes(a.bytes)}, size and sha256 ${a.sha256.slice(0, 16)}… match the manifest`,
+  };
   const raw: Digest = m.compression === 'none' ? { bytes: a.bytes, sha256: a.sha256 } : await fileDigest(path);
   if (raw.bytes !== a.rawBytes || raw.sha256 !== a.rawSha256) {
     throw new IntegrityError(
       `${a.key}: decompressed (${m.compression}) it is ${raw.bytes} bytes with sha256 ${raw.sha256}, but the manifest says the producer wrote ${a.rawBytes} bytes with sha256 ${a.rawSha256}`,
-      { hint: 'the stored bytes match the manifest, so the artifact was already wrong when it was written (a compressor fault?); take a new backup' },
+      {
+        hint: 'the stored bytes match the manifest, so the artifact was already wrong when it was written (a compressor fault?); take a new backup',
+      },
     );
   }
-  const producer = m.compression === 'none' ? 'uncompressed: the same bytes' : `decompressed (${m.compression}): ${formatBytes(raw.bytes)}, size and sha256 ${raw.sha256.slice(0, 16)}…`;
+  const producer =
+    m.compression === 'none'
+      ? 'uncompressed: the same bytes'
+      : `decompressed (${m.compression}): ${formatBytes(raw.bytes)}, size and sha256 ${raw.sha256.slice(0, 16)}…`;
   return [stored, { name: `${a.role}: as the producer wrote it`, detail: `${producer} match the manifest` }];
 }
 
@@ -105,12 +144,22 @@ async function fileDigest(path: string): Promise<Digest> {
 }
 
 /** The engine's own reader over the whole downloaded artifact, on this machine (Neo4j: a throwaway DBMS). */
-export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, path: string, dir: string): Promise<Check> {
+export async function nativeCheck(
+  ctx: AppContext,
+  h: EnvHandle,
+  m: Manifest,
+  path: string,
+  dir: string,
+): Promise<Check> {
   if (m.engine === 'postgres') return checkPgArchive(ctx, h, path);
   if (m.engine === 'redis') {
     ctx.reporter.step('reading the whole RDB with redis-check-rdb');
     const tool = 'redis-check-rdb';
-    return runCheckTool(ctx, tool, redis.checkRdbCommand(path), (out) => ({ tool, ok: true, detail: redis.describeCheckRdb(out) }));
+    return runCheckTool(ctx, tool, redis.checkRdbCommand(path), (out) => ({
+      tool,
+      ok: true,
+      detail: redis.describeCheckRdb(out),
+    }));
   }
   // Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf) and check it there.
   ctx.reporter.step('loading the dump into a throwaway Neo4j and running neo4j-admin database check');
@@ -122,7 +171,7 @@ export async function nativeCheck(ctx: AppContext, h: EnvHandle, m: Manifest, pa
 /** pg_restore --list (the table of contents), then pg_restore decoding every data block to /dev/null. */
 async function checkPgArchive(ctx: AppContext, h: EnvHandle, path: string): Promise<Check> {
   const conn = { host: '', port: 0, user: '', binDir: h.env.postgres?.binDir };
-  ctx.reporter.step('reading the archive\'s table of contents (pg_restore --list)');
+  ctx.reporter.step("reading the archive's table of contents (pg_restore --list)");
   let counts = { entries: 0, dataEntries: 0 };
   const listed = await runCheckTool(ctx, 'pg_restore --list', pg.listCommand(conn, path), (out) => {
     counts = pg.parseArchiveList(out);

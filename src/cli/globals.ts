@@ -70,16 +70,30 @@ function safeUser(): string {
  */
 export function refuseFlagsNotFor(cmd: Command, engine: string, command: 'backup' | 'restore'): void {
   const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli');
-  const wrong = [...new Set(flagsNotFor(engine, command, given.map((o) => o.attributeName())))];
+  const wrong = [
+    ...new Set(
+      flagsNotFor(
+        engine,
+        command,
+        given.map((o) => o.attributeName()),
+      ),
+    ),
+  ];
   if (wrong.length === 0) return;
   // --globals and --no-globals share one value: name the one that was given.
   const name = (attr: string): string => {
     const negated = cmd.getOptionValue(attr) === false;
-    const o = given.find((x) => x.attributeName() === attr && x.negate === negated) ?? given.find((x) => x.attributeName() === attr);
+    const o =
+      given.find((x) => x.attributeName() === attr && x.negate === negated) ??
+      given.find((x) => x.attributeName() === attr);
     return o?.long ?? attr;
   };
   const why = wrong.map((w) => `${name(w)} (${enginesTaking(command, w).join(', ') || 'no engine'} only)`);
-  throw new ConfigError(`${why.length === 1 ? 'this flag does' : 'these flags do'} not apply to ${command} ${engine}: ${why.join(', ')}`, [], {
-    hint: `drop ${wrong.map(name).join(', ')}, or check the engine`,
-  });
+  throw new ConfigError(
+    `${why.length === 1 ? 'this flag does' : 'these flags do'} not apply to ${command} ${engine}: ${why.join(', ')}`,
+    [],
+    {
+      hint: `drop ${wrong.map(name).join(', ')}, or check the engine`,
+    },
+  );
 }

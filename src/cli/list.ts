@@ -38,10 +38,16 @@ export function registerList(program: Command, deps: CliDeps): void {
       }
       if (r.suspects.length) {
         const lines = r.suspects.map((s) => `  ${s.manifestKey}\n${s.reasons.map((x) => `      ${x}`).join('\n')}`);
-        out.text(out.c.yellow(`${r.suspects.length} suspect manifest(s): not proof of a backup, never restored by --latest nor counted for the RPO\n${lines.join('\n')}`));
+        out.text(
+          out.c.yellow(
+            `${r.suspects.length} suspect manifest(s): not proof of a backup, never restored by --latest nor counted for the RPO\n${lines.join('\n')}`,
+          ),
+        );
       }
       if (r.orphans.length) {
-        out.text(out.c.yellow(`${r.orphans.length} object(s) without a manifest (incomplete or foreign), not restorable`));
+        out.text(
+          out.c.yellow(`${r.orphans.length} object(s) without a manifest (incomplete or foreign), not restorable`),
+        );
       }
     });
 }

@@ -34,7 +34,10 @@ export function buildProgram(deps: CliDeps): Command {
   const program = new Command('igbackup')
     .description('verified-complete backups of PostgreSQL, Redis and Neo4j to S3 with SSE-KMS')
     .version(VERSION)
-    .option('-c, --config <file>', 'config file (default: $IGBACKUP_CONFIG, ./igbackup.yaml, ~/.config/igbackup/config.yaml)')
+    .option(
+      '-c, --config <file>',
+      'config file (default: $IGBACKUP_CONFIG, ./igbackup.yaml, ~/.config/igbackup/config.yaml)',
+    )
     .option('--json', 'machine-readable result on stdout')
     .option('-q, --quiet', 'only errors')
     .option('--no-color', 'no colors (NO_COLOR is honoured too)')

@@ -17,9 +17,18 @@ export function registerRedis(program: Command, deps: CliDeps): void {
       const ctx = await buildContext(deps, g, out);
       const r = await checkRedis(ctx, flags);
       out.json({ command: 'redis check', ...r });
-      const color = (s: string): string => (s === 'ok' ? out.c.green(s) : s === 'drift' ? out.c.red(s) : s === 'warning' ? out.c.yellow(s) : s);
-      const rows = [['ITEM', 'ACTUAL', 'EXPECTED', 'STATUS', 'NOTE'], ...r.rows.map((x) => [x.item, x.actual, x.expected ?? '-', x.status, x.note ?? ''])];
-      out.text(`Redis ${r.server} (env ${r.env})\n${table(rows).split('\n').map((l, i) => (i === 0 ? l : l.replace(/\b(ok|drift|warning|info)\b/, color))).join('\n')}`);
+      const color = (s: string): string =>
+        s === 'ok' ? out.c.green(s) : s === 'drift' ? out.c.red(s) : s === 'warning' ? out.c.yellow(s) : s;
+      const rows = [
+        ['ITEM', 'ACTUAL', 'EXPECTED', 'STATUS', 'NOTE'],
+        ...r.rows.map((x) => [x.item, x.actual, x.expected ?? '-', x.status, x.note ?? '']),
+      ];
+      out.text(
+        `Redis ${r.server} (env ${r.env})\n${table(rows)
+          .split('\n')
+          .map((l, i) => (i === 0 ? l : l.replace(/\b(ok|drift|warning|info)\b/, color)))
+          .join('\n')}`,
+      );
       failOnDrift(r);
     });
 }

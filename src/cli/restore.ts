@@ -36,21 +36,38 @@ interface RestoreFlags {
 export function registerRestore(program: Command, deps: CliDeps): void {
   program
     .command('restore')
-    .description('restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)')
+    .description(
+      'restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)',
+    )
     .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
     .requiredOption('-e, --env <name>', 'environment from the config')
     .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
     .option('--latest', 'the newest complete backup')
     .option('-d, --database <name>', 'with --latest: newest backup of this source database')
     .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
-    .option('--with-globals', 'apply the backup\'s roles/tablespaces first (backups taken with --globals)')
-    .option('--overwrite-roles', 'with --with-globals: re-apply the backup\'s definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are')
+    .option('--with-globals', "apply the backup's roles/tablespaces first (backups taken with --globals)")
+    .option(
+      '--overwrite-roles',
+      "with --with-globals: re-apply the backup's definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are",
+    )
     .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
-    .option('-j, --jobs <n>', `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`, boundedInt(LIMITS.restoreJobs))
+    .option(
+      '-j, --jobs <n>',
+      `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`,
+      boundedInt(LIMITS.restoreJobs),
+    )
     .option('--no-owner', 'do not restore ownership and privileges')
     .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
-    .addOption(new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups').choices(RESTORE_TIERS).default('Standard'))
-    .option('--wait-timeout <minutes>', `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`, boundedInt(LIMITS.waitMinutes))
+    .addOption(
+      new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
+        .choices(RESTORE_TIERS)
+        .default('Standard'),
+    )
+    .option(
+      '--wait-timeout <minutes>',
+      `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
+      boundedInt(LIMITS.waitMinutes),
+    )
     .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
     .option('-y, --yes', 'confirm restoring into a protected env')
     .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)')
@@ -62,7 +79,16 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
       refuseFlagsNotFor(cmd, engine, 'restore');
       if (engine === 'neo4j') {
-        const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
+        const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), {
+          from: flags.from,
+          latest: flags.latest,
+          database: flags.database,
+          tmpDir: flags.tmpDir,
+          yes: Boolean(flags.yes),
+          forceUnlock: Boolean(flags.forceUnlock),
+          ask,
+          archive: archiveOptions(flags),
+        });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
@@ -71,7 +97,15 @@ export function registerRestore(program: Command, deps: CliDeps): void {
         return;
       }
       if (engine === 'redis') {
-        const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), { from: flags.from, latest: flags.latest, tmpDir: flags.tmpDir, yes: Boolean(flags.yes), forceUnlock: Boolean(flags.forceUnlock), ask, archive: archiveOptions(flags) });
+        const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), {
+          from: flags.from,
+          latest: flags.latest,
+          tmpDir: flags.tmpDir,
+          yes: Boolean(flags.yes),
+          forceUnlock: Boolean(flags.forceUnlock),
+          ask,
+          archive: archiveOptions(flags),
+        });
         out.json({ ok: true, command: 'restore', result: r });
         out.text(
           `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
@@ -82,8 +116,16 @@ export function registerRestore(program: Command, deps: CliDeps): void {
     });
 }
 
-async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: ((q: string) => Promise<boolean>) | undefined, out: Output): Promise<void> {
-  if (flags.overwriteRoles && !flags.withGlobals) throw new ConfigError('--overwrite-roles applies only with --with-globals', [], { hint: 'add --with-globals, or drop --overwrite-roles' });
+async function restorePostgresAction(
+  ctx: AppContext,
+  flags: RestoreFlags,
+  ask: ((q: string) => Promise<boolean>) | undefined,
+  out: Output,
+): Promise<void> {
+  if (flags.overwriteRoles && !flags.withGlobals)
+    throw new ConfigError('--overwrite-roles applies only with --with-globals', [], {
+      hint: 'add --with-globals, or drop --overwrite-roles',
+    });
   const r = await restorePostgres(ctx, selectEnv(ctx, flags.env), {
     from: flags.from,
     latest: flags.latest,
@@ -112,10 +154,10 @@ function globalsText(g: GlobalsOutcome): string {
   const list = (l: string[]): string => (l.length ? l.map((n) => JSON.stringify(n)).join(', ') : 'none');
   const lines = [`roles created: ${list(g.rolesCreated)}`, `roles kept as they were: ${list(g.rolesKept)}`];
   if (g.rolesOverwritten.length) lines.push(`roles overwritten from the backup: ${list(g.rolesOverwritten)}`);
-  if (g.tablespacesCreated.length || g.tablespacesKept.length) lines.push(`tablespaces created: ${list(g.tablespacesCreated)}; kept: ${list(g.tablespacesKept)}`);
+  if (g.tablespacesCreated.length || g.tablespacesKept.length)
+    lines.push(`tablespaces created: ${list(g.tablespacesCreated)}; kept: ${list(g.tablespacesKept)}`);
   return lines.map((l) => `\n  ${l}`).join('');
 }
-
 
 async function askEnv(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
   const rl = createInterface({ input: process.stdin, output: stderr });

@@ -20,7 +20,9 @@ export function registerSchedule(program: Command, deps: CliDeps): void {
     });
   schedule
     .command('k8s')
-    .description('CronJobs (concurrencyPolicy Forbid, secrets by envFrom) plus ServiceAccount/Role/RoleBinding, validated against the Kubernetes schemas')
+    .description(
+      'CronJobs (concurrencyPolicy Forbid, secrets by envFrom) plus ServiceAccount/Role/RoleBinding, validated against the Kubernetes schemas',
+    )
     .requiredOption('-e, --env <name>', 'environment from the config')
     .action(async (flags: { env: string }, cmd: Command) => {
       const g = globalsOf(cmd);

@@ -16,9 +16,13 @@ function parseAt(value: string): Date {
 export function registerStatus(program: Command, deps: CliDeps): void {
   program
     .command('status')
-    .description('per engine and database: newest complete backup, its age (RPO) against the tier target; exit 6 when a target is breached')
+    .description(
+      'per engine and database: newest complete backup, its age (RPO) against the tier target; exit 6 when a target is breached',
+    )
     .requiredOption('-e, --env <name>', 'environment from the config')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json', 'prometheus']).default('table'),
+    )
     .option('--at <time>', 'evaluate as of this time (ISO 8601) instead of now', parseAt)
     .action(async (flags: { env: string; format: string; at?: Date }, cmd: Command) => {
       const g = globalsOf(cmd);
@@ -30,7 +34,21 @@ export function registerStatus(program: Command, deps: CliDeps): void {
       out.json({ command: 'status', ...s });
       if (format === 'table') {
         const now = new Date(s.at);
-        const rows = [['ENGINE', 'DATABASE', 'LAST BACKUP', 'SIZE', 'TOOK', 'RPO', 'TARGET', 'LAST DRILL', 'RTO', 'TARGET', 'STATE']];
+        const rows = [
+          [
+            'ENGINE',
+            'DATABASE',
+            'LAST BACKUP',
+            'SIZE',
+            'TOOK',
+            'RPO',
+            'TARGET',
+            'LAST DRILL',
+            'RTO',
+            'TARGET',
+            'STATE',
+          ],
+        ];
         for (const r of s.rows) {
           rows.push([
             r.engine,
@@ -49,7 +67,12 @@ export function registerStatus(program: Command, deps: CliDeps): void {
         out.text(`env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}`);
       }
       if (!s.ok) {
-        throw new DriftError(`recovery target breached: ${s.rows.filter((r) => r.breached).map((r) => `${r.engine}/${r.database} (${r.reason})`).join(', ')}`);
+        throw new DriftError(
+          `recovery target breached: ${s.rows
+            .filter((r) => r.breached)
+            .map((r) => `${r.engine}/${r.database} (${r.reason})`)
+            .join(', ')}`,
+        );
       }
     });
 }

@@ -9,16 +9,26 @@ import type { Output } from './output.js';
 
 function render(out: Output, title: string, r: StorageReport): void {
   const paint = (s: string): string =>
-    s === 'ok' || s === 'applied' ? out.c.green(s) : s === 'drift' || s === 'failed' ? out.c.red(s) : s === 'unsupported' || s === 'planned' ? out.c.yellow(s) : s;
+    s === 'ok' || s === 'applied'
+      ? out.c.green(s)
+      : s === 'drift' || s === 'failed'
+        ? out.c.red(s)
+        : s === 'unsupported' || s === 'planned'
+          ? out.c.yellow(s)
+          : s;
   const rows = table([['ITEM', 'STATUS', 'DETAIL'], ...r.items.map((i) => [i.item, i.status, i.detail])]).split('\n');
-  out.text(`${title} s3://${r.bucket} (env ${r.env})\n${rows.map((l, i) => (i === 0 ? l : l.replace(/\b(ok|applied|drift|failed|unsupported|planned)\b/, paint))).join('\n')}`);
+  out.text(
+    `${title} s3://${r.bucket} (env ${r.env})\n${rows.map((l, i) => (i === 0 ? l : l.replace(/\b(ok|applied|drift|failed|unsupported|planned)\b/, paint))).join('\n')}`,
+  );
 }
 
 export function registerStorage(program: Command, deps: CliDeps): void {
-  const storage = program.command('storage').description('set up and audit the env\'s bucket');
+  const storage = program.command('storage').description("set up and audit the env's bucket");
   storage
     .command('init')
-    .description('create the bucket if missing, enable versioning, default SSE-KMS, lifecycle (Glacier, abort incomplete uploads, noncurrent expiry), block public access, bucket policy; idempotent')
+    .description(
+      'create the bucket if missing, enable versioning, default SSE-KMS, lifecycle (Glacier, abort incomplete uploads, noncurrent expiry), block public access, bucket policy; idempotent',
+    )
     .requiredOption('-e, --env <name>', 'environment from the config')
     .option('--dry-run', 'print the plan, change nothing')
     .action(async (flags: { env: string; dryRun?: boolean }, cmd: Command) => {
@@ -32,7 +42,9 @@ export function registerStorage(program: Command, deps: CliDeps): void {
     });
   storage
     .command('check')
-    .description('audit the bucket against the config (ok / drift / unsupported) and make a real multipart upload with the KMS key; exit 6 on drift')
+    .description(
+      'audit the bucket against the config (ok / drift / unsupported) and make a real multipart upload with the KMS key; exit 6 on drift',
+    )
     .requiredOption('-e, --env <name>', 'environment from the config')
     .action(async (flags: { env: string }, cmd: Command) => {
       const g = globalsOf(cmd);
@@ -49,9 +61,19 @@ export function registerStorage(program: Command, deps: CliDeps): void {
  * An item that could not be read or applied (the endpoint, credentials, a timeout) is an operation failure (exit 1),
  * not drift: only items found different from the config are drift (exit 6).
  */
-function throwIfNotOk(r: { ok: boolean; items: { item: string; status: string; detail: string }[] }, what: string): void {
+function throwIfNotOk(
+  r: { ok: boolean; items: { item: string; status: string; detail: string }[] },
+  what: string,
+): void {
   if (r.ok) return;
-  const list = (status: string): string => r.items.filter((i) => i.status === status).map((i) => `${i.item} (${i.detail})`).join('; ');
-  if (r.items.some((i) => i.status === 'failed')) throw new StorageError(`could not check or apply: ${list('failed')}`, { hint: 'see each item: the endpoint, the credentials or the permissions' });
+  const list = (status: string): string =>
+    r.items
+      .filter((i) => i.status === status)
+      .map((i) => `${i.item} (${i.detail})`)
+      .join('; ');
+  if (r.items.some((i) => i.status === 'failed'))
+    throw new StorageError(`could not check or apply: ${list('failed')}`, {
+      hint: 'see each item: the endpoint, the credentials or the permissions',
+    });
   throw new DriftError(`${what}: ${list('drift')}`);
 }

@@ -10,22 +10,60 @@ import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './
 export function registerVerify(program: Command, deps: CliDeps): void {
   program
     .command('verify')
-    .description('download a backup, check size and sha256 (as stored and decompressed) against its manifest, then read every byte with the engine\'s own tool: pg_restore decoding every data block, redis-check-rdb, neo4j-admin load + check (no database is touched); exit 3 when anything is off')
-    .addArgument(new Argument('<engine>', 'which engine\'s backup').choices(ENGINES))
+    .description(
+      "download a backup, check size and sha256 (as stored and decompressed) against its manifest, then read every byte with the engine's own tool: pg_restore decoding every data block, redis-check-rdb, neo4j-admin load + check (no database is touched); exit 3 when anything is off",
+    )
+    .addArgument(new Argument('<engine>', "which engine's backup").choices(ENGINES))
     .requiredOption('-e, --env <name>', 'environment from the config')
     .option('--from <key>', 'key of the backup (as shown by igbackup list)')
     .option('--latest', 'the newest complete backup')
     .option('-d, --database <name>', 'with --latest: newest backup of this database')
     .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
-    .addOption(new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups').choices(RESTORE_TIERS).default('Standard'))
-    .option('--wait-timeout <minutes>', `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`, boundedInt(LIMITS.waitMinutes))
+    .addOption(
+      new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
+        .choices(RESTORE_TIERS)
+        .default('Standard'),
+    )
+    .option(
+      '--wait-timeout <minutes>',
+      `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
+      boundedInt(LIMITS.waitMinutes),
+    )
     .option('--tmp-dir <dir>', 'where to download (default: the OS temp dir)')
-    .action(async (engine: string, flags: { env: string; from?: string; latest?: boolean; database?: string; tmpDir?: string; wait?: boolean; restoreTier?: string; waitTimeout?: number }, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const out = deps.output(g);
-      const ctx = await buildContext(deps, g, out);
-      const r = await verifyBackup(ctx, { engine, env: flags.env, from: flags.from, latest: flags.latest, database: flags.database, tmpDir: flags.tmpDir, archive: archiveOptions(flags) });
-      out.json({ ok: true, command: 'verify', result: r });
-      out.text([`${out.c.green('✔')} ${r.key} is restorable; checked:`, ...r.checks.map((c) => `  ${c.name}: ${c.detail}`)].join('\n'));
-    });
+    .action(
+      async (
+        engine: string,
+        flags: {
+          env: string;
+          from?: string;
+          latest?: boolean;
+          database?: string;
+          tmpDir?: string;
+          wait?: boolean;
+          restoreTier?: string;
+          waitTimeout?: number;
+        },
+        cmd: Command,
+      ) => {
+        const g = globalsOf(cmd);
+        const out = deps.output(g);
+        const ctx = await buildContext(deps, g, out);
+        const r = await verifyBackup(ctx, {
+          engine,
+          env: flags.env,
+          from: flags.from,
+          latest: flags.latest,
+          database: flags.database,
+          tmpDir: flags.tmpDir,
+          archive: archiveOptions(flags),
+        });
+        out.json({ ok: true, command: 'verify', result: r });
+        out.text(
+          [
+            `${out.c.green('✔')} ${r.key} is restorable; checked:`,
+            ...r.checks.map((c) => `  ${c.name}: ${c.detail}`),
+          ].join('\n'),
+        );
+      },
+    );
 }

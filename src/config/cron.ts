@@ -47,11 +47,13 @@ function fieldProblem(field: string, index: number): string | undefined {
   for (const element of field.split(',')) {
     if (!ELEMENT.test(element)) {
       if (/[?#]/.test(element)) return `"${element}": "?" and "#" are not understood by crontab`;
-      if (/^\d+\/\d+$/.test(element)) return `"${element}": crontab takes a step only after "*" or a range (write ${element.replace('/', `-${MAX[index] ?? 0}/`)})`;
+      if (/^\d+\/\d+$/.test(element))
+        return `"${element}": crontab takes a step only after "*" or a range (write ${element.replace('/', `-${MAX[index] ?? 0}/`)})`;
       return `"${element}" is not "*", a number or a range, with an optional /step`;
     }
     const values = (element.split('/')[0] ?? '').split('-');
-    if (index === 4 && values.includes('7')) return '7 for Sunday is not accepted by Kubernetes CronJobs (days 0-6); use 0';
+    if (index === 4 && values.includes('7'))
+      return '7 for Sunday is not accepted by Kubernetes CronJobs (days 0-6); use 0';
   }
   return undefined;
 }

@@ -13,7 +13,9 @@ const cronSchema = z.string().superRefine((expr, ctx) => {
 const absolutePath = z.string().regex(/^\//, 'must be an absolute path (cron runs jobs from the home directory)');
 
 /** DNS-1123 label (namespaces) and subdomain (object names), as the Kubernetes API checks them. */
-const dnsLabel = z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a Kubernetes DNS label (a-z, 0-9, "-", at most 63)');
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a Kubernetes DNS label (a-z, 0-9, "-", at most 63)');
 const dnsName = z
   .string()
   .max(253)

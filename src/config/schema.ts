@@ -14,7 +14,13 @@ import type { EngineName } from '../engines/engine.js';
 import { ENGINE_REGISTRY } from '../engines/registry.js';
 
 export { secretRefSchema, type SecretRef } from './sections/common.js';
-export { transportSchema, type TransportConfig, type SshTransportConfig, type SshHopConfig, type KubernetesTransportConfig } from './sections/transport.js';
+export {
+  transportSchema,
+  type TransportConfig,
+  type SshTransportConfig,
+  type SshHopConfig,
+  type KubernetesTransportConfig,
+} from './sections/transport.js';
 export { storageSchema, type StorageConfig, type S3StorageConfig, type FileStorageConfig } from './sections/storage.js';
 export { postgresSchema, type PostgresConfig } from './sections/postgres.js';
 export { redisSchema, type RedisConfig } from './sections/redis.js';
@@ -58,10 +64,7 @@ export type EnvConfig = z.infer<typeof envSchema>;
 
 export const configSchema = z.strictObject({
   tiers: z.record(z.string(), tierSchema).default({}),
-  envs: z.record(z.string(), envSchema).refine(
-    (envs) => Object.keys(envs).length > 0,
-    'define at least one env',
-  ),
+  envs: z.record(z.string(), envSchema).refine((envs) => Object.keys(envs).length > 0, 'define at least one env'),
 });
 export type Config = z.infer<typeof configSchema>;
 

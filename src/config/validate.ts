@@ -30,13 +30,16 @@ export function validateConfigText(text: string, file: string): Validation {
   }
   return {
     ok: false,
-    problems: [...notation, ...result.error.issues.map((issue) => {
-      const path = issue.path.map(String);
-      const line = lineOf(doc, lineCounter, path);
-      const where = line ? `${file}:${line}` : file;
-      const keyPath = path.length ? path.join('.') : '(top level)';
-      return `${where}: ${keyPath}: ${describeIssue(issue)}`;
-    })],
+    problems: [
+      ...notation,
+      ...result.error.issues.map((issue) => {
+        const path = issue.path.map(String);
+        const line = lineOf(doc, lineCounter, path);
+        const where = line ? `${file}:${line}` : file;
+        const keyPath = path.length ? path.join('.') : '(top level)';
+        return `${where}: ${keyPath}: ${describeIssue(issue)}`;
+      }),
+    ],
   };
 }
 
@@ -52,7 +55,9 @@ function numberNotationProblems(doc: Document, counter: LineCounter, file: strin
         else if (isSeq(p)) keys.push(String(p.items.indexOf(path[i + 1] as never)));
       });
       const line = node.range ? `:${counter.linePos(node.range[0]).line}` : '';
-      problems.push(`${file}${line}: ${keys.join('.') || '(top level)'}: "${node.source}" is not a plain decimal number; write it with decimal digits only (it reads as ${String(node.value)})`);
+      problems.push(
+        `${file}${line}: ${keys.join('.') || '(top level)'}: "${node.source}" is not a plain decimal number; write it with decimal digits only (it reads as ${String(node.value)})`,
+      );
     },
   });
   return problems;
@@ -84,7 +89,9 @@ function validateCrossRefs(config: Config, file: string): Validation {
     if (badName) problems.push(`${file}: envs.${name}: ${badName}`);
     for (const engine of ENGINES) {
       if (env.schedule?.[engine] !== undefined && env[engine] === undefined) {
-        problems.push(`${file}: envs.${name}.schedule.${engine}: the env has no ${engine} section, so nothing would run; add envs.${name}.${engine} or remove the schedule`);
+        problems.push(
+          `${file}: envs.${name}.schedule.${engine}: the env has no ${engine} section, so nothing would run; add envs.${name}.${engine} or remove the schedule`,
+        );
       }
     }
     if (env.tier !== undefined && !(env.tier in config.tiers)) {
@@ -110,7 +117,9 @@ function nestedEnvs(config: Config, file: string): string[] {
   for (const a of folders) {
     for (const b of folders) {
       if (a === b || a.where !== b.where || !b.folder.startsWith(a.folder)) continue;
-      out.push(`${file}: envs.${b.name}: its objects (${b.folder}) lie inside env ${a.name}'s folder (${a.folder}) on the same store; give one of them another storage.prefix so the folders do not nest`);
+      out.push(
+        `${file}: envs.${b.name}: its objects (${b.folder}) lie inside env ${a.name}'s folder (${a.folder}) on the same store; give one of them another storage.prefix so the folders do not nest`,
+      );
     }
   }
   return out;

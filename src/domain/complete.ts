@@ -23,10 +23,15 @@ export interface Expectation {
   now: Date;
 }
 
-export type Judgement = { complete: true; manifest: Manifest; intact: boolean } | { complete: false; reasons: string[]; manifest?: Manifest | undefined };
+export type Judgement =
+  | { complete: true; manifest: Manifest; intact: boolean }
+  | { complete: false; reasons: string[]; manifest?: Manifest | undefined };
 
 /** The name stem of a backup (`<name>_<timestamp>`) from a key directly under the engine folder, or undefined. */
-export function backupStem(key: string, enginePrefix: string): { name: string; timestamp: string; stem: string } | undefined {
+export function backupStem(
+  key: string,
+  enginePrefix: string,
+): { name: string; timestamp: string; stem: string } | undefined {
   if (!key.startsWith(enginePrefix)) return undefined;
   const file = key.slice(enginePrefix.length);
   const m = /^(.+)_(\d{8}T\d{6}\.\d{3}Z)(\..*)?$/.exec(file);
@@ -38,14 +43,22 @@ export function backupStem(key: string, enginePrefix: string): { name: string; t
  * Judges one manifest object: `text` is its content, `self` its listing entry, `listing` every object under the
  * engine folder by key. Complete only when every rule holds; otherwise the reasons say which did not.
  */
-export function judgeManifest(manifestKey: string, text: string, self: Listed, listing: ReadonlyMap<string, Listed>, x: Expectation): Judgement {
+export function judgeManifest(
+  manifestKey: string,
+  text: string,
+  self: Listed,
+  listing: ReadonlyMap<string, Listed>,
+  x: Expectation,
+): Judgement {
   if (!isManifestKey(manifestKey)) return { complete: false, reasons: [`${manifestKey} is not a manifest key`] };
   const parsed = parseManifest(text);
   if (!parsed.ok) return { complete: false, reasons: parsed.problems.map((p) => `manifest does not parse: ${p}`) };
   const m = parsed.manifest;
   const reasons = [...identityProblems(manifestKey, m, x), ...timeProblems(m, self, x.now)];
   reasons.push(...artifactProblems(manifestKey, m, listing, x.enginePrefix));
-  return reasons.length ? { complete: false, reasons, manifest: m } : { complete: true, manifest: m, intact: intact(m, listing) };
+  return reasons.length
+    ? { complete: false, reasons, manifest: m }
+    : { complete: true, manifest: m, intact: intact(m, listing) };
 }
 
 function identityProblems(manifestKey: string, m: Manifest, x: Expectation): string[] {
@@ -54,10 +67,12 @@ function identityProblems(manifestKey: string, m: Manifest, x: Expectation): str
   if (m.engine !== x.engine) out.push(`manifest names engine "${m.engine}", its key lies under ${x.engine}`);
   const stem = backupStem(manifestKey, x.enginePrefix);
   if (!stem) return [...out, `key ${manifestKey} is not <name>_<UTC timestamp><ext> directly under ${x.enginePrefix}`];
-  if (stem.name !== keySafeName(m.target.database)) out.push(`manifest names database "${m.target.database}", its key names "${decodeName(stem.name)}"`);
+  if (stem.name !== keySafeName(m.target.database))
+    out.push(`manifest names database "${m.target.database}", its key names "${decodeName(stem.name)}"`);
   const started = Date.parse(m.startedAt);
   if (Number.isNaN(started)) out.push(`startedAt "${m.startedAt}" is not a time`);
-  else if (keyTimestamp(new Date(started)) !== stem.timestamp) out.push(`startedAt ${m.startedAt} disagrees with the key's timestamp ${stem.timestamp}`);
+  else if (keyTimestamp(new Date(started)) !== stem.timestamp)
+    out.push(`startedAt ${m.startedAt} disagrees with the key's timestamp ${stem.timestamp}`);
   return out;
 }
 
@@ -66,31 +81,43 @@ function timeProblems(m: Manifest, self: Listed, now: Date): string[] {
   if (Number.isNaN(finished)) return [`finishedAt "${m.finishedAt}" is not a time`];
   const out: string[] = [];
   const started = Date.parse(m.startedAt);
-  if (!Number.isNaN(started) && finished < started) out.push(`finishedAt ${m.finishedAt} is before startedAt ${m.startedAt}`);
+  if (!Number.isNaN(started) && finished < started)
+    out.push(`finishedAt ${m.finishedAt} is before startedAt ${m.startedAt}`);
   if (finished > self.lastModified.getTime() + CLOCK_SKEW_MS) {
-    out.push(`finishedAt ${m.finishedAt} is later than the manifest object itself was written (${self.lastModified.toISOString()})`);
+    out.push(
+      `finishedAt ${m.finishedAt} is later than the manifest object itself was written (${self.lastModified.toISOString()})`,
+    );
   }
   if (finished > now.getTime() + CLOCK_SKEW_MS) out.push(`finishedAt ${m.finishedAt} is in the future`);
   return out;
 }
 
-function artifactProblems(manifestKey: string, m: Manifest, listing: ReadonlyMap<string, Listed>, enginePrefix: string): string[] {
+function artifactProblems(
+  manifestKey: string,
+  m: Manifest,
+  listing: ReadonlyMap<string, Listed>,
+  enginePrefix: string,
+): string[] {
   const out: string[] = [];
   const own = manifestKey.slice(0, -MANIFEST_SUFFIX.length);
   const stem = backupStem(manifestKey, enginePrefix)?.stem;
-  if (mainArtifact(m).key !== own) out.push(`main artifact ${mainArtifact(m).key} is not the key beside the manifest (${own})`);
+  if (mainArtifact(m).key !== own)
+    out.push(`main artifact ${mainArtifact(m).key} is not the key beside the manifest (${own})`);
   const seen = new Set<string>();
   for (const a of m.artifacts) {
     if (seen.has(a.key)) out.push(`artifact ${a.key} is named twice`);
     seen.add(a.key);
     const where = backupStem(a.key, enginePrefix);
-    if (a.key.split('/').some((s) => s === '..' || s === '.' || s === '')) out.push(`artifact key ${a.key} has empty, "." or ".." segments`);
+    if (a.key.split('/').some((s) => s === '..' || s === '.' || s === ''))
+      out.push(`artifact key ${a.key} has empty, "." or ".." segments`);
     else if (!a.key.startsWith(enginePrefix)) out.push(`artifact ${a.key} lies outside ${enginePrefix}`);
-    else if (!where || where.stem !== stem || isManifestKey(a.key)) out.push(`artifact ${a.key} does not belong to this backup (${stem ?? '?'})`);
+    else if (!where || where.stem !== stem || isManifestKey(a.key))
+      out.push(`artifact ${a.key} does not belong to this backup (${stem ?? '?'})`);
     else {
       const l = listing.get(a.key);
       if (!l) out.push(`artifact ${a.key} is missing from the store`);
-      else if (l.bytes !== a.bytes) out.push(`artifact ${a.key} has ${l.bytes} bytes in the store, the manifest says ${a.bytes}`);
+      else if (l.bytes !== a.bytes)
+        out.push(`artifact ${a.key} has ${l.bytes} bytes in the store, the manifest says ${a.bytes}`);
     }
   }
   return out;

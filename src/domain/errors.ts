@@ -31,7 +31,17 @@ interface RunResult {
   where?: string | undefined;
 }
 
-const SIGNALS: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 7: 'SIGBUS', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM' };
+const SIGNALS: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  9: 'SIGKILL',
+  11: 'SIGSEGV',
+  13: 'SIGPIPE',
+  15: 'SIGTERM',
+};
 
 /** A shell (or kubectl exec, or a container runtime) reports a process killed by signal N as exit code 128 + N. */
 export function signalOfExitCode(code: number | undefined): string | undefined {
@@ -41,14 +51,18 @@ export function signalOfExitCode(code: number | undefined): string | undefined {
 const SIGNAL_HINTS: Record<string, string> = {
   SIGKILL:
     'SIGKILL comes from outside the program: usually the out-of-memory killer (dmesg on the host, OOMKilled in `kubectl describe pod`) or an operator or supervisor; check the memory limits and retry',
-  SIGTERM: 'something asked it to stop (an operator, a shutdown, a container being terminated); retry when the host is stable',
+  SIGTERM:
+    'something asked it to stop (an operator, a shutdown, a container being terminated); retry when the host is stable',
   SIGINT: 'it was interrupted (Ctrl-C or a supervisor); retry',
   SIGHUP: 'its session ended (a closed terminal or SSH session); retry',
   SIGPIPE: 'whatever read its output went away first; the error before this one says why',
 };
 
 function signalHint(signal: string): string {
-  return SIGNAL_HINTS[signal] ?? `${signal} means the program crashed or was stopped from outside; check the host's logs and retry`;
+  return (
+    SIGNAL_HINTS[signal] ??
+    `${signal} means the program crashed or was stopped from outside; check the host's logs and retry`
+  );
 }
 
 /** Classifies a failed run (pure): the callers' hints are about the program itself, so they fit only some kinds. */
@@ -68,28 +82,40 @@ function describeFailure(command: string, r: RunResult, kind: FailureKind): { ho
     return {
       how: `could not be run on ${r.where ?? 'the remote side'} (transport failure: ${r.startError ?? 'the channel broke'})`,
       hint: `this is the connection to ${r.where ?? 'the remote side'}, not ${command}: ${
-        r.where?.startsWith('ssh') ? 'check that the host is reachable and accepts this user and key (the transport\'s host, port, user, identityFile or agent, knownHosts)' : 'check that the pod exists and is running and that `kubectl exec` works with this context and kubeconfig (the transport\'s pod or selector, namespace, context, kubeconfig)'
+        r.where?.startsWith('ssh')
+          ? "check that the host is reachable and accepts this user and key (the transport's host, port, user, identityFile or agent, knownHosts)"
+          : "check that the pod exists and is running and that `kubectl exec` works with this context and kubeconfig (the transport's pod or selector, namespace, context, kubeconfig)"
       }, then retry`,
     };
   }
   if (kind === 'signal') {
     const fromCode = signalOfExitCode(r.exitCode);
     const signal = r.signal ?? fromCode ?? 'a signal';
-    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode} (128 + ${(r.exitCode ?? 0) - 128}: killed by ${signal})`;
+    const how = r.signal
+      ? `was killed by ${r.signal}`
+      : `exited with code ${r.exitCode} (128 + ${(r.exitCode ?? 0) - 128}: killed by ${signal})`;
     return { how: `${how}${r.where ? ` on ${r.where}` : ''}`, hint: signalHint(signal) };
   }
   if (kind === 'stopped') {
-    return { how: `was stopped by igbackup (${r.startError ?? 'see above'})`, hint: `igbackup ended ${command} for the reason above, not because of ${command}'s own work; nothing was stored` };
+    return {
+      how: `was stopped by igbackup (${r.startError ?? 'see above'})`,
+      hint: `igbackup ended ${command} for the reason above, not because of ${command}'s own work; nothing was stored`,
+    };
   }
   if (kind === 'not-found' || kind === 'cannot-start') {
-    const how = r.startError ? `could not be started${kind === 'not-found' ? ' (command not found)' : ''}` : 'exited with code 127 (command not found)';
+    const how = r.startError
+      ? `could not be started${kind === 'not-found' ? ' (command not found)' : ''}`
+      : 'exited with code 127 (command not found)';
     return { how: `${how}${r.where ? ` on ${r.where}` : ''}` };
   }
   // The server ended the session, not the program's own work: say who does that, instead of the program's hint.
   const ended = /terminating connection due to administrator command/.test(r.stderrTail)
     ? 'the PostgreSQL server ended the session (pg_terminate_backend: a restore swapping this database in, an operator, a failover); run it again'
     : undefined;
-  return { how: `exited with code ${r.exitCode ?? 'unknown'}${r.where ? ` on ${r.where}` : ''}`, ...(ended ? { hint: ended } : {}) };
+  return {
+    how: `exited with code ${r.exitCode ?? 'unknown'}${r.where ? ` on ${r.where}` : ''}`,
+    ...(ended ? { hint: ended } : {}),
+  };
 }
 
 /**

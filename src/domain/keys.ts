@@ -46,13 +46,16 @@ export const controlKeys = {
     return joinKey(base, `${scope.engine}.json`);
   },
   /** The folder of an engine's drill reports; ends with "/". */
-  drills: (storePrefix: string, env: string, engine: string): string => `${joinKey(storePrefix, env, '.igbackup', 'drills', engine)}/`,
+  drills: (storePrefix: string, env: string, engine: string): string =>
+    `${joinKey(storePrefix, env, '.igbackup', 'drills', engine)}/`,
   drillReport: (storePrefix: string, env: string, engine: string, database: string, startedAt: Date): string =>
     joinKey(storePrefix, env, '.igbackup', 'drills', engine, `${database}_${keyTimestamp(startedAt)}.json`),
   /** Which governance items storage init found unsupported on this server. */
-  storageInit: (storePrefix: string, env: string): string => joinKey(storePrefix, env, '.igbackup', 'storage-init.json'),
+  storageInit: (storePrefix: string, env: string): string =>
+    joinKey(storePrefix, env, '.igbackup', 'storage-init.json'),
   /** The throwaway object of a storage check's KMS round trip (its own folder: removed by version right after). */
-  storageProbe: (storePrefix: string, env: string, name: string): string => joinKey(storePrefix, env, '.igbackup-check', name),
+  storageProbe: (storePrefix: string, env: string, name: string): string =>
+    joinKey(storePrefix, env, '.igbackup-check', name),
 };
 
 /** The folder holding one engine's backups of one env. Always ends with "/". */

@@ -22,9 +22,13 @@ export const LIMITS = {
  * Parses a whole number written in decimal digits only (no sign, exponent, hex, fraction or spaces) within a range;
  * returns the number or the reason it was refused.
  */
-export function parseBoundedInt(text: string, range: Range): { ok: true; value: number } | { ok: false; reason: string } {
+export function parseBoundedInt(
+  text: string,
+  range: Range,
+): { ok: true; value: number } | { ok: false; reason: string } {
   const span = `a whole number from ${range.min} to ${range.max}`;
-  if (!/^[0-9]{1,12}$/.test(text)) return { ok: false, reason: `expected ${span}, in decimal digits only; got "${text}"` };
+  if (!/^[0-9]{1,12}$/.test(text))
+    return { ok: false, reason: `expected ${span}, in decimal digits only; got "${text}"` };
   const value = Number(text);
   if (value < range.min || value > range.max) return { ok: false, reason: `expected ${span}; got ${value}` };
   return { ok: true, value };

@@ -22,7 +22,8 @@ export function withNote(err: unknown, note: string): Error {
   const copy = Object.assign(Object.create(Object.getPrototypeOf(err) as object) as Error, err);
   Object.defineProperty(copy, 'message', { value: `${err.message}; ${note}`, writable: true, configurable: true });
   Object.defineProperty(copy, 'stack', { value: err.stack, writable: true, configurable: true });
-  if (err.cause !== undefined) Object.defineProperty(copy, 'cause', { value: err.cause, writable: true, configurable: true });
+  if (err.cause !== undefined)
+    Object.defineProperty(copy, 'cause', { value: err.cause, writable: true, configurable: true });
   Object.defineProperty(copy, NOTES, { value: [...notesOf(err), note], enumerable: false });
   return copy;
 }

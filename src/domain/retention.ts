@@ -35,11 +35,24 @@ export function selectRetention<T extends Dated>(items: T[], policy: RetentionPo
     list.forEach((it, i) => {
       const wasStandIn = standIn;
       standIn ||= it.intact !== false;
-      if (i === 0) keep.push({ item: it, why: it.intact === false ? 'newest complete backup (its objects were replaced since it was taken)' : 'newest complete backup' });
-      else if (!wasStandIn) keep.push({ item: it, why: 'every newer backup had objects replaced since it was taken (ETag differs): kept until an intact one is newer' });
+      if (i === 0)
+        keep.push({
+          item: it,
+          why:
+            it.intact === false
+              ? 'newest complete backup (its objects were replaced since it was taken)'
+              : 'newest complete backup',
+        });
+      else if (!wasStandIn)
+        keep.push({
+          item: it,
+          why: 'every newer backup had objects replaced since it was taken (ETag differs): kept until an intact one is newer',
+        });
       else if (i < policy.keepLast) keep.push({ item: it, why: `within the last ${policy.keepLast}` });
-      else if (Date.parse(it.finishedAt) >= cutoff) keep.push({ item: it, why: `younger than ${policy.keepDays} days` });
-      else remove.push({ item: it, why: `older than ${policy.keepDays} days and not within the last ${policy.keepLast}` });
+      else if (Date.parse(it.finishedAt) >= cutoff)
+        keep.push({ item: it, why: `younger than ${policy.keepDays} days` });
+      else
+        remove.push({ item: it, why: `older than ${policy.keepDays} days and not within the last ${policy.keepLast}` });
     });
   }
   return { keep, remove };

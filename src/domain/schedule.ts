@@ -17,7 +17,10 @@ const ENV_TOKEN_MAX = 52 - 'igbackup-'.length - '-postgres'.length;
  * digits of sha256(exact env name), so that e.g. "billing-db" and "billing_db" never share a job, lock or log.
  */
 export function envToken(env: string): string {
-  const sanitized = env.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  const sanitized = env
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   if (sanitized === env && env.length <= ENV_TOKEN_MAX) return env;
   const hash = createHash('sha256').update(env, 'utf8').digest('hex').slice(0, 8);
   const head = sanitized.slice(0, ENV_TOKEN_MAX - hash.length - 1).replace(/-+$/, '');
@@ -106,12 +109,26 @@ export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount
   const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, 'backup', job.engine, '--env', s.env];
   const podLabels = labels(s.env, job.engine);
   const fileVolume = files.length
-    ? [{ name: 'secret-files', secret: { secretName: s.secretName, defaultMode: 0o400, items: files.map((f) => ({ key: f.key, path: f.key })) } }]
+    ? [
+        {
+          name: 'secret-files',
+          secret: {
+            secretName: s.secretName,
+            defaultMode: 0o400,
+            items: files.map((f) => ({ key: f.key, path: f.key })),
+          },
+        },
+      ]
     : [];
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: { name: scheduleName(s.env, job.engine), namespace: s.namespace, labels: podLabels, annotations: { 'igbackup/env': s.env } },
+    metadata: {
+      name: scheduleName(s.env, job.engine),
+      namespace: s.namespace,
+      labels: podLabels,
+      annotations: { 'igbackup/env': s.env },
+    },
     spec: {
       schedule: job.cron,
       concurrencyPolicy: 'Forbid',
@@ -136,7 +153,11 @@ export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount
                   envFrom: [{ secretRef: { name: s.secretName } }],
                   env: [{ name: 'CI', value: 'true' }],
                   resources: s.resources,
-                  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                  securityContext: {
+                    allowPrivilegeEscalation: false,
+                    readOnlyRootFilesystem: true,
+                    capabilities: { drop: ['ALL'] },
+                  },
                   volumeMounts: [
                     { name: 'config', mountPath: POD_CONFIG_DIR, readOnly: true },
                     ...files.map((f) => ({ name: 'secret-files', mountPath: f.path, subPath: f.key, readOnly: true })),
@@ -167,8 +188,22 @@ export function rbac(s: K8sSettings): Record<string, unknown>[] {
   }
   const name = scheduleName(s.env);
   return [
-    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: s.serviceAccount, namespace: s.namespace, labels: LABELS, annotations: s.serviceAccountAnnotations } },
-    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: s.targetNamespace, labels: labels(s.env) }, rules },
+    {
+      apiVersion: 'v1',
+      kind: 'ServiceAccount',
+      metadata: {
+        name: s.serviceAccount,
+        namespace: s.namespace,
+        labels: LABELS,
+        annotations: s.serviceAccountAnnotations,
+      },
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name, namespace: s.targetNamespace, labels: labels(s.env) },
+      rules,
+    },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'RoleBinding',

@@ -17,4 +17,14 @@ export interface Engine {
 }
 
 /** Flags every engine's restore takes. */
-export const RESTORE_COMMON = ['env', 'from', 'latest', 'tmpDir', 'yes', 'forceUnlock', 'wait', 'restoreTier', 'waitTimeout'] as const;
+export const RESTORE_COMMON = [
+  'env',
+  'from',
+  'latest',
+  'tmpDir',
+  'yes',
+  'forceUnlock',
+  'wait',
+  'restoreTier',
+  'waitTimeout',
+] as const;

@@ -5,7 +5,10 @@ import type { CommandSpec } from '../domain/command.js';
 
 /** Writes stdin to a temp file beside `path`, then renames it over `path` (atomic on one filesystem). */
 export function placeFileCommand(path: string): CommandSpec {
-  return { argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path], stdin: 'pipe' };
+  return {
+    argv: ['sh', '-c', 'cat > "$1.igbackup-new" && mv -f "$1.igbackup-new" "$1"', 'igbackup', path],
+    stdin: 'pipe',
+  };
 }
 
 export function moveCommand(from: string, to: string): CommandSpec {
@@ -17,7 +20,16 @@ export function moveCommand(from: string, to: string): CommandSpec {
  * `path` stays in place until it is replaced by a rename. Prints "kept", or "none" when there is no `path`.
  */
 export function keepAsideCommand(path: string, aside: string): CommandSpec {
-  return { argv: ['sh', '-c', 'if [ -e "$1" ]; then { ln -f "$1" "$2" 2>/dev/null || cp -p "$1" "$2"; } && echo kept; else echo none; fi', 'igbackup', path, aside] };
+  return {
+    argv: [
+      'sh',
+      '-c',
+      'if [ -e "$1" ]; then { ln -f "$1" "$2" 2>/dev/null || cp -p "$1" "$2"; } && echo kept; else echo none; fi',
+      'igbackup',
+      path,
+      aside,
+    ],
+  };
 }
 
 /** Writes stdin to `path`.igbackup-new only; renameNewCommand puts it in place once every byte is verified. */
@@ -61,7 +73,8 @@ export function realPathCommand(path: string): CommandSpec {
  * - runnable: a command: a bare name found with `command -v`, a path that is an executable file;
  * - absent: a name the restore creates, which must not exist yet (what an earlier run left there).
  */
-export type PathCheckKind = 'dir-writable' | 'dir-creatable' | 'file-replaceable' | 'file-writable' | 'runnable' | 'absent';
+export type PathCheckKind =
+  'dir-writable' | 'dir-creatable' | 'file-replaceable' | 'file-writable' | 'runnable' | 'absent';
 
 export interface PathCheck {
   kind: PathCheckKind;
@@ -113,7 +126,7 @@ const EXPLAIN: Record<string, string> = {
 /** The failed checks as problems, each "<what> <path> <explanation> for user U: <why>" (pure). */
 export function pathProblems(checks: PathCheck[], stdout: string, where: string): string[] {
   const lines = stdout.split('\n').filter((l) => l.includes('\t'));
-  const user = lines[0]?.startsWith('user\t') ? (lines.shift() as string).slice(5) : 'the transport\'s user';
+  const user = lines[0]?.startsWith('user\t') ? (lines.shift() as string).slice(5) : "the transport's user";
   const problems: string[] = [];
   checks.forEach((c, i) => {
     const [kind, result] = (lines[i] ?? '').split('\t');

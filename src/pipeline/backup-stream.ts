@@ -50,7 +50,14 @@ export interface StreamToStoreResult {
 export async function streamToStore(input: StreamToStoreInput): Promise<StreamToStoreResult> {
   const { producer, compression } = input;
   let rawBytes = 0;
-  const idle = watchIdle(input.idleTimeoutMs, (secs) => fail(new ProcessFailedError(producer.name, { stderrTail: '', startError: `no data from ${producer.name} for ${secs} s (idle timeout)` })));
+  const idle = watchIdle(input.idleTimeoutMs, (secs) =>
+    fail(
+      new ProcessFailedError(producer.name, {
+        stderrTail: '',
+        startError: `no data from ${producer.name} for ${secs} s (idle timeout)`,
+      }),
+    ),
+  );
   const raw = new HashCounter((b) => {
     rawBytes = b;
     idle.arm();
@@ -59,7 +66,8 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   const abort = new AbortController();
   const producerOk = producer.done.then((r) => {
     if (r.cancelled) throw r.cancelled;
-    if (!succeeded(r)) throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
+    if (!succeeded(r))
+      throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
   });
   const rt = input.proof && input.proof !== 'identity' ? roundTrip(input.proof.roundTrip) : undefined;
   const verdict = async (stored: Digest): Promise<void> => {
@@ -67,7 +75,10 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
     await compression.done;
     await input.checkRaw?.(raw.digest());
     const problem = outputProblem(input, raw, stored, rt && (await rt.result));
-    if (problem) throw new IntegrityError(`${producer.name}'s output for ${input.key} is not a complete backup: ${problem}`, { hint: 'nothing was stored; check the producer and the compressor on this machine (see the message)' });
+    if (problem)
+      throw new IntegrityError(`${producer.name}'s output for ${input.key} is not a complete backup: ${problem}`, {
+        hint: 'nothing was stored; check the producer and the compressor on this machine (see the message)',
+      });
   };
   const gate = new HashGate(verdict, (storedBytes) => input.onProgress?.({ rawBytes, storedBytes }));
 
@@ -85,14 +96,18 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   if (input.signal?.aborted) onOuterAbort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
 
-  const flow = rt ? pipeline(producer.stdout, raw, compression.stream, rt.tee, gate) : pipeline(producer.stdout, raw, compression.stream, gate);
+  const flow = rt
+    ? pipeline(producer.stdout, raw, compression.stream, rt.tee, gate)
+    : pipeline(producer.stdout, raw, compression.stream, gate);
   const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
   // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
   // own failure) before they may count as the first.
   const finished = new AbortController(); // ends the grace timers once everything settled: no timer outlives the run
-  const grace = (): Promise<void> => sleep(STAGE_EXIT_GRACE_MS, undefined, { signal: finished.signal }).catch(() => undefined);
-  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done, put]), grace()]);
+  const grace = (): Promise<void> =>
+    sleep(STAGE_EXIT_GRACE_MS, undefined, { signal: finished.signal }).catch(() => undefined);
+  const others = (): Promise<unknown> =>
+    Promise.race([Promise.allSettled([producerOk, compression.done, put]), grace()]);
   const failSoon = async (err: unknown): Promise<void> => {
     if (err instanceof ProcessFailedError && err.signal === 'SIGPIPE') await others();
     fail(err);
@@ -102,7 +117,8 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   flow.catch((err: unknown) => others().then(() => fail(err)));
   // A store failure can be a consequence too (a stage that died ends the body mid-request: EPIPE, or the body's own
   // error): it waits as briefly for the stages' exit statuses, which name the real cause when there is one.
-  const stagesSettled = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compression.done]), grace()]);
+  const stagesSettled = (): Promise<unknown> =>
+    Promise.race([Promise.allSettled([producerOk, compression.done]), grace()]);
   put.catch((err: unknown) => stagesSettled().then(() => fail(err)));
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
@@ -114,11 +130,17 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
 }
 
 /** The round trip, the identity or the format magic disagreeing with what the producer wrote (pure). */
-function outputProblem(input: StreamToStoreInput, raw: HashCounter, stored: Digest, back: Digest | undefined): string | undefined {
+function outputProblem(
+  input: StreamToStoreInput,
+  raw: HashCounter,
+  stored: Digest,
+  back: Digest | undefined,
+): string | undefined {
   const r = raw.digest();
   const lost = back ? roundTripProblem(r, back) : undefined;
   if (lost) return lost;
-  if (input.proof === 'identity' && (stored.bytes !== r.bytes || stored.sha256 !== r.sha256)) return `${stored.bytes} bytes stored, ${r.bytes} written`;
+  if (input.proof === 'identity' && (stored.bytes !== r.bytes || stored.sha256 !== r.sha256))
+    return `${stored.bytes} bytes stored, ${r.bytes} written`;
   if (input.magic && !raw.head.subarray(0, input.magic.bytes.length).equals(input.magic.bytes)) {
     return `it does not start like a ${input.magic.format} (${r.bytes} bytes, starting ${JSON.stringify(raw.head.toString('latin1').slice(0, 8))})`;
   }
@@ -126,7 +148,10 @@ function outputProblem(input: StreamToStoreInput, raw: HashCounter, stored: Dige
 }
 
 /** Calls onIdle when arm() was not called for timeoutMs (armed at once); stop() ends the watch. */
-function watchIdle(timeoutMs: number | undefined, onIdle: (secs: number) => void): { arm: () => void; stop: () => void } {
+function watchIdle(
+  timeoutMs: number | undefined,
+  onIdle: (secs: number) => void,
+): { arm: () => void; stop: () => void } {
   if (!timeoutMs) return { arm: () => undefined, stop: () => undefined };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -147,11 +172,18 @@ function watchIdle(timeoutMs: number | undefined, onIdle: (secs: number) => void
 
 /** The put's result if everything succeeded and the counts agree; otherwise nothing of the upload stays, and the
  * error says so (the store removed what a failed put left; a put that completed is undone here, by its version). */
-async function outcome(input: StreamToStoreInput, put: PromiseSettledResult<PutResult>, failure: unknown, stored: Digest): Promise<PutResult> {
+async function outcome(
+  input: StreamToStoreInput,
+  put: PromiseSettledResult<PutResult>,
+  failure: unknown,
+  stored: Digest,
+): Promise<PutResult> {
   if (put.status === 'rejected') throw carryNotes(failure, put.reason);
   let why = failure;
   if (why === undefined && stored.bytes !== put.value.bytes) {
-    why = new IntegrityError(`byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${put.value.bytes} stored`);
+    why = new IntegrityError(
+      `byte count mismatch for ${input.key}: ${stored.bytes} bytes hashed, ${put.value.bytes} stored`,
+    );
   }
   if (why === undefined) return put.value;
   throw await removeStored(input.store, put.value, why);
@@ -160,7 +192,10 @@ async function outcome(input: StreamToStoreInput, put: PromiseSettledResult<PutR
 /** `failure`, with the notes the store added to its own rejection (what it removed or left). */
 function carryNotes(failure: unknown, putError: unknown): Error {
   if (failure === putError) return failure as Error;
-  return notesOf(putError).reduce<Error>((e, n) => withNote(e, n), failure instanceof Error ? failure : new Error(String(failure)));
+  return notesOf(putError).reduce<Error>(
+    (e, n) => withNote(e, n),
+    failure instanceof Error ? failure : new Error(String(failure)),
+  );
 }
 
 /** Removes an object whose upload completed although the backup failed or was cancelled, saying so in the error. */
@@ -170,6 +205,9 @@ export async function removeStored(store: ObjectStore, put: PutResult, failure: 
     await store.delete(put.key, put.versionId);
     return withNote(failure, `${where} had been stored completely and was removed`);
   } catch (err) {
-    return withNote(failure, `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`);
+    return withNote(
+      failure,
+      `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`,
+    );
   }
 }

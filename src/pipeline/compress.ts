@@ -42,7 +42,9 @@ function zstdStage(runner: Transport, args: string[]): Stage {
   const done = cmd.done.then((r) => {
     if (r.cancelled) throw r.cancelled;
     if (!succeeded(r)) {
-      throw new ProcessFailedError('zstd', r, { hint: r.startError ? 'install zstd or choose --compression gzip' : '' });
+      throw new ProcessFailedError('zstd', r, {
+        hint: r.startError ? 'install zstd or choose --compression gzip' : '',
+      });
     }
   });
   done.catch(() => undefined); // observed by whoever awaits it; never an unhandled rejection

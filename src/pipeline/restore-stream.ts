@@ -27,8 +27,18 @@ export async function makeWorkspace(base?: string): Promise<Workspace> {
 /** A --tmp-dir must be an existing directory this user can write: bad input (exit 2) otherwise, said up front. */
 export async function checkTmpDir(dir: string): Promise<void> {
   const st = await stat(dir).catch(() => undefined);
-  const why = !st ? 'does not exist' : !st.isDirectory() ? 'is not a directory' : await access(dir, constants.W_OK).then(() => undefined, () => 'is not writable');
-  if (why) throw new ConfigError(`--tmp-dir ${dir} ${why}`, [], { hint: 'give an existing directory this user can write, with room for the artifact' });
+  const why = !st
+    ? 'does not exist'
+    : !st.isDirectory()
+      ? 'is not a directory'
+      : await access(dir, constants.W_OK).then(
+          () => undefined,
+          () => 'is not writable',
+        );
+  if (why)
+    throw new ConfigError(`--tmp-dir ${dir} ${why}`, [], {
+      hint: 'give an existing directory this user can write, with room for the artifact',
+    });
 }
 
 /**

@@ -23,9 +23,12 @@ export function roundTrip(stage: Stage): RoundTrip {
   const result = Promise.all([drained, stage.done]).then(
     () => back.digest(),
     (err: unknown) => {
-      throw new IntegrityError(`the stored stream does not decompress (the round-trip check failed): ${messageOf(err)}`, {
-        hint: 'the compressor produced broken output although it exited 0; nothing was stored (check the compressor on this machine)',
-      });
+      throw new IntegrityError(
+        `the stored stream does not decompress (the round-trip check failed): ${messageOf(err)}`,
+        {
+          hint: 'the compressor produced broken output although it exited 0; nothing was stored (check the compressor on this machine)',
+        },
+      );
     },
   );
   result.catch(() => undefined); // awaited by the verdict; never an unhandled rejection

@@ -95,11 +95,17 @@ export class FileStore implements ObjectStore {
    */
   private async refuseSymlinkedFolder(dir: string, dirKey: string): Promise<void> {
     if (!dirKey) return;
-    const [real, rootReal] = await Promise.all([realpath(dir).catch(() => undefined), realpath(this.root).catch(() => this.root)]);
+    const [real, rootReal] = await Promise.all([
+      realpath(dir).catch(() => undefined),
+      realpath(this.root).catch(() => this.root),
+    ]);
     if (real === undefined || real === join(rootReal, ...dirKey.split('/'))) return;
-    throw new StorageError(`${this.description}: folder ${dirKey} is reached through a symlink (to ${real}); igbackup does not follow it`, {
-      hint: 'replace the symlink with a real folder, or point storage.path at the real location',
-    });
+    throw new StorageError(
+      `${this.description}: folder ${dirKey} is reached through a symlink (to ${real}); igbackup does not follow it`,
+      {
+        hint: 'replace the symlink with a real folder, or point storage.path at the real location',
+      },
+    );
   }
 
   private async walk(dir: string, out: ObjectInfo[]): Promise<void> {

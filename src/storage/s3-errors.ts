@@ -23,13 +23,13 @@ export function translateS3Error(err: unknown, op: string, where: string, endpoi
     const attempts = e.$metadata?.attempts ? ` after ${e.$metadata.attempts} attempts` : '';
     return new StorageError(`${op} ${where}: the S3 endpoint ${endpoint} stopped answering (timed out${attempts})`, {
       cause: err,
-      hint: "check the server and the network; storage.connectTimeoutSec and storage.idleTimeoutSec bound every wait",
+      hint: 'check the server and the network; storage.connectTimeoutSec and storage.idleTimeoutSec bound every wait',
     });
   }
   if (net) {
     return new StorageError(`${op} ${where}: cannot reach the S3 endpoint ${endpoint} (${net})`, {
       cause: err,
-      hint: 'check the env\'s storage.endpoint/region and that the server is up and reachable',
+      hint: "check the env's storage.endpoint/region and that the server is up and reachable",
     });
   }
   if (code === 'CredentialsProviderError') return missingCredentials(op, where, e.message);
@@ -64,7 +64,7 @@ function missingCredentials(op: string, where: string, sdkMessage: string | unde
     [],
     {
       hint:
-        'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary keys), or AWS_PROFILE or the env\'s storage.profile ' +
+        "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (plus AWS_SESSION_TOKEN for temporary keys), or AWS_PROFILE or the env's storage.profile " +
         'naming a profile in ~/.aws/credentials or ~/.aws/config (paths: AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE), ' +
         'or run with an instance, ECS task or IRSA role (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE)',
     },
@@ -75,7 +75,10 @@ function networkCode(err: unknown): string | undefined {
   let cur: unknown = err;
   for (let depth = 0; cur && depth < 5; depth++) {
     const c = cur as { code?: unknown; name?: unknown; errors?: unknown[]; cause?: unknown };
-    if (typeof c.code === 'string' && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(c.code)) {
+    if (
+      typeof c.code === 'string' &&
+      /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EPIPE)$/.test(c.code)
+    ) {
       return c.code;
     }
     if (c.name === 'TimeoutError') return 'timeout';

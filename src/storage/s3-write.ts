@@ -37,7 +37,8 @@ export function writeClient(client: S3Client, signal: AbortSignal, state: WriteS
       if (prop !== 'send') return Reflect.get(target, prop, receiver) as unknown;
       return (command: Parameters<S3Client['send']>[0], options?: { abortSignal?: AbortSignal }) => {
         if (command instanceof AbortMultipartUploadCommand) return target.send(command, options);
-        if (command instanceof CompleteMultipartUploadCommand || command instanceof PutObjectCommand) state.completing = true;
+        if (command instanceof CompleteMultipartUploadCommand || command instanceof PutObjectCommand)
+          state.completing = true;
         if (command instanceof CreateMultipartUploadCommand) state.creating = true;
         return target.send(command, { ...options, abortSignal: signal });
       };
@@ -77,15 +78,22 @@ export async function sweepWrite(t: SweepTarget, cause: unknown): Promise<Error>
     try {
       await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: found.versionId }));
     } catch (err) {
-      notes.push(`${where} (version ${version}) was stored by this write and could not be removed (${(err as Error).message}); it is not a complete backup: remove it`);
+      notes.push(
+        `${where} (version ${version}) was stored by this write and could not be removed (${(err as Error).message}); it is not a complete backup: remove it`,
+      );
       return withNote(cause, notes.join('; '));
     }
     removed = version;
     found = await look();
   }
-  if (found instanceof Error) notes.push(`${where} could not be checked (${found.message}); an object there is not a complete backup`);
-  else if (found) notes.push(`${where} (version ${found.versionId ?? 'null'}) is still there after removing it three times`);
-  else if (removed) notes.push(`the object ${where} (version ${removed}) that this write had completed was removed; the write left nothing behind`);
+  if (found instanceof Error)
+    notes.push(`${where} could not be checked (${found.message}); an object there is not a complete backup`);
+  else if (found)
+    notes.push(`${where} (version ${found.versionId ?? 'null'}) is still there after removing it three times`);
+  else if (removed)
+    notes.push(
+      `the object ${where} (version ${removed}) that this write had completed was removed; the write left nothing behind`,
+    );
   else notes.push(`the write to ${where} left nothing behind`);
   return withNote(cause, notes.join('; '));
 }

@@ -45,7 +45,11 @@ export class S3Store implements ObjectStore {
   }
 
   /** Runs one write (streamed or small) with a write id; on any failure or cancel, sweeps the key (s3-write.ts). */
-  private async write(key: string, signal: AbortSignal | undefined, run: (client: S3Client, meta: Record<string, string>, state: WriteState) => Promise<number>): Promise<PutResult> {
+  private async write(
+    key: string,
+    signal: AbortSignal | undefined,
+    run: (client: S3Client, meta: Record<string, string>, state: WriteState) => Promise<number>,
+  ): Promise<PutResult> {
     const writeId = randomBytes(12).toString('hex');
     const state: WriteState = { completing: false };
     const requests = new AbortController();
@@ -58,7 +62,11 @@ export class S3Store implements ObjectStore {
       return await this.confirm(key, bytes);
     } catch (err) {
       // A cancellation is the real cause; otherwise a source error, or the store's own failure, named.
-      const cause = signal?.aborted ? reasonOf(signal) : err instanceof IgbackupError ? err : this.fail(err, 'write', key);
+      const cause = signal?.aborted
+        ? reasonOf(signal)
+        : err instanceof IgbackupError
+          ? err
+          : this.fail(err, 'write', key);
       throw await sweepWrite({ client: this.client, bucket: this.cfg.bucket, key, writeId, state }, cause);
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -78,7 +86,14 @@ export class S3Store implements ObjectStore {
       return await this.write(key, options.signal, async (client, meta, state) => {
         const upload = new Upload({
           client,
-          params: { Bucket: this.cfg.bucket, Key: key, Body: counter, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.cfg.kmsKeyId, Metadata: meta },
+          params: {
+            Bucket: this.cfg.bucket,
+            Key: key,
+            Body: counter,
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: this.cfg.kmsKeyId,
+            Metadata: meta,
+          },
           queueSize: this.cfg.queueSize,
           partSize: choosePartSize(options.sizeEstimate, this.cfg.minPartSizeMiB * MiB),
           leavePartsOnError: false,
@@ -116,7 +131,15 @@ export class S3Store implements ObjectStore {
     const buf = Buffer.from(data);
     return this.write(key, options.signal, async (client, meta) => {
       await client.send(
-        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: key, Body: buf, ContentLength: buf.length, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: this.cfg.kmsKeyId, Metadata: meta }),
+        new PutObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: key,
+          Body: buf,
+          ContentLength: buf.length,
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: this.cfg.kmsKeyId,
+          Metadata: meta,
+        }),
       );
       return buf.length;
     });
@@ -202,9 +225,19 @@ export class S3Store implements ObjectStore {
     return out;
   }
 
-  async requestRestore(key: string, days: number, tier: 'Expedited' | 'Standard' | 'Bulk'): Promise<'requested' | 'already'> {
+  async requestRestore(
+    key: string,
+    days: number,
+    tier: 'Expedited' | 'Standard' | 'Bulk',
+  ): Promise<'requested' | 'already'> {
     try {
-      await this.client.send(new RestoreObjectCommand({ Bucket: this.cfg.bucket, Key: key, RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } } }));
+      await this.client.send(
+        new RestoreObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: key,
+          RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } },
+        }),
+      );
       return 'requested';
     } catch (err) {
       if ((err as { name?: string }).name === 'RestoreAlreadyInProgress') return 'already';
@@ -219,7 +252,14 @@ export class S3Store implements ObjectStore {
     do {
       let page;
       try {
-        page = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: key, KeyMarker: keyMarker, VersionIdMarker: versionMarker }));
+        page = await this.client.send(
+          new ListObjectVersionsCommand({
+            Bucket: this.cfg.bucket,
+            Prefix: key,
+            KeyMarker: keyMarker,
+            VersionIdMarker: versionMarker,
+          }),
+        );
       } catch (err) {
         throw this.fail(err, 'list versions of', key);
       }

@@ -110,7 +110,9 @@ class GroupChild implements Child {
   private onError(err: Error): void {
     if (this.proc.pid !== undefined) return; // a failed kill(); the exit status tells the rest
     const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-    this.cutReason = missing ? `${this.name}: command not found on PATH` : `${this.name} could not be started: ${err.message}`;
+    this.cutReason = missing
+      ? `${this.name}: command not found on PATH`
+      : `${this.name} could not be started: ${err.message}`;
     this.stdout.destroy();
     this.stderr.destroy();
     this.settle({ error: this.cutReason });
@@ -165,11 +167,23 @@ class GroupChild implements Child {
 
 function failedChild(name: string, error: string): Child {
   const ended = (): PassThrough => new PassThrough().end() as PassThrough;
-  return { name, stdout: ended(), stderr: ended(), stdin: undefined, exit: Promise.resolve({ error }), kill: () => undefined };
+  return {
+    name,
+    stdout: ended(),
+    stderr: ended(),
+    stdin: undefined,
+    exit: Promise.resolve({ error }),
+    kill: () => undefined,
+  };
 }
 
 /** Runs a short command to completion with a deadline (kubectl get ...), ended early by `signal`; never throws. */
-export async function runChild(file: string, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ChildExit & { stdout: string; stderr: string }> {
+export async function runChild(
+  file: string,
+  args: string[],
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<ChildExit & { stdout: string; stderr: string }> {
   const child = spawnChild(file, args, { stdin: 'ignore' });
   const onAbort = (): void => child.kill();
   signal?.addEventListener('abort', onAbort, { once: true });

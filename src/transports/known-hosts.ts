@@ -37,7 +37,12 @@ function matchesName(field: string, name: string): boolean {
   for (const pat of field.split(',')) {
     const negated = pat.startsWith('!');
     const p = negated ? pat.slice(1) : pat;
-    const re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    const re = new RegExp(
+      `^${p
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
     if (re.test(name)) {
       if (negated) return false;
       matched = true;
@@ -84,12 +89,18 @@ export function checkHostKey(opts: {
   const howToPin = `pin it with "hostKeyFingerprint: ${fp}" in the transport config, or add it to ${opts.knownHostsPath} (ssh-keyscan -p ${opts.port} ${opts.host}) after checking it out of band`;
   if (opts.pinned) {
     if (fp === opts.pinned) return { ok: true };
-    return { ok: false, reason: `host key of ${where} is ${type} ${fp}, but the config pins ${opts.pinned}: the key CHANGED or this is another host; refusing to connect` };
+    return {
+      ok: false,
+      reason: `host key of ${where} is ${type} ${fp}, but the config pins ${opts.pinned}: the key CHANGED or this is another host; refusing to connect`,
+    };
   }
   const entries = knownHostEntries(opts.knownHostsText ?? '', opts.host, opts.port);
   const b64 = opts.keyBlob.toString('base64');
   if (entries.some((e) => e.revoked && e.key === b64)) {
-    return { ok: false, reason: `host key ${fp} of ${where} is marked @revoked in ${opts.knownHostsPath}; refusing to connect` };
+    return {
+      ok: false,
+      reason: `host key ${fp} of ${where} is marked @revoked in ${opts.knownHostsPath}; refusing to connect`,
+    };
   }
   if (entries.some((e) => !e.revoked && e.key === b64)) return { ok: true };
   if (entries.some((e) => !e.revoked)) {
@@ -98,7 +109,10 @@ export function checkHostKey(opts: {
       reason: `host key of ${where} CHANGED: it presents ${type} ${fp}, which does not match ${opts.knownHostsPath}; refusing to connect (possible man-in-the-middle). If the change is expected, update known_hosts or ${howToPin.replace(/^pin it with/, 'pin the new key with')}`,
     };
   }
-  return { ok: false, reason: `host key of ${where} is unknown (${type} ${fp}); refusing to connect. To trust it, ${howToPin}` };
+  return {
+    ok: false,
+    reason: `host key of ${where} is unknown (${type} ${fp}); refusing to connect. To trust it, ${howToPin}`,
+  };
 }
 
 /** Host key algorithms to ask for so the server presents a key type we know (rsa keys sign with sha2 too). */

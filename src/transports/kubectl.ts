@@ -58,7 +58,11 @@ export class Kubectl {
 
   /** The StatefulSet's spec.replicas ("1" when unset). */
   async replicas(ns: string, statefulSet: string): Promise<string> {
-    return (await this.run(REQUEST_TIMEOUT, '-n', ns, 'get', 'statefulset', statefulSet, '-o', 'jsonpath={.spec.replicas}')).trim() || '1';
+    return (
+      (
+        await this.run(REQUEST_TIMEOUT, '-n', ns, 'get', 'statefulset', statefulSet, '-o', 'jsonpath={.spec.replicas}')
+      ).trim() || '1'
+    );
   }
 
   scale(ns: string, statefulSet: string, replicas: string | number): Promise<string> {
@@ -67,12 +71,34 @@ export class Kubectl {
 
   /** A pod that runs `command` (a helper on a PVC, say); `overrides` is the pod spec as JSON. */
   runPod(ns: string, name: string, image: string, overrides: string, command: string[]): Promise<string> {
-    return this.run(REQUEST_TIMEOUT, '-n', ns, 'run', name, `--image=${image}`, '--restart=Never', `--overrides=${overrides}`, '--command', '--', ...command);
+    return this.run(
+      REQUEST_TIMEOUT,
+      '-n',
+      ns,
+      'run',
+      name,
+      `--image=${image}`,
+      '--restart=Never',
+      `--overrides=${overrides}`,
+      '--command',
+      '--',
+      ...command,
+    );
   }
 
   /** Deletes a pod and waits (at most timeoutSec) until it is gone; a pod that is already gone is fine. */
   deletePod(ns: string, name: string, timeoutSec: number): Promise<string> {
-    return this.run(REQUEST_TIMEOUT, '-n', ns, 'delete', 'pod', name, '--ignore-not-found=true', '--wait=true', `--timeout=${timeoutSec}s`);
+    return this.run(
+      REQUEST_TIMEOUT,
+      '-n',
+      ns,
+      'delete',
+      'pod',
+      name,
+      '--ignore-not-found=true',
+      '--wait=true',
+      `--timeout=${timeoutSec}s`,
+    );
   }
 
   /** Whether the object exists: undefined when it does, else kubectl's last line of error. */

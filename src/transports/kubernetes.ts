@@ -28,7 +28,10 @@ export function choosePod(items: PodJson[], primaryLabel?: string): string | und
     if (primary) return primary.metadata?.name;
     return undefined;
   }
-  return ready.map((p) => p.metadata?.name).filter((n): n is string => Boolean(n)).sort()[0];
+  return ready
+    .map((p) => p.metadata?.name)
+    .filter((n): n is string => Boolean(n))
+    .sort()[0];
 }
 
 export class KubernetesTransport implements Transport {
@@ -72,10 +75,17 @@ export class KubernetesTransport implements Transport {
 
   private async findPod(): Promise<string> {
     const [file, ...base] = this.kubectlBase();
-    const r = await runChild(file as string, [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'], 60_000, this.signal);
+    const r = await runChild(
+      file as string,
+      [...base, 'get', 'pods', '-n', this.cfg.namespace, '-l', this.cfg.selector as string, '-o', 'json'],
+      60_000,
+      this.signal,
+    );
     if (this.signal?.aborted) throw reasonOf(this.signal);
     if (r.error || r.code !== 0) {
-      const why = [r.stderr.trim(), r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)].filter(Boolean).join('; ');
+      const why = [r.stderr.trim(), r.error ?? (r.signal ? `killed by ${r.signal}` : `exit code ${r.code}`)]
+        .filter(Boolean)
+        .join('; ');
       throw new TransportError(`kubectl get pods -l ${this.cfg.selector} -n ${this.cfg.namespace} failed: ${why}`);
     }
     let items: PodJson[];
@@ -87,7 +97,9 @@ export class KubernetesTransport implements Transport {
     const pod = choosePod(items, this.cfg.primaryLabel);
     if (!pod) {
       const want = this.cfg.primaryLabel ? ` with label ${this.cfg.primaryLabel}` : '';
-      throw new TransportError(`no Running and Ready pod${want} matches -l ${this.cfg.selector} in namespace ${this.cfg.namespace} (${items.length} pod(s) found)`);
+      throw new TransportError(
+        `no Running and Ready pod${want} matches -l ${this.cfg.selector} in namespace ${this.cfg.namespace} (${items.length} pod(s) found)`,
+      );
     }
     return pod;
   }
@@ -101,11 +113,11 @@ export class KubernetesTransport implements Transport {
     // Its own process group: a wrapper script or plugin that leaves descendants holding the pipes is ended with it.
     const child = spawnChild(file as string, args, { stdin: 'pipe' });
     const exit = child.exit.then((e) => {
-      if (e.error && e.code === undefined && !e.signal) return { error: `${this.cfg.kubectl} could not be started: ${e.error}` };
+      if (e.error && e.code === undefined && !e.signal)
+        return { error: `${this.cfg.kubectl} could not be started: ${e.error}` };
       return { code: e.code, signal: e.signal, error: e.error };
     });
     if (!child.stdin) throw new TransportError('kubectl started without stdin');
     return { stdout: child.stdout, stderr: child.stderr, stdin: child.stdin, exit, kill: () => child.kill() };
   }
 }
-

@@ -34,7 +34,11 @@ const KILLED_CHANNEL_MS = KILL_GRACE_MS + 2000;
 /** After a held channel was killed: how long before its streams are cut. */
 const CUT_AFTER_MS = 1000;
 
-export function remoteCommand(spec: CommandSpec, open: (direction: 'out' | 'in') => Promise<Channel>, opts: RemoteOptions): RunningCommand {
+export function remoteCommand(
+  spec: CommandSpec,
+  open: (direction: 'out' | 'in') => Promise<Channel>,
+  opts: RemoteOptions,
+): RunningCommand {
   return new RemoteCommand(spec, open, opts);
 }
 
@@ -70,7 +74,10 @@ class RemoteCommand implements RunningCommand {
     this.header = envHeader(spec.env); // throws on unusable values before anything starts
     this.stdin = this.direction === 'in' ? new PassThrough({ highWaterMark: 1024 * 1024 }) : undefined;
     this.givenUp = new Promise((resolve) => {
-      this.giveUp = () => resolve({ error: `${opts.where}: the command did not end within ${KILLED_CHANNEL_MS / 1000} s of being stopped` });
+      this.giveUp = () =>
+        resolve({
+          error: `${opts.where}: the command did not end within ${KILLED_CHANNEL_MS / 1000} s of being stopped`,
+        });
     });
     if (opts.signal && !opts.signal.aborted) opts.signal.addEventListener('abort', this.onAbort, { once: true });
     this.done = this.run().finally(() => {
@@ -96,7 +103,10 @@ class RemoteCommand implements RunningCommand {
     if (this.direction !== 'out') return;
     clearTimeout(this.idle);
     const secs = Math.round(this.opts.idleTimeoutMs / 1000);
-    this.idle = setTimeout(() => this.kill(`no data from ${this.opts.where} for ${secs} s (idle timeout)`), this.opts.idleTimeoutMs);
+    this.idle = setTimeout(
+      () => this.kill(`no data from ${this.opts.where} for ${secs} s (idle timeout)`),
+      this.opts.idleTimeoutMs,
+    );
     this.idle.unref?.();
   }
 
@@ -108,7 +118,14 @@ class RemoteCommand implements RunningCommand {
       this.stdout.end();
       this.stdin?.destroy();
       const msg = (err as Error).message;
-      return { exitCode: undefined, signal: undefined, stderrTail: msg, startError: msg, cancelled: this.cancelled, where: this.opts.where };
+      return {
+        exitCode: undefined,
+        signal: undefined,
+        stderrTail: msg,
+        startError: msg,
+        cancelled: this.cancelled,
+        where: this.opts.where,
+      };
     }
     if (this.killedFor) ch.kill();
     const counts = { out: 0, err: 0 };
@@ -135,7 +152,9 @@ class RemoteCommand implements RunningCommand {
   private result(exit: Awaited<Channel['exit']>, held: boolean): ExitResult {
     const parsed = parseTrailer(this.tail.text());
     this.trailer = parsed.trailer;
-    const heldNote = held ? `the output of ${this.opts.where} was held open after the command exited; it was cut` : undefined;
+    const heldNote = held
+      ? `the output of ${this.opts.where} was held open after the command exited; it was cut`
+      : undefined;
     const startError = this.killedFor ?? exit.error ?? heldNote ?? channelFailure(exit, this.trailer);
     return {
       exitCode: startError ? undefined : exit.code,
@@ -149,7 +168,11 @@ class RemoteCommand implements RunningCommand {
 }
 
 /** Waits for stderr (the trailer) to end after the remote process exited; pipes held open are killed, then cut. */
-async function drainBounded(ch: Channel, counts: { out: number; err: number }, stderrDone: Promise<void>): Promise<boolean> {
+async function drainBounded(
+  ch: Channel,
+  counts: { out: number; err: number },
+  stderrDone: Promise<void>,
+): Promise<boolean> {
   let cutTimer: NodeJS.Timeout | undefined;
   let held = false;
   const stop = watchLinger(
@@ -161,7 +184,8 @@ async function drainBounded(ch: Channel, counts: { out: number; err: number }, s
       held = true;
       ch.kill();
       cutTimer = setTimeout(() => {
-        for (const s of [ch.stdout, ch.stderr]) if (!s.destroyed) s.destroy(new Error('the remote output was held open after the command exited'));
+        for (const s of [ch.stdout, ch.stderr])
+          if (!s.destroyed) s.destroy(new Error('the remote output was held open after the command exited'));
       }, CUT_AFTER_MS);
     },
   );
@@ -180,5 +204,7 @@ function channelFailure(exit: { code?: number | undefined }, trailer: Trailer | 
   if (exit.code === undefined || exit.code === 0 || trailer?.rc === exit.code) return undefined;
   const signal = signalOfExitCode(exit.code);
   const code = `${exit.code}${signal ? ` (128 + ${exit.code - 128}: ${signal})` : ''}`;
-  return trailer ? `the command exited ${trailer.rc}, but the channel exited ${code}` : `the channel exited ${code} before the command reported its status`;
+  return trailer
+    ? `the command exited ${trailer.rc}, but the channel exited ${code}`
+    : `the channel exited ${code} before the command reported its status`;
 }

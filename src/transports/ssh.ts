@@ -56,17 +56,23 @@ export class SshTransport implements Transport {
   private async exec(command: string): Promise<Channel> {
     const client = await this.connection();
     const stream = await new Promise<ClientChannel>((resolve, reject) =>
-      client.exec(command, (err, ch) => (err ? reject(new TransportError(`ssh exec on ${this.host} failed: ${err.message}`)) : resolve(ch))),
+      client.exec(command, (err, ch) =>
+        err ? reject(new TransportError(`ssh exec on ${this.host} failed: ${err.message}`)) : resolve(ch),
+      ),
     );
     // The exit status ends the wait: a channel whose output a remote descendant keeps open would never 'close'
     // (remoteCommand bounds the wait for the output and closes such a channel).
     const exit = new Promise<{ code?: number; signal?: string; error?: string }>((resolve) => {
       let status: { code?: number; signal?: string } | undefined;
       stream.on('exit', (code: number | null, signal?: string) => {
-        status = { ...(code !== null && code !== undefined ? { code } : {}), ...(signal ? { signal: `SIG${signal}` } : {}) };
+        status = {
+          ...(code !== null && code !== undefined ? { code } : {}),
+          ...(signal ? { signal: `SIG${signal}` } : {}),
+        };
         resolve(status);
       });
-      const onLost = (): void => resolve(status ?? { error: `connection to ${this.host} was lost before the command finished` });
+      const onLost = (): void =>
+        resolve(status ?? { error: `connection to ${this.host} was lost before the command finished` });
       stream.on('close', onLost);
       client.on('close', onLost);
       client.on('error', onLost);
@@ -101,7 +107,13 @@ export class SshTransport implements Transport {
     const jumpClient = await this.open(jump);
     const sock = await new Promise<ClientChannel>((resolve, reject) =>
       jumpClient.forwardOut('127.0.0.1', 0, this.cfg.host, this.cfg.port, (err, ch) =>
-        err ? reject(new TransportError(`jump host ${jump.host} could not reach ${this.cfg.host}:${this.cfg.port}: ${err.message}`)) : resolve(ch),
+        err
+          ? reject(
+              new TransportError(
+                `jump host ${jump.host} could not reach ${this.cfg.host}:${this.cfg.port}: ${err.message}`,
+              ),
+            )
+          : resolve(ch),
       ),
     );
     return this.open(this.cfg, sock);
@@ -123,7 +135,9 @@ export class SshTransport implements Transport {
       readyTimeout: this.cfg.connectTimeoutSec * 1000,
       keepaliveInterval: this.cfg.keepaliveIntervalSec * 1000,
       keepaliveCountMax: this.cfg.keepaliveCountMax,
-      ...(algorithms.length ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
+      ...(algorithms.length
+        ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } }
+        : {}),
       hostVerifier: (key: Buffer) => {
         const verdict = checkHostKey({
           keyBlob: key,
@@ -142,9 +156,11 @@ export class SshTransport implements Transport {
     await new Promise<void>((resolve, reject) => {
       client.once('ready', () => resolve());
       client.once('error', (err: Error & { level?: string }) => {
-        const why = refusal ?? (err.level === 'client-authentication'
-          ? `authentication as ${hop.user} failed (check identityFile/passphrase or the ssh-agent, and authorized_keys)`
-          : err.message);
+        const why =
+          refusal ??
+          (err.level === 'client-authentication'
+            ? `authentication as ${hop.user} failed (check identityFile/passphrase or the ssh-agent, and authorized_keys)`
+            : err.message);
         reject(new TransportError(`ssh to ${hop.user}@${hop.host}:${hop.port}: ${why}`));
       });
       client.connect(config);
@@ -159,6 +175,9 @@ export class SshTransport implements Transport {
  */
 function signal(stream: ClientChannel, name: string): void {
   if (stream.writable) return stream.signal(name);
-  const ch = stream as unknown as { outgoing?: { id: number; state: string }; _client?: { _protocol?: { signal(id: number, name: string): void } } };
+  const ch = stream as unknown as {
+    outgoing?: { id: number; state: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
   if (ch.outgoing && ch.outgoing.state !== 'closed') ch._client?._protocol?.signal(ch.outgoing.id, name);
 }

@@ -53,7 +53,9 @@ export function envHeader(env: Record<string, string> | undefined): string {
   for (const [name, value] of Object.entries(env ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new ConfigError(`invalid environment variable name "${name}"`);
     if (/[\r\n\0]/.test(value)) {
-      throw new ConfigError(`the value of ${name} contains a line break or NUL, which cannot be passed to a remote command`);
+      throw new ConfigError(
+        `the value of ${name} contains a line break or NUL, which cannot be passed to a remote command`,
+      );
     }
     lines.push(`${name}=${value}`);
   }
@@ -100,7 +102,9 @@ export function checkTrailer(
   if (!trailer) {
     throw new IntegrityError(
       `no integrity trailer from ${where}: the stream may have been cut (${local.bytes} bytes ${verb})`,
-      { hint: 'the connection or kubectl exec may have dropped the end of the stream; retry, and check the remote side' },
+      {
+        hint: 'the connection or kubectl exec may have dropped the end of the stream; retry, and check the remote side',
+      },
     );
   }
   if (trailer.bytes !== local.bytes || trailer.sha256 !== local.sha256) {

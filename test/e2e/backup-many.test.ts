@@ -40,15 +40,26 @@ describe('backup of several databases', () => {
     assert.equal(r.code, 1, r.stderr);
     const j = parseJson<BackupJson>(r);
     assert.equal(j.ok, false);
-    assert.deepEqual(j.results.map((x) => x.database), [a, b]);
-    assert.deepEqual(j.failures.map((f) => f.database), [blocked]);
+    assert.deepEqual(
+      j.results.map((x) => x.database),
+      [a, b],
+    );
+    assert.deepEqual(
+      j.failures.map((f) => f.database),
+      [blocked],
+    );
     assert.match(j.failures[0]!.error.message, /pg_dump exited with code 1[\s\S]*not currently accepting connections/);
     assert.match(r.stderr, new RegExp(`1 of 3 postgres backup\\(s\\) failed \\(${blocked}\\); 2 stored complete`));
 
-    const list = parseJson<{ backups: { database: string }[]; orphans: unknown[] }>(await runCli(['--json', 'list', 'postgres', '--env', 'prod'], { cwd: dir }));
+    const list = parseJson<{ backups: { database: string }[]; orphans: unknown[] }>(
+      await runCli(['--json', 'list', 'postgres', '--env', 'prod'], { cwd: dir }),
+    );
     assert.deepEqual(list.backups.map((x) => x.database).sort(), [a, b].sort());
     assert.deepEqual(list.orphans, []);
-    assert.ok(!(await listKeys(bucket, 'prod/postgres/')).some((k) => k.includes(blocked)), 'the failed database left an object');
+    assert.ok(
+      !(await listKeys(bucket, 'prod/postgres/')).some((k) => k.includes(blocked)),
+      'the failed database left an object',
+    );
     assert.deepEqual(await pendingUploads(bucket), []);
 
     const text = await runCli(['backup', 'postgres', '--env', 'prod'], { cwd: dir });

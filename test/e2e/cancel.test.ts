@@ -43,15 +43,26 @@ after(async () => {
   proxies = [];
 });
 
-async function startRun(db: string, rules: StallRule[], opts: { env?: Record<string, string>; pg?: Record<string, unknown>; s3?: Record<string, unknown> } = {}): Promise<Run> {
+async function startRun(
+  db: string,
+  rules: StallRule[],
+  opts: { env?: Record<string, string>; pg?: Record<string, unknown>; s3?: Record<string, unknown> } = {},
+): Promise<Run> {
   const bucket = await makeBucket();
   // Versioned: a plain delete would only hide an object behind a delete marker; removal must be by version.
-  await s3Client().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await s3Client().send(
+    new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }),
+  );
   const proxy = await StallProxy.start(s3.endpoint, rules);
   proxies.push(proxy);
   const dir = await tempDir();
   await writeConfig(dir, {
-    envs: { ci: { storage: s3Storage(bucket, { endpoint: proxy.endpoint, queueSize: 1, minPartSizeMiB: 5, ...opts.s3 }), postgres: pgSection([db], opts.pg) } },
+    envs: {
+      ci: {
+        storage: s3Storage(bucket, { endpoint: proxy.endpoint, queueSize: 1, minPartSizeMiB: 5, ...opts.s3 }),
+        postgres: pgSection([db], opts.pg),
+      },
+    },
   });
   const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'ci', '--compression', 'none'], {
     cwd: dir,
@@ -64,7 +75,10 @@ async function startRun(db: string, rules: StallRule[], opts: { env?: Record<str
 }
 
 /** Sends `sig`, waits for the exit; returns it with how long it took after the signal. */
-async function signal(run: Pick<Run, 'child'>, sig: 'SIGTERM' | 'SIGINT' = 'SIGTERM'): Promise<{ code: number; stderr: string; ms: number }> {
+async function signal(
+  run: Pick<Run, 'child'>,
+  sig: 'SIGTERM' | 'SIGINT' = 'SIGTERM',
+): Promise<{ code: number; stderr: string; ms: number }> {
   const t0 = Date.now();
   run.child.kill(sig);
   const r = await run.child;
@@ -90,12 +104,21 @@ async function untilStored(bucket: string, key: string): Promise<void> {
 async function assertNoTrace(bucket: string): Promise<void> {
   await assertNothingStored(bucket);
   const v = await s3Client().send(new ListObjectVersionsCommand({ Bucket: bucket }));
-  assert.deepEqual([...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((o) => `${o.Key} ${o.VersionId}`), [], 'versions left');
+  assert.deepEqual(
+    [...(v.Versions ?? []), ...(v.DeleteMarkers ?? [])].map((o) => `${o.Key} ${o.VersionId}`),
+    [],
+    'versions left',
+  );
 }
 
 /** "PUT /bucket/env/postgres/x.dump?..." -> "env/postgres/x.dump" */
 function keyOf(line: string, bucket: string): string {
-  return decodeURIComponent(line.split(' ')[1]!.split('?')[0]!.slice(bucket.length + 2));
+  return decodeURIComponent(
+    line
+      .split(' ')[1]!
+      .split('?')[0]!
+      .slice(bucket.length + 2),
+  );
 }
 
 function assertCancelled(r: { code: number; stderr: string; ms: number }, sig = 'SIGTERM'): void {
@@ -121,9 +144,18 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     const dir = await tempDir();
     const mark = join(dir, 'psql-started');
     const pids = join(dir, 'pids');
-    const run = await startRun(small, [], { pg: { binDir: PGFAULT }, env: { IGB_FAULT: 'stall-psql', IGB_FAULT_MARK: mark, IGB_FAULT_PIDS: pids } });
+    const run = await startRun(small, [], {
+      pg: { binDir: PGFAULT },
+      env: { IGB_FAULT: 'stall-psql', IGB_FAULT_MARK: mark, IGB_FAULT_PIDS: pids },
+    });
     for (let i = 0; i < 400; i++) {
-      if (await readFile(mark).then(() => true, () => false)) break;
+      if (
+        await readFile(mark).then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       await new Promise((r) => setTimeout(r, 25));
     }
     const r = await signal(run);
@@ -140,9 +172,18 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     const line = await run.proxy.caught(0);
     const r = await signal(run, 'SIGINT');
     assertCancelled(r, 'SIGINT');
-    assert.ok(r.stderr.includes(`the write to s3://${run.bucket}/${keyOf(line, run.bucket)} left nothing behind`), r.stderr);
+    assert.ok(
+      r.stderr.includes(`the write to s3://${run.bucket}/${keyOf(line, run.bucket)} left nothing behind`),
+      r.stderr,
+    );
     await assertNoTrace(run.bucket);
-    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${big}'`), '0');
+    assert.equal(
+      await psql(
+        'postgres',
+        `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${big}'`,
+      ),
+      '0',
+    );
   });
 
   it('while the multipart upload completes (server done, answer held): that version is removed, exit 130', async () => {
@@ -152,14 +193,20 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     await untilStored(run.bucket, key);
     const r = await signal(run);
     assertCancelled(r);
-    assert.match(r.stderr, new RegExp(`the object s3://${run.bucket}/${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(version [^)]+\\) that this write had completed was removed`));
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `the object s3://${run.bucket}/${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(version [^)]+\\) that this write had completed was removed`,
+      ),
+    );
     await assertNoTrace(run.bucket);
   });
 
   it('while the multipart upload is being created (server done, answer held): the upload it never heard of is aborted', async () => {
     const run = await startRun(big, [{ match: /^POST \/[^?]+\.dump\?uploads/, action: 'hold' }]);
     const key = keyOf(await run.proxy.caught(0), run.bucket);
-    for (let i = 0; i < 200 && !(await pendingUploads(run.bucket)).includes(key); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !(await pendingUploads(run.bucket)).includes(key); i++)
+      await new Promise((r) => setTimeout(r, 50));
     assert.deepEqual(await pendingUploads(run.bucket), [key], 'the server never created the upload');
     const r = await signal(run);
     assertCancelled(r);
@@ -191,18 +238,25 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
   });
 
   it('a failure instead of a signal (the manifest stored, every answer to it lost): manifest and artifact removed, exit 1', async () => {
-    const run = await startRun(small, [{ match: /^PUT \/[^?]+\.manifest\.json(\?x-id=PutObject)?$/, action: 'hold' }], { s3: { idleTimeoutSec: 2 } });
+    const run = await startRun(small, [{ match: /^PUT \/[^?]+\.manifest\.json(\?x-id=PutObject)?$/, action: 'hold' }], {
+      s3: { idleTimeoutSec: 2 },
+    });
     const manifestKey = keyOf(await run.proxy.caught(0), run.bucket);
     const r = await run.child;
     assert.equal(r.exitCode, 1, String(r.stderr));
     assert.match(String(r.stderr), /stopped answering \(timed out after 3 attempts\)/);
     assert.ok(String(r.stderr).includes(`the object s3://${run.bucket}/${manifestKey}`), String(r.stderr));
-    assert.ok(String(r.stderr).includes(`removed s3://${run.bucket}/${manifestKey.replace(/\.manifest\.json$/, '')}`), String(r.stderr));
+    assert.ok(
+      String(r.stderr).includes(`removed s3://${run.bucket}/${manifestKey.replace(/\.manifest\.json$/, '')}`),
+      String(r.stderr),
+    );
     await assertNoTrace(run.bucket);
   });
 
   it('after the manifest was confirmed (while the lock is released): the backup is complete and kept, exit 0, said so', async () => {
-    const run = await startRun(small, [{ match: /^GET \/[^/?]+\/?\?prefix=[^&]*locks[^&]*&versions=/, action: 'delay', ms: 1500 }]);
+    const run = await startRun(small, [
+      { match: /^GET \/[^/?]+\/?\?prefix=[^&]*locks[^&]*&versions=/, action: 'delay', ms: 1500 },
+    ]);
     await run.proxy.caught(0);
     const r = await signal(run);
     assert.equal(r.code, 0, r.stderr);
@@ -210,12 +264,18 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     const keys = await listKeys(run.bucket);
     assert.equal(keys.filter((k) => k.endsWith('.manifest.json')).length, 1, keys.join('\n'));
     assert.equal(keys.filter((k) => k.endsWith('.dump')).length, 1, keys.join('\n'));
-    assert.deepEqual(keys.filter((k) => k.includes('/.igbackup/')), [], 'the lock was not released');
+    assert.deepEqual(
+      keys.filter((k) => k.includes('/.igbackup/')),
+      [],
+      'the lock was not released',
+    );
     assert.deepEqual(await pendingUploads(run.bucket), []);
   });
 
   it('cleanup that stalls too (abort and lock release unanswered): the last resort exits 130 within 10 s, saying what may be left', async () => {
-    const run = await startRun(big, [{ match: /^PUT \/[^?]+\.dump\?.*partNumber=1/, action: 'hold' }], { s3: { idleTimeoutSec: 60 } });
+    const run = await startRun(big, [{ match: /^PUT \/[^?]+\.dump\?.*partNumber=1/, action: 'hold' }], {
+      s3: { idleTimeoutSec: 60 },
+    });
     await run.proxy.caught(0);
     run.proxy.add({ match: /./, action: 'stall' }); // from now on, nothing is answered
     const r = await signal(run);
@@ -224,7 +284,13 @@ describe('a signal at every stage of a backup (S3 behind a stalling proxy)', () 
     assert.match(r.stderr, /cancelled by SIGTERM; the cleanup did not finish within 8 s: igbackup stops now/);
     assert.match(r.stderr, /the lock of this run/);
     assert.match(r.stderr, /an incomplete multipart upload/);
-    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${big}'`), '0');
+    assert.equal(
+      await psql(
+        'postgres',
+        `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${big}'`,
+      ),
+      '0',
+    );
   });
 });
 
@@ -246,7 +312,10 @@ describe('a signal on the file store', () => {
     assertCancelled(r);
     assert.match(r.stderr, /the write to file:\/\/\S+ left nothing behind/);
     const left = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-    assert.deepEqual(left.filter((e) => e.isFile()).map((e) => e.name), []);
+    assert.deepEqual(
+      left.filter((e) => e.isFile()).map((e) => e.name),
+      [],
+    );
     await psql('postgres', `DROP DATABASE ${db} WITH (FORCE)`);
   });
 });

@@ -36,10 +36,23 @@ async function backup(dir: string, env: string, db: string): Promise<string> {
 }
 
 /** Plants lying manifests beside the real backups; returns manifest key → the reason text expected for it. */
-async function plant(raw: RawStore, a: string, b: string, realA: string, realB: string, other: string): Promise<Map<string, RegExp>> {
+async function plant(
+  raw: RawStore,
+  a: string,
+  b: string,
+  realA: string,
+  realB: string,
+  other: string,
+): Promise<Map<string, RegExp>> {
   const template = await readManifest(raw, realA);
   const planted = new Map<string, RegExp>();
-  const put = async (name: string, when: Date, patch: (m: typeof template) => void, why: RegExp, text?: string): Promise<void> => {
+  const put = async (
+    name: string,
+    when: Date,
+    patch: (m: typeof template) => void,
+    why: RegExp,
+    text?: string,
+  ): Promise<void> => {
     const m = structuredClone(template);
     const key = `prod/postgres/${name}_${ts(when)}.dump.zst`;
     m.startedAt = when.toISOString();
@@ -54,8 +67,23 @@ async function plant(raw: RawStore, a: string, b: string, realA: string, realB: 
   await put(a, new Date(now - 60_000), (m) => (m.artifacts[0]!.key = otherEnvKey), /lies outside prod\/postgres\//);
   await put(a, new Date('2099-01-01T00:00:00Z'), () => undefined, /later than the manifest object|in the future/);
   await put(b, new Date(now + 3_600_000), () => undefined, /later than the manifest object|in the future/);
-  await put(a, new Date(now - 120_000), (m) => m.artifacts.push({ ...template.artifacts[0]!, role: 'globals', key: realB }), /does not belong/);
-  await put(a, new Date(now - 180_000), (m) => m.artifacts.push({ ...template.artifacts[0]!, role: 'globals', key: `prod/postgres/../prod2/postgres/x.dump.zst` }), /"\.\." segments/);
+  await put(
+    a,
+    new Date(now - 120_000),
+    (m) => m.artifacts.push({ ...template.artifacts[0]!, role: 'globals', key: realB }),
+    /does not belong/,
+  );
+  await put(
+    a,
+    new Date(now - 180_000),
+    (m) =>
+      m.artifacts.push({
+        ...template.artifacts[0]!,
+        role: 'globals',
+        key: `prod/postgres/../prod2/postgres/x.dump.zst`,
+      }),
+    /"\.\." segments/,
+  );
   await put(a, new Date(now - 240_000), (m) => (m.env = 'prod2'), /names env "prod2"/);
   await put(b, new Date(now - 300_000), (m) => ((m.target as { database: string }).database = a), /names database/);
   await put(a, new Date(now - 360_000), () => undefined, /does not parse/, '{ "schema": "igbackup.manifest/v1", ');
@@ -74,7 +102,12 @@ async function scenario(kind: 's3' | 'file'): Promise<void> {
     writeConfig(dir, {
       tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
       envs: {
-        prod: { tier: 'gold', retention: { keepLast: 1, keepDays: 0, orphanGraceHours: graceHours }, storage, postgres: pgSection([a, b]) },
+        prod: {
+          tier: 'gold',
+          retention: { keepLast: 1, keepDays: 0, orphanGraceHours: graceHours },
+          storage,
+          postgres: pgSection([a, b]),
+        },
         prod2: { storage, postgres: pgSection([a]) },
       },
     });
@@ -102,32 +135,56 @@ async function scenario(kind: 's3' | 'file'): Promise<void> {
   assert.match(text.stderr + text.stdout, new RegExp(`${planted.size} suspect manifest`));
 
   // status: the RPO counts only proven backups (the 2099 and future ones do not make it look fresh).
-  const st = parseJson<{ rows: { database: string; lastKey: string }[] }>(await runCli(['--json', 'status', '--env', 'prod'], { cwd: dir }));
-  assert.deepEqual(st.rows.map((r) => [r.database, r.lastKey]).sort(), [[a, realA], [b, realB]].sort());
+  const st = parseJson<{ rows: { database: string; lastKey: string }[] }>(
+    await runCli(['--json', 'status', '--env', 'prod'], { cwd: dir }),
+  );
+  assert.deepEqual(
+    st.rows.map((r) => [r.database, r.lastKey]).sort(),
+    [
+      [a, realA],
+      [b, realB],
+    ].sort(),
+  );
 
   // verify --latest picks the newest proven backup; --from a suspect one is refused at once (exit 3), no hang.
   const v = await runCli(['--json', 'verify', 'postgres', '--env', 'prod', '--latest', '--database', a], { cwd: dir });
   assert.equal(v.code, 0, v.stderr);
   assert.match(v.stdout, new RegExp(realA.replace(/[.]/g, '\\.')));
-  const bad = await runCli(['restore', 'postgres', '--env', 'prod', '--from', missing, '--yes', '--target-db', uniqueName('igb_never')], { cwd: dir });
+  const bad = await runCli(
+    ['restore', 'postgres', '--env', 'prod', '--from', missing, '--yes', '--target-db', uniqueName('igb_never')],
+    { cwd: dir },
+  );
   assert.equal(bad.code, 3, bad.stderr);
   assert.match(bad.stderr, /not a complete backup[\s\S]*missing from the store/);
 
   // prune within the grace period: only the old proven backups of a go; every suspect and orphan stays.
-  const p1 = parseJson<PruneJson>(await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }));
+  const p1 = parseJson<PruneJson>(
+    await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }),
+  );
   assert.deepEqual(p1.removed.map((r) => r.key).sort(), [old1, old2].sort());
-  assert.deepEqual(p1.kept.map((k) => [k.key, k.why]).sort(), [[realA, 'newest complete backup'], [realB, 'newest complete backup']].sort());
+  assert.deepEqual(
+    p1.kept.map((k) => [k.key, k.why]).sort(),
+    [
+      [realA, 'newest complete backup'],
+      [realB, 'newest complete backup'],
+    ].sort(),
+  );
   assert.equal(p1.suspectsRemoved.length + p1.orphansRemoved.length, 0);
   assert.equal(p1.suspectsKept.length, planted.size);
   for (const r of p1.removed) assert.match(r.why, /older than 0 days/);
 
   // After the grace period: suspects and orphans go; the other env's object, and every proven backup, stay.
   await config(0);
-  const p2 = parseJson<PruneJson>(await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }));
+  const p2 = parseJson<PruneJson>(
+    await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }),
+  );
   assert.equal(p2.suspectsRemoved.length, planted.size);
   assert.ok(p2.orphansRemoved.some((o) => o.key === short));
   const left = await raw.keys('prod');
-  assert.deepEqual(left.filter((k) => k.startsWith('prod/postgres/')).sort(), [realA, `${realA}.manifest.json`, realB, `${realB}.manifest.json`].sort());
+  assert.deepEqual(
+    left.filter((k) => k.startsWith('prod/postgres/')).sort(),
+    [realA, `${realA}.manifest.json`, realB, `${realB}.manifest.json`].sort(),
+  );
   assert.ok(left.includes(other) && left.includes(`${other}.manifest.json`), 'an object of env prod2 was deleted');
   for (const k of [realA, realB]) {
     const ok = await runCli(['verify', 'postgres', '--env', 'prod', '--from', k], { cwd: dir });
@@ -146,15 +203,31 @@ describe('catalog: replaced objects, nested envs, drill reports, locks and names
     const bucket = await makeBucket();
     const raw = rawS3(bucket);
     const a = await makeDatabase(uniqueName('igb_cat_r'), 30);
-    await writeConfig(dir, { envs: { prod: { retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 24 }, storage: s3Storage(bucket), postgres: pgSection([a]) } } });
+    await writeConfig(dir, {
+      envs: {
+        prod: {
+          retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 24 },
+          storage: s3Storage(bucket),
+          postgres: pgSection([a]),
+        },
+      },
+    });
     const old1 = await ageBackup(raw, await backup(dir, 'prod', a), 3);
     const old2 = await ageBackup(raw, await backup(dir, 'prod', a), 2);
     const newest = await backup(dir, 'prod', a);
     // Someone with write access replaces the newest dump with other bytes of the same size.
     await raw.put(newest, randomBytes((await raw.get(newest)).length));
-    const p = parseJson<PruneJson>(await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }));
-    assert.deepEqual(p.removed.map((r) => r.key), [old1]);
-    assert.deepEqual(p.kept.map((k) => k.key), [newest, old2]);
+    const p = parseJson<PruneJson>(
+      await runCli(['--json', 'prune', 'postgres', '--env', 'prod', '--yes'], { cwd: dir }),
+    );
+    assert.deepEqual(
+      p.removed.map((r) => r.key),
+      [old1],
+    );
+    assert.deepEqual(
+      p.kept.map((k) => k.key),
+      [newest, old2],
+    );
     assert.match(p.kept[1]!.why, /kept until an intact one is newer/);
     const v = await runCli(['--json', 'verify', 'postgres', '--env', 'prod', '--latest'], { cwd: dir });
     assert.equal(v.code, 0, v.stderr);
@@ -167,43 +240,88 @@ describe('catalog: replaced objects, nested envs, drill reports, locks and names
     const a = await makeDatabase(uniqueName('igb_cat_n'), 30);
     const both = await runCli(['list', '--env', 'team'], {
       cwd: dir,
-      env: { IGBACKUP_CONFIG: await writeConfig(dir, { envs: { team: { storage: s3Storage(bucket), postgres: pgSection([a]) }, postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) } } }) },
+      env: {
+        IGBACKUP_CONFIG: await writeConfig(dir, {
+          envs: {
+            team: { storage: s3Storage(bucket), postgres: pgSection([a]) },
+            postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) },
+          },
+        }),
+      },
     });
     assert.equal(both.code, 2);
-    assert.match(both.stderr, /envs\.postgres: its objects \(team\/postgres\/\) lie inside env team's folder \(team\/\)/);
+    assert.match(
+      both.stderr,
+      /envs\.postgres: its objects \(team\/postgres\/\) lie inside env team's folder \(team\/\)/,
+    );
     const inner = join(dir, 'inner');
     const outer = join(dir, 'outer');
     await mkdir(inner);
     await mkdir(outer);
-    await writeConfig(inner, { envs: { postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) } } });
-    await writeConfig(outer, { envs: { team: { retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 }, storage: s3Storage(bucket), postgres: pgSection([a]) } } });
+    await writeConfig(inner, {
+      envs: { postgres: { storage: s3Storage(bucket, { prefix: 'team' }), postgres: pgSection([a]) } },
+    });
+    await writeConfig(outer, {
+      envs: {
+        team: {
+          retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 },
+          storage: s3Storage(bucket),
+          postgres: pgSection([a]),
+        },
+      },
+    });
     const key = await backup(inner, 'postgres', a);
     await backup(outer, 'team', a);
     const p = parseJson<PruneJson>(await runCli(['--json', 'prune', '--env', 'team', '--yes'], { cwd: outer }));
     assert.equal(p.orphansRemoved.length + p.suspectsRemoved.length + p.removed.length, 0, JSON.stringify(p));
     const l = parseJson<ListJson>(await runCli(['--json', 'list', '--env', 'postgres'], { cwd: inner }));
-    assert.deepEqual(l.backups.map((b) => b.key), [key]);
+    assert.deepEqual(
+      l.backups.map((b) => b.key),
+      [key],
+    );
   });
 
-  it('status judges a drill report against today\'s RTO target; --force-unlock refuses a live holder; stored names cannot drive the terminal', async () => {
+  it("status judges a drill report against today's RTO target; --force-unlock refuses a live holder; stored names cannot drive the terminal", async () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
     const raw = rawS3(bucket);
     const a = await makeDatabase(uniqueName('igb_cat_s'), 30);
     await writeConfig(dir, {
       tiers: { gold: { rpoMinutes: 60, rtoMinutes: 60 } },
-      envs: { prod: { tier: 'gold', retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 }, storage: s3Storage(bucket), postgres: pgSection([a]) } },
+      envs: {
+        prod: {
+          tier: 'gold',
+          retention: { keepLast: 1, keepDays: 0, orphanGraceHours: 0 },
+          storage: s3Storage(bucket),
+          postgres: pgSection([a]),
+        },
+      },
     });
     const key = await backup(dir, 'prod', a);
     const at = new Date().toISOString();
-    await raw.put(`prod/.igbackup/drills/postgres/${a}_${ts(new Date())}.json`, JSON.stringify({ database: a, key, finishedAt: at, ok: true, rtoMet: true, rtoSeconds: 99_999_999 }));
+    await raw.put(
+      `prod/.igbackup/drills/postgres/${a}_${ts(new Date())}.json`,
+      JSON.stringify({ database: a, key, finishedAt: at, ok: true, rtoMet: true, rtoSeconds: 99_999_999 }),
+    );
     const st = await runCli(['--json', 'status', '--env', 'prod'], { cwd: dir });
     assert.equal(st.code, 6, st.stderr);
     assert.match(st.stdout, /the last drill failed/);
 
     const sleeper = execa('sleep', ['60']);
     const lockKey = 'prod/.igbackup/locks/postgres.json';
-    await raw.put(lockKey, JSON.stringify({ id: 'x', env: 'prod', engine: 'postgres', holder: 'cron@here', host: hostname(), pid: sleeper.pid, acquiredAt: at, expiresAt: new Date(Date.now() + 600_000).toISOString() }));
+    await raw.put(
+      lockKey,
+      JSON.stringify({
+        id: 'x',
+        env: 'prod',
+        engine: 'postgres',
+        holder: 'cron@here',
+        host: hostname(),
+        pid: sleeper.pid,
+        acquiredAt: at,
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      }),
+    );
     const forced = await runCli(['backup', 'postgres', '--env', 'prod', '--force-unlock'], { cwd: dir });
     assert.equal(forced.code, 7, forced.stderr);
     assert.match(forced.stderr, new RegExp(`--force-unlock refused: .* is alive \\(pid ${sleeper.pid} on this host`));
@@ -215,7 +333,10 @@ describe('catalog: replaced objects, nested envs, drill reports, locks and names
     const plan = await runCli(['prune', '--env', 'prod'], { cwd: dir });
     assert.equal(plan.code, 0, plan.stderr);
     // eslint-disable-next-line no-control-regex -- the escape character is what must not be printed
-    assert.ok(!/\u001b\[2J|\u001b\]0;/.test(plan.stdout + plan.stderr), 'a stored name wrote terminal control sequences');
+    assert.ok(
+      !/\u001b\[2J|\u001b\]0;/.test(plan.stdout + plan.stderr),
+      'a stored name wrote terminal control sequences',
+    );
     assert.match(plan.stdout, /x\\u001b\[2J\\u001b\]0;pwned\\u0007\.dump/);
   });
 });

@@ -8,7 +8,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeReadyPod } from '../helpers/kube.js';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { assertNothingStored, dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, sshServer, uniqueName } from '../helpers/servers.js';
+import {
+  assertNothingStored,
+  dropDatabase,
+  listKeys,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  psql,
+  s3,
+  sshServer,
+  uniqueName,
+} from '../helpers/servers.js';
 import { survivors } from '../helpers/procs.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 import { noCrash, pidsIn, timed } from '../helpers/timed.js';
@@ -33,7 +44,14 @@ describe('a child whose descendants keep its pipes open', () => {
       const bucket = await makeBucket();
       const holders = join(dir, `kube-holders-${mode}`);
       await writeConfig(dir, {
-        envs: { k8s: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: { type: 'kubernetes', namespace: 'db', selector: 'app=pg', idleTimeoutSec: 2 } }) } },
+        envs: {
+          k8s: {
+            storage: s3Storage(bucket),
+            postgres: pgSection([db], {
+              transport: { type: 'kubernetes', namespace: 'db', selector: 'app=pg', idleTimeoutSec: 2 },
+            }),
+          },
+        },
       });
       const r = await timed(['backup', 'postgres', '--env', 'k8s'], dir, {
         PATH: `${KUBE_BIN}:${process.env.PATH}`,
@@ -63,10 +81,28 @@ describe('a child whose descendants keep its pipes open', () => {
     await chmod(log, 0o666); // written by the SSH test user
     const [type, b64] = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
     await writeFile(join(dir, 'known_hosts'), `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`);
-    const transport = { type: 'ssh', host: sshServer.host, port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts'), idleTimeoutSec: 2 };
-    await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport, binDir: join(ROOT, 'test', 'fixtures', 'pgfault-remote') }) } } });
+    const transport = {
+      type: 'ssh',
+      host: sshServer.host,
+      port: sshServer.port,
+      user: sshServer.user,
+      identityFile: sshServer.key,
+      knownHosts: join(dir, 'known_hosts'),
+      idleTimeoutSec: 2,
+    };
+    await writeConfig(dir, {
+      envs: {
+        vm: {
+          storage: s3Storage(bucket),
+          postgres: pgSection([db], { transport, binDir: join(ROOT, 'test', 'fixtures', 'pgfault-remote') }),
+        },
+      },
+    });
     const r = await timed(['backup', 'postgres', '--env', 'vm'], dir);
-    const holders = (await readFile(log, 'utf8')).split('\n').filter((l) => l.includes(db)).map((l) => Number(l.split(' ')[0]));
+    const holders = (await readFile(log, 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes(db))
+      .map((l) => Number(l.split(' ')[0]));
     const left = await survivors(holders);
     for (const p of left) process.kill(p, 'SIGKILL');
     assert.equal(r.code, 1, r.stderr);
@@ -82,13 +118,18 @@ describe('a child whose descendants keep its pipes open', () => {
     it(`a local producer that exits 0 while a descendant holds its output (${mode}): exit 1 promptly, nothing stored`, async () => {
       const bucket = await makeBucket();
       const holders = join(dir, `pg-holders-${mode}`);
-      await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: PGFAULT }) } } });
+      await writeConfig(dir, {
+        envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { binDir: PGFAULT }) } },
+      });
       const r = await timed(['backup', 'postgres', '--env', 'ci'], dir, { IGB_FAULT: mode, IGB_FAULT_PIDS: holders });
       const pids = await pidsIn(holders);
       const left = await survivors(pids);
       for (const p of left) process.kill(p, 'SIGKILL');
       assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /pg_dump was stopped by igbackup[\s\S]*its output was still held open 2 s after it exited \(by a process it started\)/);
+      assert.match(
+        r.stderr,
+        /pg_dump was stopped by igbackup[\s\S]*its output was still held open 2 s after it exited \(by a process it started\)/,
+      );
       assert.ok(r.ms < 30_000, `took ${r.ms} ms`);
       noCrash(r);
       await assertNothingStored(bucket);
@@ -111,11 +152,19 @@ describe('an S3 endpoint that stalls longer than the client timeouts (stalling p
   });
 
   const storage = (bucket: string, proxy: StallProxy): Record<string, unknown> =>
-    s3Storage(bucket, { endpoint: proxy.endpoint, queueSize: 1, minPartSizeMiB: 5, idleTimeoutSec: 2, connectTimeoutSec: 2 });
+    s3Storage(bucket, {
+      endpoint: proxy.endpoint,
+      queueSize: 1,
+      minPartSizeMiB: 5,
+      idleTimeoutSec: 2,
+      connectTimeoutSec: 2,
+    });
 
   it('a part upload that stalls: exit 1 naming the endpoint, the upload aborted, nothing at the key, lock gone', async () => {
     const bucket = await makeBucket();
-    const proxy = await StallProxy.start(s3.endpoint, [{ match: /^PUT \/[^?]+\.dump\?.*partNumber=2/, action: 'stall' }]);
+    const proxy = await StallProxy.start(s3.endpoint, [
+      { match: /^PUT \/[^?]+\.dump\?.*partNumber=2/, action: 'stall' },
+    ]);
     proxies.push(proxy);
     const dir = await tempDir();
     await writeConfig(dir, { envs: { ci: { storage: storage(bucket, proxy), postgres: pgSection([big]) } } });
@@ -136,11 +185,20 @@ describe('an S3 endpoint that stalls longer than the client timeouts (stalling p
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
-    const proxy = await StallProxy.start(s3.endpoint, [{ match: new RegExp(`^GET /${bucket}/[^?]+\\.dump\\.zst(\\?x-id=GetObject)?$`), action: 'cut', afterBytes: 256 * 1024 }]);
+    const proxy = await StallProxy.start(s3.endpoint, [
+      {
+        match: new RegExp(`^GET /${bucket}/[^?]+\\.dump\\.zst(\\?x-id=GetObject)?$`),
+        action: 'cut',
+        afterBytes: 256 * 1024,
+      },
+    ]);
     proxies.push(proxy);
     await writeConfig(dir, { envs: { ci: { storage: storage(bucket, proxy), postgres: pgSection([big]) } } });
     const scratch = uniqueName('igb_stall_r');
-    for (const args of [['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', scratch, '--jobs', '2'], ['verify', 'postgres', '--env', 'ci', '--from', key]]) {
+    for (const args of [
+      ['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', scratch, '--jobs', '2'],
+      ['verify', 'postgres', '--env', 'ci', '--from', key],
+    ]) {
       const r = await timed(args, dir);
       assert.equal(r.code, 1, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /read s3:\/\/\S+\.dump\.zst/);
@@ -149,6 +207,9 @@ describe('an S3 endpoint that stalls longer than the client timeouts (stalling p
       noCrash(r);
     }
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${scratch}%'`), '0');
-    assert.deepEqual((await listKeys(bucket)).filter((k) => k.includes('/.igbackup/')), []);
+    assert.deepEqual(
+      (await listKeys(bucket)).filter((k) => k.includes('/.igbackup/')),
+      [],
+    );
   });
 });

@@ -9,7 +9,17 @@ import { execa } from 'execa';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, pgSection, runCli, s3Storage, startBackup, tempDir, writeConfig } from '../helpers/cli.js';
-import { dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  listKeys,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 
 const LOCK = (env: string, engine: string) => `${env}/.igbackup/locks/${engine}.json`;
 
@@ -18,7 +28,9 @@ describe('backup lock', () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
     const name = await makeBigDatabase('igb_lock', 1_000_000);
-    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, { queueSize: 1, minPartSizeMiB: 5 }), postgres: pgSection([name]) } } });
+    await writeConfig(dir, {
+      envs: { ci: { storage: s3Storage(bucket, { queueSize: 1, minPartSizeMiB: 5 }), postgres: pgSection([name]) } },
+    });
     const first = startBackup(dir, 'ci');
     for (let i = 0; i < 200 && !(await listKeys(bucket, LOCK('ci', 'postgres'))).length; i++) await sleep(25);
     const second = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
@@ -28,7 +40,9 @@ describe('backup lock', () => {
     const r = await first;
     assert.equal(r.exitCode, 0, String(r.stderr));
     assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), [], 'the lock was not released');
-    const l = parseJson<{ backups: unknown[]; orphans: unknown[] }>(await runCli(['--json', 'list', '--env', 'ci'], { cwd: dir }));
+    const l = parseJson<{ backups: unknown[]; orphans: unknown[] }>(
+      await runCli(['--json', 'list', '--env', 'ci'], { cwd: dir }),
+    );
     assert.equal(l.backups.length, 1);
     assert.equal(l.orphans.length, 0);
     await psql('postgres', `DROP DATABASE ${name}`);
@@ -44,7 +58,16 @@ describe('backup lock', () => {
         new PutObjectCommand({
           Bucket: bucket,
           Key: LOCK('ci', 'postgres'),
-          Body: JSON.stringify({ id: 'other', env: 'ci', engine: 'postgres', holder: 'cron@db1', host: 'db1', pid: 4242, acquiredAt: new Date(0).toISOString(), expiresAt: expiresAt.toISOString() }),
+          Body: JSON.stringify({
+            id: 'other',
+            env: 'ci',
+            engine: 'postgres',
+            holder: 'cron@db1',
+            host: 'db1',
+            pid: 4242,
+            acquiredAt: new Date(0).toISOString(),
+            expiresAt: expiresAt.toISOString(),
+          }),
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: s3.kmsKeyId,
         }),
@@ -58,8 +81,19 @@ describe('backup lock', () => {
     await lock(new Date('2099-01-01T00:00:00Z'));
     const future = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(future.code, 0, future.stderr);
-    assert.match(future.stderr, /claims a lease until 2099-01-01T00:00:00.000Z, longer than any igbackup lease \(15 min\): not credible/);
-    await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: LOCK('ci', 'postgres'), Body: '{"id": 1', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+    assert.match(
+      future.stderr,
+      /claims a lease until 2099-01-01T00:00:00.000Z, longer than any igbackup lease \(15 min\): not credible/,
+    );
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: LOCK('ci', 'postgres'),
+        Body: '{"id": 1',
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: s3.kmsKeyId,
+      }),
+    );
     const garbage = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(garbage.code, 0, garbage.stderr);
     assert.match(garbage.stderr, /not a valid lock record/);
@@ -82,8 +116,24 @@ describe('backup lock', () => {
     await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
     const space = `${(await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim()}/${await readlink('/proc/self/ns/pid')}`;
     const put = (record: Record<string, unknown>) =>
-      s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: LOCK('ci', 'postgres'), Body: JSON.stringify(record), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
-    const live = { id: 'other', env: 'ci', engine: 'postgres', holder: 'ops@here', host: hostname(), acquiredAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 10 * 60_000).toISOString() };
+      s3Client().send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: LOCK('ci', 'postgres'),
+          Body: JSON.stringify(record),
+          ServerSideEncryption: 'aws:kms',
+          SSEKMSKeyId: s3.kmsKeyId,
+        }),
+      );
+    const live = {
+      id: 'other',
+      env: 'ci',
+      engine: 'postgres',
+      holder: 'ops@here',
+      host: hostname(),
+      acquiredAt: new Date().toISOString(),
+      expiresAt: new Date(Date.now() + 10 * 60_000).toISOString(),
+    };
 
     const child = execa('true');
     const dead = { pid: child.pid as number };
@@ -91,7 +141,12 @@ describe('backup lock', () => {
     await put({ ...live, pid: dead.pid, pidSpace: space });
     const r1 = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(r1.code, 0, r1.stderr);
-    assert.match(r1.stderr, new RegExp(`taking over the lock .*: the run holding it \\(pid ${dead.pid} on this host, ops@here\\) is not running any more`));
+    assert.match(
+      r1.stderr,
+      new RegExp(
+        `taking over the lock .*: the run holding it \\(pid ${dead.pid} on this host, ops@here\\) is not running any more`,
+      ),
+    );
 
     await put({ ...live, env: 'prod', engine: 'redis', pid: 4242 });
     const r2 = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
@@ -102,7 +157,10 @@ describe('backup lock', () => {
     await put({ ...live, operation: 'restore', pid: sleeper.pid, pidSpace: space });
     const r3 = await runCli(['backup', 'postgres', '--env', 'ci', '--force-unlock'], { cwd: dir });
     assert.equal(r3.code, 7, r3.stderr);
-    assert.match(r3.stderr, /--force-unlock refused: the run holding the lock \(a postgres restore\) of env "ci" is alive/);
+    assert.match(
+      r3.stderr,
+      /--force-unlock refused: the run holding the lock \(a postgres restore\) of env "ci" is alive/,
+    );
     sleeper.kill();
     await sleeper.catch(() => undefined);
     await dropDatabase(db);

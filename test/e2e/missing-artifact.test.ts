@@ -8,7 +8,16 @@ import { describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { dropDatabase, fingerprint, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  fingerprint,
+  makeBucket,
+  makeDatabase,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 import { fillRedis, startRedis } from '../helpers/redis.js';
 import { noCrash, timed } from '../helpers/timed.js';
 
@@ -34,7 +43,15 @@ function storeCases(): StoreCase[] {
         const o = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         const bytes = Buffer.from(await o.Body!.transformToByteArray());
         const body = bytes.subarray(0, Math.floor(bytes.length / 2));
-        await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+        await s3Client().send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: s3.kmsKeyId,
+          }),
+        );
       },
     },
     {
@@ -93,14 +110,27 @@ describe('restore and verify when the manifest exists but the artifact is missin
     await fillRedis(r, 200);
     const keys = await r.cli('DBSIZE');
     try {
-      for (const [store, fault, code] of [[fileCase, 'remove', 3], [s3Case, 'shorten', 3]] as const) {
+      for (const [store, fault, code] of [
+        [fileCase, 'remove', 3],
+        [s3Case, 'shorten', 3],
+      ] as const) {
         const dir = await tempDir();
-        await writeConfig(dir, { envs: { ci: { storage: await store.storage(dir), redis: { port: r.port, restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30 } } } } });
+        await writeConfig(dir, {
+          envs: {
+            ci: {
+              storage: await store.storage(dir),
+              redis: { port: r.port, restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30 } },
+            },
+          },
+        });
         const b = await runCli(['--json', 'backup', 'redis', '--env', 'ci'], { cwd: dir });
         assert.equal(b.code, 0, b.stderr);
         const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
         await store[fault](key);
-        for (const args of [['restore', 'redis', '--env', 'ci', '--from', key, '--yes'], ['verify', 'redis', '--env', 'ci', '--from', key]]) {
+        for (const args of [
+          ['restore', 'redis', '--env', 'ci', '--from', key, '--yes'],
+          ['verify', 'redis', '--env', 'ci', '--from', key],
+        ]) {
           const res = await timed(args, dir);
           assert.equal(res.code, code, `${store.name} ${fault} ${args[0]}: ${res.stderr}`);
           assert.ok(res.ms < 60_000, `took ${res.ms} ms`);
@@ -122,20 +152,33 @@ describe('restore and verify when the manifest exists but the artifact is missin
     await writeFile(join(home, 'data', 'databases', 'neo4j', 'store'), 'graph');
     await execa(join(N4J, 'neo4j'), ['start'], { env });
     const [, fileCase] = storeCases() as [StoreCase, StoreCase];
-    const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 3 };
+    const service = {
+      stop: ['neo4j', 'stop'],
+      start: ['neo4j', 'start'],
+      status: ['neo4j', 'status'],
+      readyTimeoutSec: 5,
+      startAttempts: 3,
+    };
     await writeConfig(dir, { envs: { vm: { storage: await fileCase.storage(dir), neo4j: { service } } } });
     const b = await runCli(['--json', 'backup', 'neo4j', '--env', 'vm'], { cwd: dir, env });
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
     await fileCase.remove(key);
     await writeFile(log, '');
-    for (const args of [['restore', 'neo4j', '--env', 'vm', '--from', key, '--yes'], ['verify', 'neo4j', '--env', 'vm', '--from', key]]) {
+    for (const args of [
+      ['restore', 'neo4j', '--env', 'vm', '--from', key, '--yes'],
+      ['verify', 'neo4j', '--env', 'vm', '--from', key],
+    ]) {
       const r = await timed(args, dir, env);
       assert.equal(r.code, 3, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /is missing from the store/);
       assert.ok(r.ms < 60_000, `took ${r.ms} ms`);
       noCrash(r);
     }
-    assert.deepEqual((await readFile(log, 'utf8')).split('\n').filter((l) => l && !l.startsWith('neo4j status')), [], 'Neo4j was touched');
+    assert.deepEqual(
+      (await readFile(log, 'utf8')).split('\n').filter((l) => l && !l.startsWith('neo4j status')),
+      [],
+      'Neo4j was touched',
+    );
   });
 });

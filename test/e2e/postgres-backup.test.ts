@@ -7,7 +7,16 @@ import { before, describe, it } from 'node:test';
 import { HeadObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { dropDatabase, fingerprint, makeBucket, makeDatabase, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  fingerprint,
+  makeBucket,
+  makeDatabase,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 
 interface BackupJson {
   ok: boolean;
@@ -53,11 +62,17 @@ describe('postgres backup and restore through S3 with SSE-KMS', () => {
     assert.equal(head.SSEKMSKeyId, s3.kmsKeyId);
     assert.equal(head.ContentLength, r.bytes);
     const body = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: r.key }));
-    const sha = createHash('sha256').update(Buffer.from(await body.Body!.transformToByteArray())).digest('hex');
+    const sha = createHash('sha256')
+      .update(Buffer.from(await body.Body!.transformToByteArray()))
+      .digest('hex');
     assert.equal(sha, r.sha256);
 
     const manifest = JSON.parse(
-      Buffer.from(await (await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: r.manifestKey }))).Body!.transformToByteArray()).toString(),
+      Buffer.from(
+        await (
+          await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: r.manifestKey }))
+        ).Body!.transformToByteArray(),
+      ).toString(),
     );
     assert.equal(manifest.engine, 'postgres');
     assert.equal(manifest.target.database, db);
@@ -78,7 +93,10 @@ describe('postgres backup and restore through S3 with SSE-KMS', () => {
     assert.ok(text.stdout.includes(r.key));
 
     const scratch = uniqueName('igb_scratch');
-    const res = await runCli(['--json', 'restore', 'postgres', '--env', 'prod', '--from', r.key, '--target-db', scratch, '--yes'], { cwd: dir, env });
+    const res = await runCli(
+      ['--json', 'restore', 'postgres', '--env', 'prod', '--from', r.key, '--target-db', scratch, '--yes'],
+      { cwd: dir, env },
+    );
     assert.equal(res.code, 0, res.stderr);
     assert.equal(await fingerprint(scratch), await fingerprint(db));
 
@@ -111,7 +129,10 @@ describe('postgres backup and restore through S3 with SSE-KMS', () => {
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<BackupJson>(b).results[0]!.key;
     assert.match(key, /\.dump$/);
-    const r = await runCli(['--json', 'restore', 'postgres', '--env', 'staging', '--from', key, '--keep-old', '--jobs', '2'], { cwd: dir });
+    const r = await runCli(
+      ['--json', 'restore', 'postgres', '--env', 'staging', '--from', key, '--keep-old', '--jobs', '2'],
+      { cwd: dir },
+    );
     assert.equal(r.code, 0, r.stderr);
     const kept = parseJson<{ result: { keptOldAs: string } }>(r).result.keptOldAs;
     assert.match(kept, /__igb_old_/);
@@ -135,7 +156,10 @@ describe('postgres backup and restore through S3 with SSE-KMS', () => {
     await psql('postgres', `DROP ROLE ${role};`);
     const scratch = uniqueName('igb_glob');
     const key = parseJson<BackupJson>(b).results[0]!.key;
-    const r = await runCli(['restore', 'postgres', '--env', 'prod', '--from', key, '--target-db', scratch, '--with-globals', '--yes'], { cwd: dir });
+    const r = await runCli(
+      ['restore', 'postgres', '--env', 'prod', '--from', key, '--target-db', scratch, '--with-globals', '--yes'],
+      { cwd: dir },
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_roles WHERE rolname = '${role}'`), '1');
     await dropDatabase(scratch);

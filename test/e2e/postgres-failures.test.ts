@@ -27,8 +27,15 @@ describe('backup failures leave nothing behind', () => {
     db = await makeDatabase(uniqueName('igb_fail'), 500);
   });
 
-  async function configWith(bucket: string, pgExtra: Record<string, unknown> = {}, storageExtra: Record<string, unknown> = {}, dbs = [db]): Promise<void> {
-    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket, storageExtra), postgres: pgSection(dbs, pgExtra) } } });
+  async function configWith(
+    bucket: string,
+    pgExtra: Record<string, unknown> = {},
+    storageExtra: Record<string, unknown> = {},
+    dbs = [db],
+  ): Promise<void> {
+    await writeConfig(dir, {
+      envs: { ci: { storage: s3Storage(bucket, storageExtra), postgres: pgSection(dbs, pgExtra) } },
+    });
   }
 
   it('pg_dump exiting non-zero (the server refuses the database): exit 1, pg_dump stderr shown, nothing stored', async () => {
@@ -78,19 +85,30 @@ describe('backup failures leave nothing behind', () => {
     const r = await child;
     assert.equal(r.exitCode, 1, String(r.stderr));
     assert.match(String(r.stderr), /pg_dump exited with code 1/);
-    assert.match(String(r.stderr), /terminating connection due to administrator command|server closed the connection unexpectedly/);
+    assert.match(
+      String(r.stderr),
+      /terminating connection due to administrator command|server closed the connection unexpectedly/,
+    );
     await assertNothingStored(bucket);
     await psql('postgres', `DROP DATABASE ${name}`);
   });
 
   it('S3 unreachable: exit 1 naming the endpoint, pg_dump stopped', async () => {
     await writeConfig(dir, {
-      envs: { ci: { storage: { type: 's3', bucket: 'igb-nowhere', endpoint: 'http://127.0.0.1:9', kmsKeyId: 'k' }, postgres: pgSection([db]) } },
+      envs: {
+        ci: {
+          storage: { type: 's3', bucket: 'igb-nowhere', endpoint: 'http://127.0.0.1:9', kmsKeyId: 'k' },
+          postgres: pgSection([db]),
+        },
+      },
     });
     const r = await runCli(['backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /cannot reach the S3 endpoint http:\/\/127\.0\.0\.1:9/);
-    const still = await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${db}'`);
+    const still = await psql(
+      'postgres',
+      `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump' AND datname = '${db}'`,
+    );
     assert.equal(still, '0');
   });
 
@@ -132,7 +150,13 @@ describe('restore refuses what does not match its manifest', () => {
     const mid = Math.floor(bytes.length / 2);
     bytes[mid] = (bytes[mid] as number) ^ 0xff;
     await s3Client().send(
-      new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }),
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: key,
+        Body: bytes,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: s3.kmsKeyId,
+      }),
     );
     await psql(db, `UPDATE customers SET note = 'changed after backup' WHERE id = 1;`);
     const before = await fingerprint(db);
@@ -153,6 +177,9 @@ describe('restore refuses what does not match its manifest', () => {
     const l = await runCli(['--json', 'list', '--env', 'ci'], { cwd: dir });
     const listed = parseJson<{ backups: unknown[]; orphans: { key: string }[] }>(l);
     assert.equal(listed.backups.length, 0);
-    assert.deepEqual(listed.orphans.map((o) => o.key), [key]);
+    assert.deepEqual(
+      listed.orphans.map((o) => o.key),
+      [key],
+    );
   });
 });

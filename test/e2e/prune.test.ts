@@ -21,7 +21,16 @@ describe('prune', () => {
     const dir = await tempDir();
     const bucket = uniqueName('igb-prune');
     const db = await makeDatabase(uniqueName('igb_prune'), 50);
-    await writeConfig(dir, { envs: { prod: { protected: true, retention: { keepLast: 2, keepDays: 25, orphanGraceHours: 0 }, storage: s3Storage(bucket), postgres: pgSection([db]) } } });
+    await writeConfig(dir, {
+      envs: {
+        prod: {
+          protected: true,
+          retention: { keepLast: 2, keepDays: 25, orphanGraceHours: 0 },
+          storage: s3Storage(bucket),
+          postgres: pgSection([db]),
+        },
+      },
+    });
     assert.equal((await runCli(['storage', 'init', '--env', 'prod'], { cwd: dir })).code, 0);
     const keys: string[] = [];
     for (let i = 0; i < 4; i++) {
@@ -35,7 +44,10 @@ describe('prune', () => {
     keys[0] = await ageBackup(raw, keys[0]!, 30);
     keys[1] = await ageBackup(raw, keys[1]!, 20);
     // An orphan (no manifest) and a backup whose manifest is broken.
-    const put = (Key: string, Body: string) => s3Client().send(new PutObjectCommand({ Bucket: bucket, Key, Body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+    const put = (Key: string, Body: string) =>
+      s3Client().send(
+        new PutObjectCommand({ Bucket: bucket, Key, Body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }),
+      );
     await put(`prod/postgres/${db}_orphan.dump.zst`, 'partial');
     await put(`prod/postgres/${db}_bad.dump.zst`, 'data');
     await put(`prod/postgres/${db}_bad.dump.zst.manifest.json`, '{ not json');
@@ -45,10 +57,19 @@ describe('prune', () => {
     const p = parseJson<PruneJson>(plan);
     assert.equal(p.dryRun, true);
     assert.deepEqual(p.removed.map((r) => r.key).sort(), [keys[0], keys[3]].sort());
-    assert.deepEqual(p.kept.map((k) => k.key), [keys[2], keys[1]]);
+    assert.deepEqual(
+      p.kept.map((k) => k.key),
+      [keys[2], keys[1]],
+    );
     assert.equal(p.kept[0]?.why, 'newest complete backup');
-    assert.deepEqual(p.orphansRemoved.map((o) => o.key).sort(), [`prod/postgres/${db}_bad.dump.zst`, `prod/postgres/${db}_orphan.dump.zst`]);
-    assert.deepEqual(p.suspectsRemoved.map((o) => o.key), [`prod/postgres/${db}_bad.dump.zst.manifest.json`]);
+    assert.deepEqual(p.orphansRemoved.map((o) => o.key).sort(), [
+      `prod/postgres/${db}_bad.dump.zst`,
+      `prod/postgres/${db}_orphan.dump.zst`,
+    ]);
+    assert.deepEqual(
+      p.suspectsRemoved.map((o) => o.key),
+      [`prod/postgres/${db}_bad.dump.zst.manifest.json`],
+    );
     assert.match(p.suspectsRemoved[0]!.reasons.join(' '), /does not parse/);
     assert.equal((await listKeys(bucket, 'prod/postgres/')).length, 11, 'a dry run deleted something');
 
@@ -63,12 +84,18 @@ describe('prune', () => {
     assert.ok((v.Versions ?? []).some((x) => x.Key === keys[0]));
 
     // Even --keep-last 1 --keep-days 0 keeps the newest; --purge-versions leaves nothing of the rest.
-    const all = await runCli(['--json', 'prune', '--env', 'prod', '--keep-last', '1', '--keep-days', '0', '--yes', '--purge-versions'], { cwd: dir });
+    const all = await runCli(
+      ['--json', 'prune', '--env', 'prod', '--keep-last', '1', '--keep-days', '0', '--yes', '--purge-versions'],
+      { cwd: dir },
+    );
     assert.equal(all.code, 0, all.stderr);
     assert.deepEqual((await listKeys(bucket, 'prod/postgres/')).sort(), [keys[2], `${keys[2]}.manifest.json`].sort());
     const gone = await s3Client().send(new ListObjectVersionsCommand({ Bucket: bucket, Prefix: keys[1] }));
     assert.equal([...(gone.Versions ?? []), ...(gone.DeleteMarkers ?? [])].filter((x) => x.Key === keys[1]).length, 0);
     const l = await runCli(['--json', 'list', '--env', 'prod'], { cwd: dir });
-    assert.deepEqual(parseJson<{ backups: { key: string }[] }>(l).backups.map((b) => b.key), [keys[2]]);
+    assert.deepEqual(
+      parseJson<{ backups: { key: string }[] }>(l).backups.map((b) => b.key),
+      [keys[2]],
+    );
   });
 });

@@ -26,8 +26,16 @@ function redisSection(r: RedisInstance, extra: Record<string, unknown> = {}): Re
 
 const env = { TEST_REDIS_PASSWORD: PASSWORD };
 
-async function backupKey(dir: string, envName: string, extraArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<string> {
-  const b = await runCli(['--json', 'backup', 'redis', '--env', envName, ...extraArgs], { cwd: dir, env: { ...env, ...extraEnv } });
+async function backupKey(
+  dir: string,
+  envName: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string> = {},
+): Promise<string> {
+  const b = await runCli(['--json', 'backup', 'redis', '--env', envName, ...extraArgs], {
+    cwd: dir,
+    env: { ...env, ...extraEnv },
+  });
   assert.equal(b.code, 0, b.stderr);
   assert.ok(!b.stdout.includes(PASSWORD) && !b.stderr.includes(PASSWORD));
   return parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
@@ -87,7 +95,9 @@ describe('redis backup and restore', () => {
     const r = await startRedis({ password: PASSWORD });
     await fillRedis(r, 300);
     const before = await digest(r);
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: redisSection(r, { mode: 'bgsave' }) } } });
+    await writeConfig(dir, {
+      envs: { dev: { storage: s3Storage(bucket), redis: redisSection(r, { mode: 'bgsave' }) } },
+    });
     const key = await backupKey(dir, 'dev');
     await r.cli('FLUSHALL');
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--latest'], { cwd: dir, env });
@@ -108,12 +118,17 @@ describe('redis backup and restore', () => {
     const marker = join(dir, `fail-once-${r.port}`);
     const flaky = [join(ROOT, 'test', 'fixtures', 'bin', 'fail-once'), marker, ...r.start];
     await writeConfig(dir, {
-      envs: { dev: { storage: s3Storage(bucket), redis: redisSection(r, { restore: { start: flaky, loadTimeoutSec: 30 } }) } },
+      envs: {
+        dev: { storage: s3Storage(bucket), redis: redisSection(r, { restore: { start: flaky, loadTimeoutSec: 30 } }) },
+      },
     });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir, env });
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /injected failure/);
-    assert.match(res.stderr, /recovery: .*put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb .*: ok/);
+    assert.match(
+      res.stderr,
+      /recovery: .*put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb .*: ok/,
+    );
     assert.equal(await r.cli('PING'), 'PONG', 'Redis was left stopped');
     assert.equal(await r.cli('GET', 'current'), 'data');
     await r.stop();
@@ -124,10 +139,19 @@ describe('redis backup and restore', () => {
     await fillRedis(r, 100);
     const b2 = await makeBucket();
     await writeConfig(dir, { envs: { dev: { storage: s3Storage(b2), redis: redisSection(r) } } });
-    const child = execa('node', [BIN, 'backup', 'redis', '--env', 'dev'], { cwd: dir, env: { ...env, NO_COLOR: '1' }, reject: false });
+    const child = execa('node', [BIN, 'backup', 'redis', '--env', 'dev'], {
+      cwd: dir,
+      env: { ...env, NO_COLOR: '1' },
+      reject: false,
+    });
     let killed = false;
     for (let i = 0; i < 200 && !killed; i++) {
-      killed = (await execa('pkill', ['-KILL', '-f', `redis-cli -h 127.0.0.1 -p ${r.port} --no-auth-warning --rdb`], { reject: false })).exitCode === 0;
+      killed =
+        (
+          await execa('pkill', ['-KILL', '-f', `redis-cli -h 127.0.0.1 -p ${r.port} --no-auth-warning --rdb`], {
+            reject: false,
+          })
+        ).exitCode === 0;
       if (!killed) await sleep(25);
     }
     assert.ok(killed, 'redis-cli --rdb never ran');
@@ -141,14 +165,26 @@ describe('redis backup and restore', () => {
   it('redis check reports persistence settings and exits 6 on drift', async () => {
     const r = await startRedis({ password: PASSWORD });
     await writeConfig(dir, {
-      envs: { dev: { storage: s3Storage(bucket), redis: redisSection(r, { expect: { save: '3600 1 300 100 60 10000', appendonly: false } }) } },
+      envs: {
+        dev: {
+          storage: s3Storage(bucket),
+          redis: redisSection(r, { expect: { save: '3600 1 300 100 60 10000', appendonly: false } }),
+        },
+      },
     });
     const ok = await runCli(['--json', 'redis', 'check', '--env', 'dev'], { cwd: dir, env });
     assert.equal(ok.code, 0, ok.stderr);
     const rows = parseJson<{ rows: { item: string; status: string }[] }>(ok).rows;
-    assert.deepEqual(rows.filter((x) => x.item === 'save' || x.item === 'appendonly').map((x) => x.status), ['ok', 'ok']);
+    assert.deepEqual(
+      rows.filter((x) => x.item === 'save' || x.item === 'appendonly').map((x) => x.status),
+      ['ok', 'ok'],
+    );
     assert.ok(rows.some((x) => x.item === 'vm.overcommit_memory'));
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: redisSection(r, { expect: { save: '900 1', appendonly: true } }) } } });
+    await writeConfig(dir, {
+      envs: {
+        dev: { storage: s3Storage(bucket), redis: redisSection(r, { expect: { save: '900 1', appendonly: true } }) },
+      },
+    });
     const drift = await runCli(['redis', 'check', '--env', 'dev'], { cwd: dir, env });
     assert.equal(drift.code, 6, drift.stderr);
     assert.match(drift.stdout, /save\s+3600 1 300 100 60 10000\s+900 1\s+drift/);
@@ -165,7 +201,14 @@ describe('redis over SSH and kubectl', () => {
     const before = await digest(r);
     const hostKey = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
     await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${sshServer.port} ${hostKey[0]} ${hostKey[1]}\n`);
-    const transport = { type: 'ssh', host: '127.0.0.1', port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts') };
+    const transport = {
+      type: 'ssh',
+      host: '127.0.0.1',
+      port: sshServer.port,
+      user: sshServer.user,
+      identityFile: sshServer.key,
+      knownHosts: join(dir, 'known_hosts'),
+    };
     await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), redis: redisSection(r, { transport }) } } });
     const key = await backupKey(dir, 'vm');
     await r.cli('FLUSHALL');
@@ -187,13 +230,19 @@ describe('redis over SSH and kubectl', () => {
     await writeConfig(dir, { envs: { k8s: { storage: s3Storage(bucket), redis: redisSection(r, { transport }) } } });
     const key = await backupKey(dir, 'k8s', [], kube);
     await r.cli('FLUSHALL');
-    const res = await runCli(['restore', 'redis', '--env', 'k8s', '--from', key], { cwd: dir, env: { ...env, ...kube } });
+    const res = await runCli(['restore', 'redis', '--env', 'k8s', '--from', key], {
+      cwd: dir,
+      env: { ...env, ...kube },
+    });
     assert.equal(res.code, 0, res.stderr);
     assert.equal(await digest(r), before);
 
     const b2 = await makeBucket();
     await writeConfig(dir, { envs: { k8s: { storage: s3Storage(b2), redis: redisSection(r, { transport }) } } });
-    const bad = await runCli(['backup', 'redis', '--env', 'k8s'], { cwd: dir, env: { ...env, ...kube, IGB_KUBECTL_TRUNCATE_TAIL: '100', IGB_KUBECTL_FAULT_ONLY: '--rdb' } });
+    const bad = await runCli(['backup', 'redis', '--env', 'k8s'], {
+      cwd: dir,
+      env: { ...env, ...kube, IGB_KUBECTL_TRUNCATE_TAIL: '100', IGB_KUBECTL_FAULT_ONLY: '--rdb' },
+    });
     assert.equal(bad.code, 3, bad.stderr);
     await assertNothingStored(b2);
     await r.stop();

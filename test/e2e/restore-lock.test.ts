@@ -9,12 +9,28 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { execa } from 'execa';
 import { BIN, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { digest, fillRedis, startRedis } from '../helpers/redis.js';
-import { dropDatabase, fingerprint, listKeys, makeBigDatabase, makeBucket, makeDatabase, pg, psql, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  fingerprint,
+  listKeys,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  pg,
+  psql,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 
 const PG_ENV = { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password };
 
 function startRestore(dir: string, key: string, target: string) {
-  return execa('node', [BIN, 'restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--jobs', '1'], { cwd: dir, env: PG_ENV, reject: false });
+  return execa(
+    'node',
+    [BIN, 'restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--jobs', '1'],
+    { cwd: dir, env: PG_ENV, reject: false },
+  );
 }
 
 async function backup(dir: string): Promise<string> {
@@ -31,13 +47,32 @@ async function waitForKey(bucket: string, prefix: string): Promise<void> {
   throw new Error(`no object under ${prefix}`);
 }
 
-const scratchLeft = (target: string): Promise<string> => psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb\\_%'`);
+const scratchLeft = (target: string): Promise<string> =>
+  psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb\\_%'`);
 
 /** A lock record of a run that is alive elsewhere (another host), with a lease that has not run out. */
 async function liveLock(bucket: string, key: string, operation: string): Promise<void> {
   const now = Date.now();
-  const body = { id: 'other', env: 'ci', engine: key.includes('redis') ? 'redis' : 'postgres', operation, holder: 'cron@db1', host: 'db1', pid: 4242, acquiredAt: new Date(now).toISOString(), expiresAt: new Date(now + 10 * 60_000).toISOString() };
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: JSON.stringify(body), ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+  const body = {
+    id: 'other',
+    env: 'ci',
+    engine: key.includes('redis') ? 'redis' : 'postgres',
+    operation,
+    holder: 'cron@db1',
+    host: 'db1',
+    pid: 4242,
+    acquiredAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + 10 * 60_000).toISOString(),
+  };
+  await s3Client().send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: JSON.stringify(body),
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: s3.kmsKeyId,
+    }),
+  );
 }
 
 describe('restore lock', () => {
@@ -61,9 +96,14 @@ describe('restore lock', () => {
     const second = await startRestore(dir, bigKey, target);
     if (second.exitCode !== 7) {
       const r = await first;
-      assert.fail(`second exited ${second.exitCode}: ${String(second.stderr)}\n--- first exited ${r.exitCode}: ${String(r.stderr)}`);
+      assert.fail(
+        `second exited ${second.exitCode}: ${String(second.stderr)}\n--- first exited ${r.exitCode}: ${String(r.stderr)}`,
+      );
     }
-    assert.match(String(second.stderr), new RegExp(`a postgres restore into "${target}" of env "ci" is already running: .* since .* lease until`));
+    assert.match(
+      String(second.stderr),
+      new RegExp(`a postgres restore into "${target}" of env "ci" is already running: .* since .* lease until`),
+    );
     assert.match(String(second.stderr), /--force-unlock/);
     // Another database of the same env is restored meanwhile.
     const elsewhere = await startRestore(dir, smallKey, other);
@@ -71,7 +111,8 @@ describe('restore lock', () => {
     const r = await first;
     assert.equal(r.exitCode, 0, String(r.stderr));
 
-    const blob = (db: string): Promise<string> => psql(db, 'SELECT count(*) || md5(string_agg(v, \',\' ORDER BY id)) FROM blob');
+    const blob = (db: string): Promise<string> =>
+      psql(db, "SELECT count(*) || md5(string_agg(v, ',' ORDER BY id)) FROM blob");
     assert.equal(await blob(target), await blob(source));
     assert.equal(await scratchLeft(target), '0', 'a scratch or set-aside database was left');
     assert.deepEqual(await listKeys(bucket, 'ci/.igbackup/'), [], 'a lock was not released');
@@ -98,7 +139,7 @@ describe('restore lock', () => {
     await dropDatabase(target);
   });
 
-  it('a Redis restore while a backup of the env\'s Redis holds the lock: exit 7 before Redis is touched; --force-unlock takes it', async () => {
+  it("a Redis restore while a backup of the env's Redis holds the lock: exit 7 before Redis is touched; --force-unlock takes it", async () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
     const r = await startRedis();
@@ -115,9 +156,16 @@ describe('restore lock', () => {
     await liveLock(bucket, 'ci/.igbackup/locks/redis.json', 'backup');
     const res = await runCli(['restore', 'redis', '--env', 'ci', '--from', key], { cwd: dir });
     assert.equal(res.code, 7, res.stderr);
-    assert.match(res.stderr, /a redis backup of env "ci" is already running: cron@db1 \(pid 4242 on db1\).*\(this restore needs the same lock\)/);
+    assert.match(
+      res.stderr,
+      /a redis backup of env "ci" is already running: cron@db1 \(pid 4242 on db1\).*\(this restore needs the same lock\)/,
+    );
     assert.equal(await digest(r), before, 'Redis was touched');
-    assert.equal(await r.cli('INFO', 'server').then((i) => /process_id:(\d+)/.exec(i)?.[1]), pid, 'Redis was restarted');
+    assert.equal(
+      await r.cli('INFO', 'server').then((i) => /process_id:(\d+)/.exec(i)?.[1]),
+      pid,
+      'Redis was restarted',
+    );
 
     const forced = await runCli(['restore', 'redis', '--env', 'ci', '--from', key, '--force-unlock'], { cwd: dir });
     assert.equal(forced.code, 0, forced.stderr);

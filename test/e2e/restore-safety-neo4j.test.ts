@@ -14,7 +14,13 @@ import { makeBucket } from '../helpers/servers.js';
 import { neo4jHome } from '../helpers/neo4j.js';
 import { runWithSmallDisk } from '../helpers/small-disk.js';
 
-const service = { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5, startAttempts: 2 };
+const service = {
+  stop: ['neo4j', 'stop'],
+  start: ['neo4j', 'start'],
+  status: ['neo4j', 'status'],
+  readyTimeoutSec: 5,
+  startAttempts: 2,
+};
 
 /** A stand-in Neo4j with a backup of its store taken, then the store changed: `current` is what a restore must keep on failure. */
 async function backedUp(neo4jCfg: Record<string, unknown> = { service }) {
@@ -29,18 +35,23 @@ async function backedUp(neo4jCfg: Record<string, unknown> = { service }) {
   return {
     ...n,
     current,
-    restore: (extra: Record<string, string> = {}, args: string[] = []) => runCli([...args, 'restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env(extra) }),
+    restore: (extra: Record<string, string> = {}, args: string[] = []) =>
+      runCli([...args, 'restore', 'neo4j', '--env', 'vm', '--latest'], { cwd: n.dir, env: n.env(extra) }),
   };
 }
 
-const PUT_BACK = /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; started Neo4j/;
+const PUT_BACK =
+  /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; started Neo4j/;
 
 describe('neo4j restore safety: the previous database is put back', () => {
   it('check fails after the load: exit 1, the pre-restore store back, Neo4j running, the message says it was put back', async () => {
     const n = await backedUp();
     const r = await n.restore({ IGB_NEO4J_FAIL: 'check' });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /^error: neo4j-admin database check found problems in the restored "neo4j":\nInconsistencies found\n/m);
+    assert.match(
+      r.stderr,
+      /^error: neo4j-admin database check found problems in the restored "neo4j":\nInconsistencies found\n/m,
+    );
     assert.match(r.stderr, PUT_BACK);
     assert.deepEqual(await readFile(n.store), n.current);
     assert.ok(await n.running());
@@ -61,8 +72,18 @@ describe('neo4j restore safety: the previous database is put back', () => {
       env: { NO_COLOR: '1', ...n.env({ IGB_NEO4J_FAIL: 'slow-load@1', IGB_NEO4J_SLOW_SEC: '60' }) },
       reject: false,
     });
-    for (let i = 0; i < 600 && !(await n.calls()).some((c) => c.startsWith('neo4j-admin database load')); i++) await new Promise((res) => setTimeout(res, 50));
-    for (let i = 0; i < 100 && (await readFile(n.store).then((b) => b.length, () => -1)) !== 100; i++) await new Promise((res) => setTimeout(res, 50));
+    for (let i = 0; i < 600 && !(await n.calls()).some((c) => c.startsWith('neo4j-admin database load')); i++)
+      await new Promise((res) => setTimeout(res, 50));
+    for (
+      let i = 0;
+      i < 100 &&
+      (await readFile(n.store).then(
+        (b) => b.length,
+        () => -1,
+      )) !== 100;
+      i++
+    )
+      await new Promise((res) => setTimeout(res, 50));
     assert.equal((await readFile(n.store)).length, 100, 'the load did not get to replace the store');
     const t0 = Date.now();
     child.kill('SIGTERM');
@@ -79,7 +100,10 @@ describe('neo4j restore safety: the previous database is put back', () => {
     const n = await backedUp();
     const r = await n.restore({ IGB_NEO4J_FAIL: 'dump' });
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /could not keep a copy of the current "neo4j" before replacing it, so nothing was loaded: neo4j-admin exited with code 1/);
+    assert.match(
+      r.stderr,
+      /could not keep a copy of the current "neo4j" before replacing it, so nothing was loaded: neo4j-admin exited with code 1/,
+    );
     assert.match(r.stderr, /recovery: nothing had been changed; started Neo4j/);
     assert.ok(!(await n.calls()).some((c) => c.includes('database load')), 'something was loaded');
     assert.deepEqual(await readFile(n.store), n.current);
@@ -92,9 +116,15 @@ describe('neo4j restore safety: the previous database is put back', () => {
     assert.equal(r.code, 69, r.stderr);
     assert.match(r.stderr, /^error: Neo4j on \S+ is DOWN: /m);
     assert.match(r.stderr, /what failed first: neo4j-admin database check found problems in the restored "neo4j"/);
-    assert.match(r.stderr, /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): FAILED \(neo4j-admin exited with code 1: neo4j-admin: injected load failure; the copy is kept at \S+ on this machine; Neo4j is not started/);
+    assert.match(
+      r.stderr,
+      /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): FAILED \(neo4j-admin exited with code 1: neo4j-admin: injected load failure; the copy is kept at \S+ on this machine; Neo4j is not started/,
+    );
     assert.equal(await n.running(), false, 'Neo4j serves the database that failed');
-    const hint = /^hint: bring it back by hand: (neo4j-admin database load neo4j --from-stdin --overwrite-destination=true < (\S+) && neo4j start)$/m.exec(r.stderr);
+    const hint =
+      /^hint: bring it back by hand: (neo4j-admin database load neo4j --from-stdin --overwrite-destination=true < (\S+) && neo4j start)$/m.exec(
+        r.stderr,
+      );
     assert.ok(hint, r.stderr);
     const kept = hint[2]!;
     await execa('sh', ['-c', hint[1]!], { env: n.env() });
@@ -109,7 +139,10 @@ describe('neo4j restore safety: the previous database is put back', () => {
     const bad = await n.restore({ IGB_NEO4J_FAIL: 'check' });
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(bad.stderr, /warning: database "neo4j" does not exist yet: there is no previous database to keep/);
-    assert.match(bad.stderr, /recovery: "neo4j" did not exist before this restore, so there is no previous database to put back: the store of "neo4j" this restore wrote is left in place \(remove it if unwanted: .*\); started Neo4j/);
+    assert.match(
+      bad.stderr,
+      /recovery: "neo4j" did not exist before this restore, so there is no previous database to put back: the store of "neo4j" this restore wrote is left in place \(remove it if unwanted: .*\); started Neo4j/,
+    );
     assert.ok(await n.running());
     await rm(join(n.store, '..'), { recursive: true });
     const ok = await n.restore({}, ['--json']);
@@ -137,13 +170,22 @@ describe('neo4j restore: the state Neo4j was found in', () => {
     await n.clearCalls();
     const bad = await n.restore({ IGB_NEO4J_FAIL: 'check' });
     assert.equal(bad.code, 1, bad.stderr);
-    assert.match(bad.stderr, /Neo4j on \S+ is not running \(neo4j status\): it is not stopped, and it is left stopped afterwards, as found/);
-    assert.match(bad.stderr, /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; Neo4j was not running before and is left stopped/);
+    assert.match(
+      bad.stderr,
+      /Neo4j on \S+ is not running \(neo4j status\): it is not stopped, and it is left stopped afterwards, as found/,
+    );
+    assert.match(
+      bad.stderr,
+      /recovery: put the previous "neo4j" back \(loaded the copy taken before the restore\): ok; Neo4j was not running before and is left stopped/,
+    );
     assert.deepEqual(await readFile(n.store), n.current);
     assert.equal(await n.running(), false);
     const ok = await n.restore({}, ['--json']);
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stderr, /Neo4j was not running before the restore and is left stopped \(start it with: neo4j start\)/);
+    assert.match(
+      ok.stderr,
+      /Neo4j was not running before the restore and is left stopped \(start it with: neo4j start\)/,
+    );
     assert.equal(parseJson<{ result: { neo4j: string } }>(ok).result.neo4j, 'stopped');
     assert.ok(!(await n.calls()).some((c) => c === 'neo4j start' || c === 'neo4j stop'), 'the service was touched');
     assert.equal(await n.running(), false);
@@ -155,9 +197,18 @@ describe('neo4j restore: temp space for the copy', () => {
     const n = await backedUp();
     const mnt = join(n.dir, 'small');
     await mkdir(mnt);
-    const r = await runWithSmallDisk(mnt, 300, ['restore', 'neo4j', '--env', 'vm', '--latest', '--tmp-dir', mnt], n.dir, n.env());
+    const r = await runWithSmallDisk(
+      mnt,
+      300,
+      ['restore', 'neo4j', '--env', 'vm', '--latest', '--tmp-dir', mnt],
+      n.dir,
+      n.env(),
+    );
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /not enough space in \S+ for the decompressed backup .* and a copy of the current database taken before it is replaced/);
+    assert.match(
+      r.stderr,
+      /not enough space in \S+ for the decompressed backup .* and a copy of the current database taken before it is replaced/,
+    );
     assert.deepEqual(await n.calls(), []);
     assert.ok(await n.running());
   });
@@ -168,9 +219,18 @@ describe('neo4j restore: temp space for the copy', () => {
     await writeFile(n.store, big);
     const mnt = join(n.dir, 'small');
     await mkdir(mnt);
-    const r = await runWithSmallDisk(mnt, 700, ['restore', 'neo4j', '--env', 'vm', '--latest', '--tmp-dir', mnt], n.dir, n.env());
+    const r = await runWithSmallDisk(
+      mnt,
+      700,
+      ['restore', 'neo4j', '--env', 'vm', '--latest', '--tmp-dir', mnt],
+      n.dir,
+      n.env(),
+    );
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /could not keep a copy of the current "neo4j" before replacing it, so nothing was loaded: no space left in/);
+    assert.match(
+      r.stderr,
+      /could not keep a copy of the current "neo4j" before replacing it, so nothing was loaded: no space left in/,
+    );
     assert.ok(!(await n.calls()).some((c) => c.includes('database load')));
     assert.deepEqual(await readFile(n.store), big);
     assert.ok(await n.running());

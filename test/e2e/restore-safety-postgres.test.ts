@@ -13,7 +13,20 @@ import { planGlobals, type TargetGlobals } from '../../src/engines/postgres/glob
 import { sql as pgSql } from '../../src/engines/postgres/commands.js';
 import { LocalTransport } from '../../src/transports/local.js';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig, type CliResult } from '../helpers/cli.js';
-import { dropDatabase, dropRoles, fingerprint, makeBigDatabase, makeBucket, makeDatabase, pg, psql, roleState, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  dropRoles,
+  fingerprint,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  pg,
+  psql,
+  roleState,
+  s3,
+  s3Client,
+  uniqueName,
+} from '../helpers/servers.js';
 import { runWithSmallDisk } from '../helpers/small-disk.js';
 import { StallProxy } from '../helpers/stall-proxy.js';
 
@@ -56,8 +69,12 @@ describe('postgres restore safety: globals keep what exists, preflight before an
   /** Runs the CLI and returns it with the object GETs it made for these artifact keys (not manifests or listings). */
   async function run(args: string[], keys: string[], smallTmp?: string): Promise<CliResult & { gets: string[] }> {
     const from = proxy.seen.length;
-    const r = smallTmp ? await runWithSmallDisk(smallTmp, 1024, args, dir) : await runCli(args, { cwd: dir, env: { WEAK_PW } });
-    const gets = proxy.seen.slice(from).filter((l) => keys.some((k) => l === `GET /${bucket}/${k}` || l.startsWith(`GET /${bucket}/${k}?`)));
+    const r = smallTmp
+      ? await runWithSmallDisk(smallTmp, 1024, args, dir)
+      : await runCli(args, { cwd: dir, env: { WEAK_PW } });
+    const gets = proxy.seen
+      .slice(from)
+      .filter((l) => keys.some((k) => l === `GET /${bucket}/${k}` || l.startsWith(`GET /${bucket}/${k}?`)));
     return { ...r, gets };
   }
 
@@ -71,7 +88,8 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     return { key: r.key, globalsKey: m.artifacts.find((a) => a.role === 'globals')?.key };
   }
 
-  const scratchLeft = async (name: string): Promise<string> => psql('postgres', `SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '${name}%'`);
+  const scratchLeft = async (name: string): Promise<string> =>
+    psql('postgres', `SELECT string_agg(datname, ',') FROM pg_database WHERE datname LIKE '${name}%'`);
 
   before(async () => {
     dir = await tempDir();
@@ -116,20 +134,55 @@ describe('postgres restore safety: globals keep what exists, preflight before an
 
     const t1 = ident('igb_glob');
     databases.push(t1);
-    const r = await run(['--json', 'restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', t1, '--with-globals', '--yes'], []);
+    const r = await run(
+      [
+        '--json',
+        'restore',
+        'postgres',
+        '--env',
+        'staging',
+        '--from',
+        key,
+        '--target-db',
+        t1,
+        '--with-globals',
+        '--yes',
+      ],
+      [],
+    );
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await roleState(a), aNow, 'the existing role is exactly as it was before the restore');
-    assert.deepEqual(await roleState(b), bAtBackup, 'the role only in the backup is created with password, attributes, setting, membership');
+    assert.deepEqual(
+      await roleState(b),
+      bAtBackup,
+      'the role only in the backup is created with password, attributes, setting, membership',
+    );
     const globals = parseJson<{ result: { globals: GlobalsJson } }>(r).result.globals;
     assert.ok(globals.rolesCreated.includes(b));
     roles.push(...globals.rolesCreated.filter((x) => !roles.includes(x))); // roles other tests dropped since the backup
     assert.ok(globals.rolesKept.includes(a) && globals.rolesKept.includes(g));
     assert.deepEqual(globals.rolesOverwritten, []);
-    for (const s of [aAtBackup, aNow, bAtBackup]) assert.ok(!`${r.stdout}${r.stderr}`.includes(String(s?.rolpassword)), 'a password hash in the output');
+    for (const s of [aAtBackup, aNow, bAtBackup])
+      assert.ok(!`${r.stdout}${r.stderr}`.includes(String(s?.rolpassword)), 'a password hash in the output');
 
     const t2 = ident('igb_glob');
     databases.push(t2);
-    const o = await run(['restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', t2, '--with-globals', '--overwrite-roles', '--yes'], []);
+    const o = await run(
+      [
+        'restore',
+        'postgres',
+        '--env',
+        'staging',
+        '--from',
+        key,
+        '--target-db',
+        t2,
+        '--with-globals',
+        '--overwrite-roles',
+        '--yes',
+      ],
+      [],
+    );
     assert.equal(o.code, 0, o.stderr);
     assert.deepEqual(await roleState(a), aAtBackup, '--overwrite-roles puts the backup definition back');
     assert.match(o.stdout, new RegExp(`roles overwritten from the backup: .*"${a}"`));
@@ -140,7 +193,10 @@ describe('postgres restore safety: globals keep what exists, preflight before an
   it('a role without CREATEDB: exit 2 naming the fix, before any download, no scratch database', async () => {
     await config(weak);
     const target = ident('igb_new');
-    const r = await run(['restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', target, '--with-globals', '--yes'], [key, globalsKey]);
+    const r = await run(
+      ['restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', target, '--with-globals', '--yes'],
+      [key, globalsKey],
+    );
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, new RegExp(`role "${weak}" has no CREATEDB`));
     assert.match(r.stderr, new RegExp(`ALTER ROLE "${weak}" CREATEDB`));
@@ -165,7 +221,10 @@ describe('postgres restore safety: globals keep what exists, preflight before an
 
     const owner = ident('igb_owner');
     roles.unshift(owner);
-    await psql('postgres', `CREATE ROLE ${owner} NOLOGIN; ALTER DATABASE "${db}" OWNER TO ${owner}; GRANT ${owner} TO ${weak};`);
+    await psql(
+      'postgres',
+      `CREATE ROLE ${owner} NOLOGIN; ALTER DATABASE "${db}" OWNER TO ${owner}; GRANT ${owner} TO ${weak};`,
+    );
     const ok = await run(['restore', 'postgres', '--env', 'staging', '--from', key, '--no-owner', '--yes'], [key]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(ok.gets.length, 1);
@@ -177,7 +236,10 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     await psql('postgres', `ALTER ROLE ${weak} CONNECTION LIMIT 1;`);
     try {
       const target = ident('igb_conn');
-      const r = await run(['restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', target, '--jobs', '2', '--yes'], [key]);
+      const r = await run(
+        ['restore', 'postgres', '--env', 'staging', '--from', key, '--target-db', target, '--jobs', '2', '--yes'],
+        [key],
+      );
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, new RegExp(`role "${weak}" has CONNECTION LIMIT 1 .*pg_restore needs 2`));
       assert.match(r.stderr, /--jobs 1/);
@@ -197,11 +259,21 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     await psql('postgres', `DROP ROLE ${only};`);
     await config(weak);
     const target = ident('igb_cr');
-    const r = await run(['restore', 'postgres', '--env', 'staging', '--from', k2, '--target-db', target, '--with-globals', '--yes'], [k2, g2]);
+    const r = await run(
+      ['restore', 'postgres', '--env', 'staging', '--from', k2, '--target-db', target, '--with-globals', '--yes'],
+      [k2, g2],
+    );
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, new RegExp(`role "${weak}" has no CREATEROLE: --with-globals would create or change \\d+ role`));
+    assert.match(
+      r.stderr,
+      new RegExp(`role "${weak}" has no CREATEROLE: --with-globals would create or change \\d+ role`),
+    );
     assert.match(r.stderr, new RegExp(`ALTER ROLE "${weak}" CREATEROLE`));
-    assert.deepEqual(r.gets.map((l) => l.split('?')[0]), [`GET /${bucket}/${g2}`], 'the globals only, not the dump');
+    assert.deepEqual(
+      r.gets.map((l) => l.split('?')[0]),
+      [`GET /${bucket}/${g2}`],
+      'the globals only, not the dump',
+    );
     assert.equal(await roleState(only), null, 'no role created');
     assert.equal(await scratchLeft(target), '');
   });
@@ -215,7 +287,12 @@ describe('postgres restore safety: globals keep what exists, preflight before an
     const args = ['restore', 'postgres', '--env', 'big', '--from', bigKey, '--target-db', target, '--tmp-dir', small];
     const one = await run([...args, '--jobs', '1'], [bigKey], small);
     assert.equal(one.code, 2, one.stderr);
-    assert.match(one.stderr, new RegExp(`not enough space in ${small} for the artifact as stored: [\\d.]+ [KM]iB needed, [\\d.]+ [KM]iB free; nothing was downloaded`));
+    assert.match(
+      one.stderr,
+      new RegExp(
+        `not enough space in ${small} for the artifact as stored: [\\d.]+ [KM]iB needed, [\\d.]+ [KM]iB free; nothing was downloaded`,
+      ),
+    );
     assert.match(one.stderr, /point --tmp-dir at a directory with at least/);
     const two = await run([...args, '--jobs', '2'], [bigKey], small);
     assert.equal(two.code, 2, two.stderr);
@@ -228,7 +305,9 @@ describe('postgres restore safety: globals keep what exists, preflight before an
 
 describe('applying a globals plan on the real server: roles all or nothing, tablespace failures reported, no password shown', () => {
   const warnings: string[] = [];
-  const ctx = { reporter: { step: () => undefined, warn: (m: string) => warnings.push(m), progress: () => undefined } } as unknown as AppContext;
+  const ctx = {
+    reporter: { step: () => undefined, warn: (m: string) => warnings.push(m), progress: () => undefined },
+  } as unknown as AppContext;
   const conn = { host: pg.host, port: pg.port, user: 'postgres', password: pg.password };
   const target = async (): Promise<TargetGlobals> => {
     const f = parseRestoreFacts(await psql('postgres', pgSql.restoreFacts('postgres')));
@@ -241,9 +320,15 @@ describe('applying a globals plan on the real server: roles all or nothing, tabl
     const sql = `CREATE ROLE ${r1};\nALTER ROLE ${r1} WITH LOGIN PASSWORD '${secret}';\nCREATE ROLE ${r2};\nGRANT igb_no_such_role_x TO ${r2};\n`;
     const plan = planGlobals(sql, await target(), { overwriteRoles: false });
     assert.deepEqual(plan.created, [r1, r2]);
-    const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(() => undefined, (e: unknown) => e as Error);
+    const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     assert.ok(err, 'applying must fail');
-    assert.match(err.message, /applying the backup's roles failed, the transaction was rolled back \(no role changed\)/);
+    assert.match(
+      err.message,
+      /applying the backup's roles failed, the transaction was rolled back \(no role changed\)/,
+    );
     assert.match(err.message, /role "igb_no_such_role_x" does not exist/);
     assert.ok(!err.message.includes(secret) && !err.message.includes('not-a-real-hash'));
     assert.equal(await roleState(r1), null, 'the first role was not left behind');
@@ -254,11 +339,23 @@ describe('applying a globals plan on the real server: roles all or nothing, tabl
     const [role, space] = [ident('igb_ts_owner'), ident('igb_ts')];
     const sql = `CREATE ROLE ${role};\nCREATE TABLESPACE ${space} OWNER ${role} LOCATION '/nonexistent/igb-${space}';\nCOMMENT ON TABLESPACE ${space} IS 'x';\n`;
     const plan = planGlobals(sql, await target(), { overwriteRoles: false });
-    assert.deepEqual(plan.tablespaces.map((t) => t.name), [space]);
+    assert.deepEqual(
+      plan.tablespaces.map((t) => t.name),
+      [space],
+    );
     try {
-      const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(() => undefined, (e: unknown) => e as Error);
+      const err = await applyGlobals(ctx, new LocalTransport(), conn, 'postgres', plan).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       assert.ok(err, 'applying must fail');
-      assert.match(err.message, new RegExp(`creating tablespace "${space}" failed: .*directory "/nonexistent/igb-${space}" does not exist.*Roles were applied \\(created: "${role}"\\); tablespaces created before it: none; the database was not touched`, 's'));
+      assert.match(
+        err.message,
+        new RegExp(
+          `creating tablespace "${space}" failed: .*directory "/nonexistent/igb-${space}" does not exist.*Roles were applied \\(created: "${role}"\\); tablespaces created before it: none; the database was not touched`,
+          's',
+        ),
+      );
       assert.notEqual(await roleState(role), null);
       assert.equal(await psql('postgres', `SELECT count(*) FROM pg_tablespace WHERE spcname = '${space}'`), '0');
     } finally {

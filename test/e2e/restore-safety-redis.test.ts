@@ -28,7 +28,9 @@ describe('redis restore: preflight before the download and the stop', () => {
     await r.cli('SET', 'after-backup', 'kept');
     const digestBefore = await digest(r);
     const id = await runId(r);
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { transport: await sshTransport(dir) }) } } });
+    await writeConfig(dir, {
+      envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { transport: await sshTransport(dir) }) } },
+    });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 2, res.stderr);
     assert.match(res.stderr, /nothing was changed and nothing downloaded/);
@@ -45,11 +47,19 @@ describe('redis restore: preflight before the download and the stop', () => {
     const key = await backup(dir, r, bucket);
     const id = await runId(r);
     const digestBefore = await digest(r);
-    for (const start of [['/nonexistent/bin/redis-server', r.conf], ['no-such-redis-starter', r.conf]]) {
+    for (const start of [
+      ['/nonexistent/bin/redis-server', r.conf],
+      ['no-such-redis-starter', r.conf],
+    ]) {
       await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start }) } } });
       const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
       assert.equal(res.code, 2, res.stderr);
-      assert.match(res.stderr, new RegExp(`the start command ${start[0]} (does not exist|is not found in PATH) for user "root".*restore\\.start`));
+      assert.match(
+        res.stderr,
+        new RegExp(
+          `the start command ${start[0]} (does not exist|is not found in PATH) for user "root".*restore\\.start`,
+        ),
+      );
       assert.doesNotMatch(res.stderr, /downloading|> stopping Redis/);
     }
     assert.equal(await runId(r), id);
@@ -64,10 +74,23 @@ describe('redis restore: preflight before the download and the stop', () => {
     await r.cli('ACL', 'SETUSER', 'restorer', 'on', '>restorer-pw', '~*', '&*', '+@all', '-config|set');
     const id = await runId(r);
     const digestBefore = await digest(r);
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }) } } });
-    const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir, env: { RESTORER_PW: 'restorer-pw' } });
+    await writeConfig(dir, {
+      envs: {
+        dev: {
+          storage: s3Storage(bucket),
+          redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }),
+        },
+      },
+    });
+    const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], {
+      cwd: dir,
+      env: { RESTORER_PW: 'restorer-pw' },
+    });
     assert.equal(res.code, 2, res.stderr);
-    assert.match(res.stderr, /CONFIG SET is refused \(NOPERM this user has no permissions to run the 'config\|set' command\).*ACL \+config\|set/);
+    assert.match(
+      res.stderr,
+      /CONFIG SET is refused \(NOPERM this user has no permissions to run the 'config\|set' command\).*ACL \+config\|set/,
+    );
     assert.doesNotMatch(res.stderr, /downloading|> stopping Redis/);
     assert.ok(!res.stderr.includes('restorer-pw'));
     assert.equal(await runId(r), id);
@@ -87,7 +110,10 @@ describe('redis restore: preflight before the download and the stop', () => {
     await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /could not save Redis's current dataset before the restore[\s\S]*Redis was not stopped; nothing was changed/);
+    assert.match(
+      res.stderr,
+      /could not save Redis's current dataset before the restore[\s\S]*Redis was not stopped; nothing was changed/,
+    );
     assert.doesNotMatch(res.stderr, /> stopping Redis/);
     assert.equal(await runId(r), id);
     assert.equal(await digest(r), digestBefore);
@@ -103,26 +129,57 @@ describe('redis restore: preflight before the download and the stop', () => {
     await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 2, res.stderr);
-    assert.match(res.stderr, new RegExp(`error: Redis at 127\\.0\\.0\\.1:${r.port} does not answer \\(Could not connect.*\\): nothing was changed and nothing downloaded`));
-    assert.match(res.stderr, /hint: start it first \(restore\.start: redis-server \S+\) and run the restore again: igbackup restores into a running Redis/);
+    assert.match(
+      res.stderr,
+      new RegExp(
+        `error: Redis at 127\\.0\\.0\\.1:${r.port} does not answer \\(Could not connect.*\\): nothing was changed and nothing downloaded`,
+      ),
+    );
+    assert.match(
+      res.stderr,
+      /hint: start it first \(restore\.start: redis-server \S+\) and run the restore again: igbackup restores into a running Redis/,
+    );
     assert.doesNotMatch(res.stderr, /downloading|exited with code/);
   });
 
-  it("an ACL user without SHUTDOWN or BGSAVE, or whose password is wrong: exit 2 before the download, Redis untouched", async () => {
+  it('an ACL user without SHUTDOWN or BGSAVE, or whose password is wrong: exit 2 before the download, Redis untouched', async () => {
     const r = await startRedis();
     await fillRedis(r, 10);
     const key = await backup(dir, r, bucket);
     const id = await runId(r);
     const digestBefore = await digest(r);
     const cases = [
-      { rules: ['-shutdown'], password: 'pw-1', found: /Redis's user "restorer" may not run SHUTDOWN NOSAVE \(ACL DRYRUN: This user has no permissions to run the 'shutdown' command\).*ACL SETUSER restorer \+shutdown/ },
-      { rules: ['-bgsave'], password: 'pw-1', found: /Redis's user "restorer" may not run BGSAVE \(ACL DRYRUN: .*'bgsave'/ },
-      { rules: [], password: 'wrong', found: /redis-cli is logged in as "default", not as the configured user "restorer": AUTH failed/ },
+      {
+        rules: ['-shutdown'],
+        password: 'pw-1',
+        found:
+          /Redis's user "restorer" may not run SHUTDOWN NOSAVE \(ACL DRYRUN: This user has no permissions to run the 'shutdown' command\).*ACL SETUSER restorer \+shutdown/,
+      },
+      {
+        rules: ['-bgsave'],
+        password: 'pw-1',
+        found: /Redis's user "restorer" may not run BGSAVE \(ACL DRYRUN: .*'bgsave'/,
+      },
+      {
+        rules: [],
+        password: 'wrong',
+        found: /redis-cli is logged in as "default", not as the configured user "restorer": AUTH failed/,
+      },
     ];
     for (const c of cases) {
       await r.cli('ACL', 'SETUSER', 'restorer', 'reset', 'on', '>pw-1', '~*', '&*', '+@all', ...c.rules);
-      await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }) } } });
-      const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir, env: { RESTORER_PW: c.password } });
+      await writeConfig(dir, {
+        envs: {
+          dev: {
+            storage: s3Storage(bucket),
+            redis: section(r, {}, { user: 'restorer', password: { env: 'RESTORER_PW' } }),
+          },
+        },
+      });
+      const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], {
+        cwd: dir,
+        env: { RESTORER_PW: c.password },
+      });
       assert.equal(res.code, 2, res.stderr);
       assert.match(res.stderr, c.found);
       assert.doesNotMatch(res.stderr, /downloading|> stopping Redis/);
@@ -145,7 +202,10 @@ describe('redis restore: preflight before the download and the stop', () => {
     await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 2, res.stderr);
-    assert.match(res.stderr, /the backup cannot fit this Redis: its RDB alone is .* over maxmemory 1\.0 MiB \(1100000 bytes, maxmemory-policy noeviction\): every write would be refused/);
+    assert.match(
+      res.stderr,
+      /the backup cannot fit this Redis: its RDB alone is .* over maxmemory 1\.0 MiB \(1100000 bytes, maxmemory-policy noeviction\): every write would be refused/,
+    );
     assert.match(res.stderr, /hint: nothing was changed/);
     assert.doesNotMatch(res.stderr, /> stopping Redis|BGSAVE/);
     assert.equal(await runId(r), id);

@@ -17,7 +17,8 @@ import { backup, section, startRestore, until } from '../helpers/redis-restore.j
  * A start command: the first time it starts Redis on the restored dump, leaves a marker and then hangs (so the test
  * can cancel while igbackup starts Redis); every later time (the recovery) it waits `slow` seconds first.
  */
-const START = 'm="$1"; slow="$2"; shift 2; if [ -e "$m" ]; then sleep "$slow"; exec "$@"; fi; "$@" && : > "$m" && exec sleep 60';
+const START =
+  'm="$1"; slow="$2"; shift 2; if [ -e "$m" ]; then sleep "$slow"; exec "$@"; fi; "$@" && : > "$m" && exec sleep 60';
 
 describe('signals while Redis is stopped by a restore', () => {
   let dir: string;
@@ -48,7 +49,10 @@ describe('signals while Redis is stopped by a restore', () => {
     run.child.kill('SIGTERM');
     const res = await run.child;
     assert.equal(res.exitCode, 130, run.stderr());
-    assert.match(run.stderr(), /Redis 127\.0\.0\.1:\d+ is stopped and igbackup is bringing it back; another SIGTERM stops igbackup at once and leaves it down/);
+    assert.match(
+      run.stderr(),
+      /Redis 127\.0\.0\.1:\d+ is stopped and igbackup is bringing it back; another SIGTERM stops igbackup at once and leaves it down/,
+    );
     assert.match(run.stderr(), /waiting for igbackup to bring back Redis 127\.0\.0\.1:\d+ before it exits/);
     assert.equal(await digest(r), before, 'Redis is not back with the state before the restore');
     await r.stop();
@@ -65,8 +69,15 @@ describe('signals while Redis is stopped by a restore', () => {
     const res = await run.child;
     assert.equal(res.exitCode, 69, run.stderr());
     assert.ok(Date.now() - t0 < 3000, 'did not stop at once');
-    const line = run.stderr().split('\n').find((l) => l.startsWith('error:')) ?? '';
-    assert.match(line, /^error: Redis 127\.0\.0\.1:\d+ is DOWN: igbackup was stopped by SIGTERM \(another signal\) while bringing it back; bring it back by hand: sh -c /);
+    const line =
+      run
+        .stderr()
+        .split('\n')
+        .find((l) => l.startsWith('error:')) ?? '';
+    assert.match(
+      line,
+      /^error: Redis 127\.0\.0\.1:\d+ is DOWN: igbackup was stopped by SIGTERM \(another signal\) while bringing it back; bring it back by hand: sh -c /,
+    );
     // Its children went with it: Redis stays down until the operator acts.
     await sleep(500);
     assert.notEqual(await r.cli('PING').catch(() => 'down'), 'PONG', 'Redis came back by itself');

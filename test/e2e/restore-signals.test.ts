@@ -7,10 +7,21 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { BIN, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { dropDatabase, listKeys, makeBigDatabase, makeBucket, makeDatabase, pg, psql, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  listKeys,
+  makeBigDatabase,
+  makeBucket,
+  makeDatabase,
+  pg,
+  psql,
+  uniqueName,
+} from '../helpers/servers.js';
 
-const blob = (db: string): Promise<string> => psql(db, "SELECT count(*) || md5(string_agg(v, ',' ORDER BY id)) FROM blob");
-const left = (target: string): Promise<string> => psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb\\_%'`);
+const blob = (db: string): Promise<string> =>
+  psql(db, "SELECT count(*) || md5(string_agg(v, ',' ORDER BY id)) FROM blob");
+const left = (target: string): Promise<string> =>
+  psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb\\_%'`);
 
 async function setup(rows: number): Promise<{ dir: string; bucket: string; source: string; key: string }> {
   const dir = await tempDir();
@@ -27,12 +38,22 @@ describe('restore and its terminal', () => {
     const s = await setup(100_000);
     const target = uniqueName('igb_rsig_t');
     // The shell's own pipeline: igbackup writes progress to a pipe whose reader exits after one line.
-    const r = await execa('sh', ['-c', `node "${BIN}" restore postgres --env ci --from "$1" --target-db "$2" --jobs 1 2>&1 | head -1`, 'sh', s.key, target], {
-      cwd: s.dir,
-      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
-      reject: false,
-      timeout: 120_000,
-    });
+    const r = await execa(
+      'sh',
+      [
+        '-c',
+        `node "${BIN}" restore postgres --env ci --from "$1" --target-db "$2" --jobs 1 2>&1 | head -1`,
+        'sh',
+        s.key,
+        target,
+      ],
+      {
+        cwd: s.dir,
+        env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+        reject: false,
+        timeout: 120_000,
+      },
+    );
     assert.equal(r.stdout.split('\n').length, 1, 'head printed more than one line');
     // The pipeline's status is head's; what matters is what igbackup did: restored completely, lock released.
     for (let i = 0; i < 200 && (await listKeys(s.bucket, 'ci/.igbackup/locks/')).length; i++) await sleep(100);
@@ -47,12 +68,16 @@ describe('restore and its terminal', () => {
     const s = await setup(600_000);
     const target = await makeDatabase(uniqueName('igb_rsig_x'), 10);
     const before = await psql(target, 'SELECT count(*) FROM customers');
-    const child = execa('node', [BIN, 'restore', 'postgres', '--env', 'ci', '--from', s.key, '--target-db', target, '--jobs', '1'], {
-      cwd: s.dir,
-      env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
-      reject: false,
-      timeout: 120_000,
-    });
+    const child = execa(
+      'node',
+      [BIN, 'restore', 'postgres', '--env', 'ci', '--from', s.key, '--target-db', target, '--jobs', '1'],
+      {
+        cwd: s.dir,
+        env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password },
+        reject: false,
+        timeout: 120_000,
+      },
+    );
     let seen = '';
     child.stderr?.on('data', (c: Buffer) => (seen += c.toString()));
     for (let i = 0; i < 600 && !/restoring into scratch database/.test(seen); i++) await sleep(50);

@@ -9,7 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { execa } from 'execa';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
-import { dropDatabase, dropRoles, fingerprint, makeBucket, makeDatabase, pg, psql, uniqueName } from '../helpers/servers.js';
+import {
+  dropDatabase,
+  dropRoles,
+  fingerprint,
+  makeBucket,
+  makeDatabase,
+  pg,
+  psql,
+  uniqueName,
+} from '../helpers/servers.js';
 
 const ident = (p: string): string => uniqueName(p).replace(/-/g, '_');
 const PW = 'restorer-pw-0815';
@@ -44,7 +53,11 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     await psql('postgres', `CREATE ROLE ${weak} LOGIN CREATEDB PASSWORD '${PW}'; CREATE ROLE ${app} LOGIN;`);
     await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([source]) } } });
     weakDir = await tempDir();
-    await writeConfig(weakDir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([source], { user: weak, password: { env: 'WEAK_PW' } }) } } });
+    await writeConfig(weakDir, {
+      envs: {
+        ci: { storage: s3Storage(bucket), postgres: pgSection([source], { user: weak, password: { env: 'WEAK_PW' } }) },
+      },
+    });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
@@ -65,7 +78,10 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     const before = await fingerprint(tpl);
     const t = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', tpl], { cwd: dir });
     assert.equal(t.code, 2, t.stderr);
-    assert.match(t.stderr, /is a template \(datistemplate\): every CREATE DATABASE copies it, and a restore never replaces one/);
+    assert.match(
+      t.stderr,
+      /is a template \(datistemplate\): every CREATE DATABASE copies it, and a restore never replaces one/,
+    );
     assert.equal(await fingerprint(tpl), before);
     assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${tpl}\\_\\_igb%'`), '0');
 
@@ -79,7 +95,9 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     assert.equal(e.code, 2, e.stderr);
     assert.match(e.stderr, /--target-db is empty/);
 
-    const m = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', 'postgres'], { cwd: dir });
+    const m = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', 'postgres'], {
+      cwd: dir,
+    });
     assert.equal(m.code, 2, m.stderr);
     assert.match(m.stderr, /is the maintenance database igbackup connects to/);
   });
@@ -88,8 +106,14 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     const file = `${dir}/a-file`;
     await writeFile(file, 'x');
     const target = ident('igb_tmpdir');
-    for (const [tmp, says] of [[`${dir}/nope`, /--tmp-dir .*\/nope does not exist/], [file, /--tmp-dir .*\/a-file is not a directory/]] as const) {
-      const r = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--tmp-dir', tmp], { cwd: dir });
+    for (const [tmp, says] of [
+      [`${dir}/nope`, /--tmp-dir .*\/nope does not exist/],
+      [file, /--tmp-dir .*\/a-file is not a directory/],
+    ] as const) {
+      const r = await runCli(
+        ['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--tmp-dir', tmp],
+        { cwd: dir },
+      );
       assert.equal(r.code, 2, r.stderr);
       assert.match(r.stderr, says);
       assert.doesNotMatch(r.stderr, /downloading/);
@@ -116,19 +140,38 @@ describe('postgres restore: which targets, and what the replaced database keeps'
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await fingerprint(target), await fingerprint(source), 'the data was not restored');
     assert.equal(await properties(target), before);
-    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb%'`), '0');
+    assert.equal(
+      await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname LIKE '${target}\\_\\_igb%'`),
+      '0',
+    );
   });
 
   it('a session of a superuser on the target, restoring as a role that may not end it: exit 2 before anything, the session lives', async () => {
     const target = await makeDatabase(ident('igb_busy'), 7);
     databases.push(target);
     await psql('postgres', `ALTER DATABASE "${target}" OWNER TO ${weak}`);
-    const session = execa('psql', ['-X', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', target, '-c', 'SELECT pg_sleep(30)'], { env: { PGPASSWORD: pg.password }, reject: false });
-    for (let i = 0; i < 100 && (await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}'`)) === '0'; i++) await sleep(50);
-    const r = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--no-owner'], { cwd: weakDir, env: { WEAK_PW: PW } });
+    const session = execa(
+      'psql',
+      ['-X', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', target, '-c', 'SELECT pg_sleep(30)'],
+      { env: { PGPASSWORD: pg.password }, reject: false },
+    );
+    for (
+      let i = 0;
+      i < 100 && (await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}'`)) === '0';
+      i++
+    )
+      await sleep(50);
+    const r = await runCli(['restore', 'postgres', '--env', 'ci', '--from', key, '--target-db', target, '--no-owner'], {
+      cwd: weakDir,
+      env: { WEAK_PW: PW },
+    });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /sessions of "postgres" are connected to .* and role ".*" may not end them/);
-    assert.equal(await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}'`), '1', 'the session was ended');
+    assert.equal(
+      await psql('postgres', `SELECT count(*) FROM pg_stat_activity WHERE datname = '${target}'`),
+      '1',
+      'the session was ended',
+    );
     session.kill();
     await session;
   });

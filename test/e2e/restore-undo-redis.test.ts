@@ -48,7 +48,9 @@ describe('redis restore: exactly the old state back', () => {
       const key = await backup(dir, r, bucket);
       const digestBefore = await changeAfterBackup(r);
       const marker = join(dir, `fail-once-${r.port}`);
-      await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start: [FAIL_ONCE, marker, ...r.start] }) } } });
+      await writeConfig(dir, {
+        envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start: [FAIL_ONCE, marker, ...r.start] }) } },
+      });
       const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
       assert.equal(res.code, 1, res.stderr);
       assert.match(res.stderr, /injected failure; no Redis runs the restored dump/);
@@ -79,7 +81,10 @@ describe('redis restore: exactly the old state back', () => {
     assert.equal(res.code, 69, res.stderr);
     const errorLine = res.stderr.split('\n').find((l) => l.startsWith('error:')) ?? '';
     assert.match(errorLine, new RegExp(`^error: Redis 127\\.0\\.0\\.1:${r.port} is DOWN`));
-    assert.match(res.stderr, /recovery: put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb \(.*\): FAILED \(sh exited with code 1: start refused\)/);
+    assert.match(
+      res.stderr,
+      /recovery: put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb \(.*\): FAILED \(sh exited with code 1: start refused\)/,
+    );
     assert.match(res.stderr, /hint: bring it back by hand: sh -c 'echo "start refused" >&2; exit 1'/);
     assert.notEqual(await r.cli('PING').catch(() => 'down'), 'PONG');
     // What the hint names, with the working start command: the state at the moment of the restore comes back.
@@ -107,13 +112,23 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
       const digestBefore = await changeAfterBackup(r);
       const marker = join(r.dir, 'started-once');
       const start = ['sh', '-c', HOLD_AFTER_START, 'sh', marker, ...r.start];
-      await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start }, ssh ? { transport: await sshTransport(dir) } : {}) } } });
+      await writeConfig(dir, {
+        envs: {
+          dev: {
+            storage: s3Storage(bucket),
+            redis: section(r, { start }, ssh ? { transport: await sshTransport(dir) } : {}),
+          },
+        },
+      });
       const run = startRestore(dir, key);
       assert.ok(await until(() => existsSync(marker)), `the start never ran:\n${run.stderr()}`);
       run.child.kill('SIGTERM');
       const res = await run.child;
       assert.equal(res.exitCode, 130, run.stderr());
-      assert.match(run.stderr(), /cancelled by SIGTERM; the Redis this start had launched on the restored dump was stopped \(SHUTDOWN NOSAVE FORCE\)/);
+      assert.match(
+        run.stderr(),
+        /cancelled by SIGTERM; the Redis this start had launched on the restored dump was stopped \(SHUTDOWN NOSAVE FORCE\)/,
+      );
       assert.match(run.stderr(), /put the previous dump\.rdb back: ok; start Redis again with .*: ok$/m);
       assert.doesNotMatch(run.stderr(), /something else/);
       assert.equal(await digest(r), digestBefore, 'the restored data, not the state before the restore');
@@ -127,13 +142,18 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     await fillRedis(r, 20000);
     const key = await backup(dir, r, bucket);
     const digestBefore = await changeAfterBackup(r);
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { transport: await sshTransport(dir) }) } } });
+    await writeConfig(dir, {
+      envs: { dev: { storage: s3Storage(bucket), redis: section(r, {}, { transport: await sshTransport(dir) }) } },
+    });
     const run = startRestore(dir, key);
     assert.ok(await until(() => run.stderr().includes('> writing the restored RDB')), run.stderr());
     run.child.kill('SIGTERM');
     const res = await run.child;
     assert.equal(res.exitCode, 130, run.stderr());
-    assert.match(run.stderr(), /recovery: (.*: ok; )?put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb .*: ok$/m);
+    assert.match(
+      run.stderr(),
+      /recovery: (.*: ok; )?put the previous dump\.rdb back: ok; start Redis again with the previous dump\.rdb .*: ok$/m,
+    );
     assert.equal(await digest(r), digestBefore);
     assert.deepEqual(await leftovers(r.dir), []);
     await r.stop();
@@ -146,13 +166,23 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     const digestBefore = await changeAfterBackup(r);
     const marker = join(r.dir, 'slow-once');
     const slowOnce = 'm="$1"; shift; if [ -e "$m" ]; then exec "$@"; fi; : > "$m"; exec "$@" --rdb-key-save-delay 3000';
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start: ['sh', '-c', slowOnce, 'sh', marker, ...r.start] }) } } });
+    await writeConfig(dir, {
+      envs: {
+        dev: {
+          storage: s3Storage(bucket),
+          redis: section(r, { start: ['sh', '-c', slowOnce, 'sh', marker, ...r.start] }),
+        },
+      },
+    });
     const run = startRestore(dir, key);
     assert.ok(await until(() => run.stderr().includes('> turning AOF back on')), run.stderr());
     run.child.kill('SIGTERM');
     const res = await run.child;
     assert.equal(res.exitCode, 130, run.stderr());
-    assert.match(run.stderr(), /recovery: stop the Redis started on the restored dump \(SHUTDOWN NOSAVE FORCE\) and wait until it is gone: ok; put the original config file back: ok; put the previous dump\.rdb back: ok; start Redis again with its AOF/);
+    assert.match(
+      run.stderr(),
+      /recovery: stop the Redis started on the restored dump \(SHUTDOWN NOSAVE FORCE\) and wait until it is gone: ok; put the original config file back: ok; put the previous dump\.rdb back: ok; start Redis again with its AOF/,
+    );
     assert.equal(await digest(r), digestBefore);
     assert.deepEqual(await leftovers(r.dir), []);
     await restart(r);
@@ -169,13 +199,17 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     const marker = join(r.dir, 'readonly-once');
     const aofDir = join(r.dir, 'appendonlydir');
     // As root (local transport): the preflight passes; the first start makes appendonlydir read-only for Redis's user.
-    const script = 'm="$1"; d="$2"; u="$3"; shift 3; if [ -e "$m" ]; then chmod 755 "$d"; else : > "$m"; chmod 555 "$d"; fi; exec runuser -u "$u" -- "$@"';
+    const script =
+      'm="$1"; d="$2"; u="$3"; shift 3; if [ -e "$m" ]; then chmod 755 "$d"; else : > "$m"; chmod 555 "$d"; fi; exec runuser -u "$u" -- "$@"';
     const start = ['sh', '-c', script, 'sh', marker, aofDir, user, ...r.start];
     await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start }) } } });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 1, res.stderr);
     assert.match(res.stderr, /error: Redis could not turn AOF back on: .*Unable to turn on AOF/);
-    assert.match(res.stderr, /recovery: stop the Redis started on the restored dump .*: ok; put the original config file back: ok; put the previous dump\.rdb back: ok; start Redis again with its AOF, untouched by the restore \(the state at the stop\): ok/);
+    assert.match(
+      res.stderr,
+      /recovery: stop the Redis started on the restored dump .*: ok; put the original config file back: ok; put the previous dump\.rdb back: ok; start Redis again with its AOF, untouched by the restore \(the state at the stop\): ok/,
+    );
     assert.equal(await digest(r), digestBefore);
     assert.match(await readFile(r.conf, 'utf8'), /^appendonly yes$/m);
     assert.deepEqual(await leftovers(r.dir), []);
@@ -195,10 +229,16 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
       await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r) } } });
       const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
       assert.equal(res.code, 1, res.stderr);
-      const why = policy === 'noeviction' ? /the restored dataset does not fit: maxmemory 1\.4 MiB \(1433600 bytes, maxmemory-policy noeviction\)/ : /the backup 5001 \(1 with a TTL\): \d+ keys were evicted during the load/;
+      const why =
+        policy === 'noeviction'
+          ? /the restored dataset does not fit: maxmemory 1\.4 MiB \(1433600 bytes, maxmemory-policy noeviction\)/
+          : /the backup 5001 \(1 with a TTL\): \d+ keys were evicted during the load/;
       assert.match(res.stderr, new RegExp(`error: the restore failed: .*${why.source}`));
       assert.match(res.stderr, /maxmemory-policy/);
-      assert.match(res.stderr, /recovery: stop the Redis started on the restored dump \(SHUTDOWN NOSAVE FORCE\) and wait until it is gone: ok; put the previous dump\.rdb back: ok; start Redis again .*: ok/);
+      assert.match(
+        res.stderr,
+        /recovery: stop the Redis started on the restored dump \(SHUTDOWN NOSAVE FORCE\) and wait until it is gone: ok; put the previous dump\.rdb back: ok; start Redis again .*: ok/,
+      );
       assert.equal(await digest(r), digestBefore);
       assert.deepEqual(await leftovers(r.dir), []);
       await r.stop();
@@ -245,11 +285,24 @@ describe('redis restore: a cancel or a failure after Redis was started on the re
     // Over SSH as Redis's user: the first start makes the config's directory read-only once Redis runs.
     const script = 'm="$1"; d="$2"; shift 2; if [ -e "$m" ]; then exec "$@"; fi; : > "$m"; "$@" && chmod 555 "$d"';
     const start = ['sh', '-c', script, 'sh', join(r.dir, 'started-once'), etc, 'redis-server', conf];
-    await writeConfig(dir, { envs: { dev: { storage: s3Storage(bucket), redis: section(r, { start, configFile: conf }, { transport: await sshTransport(dir) }) } } });
+    await writeConfig(dir, {
+      envs: {
+        dev: {
+          storage: s3Storage(bucket),
+          redis: section(r, { start, configFile: conf }, { transport: await sshTransport(dir) }),
+        },
+      },
+    });
     const res = await runCli(['restore', 'redis', '--env', 'dev', '--from', key], { cwd: dir });
     assert.equal(res.code, 1, res.stderr);
-    assert.match(res.stderr, /error: the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: /);
-    assert.match(res.stderr, new RegExp(`hint: on ${user}@127\\.0\\.0\\.1:\\d+, run: mv -f ${conf}\\.igbackup-orig ${conf} — until then`));
+    assert.match(
+      res.stderr,
+      /error: the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: /,
+    );
+    assert.match(
+      res.stderr,
+      new RegExp(`hint: on ${user}@127\\.0\\.0\\.1:\\d+, run: mv -f ${conf}\\.igbackup-orig ${conf} — until then`),
+    );
     assert.doesNotMatch(res.stderr, /recovery:/);
     assert.equal(await digest(r), restored);
     assert.deepEqual(await leftovers(r.dir), [], 'the dump kept aside is gone');

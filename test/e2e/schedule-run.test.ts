@@ -29,7 +29,12 @@ async function completeBackups(bucket: string): Promise<Map<string, number>> {
   for (const key of sizes.keys()) {
     if (!key.endsWith('.manifest.json')) continue;
     const body = await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString();
-    const m = JSON.parse(body) as { env: string; engine: string; target: { database: string }; artifacts: { key: string; bytes: number }[] };
+    const m = JSON.parse(body) as {
+      env: string;
+      engine: string;
+      target: { database: string };
+      artifacts: { key: string; bytes: number }[];
+    };
     assert.equal(m.env, ENV);
     assert.ok(key.startsWith(`${ENV}/${m.engine}/`), key);
     for (const a of m.artifacts) assert.equal(sizes.get(a.key), a.bytes, `${a.key} of ${key}`);
@@ -42,7 +47,13 @@ async function completeBackups(bucket: string): Promise<Map<string, number>> {
 /** Runs a command part as cron does: sh -c, in the user's home, with cron's environment plus the crontab's assignments. */
 function cronRun(command: string, home: string, assignments: Record<string, string>) {
   const env = { HOME: home, LOGNAME: userInfo().username, SHELL: '/bin/sh', PATH: '/usr/bin:/bin', ...assignments };
-  return execa('sh', ['-c', command.replace(/\\%/g, '%')], { cwd: home, env, extendEnv: false, reject: false, timeout: 300_000 });
+  return execa('sh', ['-c', command.replace(/\\%/g, '%')], {
+    cwd: home,
+    env,
+    extendEnv: false,
+    reject: false,
+    timeout: 300_000,
+  });
 }
 
 describe('generated schedules run at the same minute back up every database', () => {
@@ -61,7 +72,11 @@ describe('generated schedules run at the same minute back up every database', ()
   before(async () => {
     dir = await tempDir('igb-sched-');
     bucket = await makeBucket();
-    dbs = await Promise.all([uniqueName('igb_sched_a'), uniqueName("igb sched's b"), uniqueName('igb_sched_c')].map((n) => makeDatabase(n, 500)));
+    dbs = await Promise.all(
+      [uniqueName('igb_sched_a'), uniqueName("igb sched's b"), uniqueName('igb_sched_c')].map((n) =>
+        makeDatabase(n, 500),
+      ),
+    );
     redis = await startRedis({ password: REDIS_PASSWORD });
     await redis.cli('SET', 'k', 'v');
     pgpass = join(dir, 'secrets', 'pg-password');
@@ -98,20 +113,48 @@ describe('generated schedules run at the same minute back up every database', ()
     const r = await runCli(['schedule', 'crontab', '--env', ENV], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     crontab = r.stdout;
-    const assignments = Object.fromEntries(crontab.split('\n').filter((l) => /^[A-Z]+=/.test(l)).map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+    const assignments = Object.fromEntries(
+      crontab
+        .split('\n')
+        .filter((l) => /^[A-Z]+=/.test(l))
+        .map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]),
+    );
     const lines = crontab.split('\n').filter((l) => /^[0-9*@]/.test(l));
     assert.equal(lines.length, 2, crontab);
     await writeFile(pgpass, `${pg.password}\n`, { mode: 0o600 });
-    await writeFile(join(dir, 'igbackup.env'), Object.entries(secretEnv()).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
-    const commands = lines.map((l) => l.split(' ').slice(l.startsWith('@') ? 1 : 5).join(' '));
+    await writeFile(
+      join(dir, 'igbackup.env'),
+      Object.entries(secretEnv())
+        .map(([k, v]) => `${k}=${v}\n`)
+        .join(''),
+      { mode: 0o600 },
+    );
+    const commands = lines.map((l) =>
+      l
+        .split(' ')
+        .slice(l.startsWith('@') ? 1 : 5)
+        .join(' '),
+    );
     const runs = await Promise.all(commands.map((c) => cronRun(c, join(dir, 'home'), assignments)));
     const logs = await Promise.all(lines.map((l) => readFile(/>> (\S+) 2>&1$/.exec(l)?.[1] ?? '', 'utf8')));
-    assert.deepEqual(runs.map((x) => x.exitCode), [0, 0], logs.join('\n'));
+    assert.deepEqual(
+      runs.map((x) => x.exitCode),
+      [0, 0],
+      logs.join('\n'),
+    );
     const counts = await completeBackups(bucket);
-    assert.deepEqual(Object.fromEntries(counts), Object.fromEntries([...dbs.map((d) => [`postgres/${d}`, 1]), ['redis/redis', 1]]));
-    const l = await runCli(['--json', 'list', '--env', ENV], { cwd: dir, env: { TEST_REDIS_PASSWORD: REDIS_PASSWORD } });
+    assert.deepEqual(
+      Object.fromEntries(counts),
+      Object.fromEntries([...dbs.map((d) => [`postgres/${d}`, 1]), ['redis/redis', 1]]),
+    );
+    const l = await runCli(['--json', 'list', '--env', ENV], {
+      cwd: dir,
+      env: { TEST_REDIS_PASSWORD: REDIS_PASSWORD },
+    });
     assert.equal(l.code, 0, l.stderr);
-    const listed = parseJson<{ backups: { engine: string; database: string }[] }>(l).backups.map((b) => `${b.engine}/${b.database}`);
+    const listed = parseJson<{ backups: { engine: string; database: string }[] }>(l).backups.map(
+      (b) => `${b.engine}/${b.database}`,
+    );
     assert.deepEqual(listed.sort(), [...counts.keys()].sort());
   });
 
@@ -135,14 +178,27 @@ describe('generated schedules run at the same minute back up every database', ()
       const env: Record<string, string> = { PATH: IMAGE_PATH, HOME: join(dir, 'home'), HOSTNAME: cj.metadata.name };
       for (const from of c.envFrom) if (from.secretRef.name === 'igbackup-secrets') Object.assign(env, secret);
       for (const e of c.env) env[e.name] = e.value;
-      const args = (c.args as string[]).map((a) => (a === '/etc/igbackup/igbackup.yaml' ? join(dir, 'igbackup.yaml') : a));
+      const args = (c.args as string[]).map((a) =>
+        a === '/etc/igbackup/igbackup.yaml' ? join(dir, 'igbackup.yaml') : a,
+      );
       runs.push({ name: cj.metadata.name as string, args, env });
     }
     assert.equal((await readFile(pgpass, 'utf8')).trim(), pg.password, 'the Postgres job mounts the password file');
-    const results = await Promise.all(runs.map((p) => execa(BIN, p.args, { env: p.env, extendEnv: false, cwd: join(dir, 'home'), reject: false, timeout: 300_000 })));
-    assert.deepEqual(results.map((x) => x.exitCode), [0, 0], results.map((x) => x.stderr).join('\n'));
+    const results = await Promise.all(
+      runs.map((p) =>
+        execa(BIN, p.args, { env: p.env, extendEnv: false, cwd: join(dir, 'home'), reject: false, timeout: 300_000 }),
+      ),
+    );
+    assert.deepEqual(
+      results.map((x) => x.exitCode),
+      [0, 0],
+      results.map((x) => x.stderr).join('\n'),
+    );
     const counts = await completeBackups(bucket);
-    assert.deepEqual(Object.fromEntries(counts), Object.fromEntries([...dbs.map((d) => [`postgres/${d}`, 2]), ['redis/redis', 2]]));
+    assert.deepEqual(
+      Object.fromEntries(counts),
+      Object.fromEntries([...dbs.map((d) => [`postgres/${d}`, 2]), ['redis/redis', 2]]),
+    );
   });
 
   it('flock: a second start of the same line while the first runs exits 7 at once and runs nothing', async () => {
@@ -158,7 +214,9 @@ describe('generated schedules run at the same minute back up every database', ()
     // Watch /proc/locks rather than probing with flock, which would take the lock itself for an instant.
     let held = false;
     for (let i = 0; i < 2000 && !held && first.exitCode === null; i++) {
-      held = (await readFile('/proc/locks', 'utf8')).split('\n').some((l) => /\bFLOCK\b.*\bWRITE\b/.test(l) && l.includes(`:${ino} `));
+      held = (await readFile('/proc/locks', 'utf8'))
+        .split('\n')
+        .some((l) => /\bFLOCK\b.*\bWRITE\b/.test(l) && l.includes(`:${ino} `));
       if (!held) await sleep(5);
     }
     assert.ok(held, `the first run took the lock (it exited ${String(first.exitCode)})`);

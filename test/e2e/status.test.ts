@@ -34,18 +34,30 @@ describe('status and metrics', () => {
     const textfile = join(dir, 'igbackup.prom');
     await writeConfig(dir, {
       tiers: { gold: { rpoMinutes: 5, rtoMinutes: 60 } },
-      envs: { prod: { tier: 'gold', storage: s3Storage(bucket), metrics: { pushgateway: `http://127.0.0.1:${port}`, textfile }, postgres: pgSection([db]) } },
+      envs: {
+        prod: {
+          tier: 'gold',
+          storage: s3Storage(bucket),
+          metrics: { pushgateway: `http://127.0.0.1:${port}`, textfile },
+          postgres: pgSection([db]),
+        },
+      },
     });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'prod'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     gateway.close();
     assert.equal(pushes.length, 1);
     assert.match(pushes[0]!.url, /^\/metrics\/job\/igbackup\/env\/prod$/);
-    assert.match(pushes[0]!.body, /igbackup_last_success_timestamp_seconds\{env="prod",engine="postgres",database="[^"]+"\}/);
+    assert.match(
+      pushes[0]!.body,
+      /igbackup_last_success_timestamp_seconds\{env="prod",engine="postgres",database="[^"]+"\}/,
+    );
     const fileMetrics = parsePrometheus(await readFile(textfile, 'utf8'));
     assert.ok(fileMetrics.some((m) => m.name === 'igbackup_backup_bytes'));
 
-    const l = parseJson<{ backups: { finishedAt: string }[] }>(await runCli(['--json', 'list', '--env', 'prod'], { cwd: dir }));
+    const l = parseJson<{ backups: { finishedAt: string }[] }>(
+      await runCli(['--json', 'list', '--env', 'prod'], { cwd: dir }),
+    );
     const finished = Date.parse(l.backups[0]!.finishedAt);
     const at = (ms: number): string => new Date(finished + ms).toISOString();
 
@@ -68,13 +80,21 @@ describe('status and metrics', () => {
 
     const table = await runCli(['status', '--env', 'prod', '--at', at(120_000)], { cwd: dir });
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /ENGINE\s+DATABASE\s+LAST BACKUP\s+SIZE\s+TOOK\s+RPO\s+TARGET\s+LAST DRILL\s+RTO\s+TARGET\s+STATE/);
+    assert.match(
+      table.stdout,
+      /ENGINE\s+DATABASE\s+LAST BACKUP\s+SIZE\s+TOOK\s+RPO\s+TARGET\s+LAST DRILL\s+RTO\s+TARGET\s+STATE/,
+    );
     assert.match(table.stdout, /2\.0 s|2m00s/);
   });
 
   it('a configured database without any backup is a breach', async () => {
     const dir = await tempDir();
-    await writeConfig(dir, { tiers: { gold: { rpoMinutes: 5, rtoMinutes: 60 } }, envs: { prod: { tier: 'gold', storage: s3Storage(await makeBucket()), postgres: pgSection(['never_backed_up']) } } });
+    await writeConfig(dir, {
+      tiers: { gold: { rpoMinutes: 5, rtoMinutes: 60 } },
+      envs: {
+        prod: { tier: 'gold', storage: s3Storage(await makeBucket()), postgres: pgSection(['never_backed_up']) },
+      },
+    });
     const r = await runCli(['status', '--env', 'prod'], { cwd: dir });
     assert.equal(r.code, 6);
     assert.match(r.stdout, /never_backed_up\s+never/);

@@ -3,7 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { GetBucketLifecycleConfigurationCommand, HeadBucketCommand, PutBucketLifecycleConfigurationCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
+import {
+  GetBucketLifecycleConfigurationCommand,
+  HeadBucketCommand,
+  PutBucketLifecycleConfigurationCommand,
+  PutBucketVersioningCommand,
+} from '@aws-sdk/client-s3';
 import { parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { makeDatabase, s3Client, uniqueName } from '../helpers/servers.js';
 
@@ -18,7 +23,11 @@ describe('storage init and check', () => {
     const dir = await tempDir();
     const bucket = uniqueName('igb-gov');
     const db = await makeDatabase(uniqueName('igb_gov'), 100);
-    await writeConfig(dir, { envs: { prod: { storage: s3Storage(bucket, { lifecycle: { transitionAfterDays: 30 } }), postgres: pgSection([db]) } } });
+    await writeConfig(dir, {
+      envs: {
+        prod: { storage: s3Storage(bucket, { lifecycle: { transitionAfterDays: 30 } }), postgres: pgSection([db]) },
+      },
+    });
 
     const plan = await runCli(['--json', 'storage', 'init', '--env', 'prod', '--dry-run'], { cwd: dir });
     assert.equal(plan.code, 0, plan.stderr);
@@ -35,7 +44,10 @@ describe('storage init and check', () => {
 
     const second = await runCli(['--json', 'storage', 'init', '--env', 'prod'], { cwd: dir });
     assert.equal(second.code, 0, second.stderr);
-    assert.ok(parseJson<Report>(second).items.every((i) => i.status === 'ok' || i.status === 'unsupported'), second.stdout);
+    assert.ok(
+      parseJson<Report>(second).items.every((i) => i.status === 'ok' || i.status === 'unsupported'),
+      second.stdout,
+    );
 
     const lc = await s3Client().send(new GetBucketLifecycleConfigurationCommand({ Bucket: bucket }));
     const rule = lc.Rules?.find((r) => r.ID === 'igbackup-prod');
@@ -55,7 +67,9 @@ describe('storage init and check', () => {
     const b = await runCli(['backup', 'postgres', '--env', 'prod'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
 
-    await s3Client().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }));
+    await s3Client().send(
+      new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Suspended' } }),
+    );
     await s3Client().send(
       new PutBucketLifecycleConfigurationCommand({
         Bucket: bucket,
@@ -84,7 +98,9 @@ describe('storage init and check', () => {
 
   it('an endpoint that cannot be reached is exit 1 naming the items, not drift (exit 6)', async () => {
     const dir = await tempDir();
-    await writeConfig(dir, { envs: { prod: { storage: s3Storage(uniqueName('igb-gov'), { endpoint: 'http://127.0.0.1:9' }) } } });
+    await writeConfig(dir, {
+      envs: { prod: { storage: s3Storage(uniqueName('igb-gov'), { endpoint: 'http://127.0.0.1:9' }) } },
+    });
     const r = await runCli(['--json', 'storage', 'check', '--env', 'prod'], { cwd: dir });
     assert.equal(r.code, 1, r.stderr);
     const j = parseJson<Report>(r);

@@ -30,7 +30,10 @@ const HOSTILE = `it's; $(touch ${PWNED}) "x" \`touch ${PWNED}\``;
 
 async function hostKeyLine(): Promise<{ line: string; fp: string }> {
   const [type, b64] = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/) as [string, string];
-  return { line: `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`, fp: fingerprint(Buffer.from(b64, 'base64')) };
+  return {
+    line: `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`,
+    fp: fingerprint(Buffer.from(b64, 'base64')),
+  };
 }
 
 function sshTransport(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
@@ -58,11 +61,15 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
   });
 
   it('backs up and restores through SSH with equal contents; password only on stdin', async () => {
-    await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir) }) } } });
+    await writeConfig(dir, {
+      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir) }) } },
+    });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
-    const manifest = JSON.parse((await runCli(['--json', 'list', '--env', 'vm'], { cwd: dir })).stdout) as { backups: { sourceHost: string }[] };
+    const manifest = JSON.parse((await runCli(['--json', 'list', '--env', 'vm'], { cwd: dir })).stdout) as {
+      backups: { sourceHost: string }[];
+    };
     assert.match(manifest.backups[0]!.sourceHost, /igbssh@127\.0\.0\.1/);
     const scratch = uniqueName('igb_ssh_r');
     const r = await runCli(['restore', 'postgres', '--env', 'vm', '--from', key, '--target-db', scratch], { cwd: dir });
@@ -74,7 +81,9 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
   it('a database name with quotes, ";", $(...) and spaces arrives as one literal argument', async () => {
     await psql('postgres', `CREATE DATABASE "${HOSTILE.replace(/"/g, '""')}"`);
     await psql(HOSTILE, 'CREATE TABLE t AS SELECT g FROM generate_series(1, 777) g;');
-    await writeConfig(dir, { envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([HOSTILE], { transport: sshTransport(dir) }) } } });
+    await writeConfig(dir, {
+      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([HOSTILE], { transport: sshTransport(dir) }) } },
+    });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
@@ -90,7 +99,12 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
     const { fp } = await hostKeyLine();
     await writeFile(join(dir, 'empty_known_hosts'), '');
     await writeConfig(dir, {
-      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir, { knownHosts: join(dir, 'empty_known_hosts') }) }) } },
+      envs: {
+        vm: {
+          storage: s3Storage(bucket),
+          postgres: pgSection([db], { transport: sshTransport(dir, { knownHosts: join(dir, 'empty_known_hosts') }) }),
+        },
+      },
     });
     const r = await runCli(['backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(r.code, 1);
@@ -99,7 +113,14 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
     assert.match(r.stderr, /hostKeyFingerprint: SHA256:/);
 
     await writeConfig(dir, {
-      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir, { knownHosts: join(dir, 'empty_known_hosts'), hostKeyFingerprint: fp }) }) } },
+      envs: {
+        vm: {
+          storage: s3Storage(bucket),
+          postgres: pgSection([db], {
+            transport: sshTransport(dir, { knownHosts: join(dir, 'empty_known_hosts'), hostKeyFingerprint: fp }),
+          }),
+        },
+      },
     });
     const ok = await runCli(['backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(ok.code, 0, ok.stderr);
@@ -109,14 +130,26 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
     const other = 'AAAAC3NzaC1lZDI1NTE5AAAAIJ2l0zfSH2m1x2pEQzM3X1t7v4a1a0c3p0aQh8fMZq8n';
     await writeFile(join(dir, 'wrong_known_hosts'), `[${sshServer.host}]:${sshServer.port} ssh-ed25519 ${other}\n`);
     await writeConfig(dir, {
-      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir, { knownHosts: join(dir, 'wrong_known_hosts') }) }) } },
+      envs: {
+        vm: {
+          storage: s3Storage(bucket),
+          postgres: pgSection([db], { transport: sshTransport(dir, { knownHosts: join(dir, 'wrong_known_hosts') }) }),
+        },
+      },
     });
     const r = await runCli(['backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(r.code, 1);
     assert.match(r.stderr, /host key of \[127\.0\.0\.1\]:\d+ CHANGED/);
 
     await writeConfig(dir, {
-      envs: { vm: { storage: s3Storage(bucket), postgres: pgSection([db], { transport: sshTransport(dir, { hostKeyFingerprint: 'SHA256:' + 'A'.repeat(43) }) }) } },
+      envs: {
+        vm: {
+          storage: s3Storage(bucket),
+          postgres: pgSection([db], {
+            transport: sshTransport(dir, { hostKeyFingerprint: 'SHA256:' + 'A'.repeat(43) }),
+          }),
+        },
+      },
     });
     const pinned = await runCli(['backup', 'postgres', '--env', 'vm'], { cwd: dir });
     assert.equal(pinned.code, 1);
@@ -127,7 +160,12 @@ describe('SSH transport (OpenSSH on 127.0.0.1)', () => {
     const name = await makeBigDatabase('igb_sshkill', 1_000_000);
     const b2 = await makeBucket();
     await writeConfig(dir, {
-      envs: { vm: { storage: s3Storage(b2, { queueSize: 1, minPartSizeMiB: 5 }), postgres: pgSection([name], { transport: sshTransport(dir) }) } },
+      envs: {
+        vm: {
+          storage: s3Storage(b2, { queueSize: 1, minPartSizeMiB: 5 }),
+          postgres: pgSection([name], { transport: sshTransport(dir) }),
+        },
+      },
     });
     const child = startBackup(dir, 'vm');
     assert.ok(await waitForDumpCopy(name), 'pg_dump never started copying');
@@ -171,7 +209,12 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
       metadata: { name, namespace: 'db', labels: { app: 'pg', role } },
       status: { phase: 'Running', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }] },
     });
-    await writeFile(pods, JSON.stringify({ items: [pod('pg-0', 'replica', true), pod('pg-1', 'primary', true), pod('pg-2', 'primary', false)] }));
+    await writeFile(
+      pods,
+      JSON.stringify({
+        items: [pod('pg-0', 'replica', true), pod('pg-1', 'primary', true), pod('pg-2', 'primary', false)],
+      }),
+    );
   });
 
   const kubeEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -187,7 +230,15 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
         k8s: {
           storage: s3Storage(b),
           postgres: pgSection(dbs, {
-            transport: { type: 'kubernetes', namespace: 'db', selector: 'app=pg', primaryLabel: 'role=primary', container: 'postgres', context: 'test-ctx', ...transport },
+            transport: {
+              type: 'kubernetes',
+              namespace: 'db',
+              selector: 'app=pg',
+              primaryLabel: 'role=primary',
+              container: 'postgres',
+              context: 'test-ctx',
+              ...transport,
+            },
           }),
         },
       },
@@ -198,19 +249,36 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
     await config([db]);
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: kubeEnv() });
     assert.equal(b.code, 0, b.stderr);
-    const calls = (await readFile(log, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as string[]);
+    const calls = (await readFile(log, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as string[]);
     assert.ok(calls.some((c) => c.join(' ').startsWith('--context test-ctx get pods -n db -l app=pg -o json')));
     const execs = calls.filter((c) => c.includes('exec'));
     assert.ok(execs.length > 0);
     for (const c of execs) {
-      assert.deepEqual(c.slice(0, 10), ['--context', 'test-ctx', 'exec', '-i', '-n', 'db', '-c', 'postgres', 'pg-1', '--']);
+      assert.deepEqual(c.slice(0, 10), [
+        '--context',
+        'test-ctx',
+        'exec',
+        '-i',
+        '-n',
+        'db',
+        '-c',
+        'postgres',
+        'pg-1',
+        '--',
+      ]);
       const kubectlFlags = c.slice(0, c.indexOf('--'));
       assert.ok(!kubectlFlags.includes('-t') && !kubectlFlags.includes('--tty') && !kubectlFlags.includes('-it'));
       assert.ok(!c.join(' ').includes(pg.password), 'password in kubectl argv');
     }
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
     const scratch = uniqueName('igb_k8s_r');
-    const r = await runCli(['restore', 'postgres', '--env', 'k8s', '--from', key, '--target-db', scratch], { cwd: dir, env: kubeEnv() });
+    const r = await runCli(['restore', 'postgres', '--env', 'k8s', '--from', key, '--target-db', scratch], {
+      cwd: dir,
+      env: kubeEnv(),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await dbFingerprint(scratch), await dbFingerprint(db));
     await dropDatabase(scratch);
@@ -224,7 +292,10 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: kubeEnv() });
     assert.equal(b.code, 0, b.stderr);
     await psql(name, 'DELETE FROM t;');
-    const r = await runCli(['restore', 'postgres', '--env', 'k8s', '--latest', '-d', name], { cwd: dir, env: kubeEnv() });
+    const r = await runCli(['restore', 'postgres', '--env', 'k8s', '--latest', '-d', name], {
+      cwd: dir,
+      env: kubeEnv(),
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await psql(name, 'SELECT count(*) FROM t'), '321');
     assert.equal(existsSync(PWNED), false);
@@ -234,7 +305,10 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
   it('kubectl losing the tail of the stream but exiting 0 is caught by the trailer: exit 3, nothing stored', async () => {
     const b2 = await makeBucket();
     await config([db], {}, b2);
-    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: kubeEnv({ IGB_KUBECTL_TRUNCATE_TAIL: '1000', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }) });
+    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], {
+      cwd: dir,
+      env: kubeEnv({ IGB_KUBECTL_TRUNCATE_TAIL: '1000', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }),
+    });
     assert.equal(r.code, 3, r.stderr);
     assert.match(r.stderr, /incomplete or altered: the remote side wrote (\d+) bytes/);
     await assertNothingStored(b2);
@@ -243,7 +317,10 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
   it('kubectl exiting non-zero fails the backup', async () => {
     const b2 = await makeBucket();
     await config([db], {}, b2);
-    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: kubeEnv({ IGB_KUBECTL_EXIT: '1', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }) });
+    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], {
+      cwd: dir,
+      env: kubeEnv({ IGB_KUBECTL_EXIT: '1', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }),
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /unable to upgrade connection/);
     await assertNothingStored(b2);
@@ -252,7 +329,10 @@ describe('Kubernetes transport (stand-in kubectl)', () => {
   it('a hanging kubectl is killed by the idle timeout', async () => {
     const b2 = await makeBucket();
     await config([db], { idleTimeoutSec: 2 }, b2);
-    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], { cwd: dir, env: kubeEnv({ IGB_KUBECTL_HANG: '1', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }) });
+    const r = await runCli(['backup', 'postgres', '--env', 'k8s'], {
+      cwd: dir,
+      env: kubeEnv({ IGB_KUBECTL_HANG: '1', IGB_KUBECTL_FAULT_ONLY: '--format=custom' }),
+    });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /no data from .* for 2 s \(idle timeout\)/);
     await assertNothingStored(b2);

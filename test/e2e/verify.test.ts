@@ -13,7 +13,11 @@ import { makeBucket, makeDatabase, s3, s3Client, uniqueName } from '../helpers/s
 import { fillRedis, startRedis } from '../helpers/redis.js';
 
 interface VerifyJson {
-  result: { nativeCheck: { tool: string; ok: boolean; detail: string }; artifacts: { role: string }[]; checks: { name: string; detail: string }[] };
+  result: {
+    nativeCheck: { tool: string; ok: boolean; detail: string };
+    artifacts: { role: string }[];
+    checks: { name: string; detail: string }[];
+  };
 }
 
 interface ManifestJson {
@@ -44,7 +48,13 @@ async function forge(raw: Raw, key: string, edit: (dump: Buffer) => Buffer): Pro
   assert.equal(manifest.compression, 'zstd');
   const dump = edit(await zstd(['-d'], await raw.get(key)));
   const stored = await zstd(['-1'], dump);
-  manifest.artifacts[0] = { ...art, bytes: stored.length, sha256: sha(stored), rawBytes: dump.length, rawSha256: sha(dump) };
+  manifest.artifacts[0] = {
+    ...art,
+    bytes: stored.length,
+    sha256: sha(stored),
+    rawBytes: dump.length,
+    rawSha256: sha(dump),
+  };
   await raw.put(key, stored);
   await raw.put(`${key}.manifest.json`, JSON.stringify(manifest));
   return dump;
@@ -64,7 +74,15 @@ async function getObject(bucket: string, key: string): Promise<Buffer> {
 }
 
 async function putObject(bucket: string, key: string, body: Buffer | string): Promise<void> {
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ServerSideEncryption: 'aws:kms', SSEKMSKeyId: s3.kmsKeyId }));
+  await s3Client().send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: body,
+      ServerSideEncryption: 'aws:kms',
+      SSEKMSKeyId: s3.kmsKeyId,
+    }),
+  );
 }
 
 describe('verify', () => {
@@ -72,7 +90,9 @@ describe('verify', () => {
     const dir = await tempDir();
     const bucket = await makeBucket();
     const db = await makeDatabase(uniqueName('igb_verify'), 300);
-    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { globals: true }) } } });
+    await writeConfig(dir, {
+      envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db], { globals: true }) } },
+    });
     const b = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
     assert.equal(b.code, 0, b.stderr);
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
@@ -80,9 +100,24 @@ describe('verify', () => {
     assert.equal(ok.code, 0, ok.stderr);
     const v = parseJson<VerifyJson>(ok).result;
     assert.equal(v.nativeCheck.ok, true);
-    assert.match(v.nativeCheck.detail, /^table of contents: \d+ archive entries; every data block read and decoded \(2 table data/);
-    assert.deepEqual(v.artifacts.map((a) => a.role), ['dump', 'globals']);
-    assert.deepEqual(v.checks.map((c) => c.name), ['dump: as stored', 'dump: as the producer wrote it', 'globals: as stored', 'globals: as the producer wrote it', 'pg_restore']);
+    assert.match(
+      v.nativeCheck.detail,
+      /^table of contents: \d+ archive entries; every data block read and decoded \(2 table data/,
+    );
+    assert.deepEqual(
+      v.artifacts.map((a) => a.role),
+      ['dump', 'globals'],
+    );
+    assert.deepEqual(
+      v.checks.map((c) => c.name),
+      [
+        'dump: as stored',
+        'dump: as the producer wrote it',
+        'globals: as stored',
+        'globals: as the producer wrote it',
+        'pg_restore',
+      ],
+    );
     assert.match(ok.stderr, /pg_restore --file=\/dev\/null/);
 
     const bytes = await getObject(bucket, key);
@@ -116,15 +151,24 @@ describe('verify', () => {
         file: { storage: { type: 'file', path: root }, postgres: pgSection([db]) },
       },
     });
-    for (const [env, raw] of [['s3', s3Raw(bucket)], ['file', fileRaw(root)]] as const) {
+    for (const [env, raw] of [
+      ['s3', s3Raw(bucket)],
+      ['file', fileRaw(root)],
+    ] as const) {
       const b = await runCli(['--json', 'backup', 'postgres', '--env', env], { cwd: dir });
       assert.equal(b.code, 0, b.stderr);
       const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
       const intact = await runCli(['verify', 'postgres', '--env', env, '--from', key], { cwd: dir });
       assert.equal(intact.code, 0, intact.stderr);
-      assert.match(intact.stdout, /is restorable; checked:\n {2}dump: as stored: .*size and sha256 [0-9a-f]{16}… match the manifest/);
+      assert.match(
+        intact.stdout,
+        /is restorable; checked:\n {2}dump: as stored: .*size and sha256 [0-9a-f]{16}… match the manifest/,
+      );
       assert.match(intact.stdout, /dump: as the producer wrote it: decompressed \(zstd\): .* match the manifest/);
-      assert.match(intact.stdout, /pg_restore: table of contents: \d+ archive entries; every data block read and decoded \(2 table data/);
+      assert.match(
+        intact.stdout,
+        /pg_restore: table of contents: \d+ archive entries; every data block read and decoded \(2 table data/,
+      );
 
       const cut = await forge(raw, key, (dump) => dump.subarray(0, Math.floor(dump.length * 0.7)));
       // What the old check saw: the table of contents of the cut dump still lists fine.
@@ -133,7 +177,10 @@ describe('verify', () => {
       assert.equal((await execa('pg_restore', ['--list', cutPath], { reject: false })).exitCode, 0);
       const bad = await runCli(['verify', 'postgres', '--env', env, '--from', key], { cwd: dir });
       assert.equal(bad.code, 3, bad.stderr);
-      assert.match(bad.stderr, /pg_restore --file=\/dev\/null \(reading every data block\) rejects the artifact: pg_restore: error: could not read from input file: end of file/);
+      assert.match(
+        bad.stderr,
+        /pg_restore --file=\/dev\/null \(reading every data block\) rejects the artifact: pg_restore: error: could not read from input file: end of file/,
+      );
       assert.match(bad.stderr, /cut short when it was taken/);
       assert.match(bad.stderr, /hint: its bytes match the manifest/);
     }
@@ -155,7 +202,10 @@ describe('verify', () => {
     await raw.put(`${key}.manifest.json`, JSON.stringify(manifest));
     const r = await runCli(['verify', 'postgres', '--env', 'file', '--from', key], { cwd: dir });
     assert.equal(r.code, 3, r.stderr);
-    assert.match(r.stderr, /decompressed \(zstd\) it is 3000 bytes with sha256 [0-9a-f]{64}, but the manifest says the producer wrote \d+ bytes/);
+    assert.match(
+      r.stderr,
+      /decompressed \(zstd\) it is 3000 bytes with sha256 [0-9a-f]{64}, but the manifest says the producer wrote \d+ bytes/,
+    );
   });
 
   it('redis: redis-check-rdb reads every record and the checksum; a cut RDB with a matching manifest is caught', async () => {
@@ -167,7 +217,10 @@ describe('verify', () => {
     assert.equal((await runCli(['backup', 'redis', '--env', 'ci'], { cwd: dir })).code, 0);
     const ok = await runCli(['--json', 'verify', 'redis', '--env', 'ci', '--latest'], { cwd: dir });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(parseJson<VerifyJson>(ok).result.nativeCheck.detail, `every record parsed to the end of the file, ${await r.cli('DBSIZE')} keys read, CRC64 checksum OK`);
+    assert.equal(
+      parseJson<VerifyJson>(ok).result.nativeCheck.detail,
+      `every record parsed to the end of the file, ${await r.cli('DBSIZE')} keys read, CRC64 checksum OK`,
+    );
     const key = parseJson<{ result: { key: string } }>(ok).result.key;
     await r.stop();
     // An RDB cut short, with a manifest that matches it: redis-check-rdb reads to the end and refuses it.
@@ -186,12 +239,32 @@ describe('verify', () => {
     const n4j = join(ROOT, 'test', 'fixtures', 'neo4j');
     const env = { PATH: `${n4j}:${process.env.PATH}`, IGB_NEO4J_HOME: home };
     await execa(join(n4j, 'neo4j'), ['start'], { env });
-    await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), neo4j: { service: { stop: ['neo4j', 'stop'], start: ['neo4j', 'start'], status: ['neo4j', 'status'], readyTimeoutSec: 5 } } } } });
+    await writeConfig(dir, {
+      envs: {
+        ci: {
+          storage: s3Storage(bucket),
+          neo4j: {
+            service: {
+              stop: ['neo4j', 'stop'],
+              start: ['neo4j', 'start'],
+              status: ['neo4j', 'status'],
+              readyTimeoutSec: 5,
+            },
+          },
+        },
+      },
+    });
     assert.equal((await runCli(['backup', 'neo4j', '--env', 'ci'], { cwd: dir, env })).code, 0);
     const ok = await runCli(['--json', 'verify', 'neo4j', '--env', 'ci', '--latest'], { cwd: dir, env });
     assert.equal(ok.code, 0, ok.stderr);
-    assert.match(parseJson<VerifyJson>(ok).result.nativeCheck.detail, /^the whole dump loaded into a throwaway DBMS; consistency check: .*no issues found/);
-    const failing = await runCli(['verify', 'neo4j', '--env', 'ci', '--latest'], { cwd: dir, env: { ...env, IGB_NEO4J_FAIL: 'check' } });
+    assert.match(
+      parseJson<VerifyJson>(ok).result.nativeCheck.detail,
+      /^the whole dump loaded into a throwaway DBMS; consistency check: .*no issues found/,
+    );
+    const failing = await runCli(['verify', 'neo4j', '--env', 'ci', '--latest'], {
+      cwd: dir,
+      env: { ...env, IGB_NEO4J_FAIL: 'check' },
+    });
     assert.equal(failing.code, 3, failing.stderr);
     assert.match(failing.stderr, /neo4j-admin database check rejects the artifact/);
   });

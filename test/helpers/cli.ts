@@ -20,7 +20,10 @@ export async function tempDir(prefix = 'igb-test-'): Promise<string> {
   return scratchDir(prefix);
 }
 
-export async function runCli(args: string[], opts: { cwd: string; env?: Record<string, string>; input?: string }): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string>; input?: string },
+): Promise<CliResult> {
   const r = await execa('node', [BIN, ...args], {
     cwd: opts.cwd,
     env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password, ...(opts.env ?? {}) },

@@ -18,8 +18,10 @@ export interface RawStore {
 export function rawS3(bucket: string): RawStore {
   const c = s3Client();
   const sse = { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: s3.kmsKeyId };
-  const put = async (Key: string, Body: string | Buffer): Promise<void> => void (await c.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ...sse })));
-  const get = async (Key: string): Promise<Buffer> => Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToByteArray());
+  const put = async (Key: string, Body: string | Buffer): Promise<void> =>
+    void (await c.send(new PutObjectCommand({ Bucket: bucket, Key, Body, ...sse })));
+  const get = async (Key: string): Promise<Buffer> =>
+    Buffer.from(await (await c.send(new GetObjectCommand({ Bucket: bucket, Key }))).Body!.transformToByteArray());
   return {
     kind: 's3',
     put,

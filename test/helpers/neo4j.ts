@@ -48,7 +48,11 @@ export async function neo4jHome(): Promise<Neo4jHome> {
     env,
     ctl,
     running: async () => (await ctl('status')).exitCode === 0,
-    calls: async () => (await readFile(log, 'utf8')).trim().split('\n').filter((l) => l && !l.startsWith('neo4j status')),
+    calls: async () =>
+      (await readFile(log, 'utf8'))
+        .trim()
+        .split('\n')
+        .filter((l) => l && !l.startsWith('neo4j status')),
     clearCalls: () => writeFile(log, ''),
   };
 }

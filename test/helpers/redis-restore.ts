@@ -10,8 +10,17 @@ import { BIN, parseJson, runCli, s3Storage, writeConfig } from './cli.js';
 import type { RedisInstance } from './redis.js';
 import { sshServer } from './servers.js';
 
-export function section(r: RedisInstance, restore: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { host: '127.0.0.1', port: r.port, restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30, ...restore }, ...extra };
+export function section(
+  r: RedisInstance,
+  restore: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    host: '127.0.0.1',
+    port: r.port,
+    restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 30, ...restore },
+    ...extra,
+  };
 }
 
 export async function runId(r: RedisInstance): Promise<string> {
@@ -21,7 +30,14 @@ export async function runId(r: RedisInstance): Promise<string> {
 export async function sshTransport(dir: string): Promise<Record<string, unknown>> {
   const hostKey = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
   await writeFile(join(dir, 'known_hosts'), `[127.0.0.1]:${sshServer.port} ${hostKey[0]} ${hostKey[1]}\n`);
-  return { type: 'ssh', host: '127.0.0.1', port: sshServer.port, user: sshServer.user, identityFile: sshServer.key, knownHosts: join(dir, 'known_hosts') };
+  return {
+    type: 'ssh',
+    host: '127.0.0.1',
+    port: sshServer.port,
+    user: sshServer.user,
+    identityFile: sshServer.key,
+    knownHosts: join(dir, 'known_hosts'),
+  };
 }
 
 /** A backup of `r` in `bucket` (env "dev"); returns its key. */

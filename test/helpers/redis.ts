@@ -18,9 +18,10 @@ export interface RedisInstance {
   stop(): Promise<void>;
 }
 
-
 /** `extra`: more config lines (maxmemory, …); `owner`: the instance runs as that user and owns its dir (`start` does not switch user). */
-export async function startRedis(opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number; extra?: string[] } = {}): Promise<RedisInstance> {
+export async function startRedis(
+  opts: { appendonly?: boolean; password?: string; owner?: string; syncDelay?: number; extra?: string[] } = {},
+): Promise<RedisInstance> {
   const port = await freePort();
   const dir = await scratchDir('igb-redis-');
   await chmod(dir, 0o777);
@@ -49,7 +50,9 @@ export async function startRedis(opts: { appendonly?: boolean; password?: string
   await chmod(conf, 0o666);
   const env = opts.password ? { REDISCLI_AUTH: opts.password } : {};
   const cli = async (...args: string[]): Promise<string> =>
-    (await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args], { env })).stdout.trim();
+    (
+      await execa('redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', ...args], { env })
+    ).stdout.trim();
   const start = ['redis-server', conf];
   if (opts.owner) await execa('chown', ['-R', opts.owner, dir]);
   if (opts.owner) await execa('runuser', ['-u', opts.owner, '--', ...start]);

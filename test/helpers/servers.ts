@@ -62,10 +62,29 @@ export const pg = {
 
 /** Runs SQL through the real psql as the test superuser and returns trimmed unaligned output. */
 export async function psql(database: string, sql: string): Promise<string> {
-  const r = await execa('psql', ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-h', pg.host, '-p', String(pg.port), '-U', 'postgres', '-d', database], {
-    input: sql,
-    env: { PGPASSWORD: pg.password },
-  });
+  const r = await execa(
+    'psql',
+    [
+      '-X',
+      '-q',
+      '-A',
+      '-t',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-h',
+      pg.host,
+      '-p',
+      String(pg.port),
+      '-U',
+      'postgres',
+      '-d',
+      database,
+    ],
+    {
+      input: sql,
+      env: { PGPASSWORD: pg.password },
+    },
+  );
   return r.stdout.trim();
 }
 
@@ -116,7 +135,10 @@ export const sshServer = {
 export async function makeBigDatabase(prefix: string, rows: number): Promise<string> {
   const name = uniqueName(prefix).replace(/-/g, '_');
   await psql('postgres', `CREATE DATABASE ${name}`);
-  await psql(name, `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) AS v FROM generate_series(1, ${rows}) g;`);
+  await psql(
+    name,
+    `CREATE TABLE blob AS SELECT g AS id, md5(g::text) || md5((g*3)::text) AS v FROM generate_series(1, ${rows}) g;`,
+  );
   return name;
 }
 

@@ -73,7 +73,15 @@ export class StallProxy {
     if (!rule) throw new Error(`no rule ${index}`);
     return Promise.race([
       rule.caught,
-      new Promise<string>((_, reject) => setTimeout(() => reject(new Error(`rule ${index} (${String(rule.match)}) never caught a request; seen:\n${this.seen.join('\n')}`)), timeoutMs).unref()),
+      new Promise<string>((_, reject) =>
+        setTimeout(
+          () =>
+            reject(
+              new Error(`rule ${index} (${String(rule.match)}) never caught a request; seen:\n${this.seen.join('\n')}`),
+            ),
+          timeoutMs,
+        ).unref(),
+      ),
     ]);
   }
 
@@ -94,7 +102,10 @@ export class StallProxy {
   }
 }
 
-type Mode = { kind: 'pass' } | { kind: 'hold' | 'cut'; left: number; rule: Armed; line: string } | { kind: 'delay'; queue: Buffer[] };
+type Mode =
+  | { kind: 'pass' }
+  | { kind: 'hold' | 'cut'; left: number; rule: Armed; line: string }
+  | { kind: 'delay'; queue: Buffer[] };
 
 /** One client connection: requests parsed in order (no pipelining: the server's bytes answer the last one sent). */
 class Connection {

@@ -16,7 +16,12 @@ export interface Timed {
 /** Runs igbackup with a hard deadline far above what any case may take (a hang fails the test, not the suite). */
 export async function timed(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Timed> {
   const t0 = Date.now();
-  const r = await execa('node', [BIN, ...args], { cwd, env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password, ...env }, reject: false, timeout: 120_000 });
+  const r = await execa('node', [BIN, ...args], {
+    cwd,
+    env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password, ...env },
+    reject: false,
+    timeout: 120_000,
+  });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr), ms: Date.now() - t0 };
 }
 

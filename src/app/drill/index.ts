@@ -17,11 +17,16 @@ export { DRILL_SCHEMA, type DrillCheck, type DrillOptions, type DrillReport } fr
 
 export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillReport[]> {
   const h = selectEnv(ctx, opts.env);
-  const engines = opts.engine === 'all' ? (['postgres', 'redis', 'neo4j'] as const).filter((e) => h.env[e]) : [opts.engine];
+  const engines =
+    opts.engine === 'all' ? (['postgres', 'redis', 'neo4j'] as const).filter((e) => h.env[e]) : [opts.engine];
   const reports: DrillReport[] = [];
   for (const engine of engines) {
     // One drill per env and engine at a time; the restores inside go to throwaway targets, so they take no restore lock.
-    reports.push(...(await withLock(ctx, h, { operation: 'drill', engine }, { forceUnlock: Boolean(opts.forceUnlock) }, () => drillEngine(ctx, h, engine, opts))));
+    reports.push(
+      ...(await withLock(ctx, h, { operation: 'drill', engine }, { forceUnlock: Boolean(opts.forceUnlock) }, () =>
+        drillEngine(ctx, h, engine, opts),
+      )),
+    );
   }
   const failed = reports.filter((r) => !r.ok);
   if (failed.length) {
@@ -35,17 +40,29 @@ export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillR
 
 async function drillEngine(ctx: AppContext, h: EnvHandle, engine: string, opts: DrillOptions): Promise<DrillReport[]> {
   const reports: DrillReport[] = [];
-  const all = engine === 'postgres' ? postgresSection(ctx, h).databases : engine === 'neo4j' ? (h.env.neo4j?.databases ?? []) : [];
+  const all =
+    engine === 'postgres'
+      ? postgresSection(ctx, h).databases
+      : engine === 'neo4j'
+        ? (h.env.neo4j?.databases ?? [])
+        : [];
   const dbs = engine !== 'redis' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
   for (const database of dbs) {
-    const entry = await resolveBackup(ctx, h, engine, { from: opts.from, latest: opts.from ? undefined : true, database });
+    const entry = await resolveBackup(ctx, h, engine, {
+      from: opts.from,
+      latest: opts.from ? undefined : true,
+      database,
+    });
     const report =
       engine === 'postgres'
         ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts)
         : engine === 'neo4j'
           ? await drillNeo4j(ctx, h, entry, opts)
           : await drillRedis(ctx, h, entry, opts);
-    await h.store.putBytes(controlKeys.drillReport(h.store.prefix, h.name, engine, report.database, new Date(report.startedAt)), `${JSON.stringify(report, null, 2)}\n`);
+    await h.store.putBytes(
+      controlKeys.drillReport(h.store.prefix, h.name, engine, report.database, new Date(report.startedAt)),
+      `${JSON.stringify(report, null, 2)}\n`,
+    );
     reports.push(report);
   }
   return reports;

@@ -22,7 +22,10 @@ export async function inDrillNamespace(
   failed: (ns: string, error: string) => DrillReport,
 ): Promise<DrillReport> {
   const ns = `igbackup-drill-${scratchStamp(ctx.now())}-${w.engine}`;
-  const kubectl = new Kubectl({ kubectl: k.kubectl, context: k.context, kubeconfig: kubeconfigPath(ctx, k) }, ctx.runner);
+  const kubectl = new Kubectl(
+    { kubectl: k.kubectl, context: k.context, kubeconfig: kubeconfigPath(ctx, k) },
+    ctx.runner,
+  );
   let created = false;
   try {
     ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
@@ -36,7 +39,11 @@ export async function inDrillNamespace(
   } finally {
     if (created && !opts.keep) {
       ctx.reporter.step(`drill: deleting namespace ${ns}`);
-      await kubectl.deleteNamespace(ns).catch((e: unknown) => ctx.reporter.warn(`could not delete namespace ${ns}: ${(e as Error).message} (delete it by hand)`));
+      await kubectl
+        .deleteNamespace(ns)
+        .catch((e: unknown) =>
+          ctx.reporter.warn(`could not delete namespace ${ns}: ${(e as Error).message} (delete it by hand)`),
+        );
     }
   }
 }
@@ -52,5 +59,14 @@ function kubeconfigPath(ctx: AppContext, k: KubeDrill): string | undefined {
 }
 
 export function kubeTransport(ctx: AppContext, k: KubeDrill, ns: string, pod: string, container: string | undefined) {
-  return { type: 'kubernetes' as const, namespace: ns, pod, container, context: k.context, kubeconfig: kubeconfigPath(ctx, k), kubectl: k.kubectl, idleTimeoutSec: 600 };
+  return {
+    type: 'kubernetes' as const,
+    namespace: ns,
+    pod,
+    container,
+    context: k.context,
+    kubeconfig: kubeconfigPath(ctx, k),
+    kubectl: k.kubectl,
+    idleTimeoutSec: 600,
+  };
 }

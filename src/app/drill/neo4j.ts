@@ -21,7 +21,12 @@ import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport
  * Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf and directories), run
  * neo4j-admin database check, then start it on a loopback port and run the Cypher smoke tests; always stopped.
  */
-export async function drillNeo4j(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+export async function drillNeo4j(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
   if (h.env.drill.kubernetes?.neo4j) return drillNeo4jInNamespace(ctx, h, entry, opts);
   const started = ctx.now();
   const t0 = performance.now();
@@ -37,13 +42,29 @@ export async function drillNeo4j(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     const { scratch, check } = await loadIntoScratch(ctx, h, entry.manifest, path, ws.dir);
     target = `throwaway Neo4j DBMS on 127.0.0.1:${scratch.boltPort} (${scratch.root})`;
     checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
-    if (check.ok && cypherFor(h, database).length) await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, database, query, checks));
+    if (check.ok && cypherFor(h, database).length)
+      await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, database, query, checks));
   } catch (err) {
     error = errorText(err);
   } finally {
     if (!opts.keep) await ws.cleanup();
   }
-  return finish(ctx, h, { env: h.name, engine: 'neo4j', database, key: entry.key, target, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+  return finish(
+    ctx,
+    h,
+    {
+      env: h.name,
+      engine: 'neo4j',
+      database,
+      key: entry.key,
+      target,
+      startedAt: started.toISOString(),
+      checks,
+      kept: opts.keep,
+      error,
+    },
+    t0,
+  );
 }
 
 function cypherFor(h: EnvHandle, database: string) {
@@ -51,11 +72,20 @@ function cypherFor(h: EnvHandle, database: string) {
 }
 
 /** The configured Cypher smoke tests for database, through query (cypher-shell --format plain). */
-async function cypherChecks(h: EnvHandle, database: string, query: (cypher: string) => Promise<Captured>, checks: DrillCheck[]): Promise<void> {
+async function cypherChecks(
+  h: EnvHandle,
+  database: string,
+  query: (cypher: string) => Promise<Captured>,
+  checks: DrillCheck[],
+): Promise<void> {
   for (const c of cypherFor(h, database)) {
     const r = await query(c.cypher);
     const got = neo4j.parsePlain(r.stdout);
-    checks.push({ name: c.cypher, ok: succeeded(r) && got === c.expect, detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim() });
+    checks.push({
+      name: c.cypher,
+      ok: succeeded(r) && got === c.expect,
+      detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim(),
+    });
   }
 }
 
@@ -64,7 +94,12 @@ async function cypherChecks(h: EnvHandle, database: string, query: (cypher: stri
  * (scaled to 0, helper pod on the PVC loads and runs the consistency check, scaled back, rollout), then the Cypher
  * checks run in its pod through cypher-shell, the password as NEO4J_PASSWORD.
  */
-async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+async function drillNeo4jInNamespace(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
   const k = h.env.drill.kubernetes as KubeDrill;
   const kn = k.neo4j as NonNullable<KubeDrill['neo4j']>;
   const pod = kn.pod ?? `${kn.statefulSet}-0`;
@@ -72,7 +107,14 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
   const started = ctx.now();
   const t0 = performance.now();
   const database = entry.manifest.target.database;
-  const base = { env: h.name, engine: 'neo4j', database, key: entry.key, startedAt: started.toISOString(), kept: opts.keep };
+  const base = {
+    env: h.name,
+    engine: 'neo4j',
+    database,
+    key: entry.key,
+    startedAt: started.toISOString(),
+    kept: opts.keep,
+  };
   let password: string | undefined;
   if (kn.password) {
     password = await resolveSecret(kn.password, ctx.environ, `envs.${h.name}.drill.kubernetes.neo4j.password`);
@@ -88,7 +130,14 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
         ...(cfg ?? {}),
         edition: 'community', // offline into the throwaway workload, whatever the source's edition
         transport: kubeTransport(ctx, k, ns, pod, kn.container),
-        kubernetes: { statefulSet: kn.statefulSet, pvc: kn.pvc, image: kn.image, mountPath: kn.mountPath, helperTimeoutSec: k.readyTimeoutSec, rolloutTimeoutSec: k.readyTimeoutSec },
+        kubernetes: {
+          statefulSet: kn.statefulSet,
+          pvc: kn.pvc,
+          image: kn.image,
+          mountPath: kn.mountPath,
+          helperTimeoutSec: k.readyTimeoutSec,
+          rolloutTimeoutSec: k.readyTimeoutSec,
+        },
       });
       const inNs = inNamespace(h, { neo4j: section });
       const checks: DrillCheck[] = [];
@@ -97,10 +146,18 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
       try {
         ctx.reporter.step(`drill: restoring ${entry.key} into Neo4j ${kn.statefulSet} of namespace ${ns}`);
         const r = await restoreNeo4j(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
-        checks.push({ name: 'neo4j-admin database check', ok: r.checked, detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run' });
+        checks.push({
+          name: 'neo4j-admin database check',
+          ok: r.checked,
+          detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run',
+        });
         const env = { NEO4J_USERNAME: kn.username, ...(password ? { NEO4J_PASSWORD: password } : {}) };
         const query = (cypher: string): Promise<Captured> =>
-          capture(transport, { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env }, neo4j.cypherInput(cypher));
+          capture(
+            transport,
+            { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env },
+            neo4j.cypherInput(cypher),
+          );
         if (cypherFor(h, database).length) {
           await waitForCypher(`Neo4j in ${pod}`, k.readyTimeoutSec, query);
           await cypherChecks(h, database, query, checks);
@@ -110,7 +167,12 @@ async function drillNeo4jInNamespace(ctx: AppContext, h: EnvHandle, entry: Await
       } finally {
         await transport.close();
       }
-      return finish(ctx, h, { ...base, target: `${pod} (StatefulSet ${kn.statefulSet}) in namespace ${ns}`, checks, error }, t0);
+      return finish(
+        ctx,
+        h,
+        { ...base, target: `${pod} (StatefulSet ${kn.statefulSet}) in namespace ${ns}`, checks, error },
+        t0,
+      );
     },
     (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
   );

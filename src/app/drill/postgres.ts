@@ -11,7 +11,13 @@ import { openTransport } from '../transports.js';
 import { inDrillNamespace, inNamespace, kubeTransport } from './namespace.js';
 import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
-export async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, database: string, opts: DrillOptions): Promise<DrillReport> {
+export async function drillPostgres(
+  ctx: AppContext,
+  h: EnvHandle,
+  key: string,
+  database: string,
+  opts: DrillOptions,
+): Promise<DrillReport> {
   const k = h.env.drill.kubernetes;
   if (!k?.manifest || !k.pod) return drillPostgresOn(ctx, h, key, database, opts, '');
   // Kubernetes: a fresh namespace with the configured workload; the restore goes into its PostgreSQL.
@@ -25,11 +31,36 @@ export async function drillPostgres(ctx: AppContext, h: EnvHandle, key: string, 
     opts,
     async (ns) => {
       const cfg = postgresSection(ctx, h);
-      const inNs = inNamespace(h, { postgres: { ...cfg, transport: kubeTransport(ctx, k, ns, pod, k.container), host: k.host, port: k.port, user: k.user, password: k.password } });
+      const inNs = inNamespace(h, {
+        postgres: {
+          ...cfg,
+          transport: kubeTransport(ctx, k, ns, pod, k.container),
+          host: k.host,
+          port: k.port,
+          user: k.user,
+          password: k.password,
+        },
+      });
       // The RTO counts from before the namespace was made, as for the other engines.
       return drillPostgresOn(ctx, inNs, key, database, opts, ` in namespace ${ns}`, { started, t0 });
     },
-    (ns, error) => finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `namespace ${ns}`, startedAt: started.toISOString(), checks: [], kept: opts.keep, error }, t0),
+    (ns, error) =>
+      finish(
+        ctx,
+        h,
+        {
+          env: h.name,
+          engine: 'postgres',
+          database,
+          key,
+          target: `namespace ${ns}`,
+          startedAt: started.toISOString(),
+          checks: [],
+          kept: opts.keep,
+          error,
+        },
+        t0,
+      ),
   );
 }
 
@@ -58,7 +89,11 @@ async function drillPostgresOn(
     for (const c of h.env.drill.postgres.filter((x) => x.database === undefined || x.database === database)) {
       const r = await capture(transport, pg.psqlCommand(conn, scratch), `${c.sql.trim().replace(/;?$/, ';')}\n`);
       const got = r.stdout.trim();
-      checks.push({ name: c.sql, ok: succeeded(r) && got === c.expect, detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim() });
+      checks.push({
+        name: c.sql,
+        ok: succeeded(r) && got === c.expect,
+        detail: succeeded(r) ? `got "${got}", expected "${c.expect}"` : r.stderrTail.trim(),
+      });
     }
   } catch (err) {
     error = errorText(err);
@@ -69,5 +104,20 @@ async function drillPostgresOn(
     }
     await transport.close();
   }
-  return finish(ctx, h, { env: h.name, engine: 'postgres', database, key, target: `${conn.host}:${conn.port}/${scratch}${where}`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+  return finish(
+    ctx,
+    h,
+    {
+      env: h.name,
+      engine: 'postgres',
+      database,
+      key,
+      target: `${conn.host}:${conn.port}/${scratch}${where}`,
+      startedAt: started.toISOString(),
+      checks,
+      kept: opts.keep,
+      error,
+    },
+    t0,
+  );
 }

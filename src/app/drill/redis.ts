@@ -20,16 +20,31 @@ import { inDrillNamespace, inNamespace, kubeTransport } from './namespace.js';
 import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
 /** The configured Redis smoke tests, through `transport` against the restored server. */
-async function redisChecks(h: EnvHandle, transport: Transport, conn: redis.RedisConnection, checks: DrillCheck[]): Promise<void> {
+async function redisChecks(
+  h: EnvHandle,
+  transport: Transport,
+  conn: redis.RedisConnection,
+  checks: DrillCheck[],
+): Promise<void> {
   for (const c of h.env.drill.redis) {
     const r = await capture(transport, redis.cli(conn, ...c.command));
     const got = r.stdout.trim();
-    const ok = succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
-    checks.push({ name: c.command.join(' '), ok, detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}` });
+    const ok =
+      succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
+    checks.push({
+      name: c.command.join(' '),
+      ok,
+      detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}`,
+    });
   }
 }
 
-export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+export async function drillRedis(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
   const k = h.env.drill.kubernetes;
   if (!k?.redis) return drillRedisScratch(ctx, h, entry, opts);
   // Kubernetes: a fresh namespace with the Redis workload; the restore (AOF-aware, always brought back) goes into
@@ -38,21 +53,41 @@ export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<R
   const cfg = redisSection(ctx, h);
   const restore = kr.restore ?? cfg.restore;
   if (!restore) {
-    throw new ConfigError(`envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`, [], {
-      hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
-    });
+    throw new ConfigError(
+      `envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`,
+      [],
+      {
+        hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
+      },
+    );
   }
   const started = ctx.now();
   const t0 = performance.now();
   const database = entry.manifest.target.database;
-  const base = { env: h.name, engine: 'redis', database, key: entry.key, startedAt: started.toISOString(), kept: opts.keep };
+  const base = {
+    env: h.name,
+    engine: 'redis',
+    database,
+    key: entry.key,
+    startedAt: started.toISOString(),
+    kept: opts.keep,
+  };
   return inDrillNamespace(
     ctx,
     k,
     { engine: 'redis', manifest: kr.manifest, pod: kr.pod },
     opts,
     async (ns) => {
-      const section: RedisConfig = { ...cfg, transport: kubeTransport(ctx, k, ns, kr.pod, kr.container), host: '127.0.0.1', port: kr.port, user: undefined, password: kr.password, tls: undefined, restore };
+      const section: RedisConfig = {
+        ...cfg,
+        transport: kubeTransport(ctx, k, ns, kr.pod, kr.container),
+        host: '127.0.0.1',
+        port: kr.port,
+        user: undefined,
+        password: kr.password,
+        tls: undefined,
+        restore,
+      };
       const inNs = inNamespace(h, { redis: section });
       const checks: DrillCheck[] = [];
       let error: string | undefined;
@@ -74,7 +109,12 @@ export async function drillRedis(ctx: AppContext, h: EnvHandle, entry: Awaited<R
 }
 
 /** Redis on a VM or locally: the RDB loaded into a scratch redis-server on this machine. */
-async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<ReturnType<typeof resolveBackup>>, opts: DrillOptions): Promise<DrillReport> {
+async function drillRedisScratch(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
   const started = ctx.now();
   const t0 = performance.now();
   const ws = await makeWorkspace();
@@ -87,7 +127,23 @@ async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     await downloadMainArtifact(ctx, h.store, entry.manifest, join(ws.dir, 'dump.rdb'));
     ctx.reporter.step(`drill: loading ${entry.key} into a scratch redis-server on 127.0.0.1:${port}`);
     scratch = ctx.runner.start({
-      argv: ['redis-server', '--port', String(port), '--bind', '127.0.0.1', '--dir', ws.dir, '--dbfilename', 'dump.rdb', '--appendonly', 'no', '--save', '', '--protected-mode', 'no'],
+      argv: [
+        'redis-server',
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        ws.dir,
+        '--dbfilename',
+        'dump.rdb',
+        '--appendonly',
+        'no',
+        '--save',
+        '',
+        '--protected-mode',
+        'no',
+      ],
       stdin: 'ignore',
     });
     scratch.stdout.resume();
@@ -105,5 +161,20 @@ async function drillRedisScratch(ctx: AppContext, h: EnvHandle, entry: Awaited<R
     }
     if (!opts.keep) await ws.cleanup();
   }
-  return finish(ctx, h, { env: h.name, engine: 'redis', database: entry.manifest.target.database, key: entry.key, target: `127.0.0.1:${port} (scratch redis-server)`, startedAt: started.toISOString(), checks, kept: opts.keep, error }, t0);
+  return finish(
+    ctx,
+    h,
+    {
+      env: h.name,
+      engine: 'redis',
+      database: entry.manifest.target.database,
+      key: entry.key,
+      target: `127.0.0.1:${port} (scratch redis-server)`,
+      startedAt: started.toISOString(),
+      checks,
+      kept: opts.keep,
+      error,
+    },
+    t0,
+  );
 }

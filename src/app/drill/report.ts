@@ -46,11 +46,24 @@ export function errorText(err: unknown): string {
   return err instanceof IgbackupError && err.hint ? `${message} (${err.hint})` : message;
 }
 
-export function finish(ctx: AppContext, h: EnvHandle, base: Omit<DrillReport, 'finishedAt' | 'rtoSeconds' | 'rtoTargetSeconds' | 'rtoMet' | 'ok' | 'schema'>, t0: number): DrillReport {
+export function finish(
+  ctx: AppContext,
+  h: EnvHandle,
+  base: Omit<DrillReport, 'finishedAt' | 'rtoSeconds' | 'rtoTargetSeconds' | 'rtoMet' | 'ok' | 'schema'>,
+  t0: number,
+): DrillReport {
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
   const rtoSeconds = Math.round((performance.now() - t0) / 100) / 10;
   const rtoTargetSeconds = tier ? tier.rtoMinutes * 60 : undefined;
   const rtoMet = rtoTargetSeconds === undefined ? undefined : rtoSeconds <= rtoTargetSeconds;
   const ok = !base.error && base.checks.every((c) => c.ok) && rtoMet !== false;
-  return { schema: DRILL_SCHEMA, ...base, finishedAt: ctx.now().toISOString(), rtoSeconds, rtoTargetSeconds, rtoMet, ok };
+  return {
+    schema: DRILL_SCHEMA,
+    ...base,
+    finishedAt: ctx.now().toISOString(),
+    rtoSeconds,
+    rtoTargetSeconds,
+    rtoMet,
+    ok,
+  };
 }

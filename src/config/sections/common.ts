@@ -8,12 +8,17 @@ import type { Range } from '../../domain/limits.js';
 export const boundedInt = (r: Range) => z.number().int().min(r.min).max(r.max);
 
 /** A secret is given by reference only: the name of an environment variable or a file path, never inline. */
-export const secretRefSchema = z.strictObject({
-  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
-  file: z.string().min(1).optional(),
-}).refine((r) => (r.env === undefined) !== (r.file === undefined), {
-  message: 'give exactly one of "env" (variable name) or "file" (path); inline secrets are not accepted',
-});
+export const secretRefSchema = z
+  .strictObject({
+    env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    file: z.string().min(1).optional(),
+  })
+  .refine((r) => (r.env === undefined) !== (r.file === undefined), {
+    message: 'give exactly one of "env" (variable name) or "file" (path); inline secrets are not accepted',
+  });
 export type SecretRef = z.infer<typeof secretRefSchema>;
 
 /** A command as argv (never a shell string). */

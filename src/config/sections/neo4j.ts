@@ -10,7 +10,10 @@ export const neo4jSchema = z.strictObject({
   edition: z.enum(['community', 'enterprise']).default('community'),
   /** neo4j-admin syntax: 5 (`database dump/load`) or 4.4 (`dump`/`load`). */
   syntax: z.enum(['5', '4.4']).default('5'),
-  databases: z.array(z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'a Neo4j database name')).min(1).default(['neo4j']),
+  databases: z
+    .array(z.string().regex(/^[A-Za-z0-9._-]{1,63}$/, 'a Neo4j database name'))
+    .min(1)
+    .default(['neo4j']),
   neo4jAdmin: z.string().min(1).default('neo4j-admin'),
   /** How the DBMS is stopped, started and probed on a VM (or locally). */
   service: z

@@ -26,7 +26,10 @@ export const redisRestoreSchema = z.strictObject({
 export const redisSchema = z.strictObject({
   transport: transportSchema.prefault({ type: 'local' }),
   /** Instance name used in object keys. */
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only').default('redis'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'letters, digits, ".", "_" and "-" only')
+    .default('redis'),
   host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(1).max(65535).default(6379),
   /** ACL user (redis-cli --user); the password travels as REDISCLI_AUTH, never in argv. */

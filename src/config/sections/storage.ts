@@ -4,7 +4,9 @@ import { z } from 'zod';
 
 const s3StorageSchema = z.strictObject({
   type: z.literal('s3'),
-  bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -)'),
+  bucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 chars, a-z 0-9 . -)'),
   prefix: z.string().default(''),
   region: z.string().min(1).default('us-east-1'),
   endpoint: z.url().optional(),

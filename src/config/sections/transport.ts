@@ -23,7 +23,10 @@ const sshHopSchema = z.strictObject({
   /** known_hosts file to check the host key against (default ~/.ssh/known_hosts). */
   knownHosts: z.string().min(1).optional(),
   /** Pinned host key fingerprint, as ssh-keygen -lf prints it: SHA256:<43 base64 chars>. */
-  hostKeyFingerprint: z.string().regex(FINGERPRINT, 'must look like SHA256:<43 base64 characters> (ssh-keygen -lf)').optional(),
+  hostKeyFingerprint: z
+    .string()
+    .regex(FINGERPRINT, 'must look like SHA256:<43 base64 characters> (ssh-keygen -lf)')
+    .optional(),
 });
 
 const sshTransportSchema = sshHopSchema.extend({
@@ -44,7 +47,10 @@ const kubernetesTransportSchema = z
     /** Label selector (kubectl get pods -l); a Running, Ready pod is chosen. */
     selector: z.string().min(1).optional(),
     /** Among selected pods prefer the one with this label (e.g. "role=primary" for a Postgres primary). */
-    primaryLabel: z.string().regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value').optional(),
+    primaryLabel: z
+      .string()
+      .regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value')
+      .optional(),
     container: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
     kubeconfig: z.string().min(1).optional(),
@@ -55,7 +61,11 @@ const kubernetesTransportSchema = z
     message: 'give exactly one of "pod" (a pod name) or "selector" (a label selector)',
   });
 
-export const transportSchema = z.discriminatedUnion('type', [localTransportSchema, sshTransportSchema, kubernetesTransportSchema]);
+export const transportSchema = z.discriminatedUnion('type', [
+  localTransportSchema,
+  sshTransportSchema,
+  kubernetesTransportSchema,
+]);
 export type TransportConfig = z.infer<typeof transportSchema>;
 export type SshTransportConfig = z.infer<typeof sshTransportSchema>;
 export type SshHopConfig = z.infer<typeof sshHopSchema>;

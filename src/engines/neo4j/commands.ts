@@ -37,7 +37,9 @@ export function checkCommand(t: Neo4jTools, db: string): CommandSpec {
 
 /** Enterprise online backup into a directory: one `<db>-<timestamp>.backup` artifact per run. */
 export function backupCommand(t: Neo4jTools, db: string, dir: string, from?: string): CommandSpec {
-  return { argv: [t.admin, 'database', 'backup', ...(from ? [`--from=${from}`] : []), `--to-path=${dir}`, '--type=FULL', db] };
+  return {
+    argv: [t.admin, 'database', 'backup', ...(from ? [`--from=${from}`] : []), `--to-path=${dir}`, '--type=FULL', db],
+  };
 }
 
 /** Enterprise restore of one artifact over the (stopped) database. */
@@ -62,7 +64,11 @@ export function removeDirCommand(dir: string): CommandSpec {
  * What a restore needs on the Neo4j host, checked read-only before the download and the stop (pure): the service
  * control commands (when the restore stops the service there), neo4j-admin, and Enterprise's work directory.
  */
-export function restorePathChecks(t: { admin: string; service?: { stop: string[]; start: string[]; status: string[] } | undefined; workDir?: string | undefined }): PathCheck[] {
+export function restorePathChecks(t: {
+  admin: string;
+  service?: { stop: string[]; start: string[]; status: string[] } | undefined;
+  workDir?: string | undefined;
+}): PathCheck[] {
   const runnable = (argv: string[], key: string, what: string): PathCheck => ({
     kind: 'runnable',
     path: argv[0] as string,
@@ -75,9 +81,19 @@ export function restorePathChecks(t: { admin: string; service?: { stop: string[]
     checks.push(runnable(t.service.start, 'neo4j.service.start', 'the start command'));
     checks.push(runnable(t.service.status, 'neo4j.service.status', 'the status command'));
   }
-  checks.push({ kind: 'runnable', path: t.admin, what: 'neo4j-admin', why: 'it loads or restores the database: set neo4j.neo4jAdmin to its full path, or install Neo4j there' });
+  checks.push({
+    kind: 'runnable',
+    path: t.admin,
+    what: 'neo4j-admin',
+    why: 'it loads or restores the database: set neo4j.neo4jAdmin to its full path, or install Neo4j there',
+  });
   if (t.workDir) {
-    checks.push({ kind: 'dir-creatable', path: t.workDir, what: 'the Enterprise work directory', why: 'the backup artifact is written there before `database restore`: set neo4j.enterprise.workDir to a directory that user can write' });
+    checks.push({
+      kind: 'dir-creatable',
+      path: t.workDir,
+      what: 'the Enterprise work directory',
+      why: 'the backup artifact is written there before `database restore`: set neo4j.enterprise.workDir to a directory that user can write',
+    });
   }
   return checks;
 }

@@ -52,7 +52,14 @@ export const DUMP_MAGIC = { bytes: Buffer.from('PGDMP'), format: 'pg_dump custom
 
 export function dumpCommand(c: PgConnection, database: string, lockWaitTimeoutSec = 300): CommandSpec {
   return {
-    argv: [bin(c, 'pg_dump'), '--format=custom', '--compress=0', '--no-password', `--lock-wait-timeout=${lockWaitTimeoutSec}s`, `--dbname=${conninfo(c, database)}`],
+    argv: [
+      bin(c, 'pg_dump'),
+      '--format=custom',
+      '--compress=0',
+      '--no-password',
+      `--lock-wait-timeout=${lockWaitTimeoutSec}s`,
+      `--dbname=${conninfo(c, database)}`,
+    ],
     env: secretEnv(c),
   };
 }
@@ -65,7 +72,10 @@ export function globalsCommand(c: PgConnection, maintenanceDb: string): CommandS
   };
 }
 
-export function versionCommand(c: PgConnection, program: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall'): CommandSpec {
+export function versionCommand(
+  c: PgConnection,
+  program: 'pg_dump' | 'pg_restore' | 'psql' | 'pg_dumpall',
+): CommandSpec {
   return { argv: [bin(c, program), '--version'] };
 }
 
@@ -93,8 +103,17 @@ export function psqlCommand(c: PgConnection, database: string, stopOnError = tru
  * pg_restore into an existing database; from stdin, or from a file when running parallel jobs. `settings` are
  * session settings for its connections (e.g. maintenance_work_mem for the index builds).
  */
-export function restoreCommand(c: PgConnection, database: string, opts: { jobs: number; file?: string; noOwner?: boolean; settings?: Record<string, string> }): CommandSpec {
-  const argv = [bin(c, 'pg_restore'), '--exit-on-error', '--no-password', `--dbname=${conninfo(c, database, opts.settings)}`];
+export function restoreCommand(
+  c: PgConnection,
+  database: string,
+  opts: { jobs: number; file?: string; noOwner?: boolean; settings?: Record<string, string> },
+): CommandSpec {
+  const argv = [
+    bin(c, 'pg_restore'),
+    '--exit-on-error',
+    '--no-password',
+    `--dbname=${conninfo(c, database, opts.settings)}`,
+  ];
   if (opts.noOwner) argv.push('--no-owner', '--no-privileges');
   if (opts.file) {
     if (opts.jobs > 1) argv.push(`--jobs=${opts.jobs}`);
@@ -120,7 +139,10 @@ export function readAllCommand(c: PgConnection, file: string): CommandSpec {
 /** Counts a `pg_restore --list` output's entries and, among them, those that carry data blocks (tables, large objects). */
 export function parseArchiveList(out: string): { entries: number; dataEntries: number } {
   const lines = out.split('\n').filter((l) => /^\d+;/.test(l));
-  return { entries: lines.length, dataEntries: lines.filter((l) => /^\d+; \d+ \d+ (TABLE DATA|BLOBS) /.test(l)).length };
+  return {
+    entries: lines.length,
+    dataEntries: lines.filter((l) => /^\d+; \d+ \d+ (TABLE DATA|BLOBS) /.test(l)).length,
+  };
 }
 
 /** Says what a failed full read of an archive means, when pg_restore's words show it ran out of data. */

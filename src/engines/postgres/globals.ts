@@ -59,7 +59,8 @@ export interface GlobalsPlan {
 }
 
 const SAFE_SETTINGS = new Set(['client_encoding', 'standard_conforming_strings', 'default_transaction_read_only']);
-const ROLE_OPTION = /^(no)?(superuser|createdb|createrole|inherit|login|replication|bypassrls)$|^(connection|password|encrypted|valid|sysid|in|role|admin|user)$/;
+const ROLE_OPTION =
+  /^(no)?(superuser|createdb|createrole|inherit|login|replication|bypassrls)$|^(connection|password|encrypted|valid|sysid|in|role|admin|user)$/;
 
 function nameOf(t: Token | undefined): string | undefined {
   if (!t) return undefined;
@@ -80,7 +81,8 @@ function classifyGrant(st: Statement, t: Token[]): GlobalStatement {
   const to = t.findIndex((x) => x.kind === 'word' && x.value === 'to');
   const on = t.findIndex((x) => x.kind === 'word' && x.value === 'on');
   if (on > 0 && (to < 0 || on < to)) {
-    if (t[on + 1]?.value === 'tablespace') return { kind: 'tablespace-detail', st, name: nameOf(t[on + 2]), secrets: [] };
+    if (t[on + 1]?.value === 'tablespace')
+      return { kind: 'tablespace-detail', st, name: nameOf(t[on + 2]), secrets: [] };
     return { kind: 'unknown', st, secrets: [], why: 'a GRANT on an object other than a tablespace' };
   }
   if (to < 2) return { kind: 'unknown', st, secrets: [], why: 'a GRANT without TO' };
@@ -89,16 +91,24 @@ function classifyGrant(st: Statement, t: Token[]): GlobalStatement {
   const by = t.findIndex((x, i) => x.value === 'granted' && t[i + 1]?.value === 'by');
   if (by > to) {
     grantor = nameOf(t[by + 2]);
-    if (!grantor || by + 3 !== t.length) return { kind: 'unknown', st, secrets: [], why: 'an unexpected GRANTED BY clause' };
+    if (!grantor || by + 3 !== t.length)
+      return { kind: 'unknown', st, secrets: [], why: 'an unexpected GRANTED BY clause' };
     end = by;
   }
   const w = t.findIndex((x, i) => i > to && x.kind === 'word' && x.value === 'with');
   const membersEnd = w > 0 && w < end ? w : end;
   const granted = t.slice(1, to);
   const members = t.slice(to + 1, membersEnd);
-  const listOk = (l: Token[]): boolean => l.length > 0 && l.every((x, i) => (i % 2 === 0 ? nameOf(x) !== undefined : x.src === ','));
-  if (!listOk(granted) || !listOk(members)) return { kind: 'unknown', st, secrets: [], why: 'a GRANT whose role lists could not be read' };
-  return { kind: 'grant-role', st, grant: { granted, members, withClause: t.slice(membersEnd, end), ...(grantor ? { grantor } : {}) }, secrets: [] };
+  const listOk = (l: Token[]): boolean =>
+    l.length > 0 && l.every((x, i) => (i % 2 === 0 ? nameOf(x) !== undefined : x.src === ','));
+  if (!listOk(granted) || !listOk(members))
+    return { kind: 'unknown', st, secrets: [], why: 'a GRANT whose role lists could not be read' };
+  return {
+    kind: 'grant-role',
+    st,
+    grant: { granted, members, withClause: t.slice(membersEnd, end), ...(grantor ? { grantor } : {}) },
+    secrets: [],
+  };
 }
 
 function classifyRole(st: Statement, t: Token[]): GlobalStatement {
@@ -110,8 +120,10 @@ function classifyRole(st: Statement, t: Token[]): GlobalStatement {
   if (starts(t.slice(3), 'in', 'database') && ['set', 'reset'].includes(t[6]?.value ?? '')) {
     return { kind: 'role-setting', st, name, database: nameOf(t[5]), secrets };
   }
-  if (next?.kind === 'word' && ['set', 'reset'].includes(next.value)) return { kind: 'role-setting', st, name, secrets };
-  if (next?.kind === 'word' && (next.value === 'with' || ROLE_OPTION.test(next.value))) return { kind: 'alter-role', st, name, secrets };
+  if (next?.kind === 'word' && ['set', 'reset'].includes(next.value))
+    return { kind: 'role-setting', st, name, secrets };
+  if (next?.kind === 'word' && (next.value === 'with' || ROLE_OPTION.test(next.value)))
+    return { kind: 'alter-role', st, name, secrets };
   return { kind: 'unknown', st, secrets, why: 'an ALTER ROLE other than WITH options, SET or RESET (e.g. RENAME)' };
 }
 
@@ -120,12 +132,21 @@ export function classify(st: Statement): GlobalStatement {
   const t = st.tokens;
   const secrets = passwords(t);
   if (st.meta !== undefined) {
-    return /^\\(un)?restrict(\s|$)/.test(st.meta) ? { kind: 'psql-restrict', st, secrets } : { kind: 'unknown', st, secrets, why: 'a psql meta-command' };
+    return /^\\(un)?restrict(\s|$)/.test(st.meta)
+      ? { kind: 'psql-restrict', st, secrets }
+      : { kind: 'unknown', st, secrets, why: 'a psql meta-command' };
   }
   if (st.problem) return { kind: 'unknown', st, secrets, why: st.problem };
-  if (starts(t, 'set') && SAFE_SETTINGS.has(t[1]?.value ?? '') && ['=', 'to'].includes(t[2]?.value ?? '') && t.length === 4) return { kind: 'set', st, secrets };
+  if (
+    starts(t, 'set') &&
+    SAFE_SETTINGS.has(t[1]?.value ?? '') &&
+    ['=', 'to'].includes(t[2]?.value ?? '') &&
+    t.length === 4
+  )
+    return { kind: 'set', st, secrets };
   if (starts(t, 'create', 'role') || starts(t, 'alter', 'role')) return classifyRole(st, t);
-  if (starts(t, 'comment', 'on', 'role') && t[4]?.value === 'is') return { kind: 'comment-role', st, name: nameOf(t[3]), secrets };
+  if (starts(t, 'comment', 'on', 'role') && t[4]?.value === 'is')
+    return { kind: 'comment-role', st, name: nameOf(t[3]), secrets };
   if (starts(t, 'comment', 'on', 'tablespace')) return { kind: 'tablespace-detail', st, name: nameOf(t[3]), secrets };
   if (starts(t, 'security', 'label')) {
     const on = t.findIndex((x) => x.value === 'on');
@@ -140,7 +161,12 @@ export function classify(st: Statement): GlobalStatement {
     const i = t.findIndex((x) => x.value === 'tablespace');
     return { kind: 'tablespace-detail', st, name: nameOf(t[i + 1]), secrets };
   }
-  return { kind: 'unknown', st, secrets, why: 'not a statement pg_dumpall --globals-only writes for roles or tablespaces' };
+  return {
+    kind: 'unknown',
+    st,
+    secrets,
+    why: 'not a statement pg_dumpall --globals-only writes for roles or tablespaces',
+  };
 }
 
 export function parseGlobals(sql: string): GlobalStatement[] {
@@ -155,7 +181,13 @@ function statementSql(g: GlobalStatement): string {
 function grantSql(g: GlobalStatement, members: Token[], keepGrantor: boolean): string {
   const gr = g.grant!;
   const parts = ['GRANT', gr.granted.map((x) => x.src).join(''), 'TO', members.map((m) => m.src).join(', ')];
-  if (gr.withClause.length) parts.push(gr.withClause.map((x) => x.src).join(' ').replace(/ ,/g, ','));
+  if (gr.withClause.length)
+    parts.push(
+      gr.withClause
+        .map((x) => x.src)
+        .join(' ')
+        .replace(/ ,/g, ','),
+    );
   if (gr.grantor && keepGrantor) parts.push('GRANTED BY', quoteIdent(gr.grantor));
   return `${parts.join(' ')};`;
 }
@@ -175,15 +207,21 @@ function roleStatement(g: GlobalStatement, d: Decide): string | undefined {
     const members = g.grant!.members.filter((m, i) => i % 2 === 0 && d.applies(nameOf(m)!));
     const skipped = g.grant!.members.filter((m, i) => i % 2 === 0 && !d.applies(nameOf(m)!));
     const granted = g.grant!.granted.filter((_, i) => i % 2 === 0).map((x) => nameOf(x)!);
-    for (const m of skipped) d.notes.push(`membership of existing role ${quoteIdent(nameOf(m)!)} in ${granted.map(quoteIdent).join(', ')} not added (the role is kept as it is)`);
+    for (const m of skipped)
+      d.notes.push(
+        `membership of existing role ${quoteIdent(nameOf(m)!)} in ${granted.map(quoteIdent).join(', ')} not added (the role is kept as it is)`,
+      );
     if (!members.length) return undefined;
     const grantor = g.grant!.grantor;
-    const keepGrantor = grantor !== undefined && d.target.superuser && (d.exists.has(grantor) || d.createdSet.has(grantor));
+    const keepGrantor =
+      grantor !== undefined && d.target.superuser && (d.exists.has(grantor) || d.createdSet.has(grantor));
     return grantSql(g, members, keepGrantor);
   }
   if (!d.applies(g.name!)) return undefined;
   if (g.kind === 'role-setting' && g.database !== undefined && !d.target.databases.includes(g.database)) {
-    d.notes.push(`setting of role ${quoteIdent(g.name!)} in database ${quoteIdent(g.database)} skipped: no such database on the target`);
+    d.notes.push(
+      `setting of role ${quoteIdent(g.name!)} in database ${quoteIdent(g.database)} skipped: no such database on the target`,
+    );
     return undefined;
   }
   return statementSql(g);
@@ -203,9 +241,17 @@ export function planGlobals(sql: string, target: TargetGlobals, opts: { overwrit
   const overSet = new Set(overwritten);
   const notes: string[] = [];
   if (opts.overwriteRoles && exists.has(target.user) && backupRoles.includes(target.user)) {
-    notes.push(`role ${quoteIdent(target.user)} is the one igbackup connects as: kept as it is even with --overwrite-roles`);
+    notes.push(
+      `role ${quoteIdent(target.user)} is the one igbackup connects as: kept as it is even with --overwrite-roles`,
+    );
   }
-  const d: Decide = { target, exists, createdSet, notes, applies: (r) => createdSet.has(r) || overSet.has(r) || !exists.has(r) };
+  const d: Decide = {
+    target,
+    exists,
+    createdSet,
+    notes,
+    applies: (r) => createdSet.has(r) || overSet.has(r) || !exists.has(r),
+  };
   const sets = all.filter((g) => g.kind === 'set').map(statementSql);
   const roleLines: string[] = [];
   const spaces = new Map<string, string[]>();
@@ -219,7 +265,9 @@ export function planGlobals(sql: string, target: TargetGlobals, opts: { overwrit
       spaces.set(g.name, [...(spaces.get(g.name) ?? []), statementSql(g)]);
     }
   }
-  const refused = all.filter((g) => g.kind === 'unknown').map((g) => `${describeStatement(g.st)} (${g.why ?? 'not recognised'})`);
+  const refused = all
+    .filter((g) => g.kind === 'unknown')
+    .map((g) => `${describeStatement(g.st)} (${g.why ?? 'not recognised'})`);
   const backupSpaces = [...new Set(all.filter((g) => g.kind === 'create-tablespace').map((g) => g.name!))];
   return {
     roleSql: roleLines.length ? ['BEGIN;', ...sets, ...roleLines, 'COMMIT;', ''].join('\n') : '',

@@ -77,7 +77,8 @@ function scanOne(s: string, i: number): Scan {
   }
   if (c === "'" || c === '"') {
     const q = quoted(s, i, c);
-    if (q.end < 0) return { end: s.length, problem: `unterminated ${c === '"' ? 'quoted identifier' : 'string literal'}` };
+    if (q.end < 0)
+      return { end: s.length, problem: `unterminated ${c === '"' ? 'quoted identifier' : 'string literal'}` };
     return { end: q.end, token: { kind: c === '"' ? 'ident' : 'string', src: s.slice(i, q.end), value: q.value } };
   }
   if ((c === 'E' || c === 'e') && next === "'") {
@@ -105,7 +106,8 @@ function scanOne(s: string, i: number): Scan {
     return { end: i + src.length, token: { kind: 'number', src, value: src } };
   }
   if (c === '\\') return { end: i + 1, problem: 'a psql meta-command (backslash) inside a statement' };
-  if (c === ':' && next !== undefined && /[A-Za-z_'"{]/.test(next)) return { end: i + 1, problem: 'a psql variable (:name) inside a statement' };
+  if (c === ':' && next !== undefined && /[A-Za-z_'"{]/.test(next))
+    return { end: i + 1, problem: 'a psql variable (:name) inside a statement' };
   return { end: i + 1, token: { kind: 'punct', src: c, value: c } };
 }
 
@@ -116,7 +118,7 @@ export function splitSql(s: string): Statement[] {
   let start = -1;
   let problem: string | undefined;
   const finish = (end: number, why?: string): void => {
-    out.push({ tokens, text: s.slice(start, end), ...(problem ?? why ? { problem: problem ?? why } : {}) });
+    out.push({ tokens, text: s.slice(start, end), ...((problem ?? why) ? { problem: problem ?? why } : {}) });
     tokens = [];
     start = -1;
     problem = undefined;

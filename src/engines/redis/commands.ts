@@ -9,7 +9,15 @@ export interface RedisConnection {
   user?: string | undefined;
   /** Resolved password; travels as REDISCLI_AUTH in the environment, never in argv. */
   password?: string | undefined;
-  tls?: { caFile?: string | undefined; certFile?: string | undefined; keyFile?: string | undefined; sni?: string | undefined; insecure: boolean } | undefined;
+  tls?:
+    | {
+        caFile?: string | undefined;
+        certFile?: string | undefined;
+        keyFile?: string | undefined;
+        sni?: string | undefined;
+        insecure: boolean;
+      }
+    | undefined;
   binDir?: string | undefined;
 }
 
@@ -152,7 +160,11 @@ export function parseCheckRdb(output: string): RdbSummary {
     const m = re.exec(output);
     return m ? Number(m[1]) : undefined;
   };
-  return { keys: num(/(\d+) keys read/), expires: num(/\[info\] (\d+) expires/), usedMem: num(/AUX FIELD used-mem = '(\d+)'/) };
+  return {
+    keys: num(/(\d+) keys read/),
+    expires: num(/\[info\] (\d+) expires/),
+    usedMem: num(/AUX FIELD used-mem = '(\d+)'/),
+  };
 }
 
 /**
@@ -161,7 +173,11 @@ export function parseCheckRdb(output: string): RdbSummary {
  */
 export function describeCheckRdb(output: string): string {
   const keys = parseCheckRdbKeys(output);
-  const sum = /Checksum OK/i.test(output) ? 'CRC64 checksum OK' : /checksum disabled/i.test(output) ? 'no checksum to compare (saved with rdbchecksum no)' : 'checksum not reported';
+  const sum = /Checksum OK/i.test(output)
+    ? 'CRC64 checksum OK'
+    : /checksum disabled/i.test(output)
+      ? 'no checksum to compare (saved with rdbchecksum no)'
+      : 'checksum not reported';
   return `every record parsed to the end of the file, ${keys ?? '?'} keys read, ${sum}`;
 }
 
@@ -197,7 +213,12 @@ export function persistenceReport(
     status: expect.appendonly === undefined ? 'info' : (aof === 'yes') === expect.appendonly ? 'ok' : 'drift',
   });
   const last = info.rdb_last_bgsave_status ?? 'unknown';
-  rows.push({ item: 'rdb_last_bgsave_status', actual: last, status: last === 'ok' ? 'ok' : 'drift', note: last === 'ok' ? undefined : 'the last background save failed' });
+  rows.push({
+    item: 'rdb_last_bgsave_status',
+    actual: last,
+    status: last === 'ok' ? 'ok' : 'drift',
+    note: last === 'ok' ? undefined : 'the last background save failed',
+  });
   if (config.appendonly === 'yes') {
     const aofStatus = info.aof_last_write_status ?? 'unknown';
     rows.push({ item: 'aof_last_write_status', actual: aofStatus, status: aofStatus === 'ok' ? 'ok' : 'drift' });

@@ -25,7 +25,12 @@ export function restorePathChecks(t: RedisRestoreTarget): PathCheck[] {
       what: "Redis's dir",
       why: `the restore writes ${name}.igbackup-new there, keeps the current ${name} aside and renames files; run it as a user who can write there (the transport's user, e.g. the redis user) or grant that user write access`,
     },
-    { kind: 'file-replaceable', path: t.rdbPath, what: 'the current dump', why: 'it is kept aside and then replaced; make it readable and replaceable by that user' },
+    {
+      kind: 'file-replaceable',
+      path: t.rdbPath,
+      what: 'the current dump',
+      why: 'it is kept aside and then replaced; make it readable and replaceable by that user',
+    },
   ];
   if (t.configFile) {
     const dir = posix.dirname(t.configFile);
@@ -65,7 +70,9 @@ function limitText(m: MemoryLimit): string {
 
 /** What happens to a dataset over maxmemory under this policy. */
 function overLimit(m: MemoryLimit): string {
-  return m.policy === 'noeviction' || m.policy.startsWith('volatile') ? 'every write would be refused (OOM) and keys without a TTL cannot be evicted' : 'keys would be evicted';
+  return m.policy === 'noeviction' || m.policy.startsWith('volatile')
+    ? 'every write would be refused (OOM) and keys without a TTL cannot be evicted'
+    : 'keys would be evicted';
 }
 
 /**
@@ -104,16 +111,23 @@ export function judgeLoad(backup: RdbSummary, got: Loaded): LoadVerdict {
   const counts = `Redis holds ${got.keys} keys after the load, the backup ${backup.keys ?? '?'}${backup.expires !== undefined ? ` (${backup.expires} with a TTL)` : ''}`;
   const memory = `${limitText(got)}, used_memory ${formatBytes(got.usedMemory)} (${got.usedMemory} bytes)`;
   const limitHint = `the likely cause is ${memory}: raise maxmemory (in the config file, and CONFIG SET maxmemory) or restore into a larger instance`;
-  if (got.evicted > 0) return { problem: `${counts}: ${got.evicted} keys were evicted during the load`, hint: limitHint };
+  if (got.evicted > 0)
+    return { problem: `${counts}: ${got.evicted} keys were evicted during the load`, hint: limitHint };
   if (got.maxmemory > 0 && got.usedMemory - got.notCounted > got.maxmemory) {
     return { problem: `the restored dataset does not fit: ${memory}: ${overLimit(got)}`, hint: limitHint };
   }
   if (backup.keys === undefined || got.keys >= backup.keys) return {};
   const withoutTtl = backup.expires === undefined ? undefined : backup.keys - backup.expires;
   if ((withoutTtl !== undefined && got.keys < withoutTtl) || got.keys === 0) {
-    const why = got.maxmemory > 0 ? limitHint : "the RDB was not fully loaded: check Redis's log (a different dir or dbfilename, a module it lacks)";
+    const why =
+      got.maxmemory > 0
+        ? limitHint
+        : "the RDB was not fully loaded: check Redis's log (a different dir or dbfilename, a module it lacks)";
     return { problem: `${counts}: keys without a TTL are missing`, hint: why };
   }
-  const ttl = backup.expires === undefined ? 'keys with a TTL may have expired (redis-check-rdb did not say how many have one)' : 'no more than the keys with a TTL, which may have expired';
+  const ttl =
+    backup.expires === undefined
+      ? 'keys with a TTL may have expired (redis-check-rdb did not say how many have one)'
+      : 'no more than the keys with a TTL, which may have expired';
   return { warning: `${counts}: ${backup.keys - got.keys} fewer, ${ttl}` };
 }

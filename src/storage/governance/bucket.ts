@@ -1,6 +1,12 @@
 // Governance items "bucket" (it exists, in the configured region) and "versioning" (enabled).
 
-import { CreateBucketCommand, GetBucketVersioningCommand, HeadBucketCommand, PutBucketVersioningCommand, type BucketLocationConstraint } from '@aws-sdk/client-s3';
+import {
+  CreateBucketCommand,
+  GetBucketVersioningCommand,
+  HeadBucketCommand,
+  PutBucketVersioningCommand,
+  type BucketLocationConstraint,
+} from '@aws-sdk/client-s3';
 import { isMissing, type Item, type ItemInput } from './item.js';
 
 export function bucketItem({ client, cfg, Bucket }: ItemInput): Item {
@@ -20,7 +26,9 @@ export function bucketItem({ client, cfg, Bucket }: ItemInput): Item {
       await client.send(
         new CreateBucketCommand({
           Bucket,
-          ...(cfg.region !== 'us-east-1' ? { CreateBucketConfiguration: { LocationConstraint: cfg.region as BucketLocationConstraint } } : {}),
+          ...(cfg.region !== 'us-east-1'
+            ? { CreateBucketConfiguration: { LocationConstraint: cfg.region as BucketLocationConstraint } }
+            : {}),
         }),
       );
     },

@@ -14,7 +14,8 @@ export function encryptionItem({ client, cfg, Bucket }: ItemInput): Item {
         const r = e.ServerSideEncryptionConfiguration?.Rules?.[0];
         const d = r?.ApplyServerSideEncryptionByDefault;
         if (d?.SSEAlgorithm !== 'aws:kms') return `default encryption is ${d?.SSEAlgorithm ?? 'none'}`;
-        if (!kmsKeyMatches(d.KMSMasterKeyID, cfg.kmsKeyId)) return `default KMS key is ${d.KMSMasterKeyID ?? 'the AWS managed key'}`;
+        if (!kmsKeyMatches(d.KMSMasterKeyID, cfg.kmsKeyId))
+          return `default KMS key is ${d.KMSMasterKeyID ?? 'the AWS managed key'}`;
         if (!r?.BucketKeyEnabled) return 'bucket key is off';
         return undefined;
       } catch (err) {
@@ -27,7 +28,12 @@ export function encryptionItem({ client, cfg, Bucket }: ItemInput): Item {
         new PutBucketEncryptionCommand({
           Bucket,
           ServerSideEncryptionConfiguration: {
-            Rules: [{ ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: cfg.kmsKeyId }, BucketKeyEnabled: true }],
+            Rules: [
+              {
+                ApplyServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: cfg.kmsKeyId },
+                BucketKeyEnabled: true,
+              },
+            ],
           },
         }),
       );

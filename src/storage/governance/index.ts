@@ -18,5 +18,7 @@ export { wantedStatements } from './policy.js';
 /** The items in the order they are audited and applied (the bucket first: without it nothing else can be read). */
 export function governanceItems(client: S3Client, cfg: S3StorageConfig, env: string): Item[] {
   const input = { client, cfg, env, Bucket: cfg.bucket };
-  return [bucketItem, versioningItem, encryptionItem, lifecycleItem, publicAccessItem, policyItem].map((make) => make(input));
+  return [bucketItem, versioningItem, encryptionItem, lifecycleItem, publicAccessItem, policyItem].map((make) =>
+    make(input),
+  );
 }

@@ -29,7 +29,8 @@ export interface ItemInput {
   Bucket: string;
 }
 
-const NOT_SUPPORTED = /NotImplemented|InvalidArgument|MethodNotAllowed|NotSupported|UnsupportedOperation|XNotImplemented/;
+const NOT_SUPPORTED =
+  /NotImplemented|InvalidArgument|MethodNotAllowed|NotSupported|UnsupportedOperation|XNotImplemented/;
 
 export function errCode(err: unknown): string {
   const e = err as { name?: string; Code?: string; $metadata?: { httpStatusCode?: number } };
@@ -66,7 +67,11 @@ export async function auditGovernance(items: Item[]): Promise<GovernanceItem[]> 
 }
 
 /** Applies what drifts (or only plans it); idempotent. */
-export async function applyGovernance(items: Item[], dryRun: boolean, confirm?: (item: string) => Promise<string | undefined>): Promise<GovernanceItem[]> {
+export async function applyGovernance(
+  items: Item[],
+  dryRun: boolean,
+  confirm?: (item: string) => Promise<string | undefined>,
+): Promise<GovernanceItem[]> {
   const out: GovernanceItem[] = [];
   let noBucketYet = false;
   for (const it of items) {

@@ -1,7 +1,12 @@
 // Governance item "lifecycle": the rule igbackup owns for an env's prefix (archive transition, abort of incomplete
 // uploads, expiry of noncurrent versions), written beside the bucket's other rules.
 
-import { GetBucketLifecycleConfigurationCommand, PutBucketLifecycleConfigurationCommand, type LifecycleRule, type S3Client } from '@aws-sdk/client-s3';
+import {
+  GetBucketLifecycleConfigurationCommand,
+  PutBucketLifecycleConfigurationCommand,
+  type LifecycleRule,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../../config/schema.js';
 import { isMissing, type Item, type ItemInput } from './item.js';
 
@@ -31,9 +36,17 @@ export function ruleDrift(found: LifecycleRule | undefined, want: LifecycleRule)
   if (prefix !== want.Filter?.Prefix) diffs.push(`prefix "${prefix ?? ''}" (want "${want.Filter?.Prefix}")`);
   const t = found.Transitions?.[0];
   const wt = want.Transitions?.[0];
-  if (t?.Days !== wt?.Days || t?.StorageClass !== wt?.StorageClass) diffs.push(`transition ${t?.StorageClass ?? 'none'} after ${t?.Days ?? '-'} days (want ${wt?.StorageClass} after ${wt?.Days})`);
-  if (found.AbortIncompleteMultipartUpload?.DaysAfterInitiation !== want.AbortIncompleteMultipartUpload?.DaysAfterInitiation) diffs.push('abort-incomplete-uploads days differ');
-  if (found.NoncurrentVersionExpiration?.NoncurrentDays !== want.NoncurrentVersionExpiration?.NoncurrentDays) diffs.push('noncurrent-version expiry differs');
+  if (t?.Days !== wt?.Days || t?.StorageClass !== wt?.StorageClass)
+    diffs.push(
+      `transition ${t?.StorageClass ?? 'none'} after ${t?.Days ?? '-'} days (want ${wt?.StorageClass} after ${wt?.Days})`,
+    );
+  if (
+    found.AbortIncompleteMultipartUpload?.DaysAfterInitiation !==
+    want.AbortIncompleteMultipartUpload?.DaysAfterInitiation
+  )
+    diffs.push('abort-incomplete-uploads days differ');
+  if (found.NoncurrentVersionExpiration?.NoncurrentDays !== want.NoncurrentVersionExpiration?.NoncurrentDays)
+    diffs.push('noncurrent-version expiry differs');
   return diffs.length ? diffs.join('; ') : undefined;
 }
 
@@ -52,10 +65,16 @@ export function lifecycleItem({ client, cfg, env, Bucket }: ItemInput): Item {
   return {
     name: 'lifecycle',
     describe: `rule ${rule.ID}: ${rule.Filter?.Prefix} to ${l.storageClass} after ${l.transitionAfterDays} days, abort incomplete uploads after ${l.abortIncompleteUploadsAfterDays} days, expire noncurrent versions after ${l.noncurrentVersionExpirationDays} days`,
-    audit: async () => ruleDrift((await currentRules(client, Bucket)).find((r) => r.ID === rule.ID), rule),
+    audit: async () =>
+      ruleDrift(
+        (await currentRules(client, Bucket)).find((r) => r.ID === rule.ID),
+        rule,
+      ),
     apply: async () => {
       const others = (await currentRules(client, Bucket)).filter((r) => r.ID !== rule.ID);
-      await client.send(new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [...others, rule] } }));
+      await client.send(
+        new PutBucketLifecycleConfigurationCommand({ Bucket, LifecycleConfiguration: { Rules: [...others, rule] } }),
+      );
     },
   };
 }

@@ -1,7 +1,12 @@
 // Governance item "bucket-policy": deny non-TLS requests (HTTPS endpoints only) and puts with an SSE other than
 // aws:kms; the bucket's other statements are kept; rolled back when the server then locks igbackup out.
 
-import { DeleteBucketPolicyCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteBucketPolicyCommand,
+  GetBucketPolicyCommand,
+  PutBucketPolicyCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
 import { isMissing, type Item, type ItemInput } from './item.js';
 
 const SID_TLS = 'IgbackupDenyInsecureTransport';
@@ -47,7 +52,10 @@ async function currentStatements(client: S3Client, Bucket: string): Promise<Reco
 }
 
 function putPolicy(Bucket: string, statements: Record<string, unknown>[]): PutBucketPolicyCommand {
-  return new PutBucketPolicyCommand({ Bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }) });
+  return new PutBucketPolicyCommand({
+    Bucket,
+    Policy: JSON.stringify({ Version: '2012-10-17', Statement: statements }),
+  });
 }
 
 export function policyItem({ client, cfg, Bucket }: ItemInput): Item {
@@ -58,7 +66,9 @@ export function policyItem({ client, cfg, Bucket }: ItemInput): Item {
     describe: `deny ${tls ? 'non-TLS requests and ' : ''}puts with an SSE other than aws:kms${tls ? '' : ' (the TLS statement is left out: the endpoint is plain HTTP and would be locked out)'}`,
     audit: async () => {
       const statements = await currentStatements(client, Bucket);
-      const missing = wantedStatements(Bucket, true, tls).filter((w) => !statements.some((s) => s.Sid === w.Sid && JSON.stringify(s) === JSON.stringify(w)));
+      const missing = wantedStatements(Bucket, true, tls).filter(
+        (w) => !statements.some((s) => s.Sid === w.Sid && JSON.stringify(s) === JSON.stringify(w)),
+      );
       return missing.length ? `missing or changed statements: ${missing.map((m) => m.Sid).join(', ')}` : undefined;
     },
     apply: async () => {

@@ -1,6 +1,11 @@
 // Governance item "public-access-block": all four switches on; rolled back when the server then locks igbackup out.
 
-import { DeletePublicAccessBlockCommand, GetPublicAccessBlockCommand, PutPublicAccessBlockCommand, type PublicAccessBlockConfiguration } from '@aws-sdk/client-s3';
+import {
+  DeletePublicAccessBlockCommand,
+  GetPublicAccessBlockCommand,
+  PutPublicAccessBlockCommand,
+  type PublicAccessBlockConfiguration,
+} from '@aws-sdk/client-s3';
 import { isMissing, type Item, type ItemInput } from './item.js';
 
 export function publicAccessItem({ client, Bucket }: ItemInput): Item {
@@ -20,22 +25,28 @@ export function publicAccessItem({ client, Bucket }: ItemInput): Item {
     },
     apply: async () => {
       try {
-        previousBlock = (await client.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration ?? null;
+        previousBlock =
+          (await client.send(new GetPublicAccessBlockCommand({ Bucket }))).PublicAccessBlockConfiguration ?? null;
       } catch {
         previousBlock = null;
       }
       await client.send(
         new PutPublicAccessBlockCommand({
           Bucket,
-          PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: true, RestrictPublicBuckets: true },
+          PublicAccessBlockConfiguration: {
+            BlockPublicAcls: true,
+            IgnorePublicAcls: true,
+            BlockPublicPolicy: true,
+            RestrictPublicBuckets: true,
+          },
         }),
       );
     },
     rollback: async () => {
       if (previousBlock === undefined) return;
       if (previousBlock === null) await client.send(new DeletePublicAccessBlockCommand({ Bucket }));
-      else await client.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: previousBlock }));
+      else
+        await client.send(new PutPublicAccessBlockCommand({ Bucket, PublicAccessBlockConfiguration: previousBlock }));
     },
   };
 }
-

@@ -39,7 +39,9 @@ describe('runPlan', () => {
   it('undoes the completed steps in reverse, not the failed one nor the ones after it; keeps the cause and its exit code', async () => {
     const { log, step } = recorder();
     const cause = new IntegrityError('the new dump does not load');
-    const err = await runPlan([step('a'), step('b'), step('c', { fail: cause }), step('d')], { reporter: silentReporter }).then(
+    const err = await runPlan([step('a'), step('b'), step('c', { fail: cause }), step('d')], {
+      reporter: silentReporter,
+    }).then(
       () => assert.fail('no error'),
       (e: unknown) => e,
     );
@@ -54,7 +56,14 @@ describe('runPlan', () => {
 
   it('goes on undoing when one undo fails; a failed undo of a service is a ServiceDownError (exit 69) with the manual commands', async () => {
     const { log, step } = recorder();
-    const err = await runPlan([step('stop', { undoFails: true, service: 'Redis 127.0.0.1:6379' }), step('aside', { undoFails: true }), step('place', { fail: new Error('disk full') })], { reporter: silentReporter }).then(
+    const err = await runPlan(
+      [
+        step('stop', { undoFails: true, service: 'Redis 127.0.0.1:6379' }),
+        step('aside', { undoFails: true }),
+        step('place', { fail: new Error('disk full') }),
+      ],
+      { reporter: silentReporter },
+    ).then(
       () => assert.fail('no error'),
       (e: unknown) => e,
     );
@@ -70,8 +79,14 @@ describe('runPlan', () => {
   it('a cancelled run starts no further step and undoes what it did', async () => {
     const { log, step } = recorder();
     const ac = new AbortController();
-    const cancelAfterA: Step = { name: 'cancel', run: async () => ac.abort(new CancelledError('cancelled by SIGTERM')) };
-    const err = await runPlan([step('a'), cancelAfterA, step('b')], { reporter: silentReporter, signal: ac.signal }).then(
+    const cancelAfterA: Step = {
+      name: 'cancel',
+      run: async () => ac.abort(new CancelledError('cancelled by SIGTERM')),
+    };
+    const err = await runPlan([step('a'), cancelAfterA, step('b')], {
+      reporter: silentReporter,
+      signal: ac.signal,
+    }).then(
       () => assert.fail('no error'),
       (e: unknown) => e,
     );

@@ -36,7 +36,10 @@ function manifest(patch: (m: Record<string, any>) => void = () => undefined): st
 
 const self: Listed = { bytes: 900, lastModified: new Date('2026-11-27T11:00:06.000Z') };
 const listing = (extra: [string, Listed][] = []): Map<string, Listed> =>
-  new Map<string, Listed>([[key, { bytes: 100, lastModified: new Date('2026-11-27T11:00:05.000Z'), etag: '"e1"' }], ...extra]);
+  new Map<string, Listed>([
+    [key, { bytes: 100, lastModified: new Date('2026-11-27T11:00:05.000Z'), etag: '"e1"' }],
+    ...extra,
+  ]);
 const x = { enginePrefix: P, env: 'prod', engine: 'postgres', now };
 const judge = (text: string, l = listing(), s = self) => judgeManifest(`${key}.manifest.json`, text, s, l, x);
 const reasons = (text: string, l = listing(), s = self): string => {
@@ -50,7 +53,11 @@ describe('a complete backup', () => {
     const j = judge(manifest());
     assert.ok(j.complete);
     assert.equal(j.complete && j.intact, true);
-    assert.deepEqual(backupStem(key, P), { name: 'app', timestamp: '20261127T110000.000Z', stem: 'app_20261127T110000.000Z' });
+    assert.deepEqual(backupStem(key, P), {
+      name: 'app',
+      timestamp: '20261127T110000.000Z',
+      stem: 'app_20261127T110000.000Z',
+    });
     assert.equal(backupStem(`${P}sub/app_20261127T110000.000Z.dump`, P), undefined);
   });
 
@@ -62,31 +69,59 @@ describe('a complete backup', () => {
   it('is suspect when env, engine, database or timestamp disagree with the key', () => {
     assert.match(reasons(manifest((m) => (m.env = 'prod2'))), /names env "prod2"/);
     assert.match(reasons(manifest((m) => (m.engine = 'redis'))), /names engine "redis"/);
-    assert.match(reasons(manifest((m) => (m.target.database = 'other'))), /names database "other", its key names "app"/);
-    assert.match(reasons(manifest((m) => (m.startedAt = '2026-11-27T10:00:00.000Z'))), /disagrees with the key's timestamp/);
+    assert.match(
+      reasons(manifest((m) => (m.target.database = 'other'))),
+      /names database "other", its key names "app"/,
+    );
+    assert.match(
+      reasons(manifest((m) => (m.startedAt = '2026-11-27T10:00:00.000Z'))),
+      /disagrees with the key's timestamp/,
+    );
   });
 
   it('is suspect when an artifact lies outside the folder, in another backup, or behind .. segments', () => {
     const other = 'pre/prod2/postgres/app_20261127T110000.000Z.dump.zst';
     assert.match(reasons(manifest((m) => (m.artifacts[0].key = other))), /lies outside pre\/prod\/postgres\//);
     const sibling = `${P}app_20261127T100000.000Z.dump.zst`;
-    assert.match(reasons(manifest((m) => m.artifacts.push({ ...m.artifacts[0], role: 'globals', key: sibling }))), /does not belong to this backup/);
+    assert.match(
+      reasons(manifest((m) => m.artifacts.push({ ...m.artifacts[0], role: 'globals', key: sibling }))),
+      /does not belong to this backup/,
+    );
     const dots = `${P}../../prod2/postgres/app_20261127T110000.000Z.globals.sql`;
-    assert.match(reasons(manifest((m) => m.artifacts.push({ ...m.artifacts[0], role: 'globals', key: dots }))), /"\." or "\.\." segments/);
+    assert.match(
+      reasons(manifest((m) => m.artifacts.push({ ...m.artifacts[0], role: 'globals', key: dots }))),
+      /"\." or "\.\." segments/,
+    );
     assert.match(reasons(manifest((m) => m.artifacts.push({ ...m.artifacts[0] }))), /named twice/);
   });
 
   it('is suspect when an artifact is missing or has another size in the listing', () => {
     assert.match(reasons(manifest(), new Map()), /missing from the store/);
-    assert.match(reasons(manifest(), listing([[key, { bytes: 99, lastModified: now }]])), /has 99 bytes in the store, the manifest says 100/);
+    assert.match(
+      reasons(manifest(), listing([[key, { bytes: 99, lastModified: now }]])),
+      /has 99 bytes in the store, the manifest says 100/,
+    );
   });
 
   it('is suspect when it finished after its manifest was written, in the future, or before it started', () => {
-    assert.match(reasons(manifest((m) => (m.finishedAt = '2026-11-27T11:10:00.000Z'))), /later than the manifest object itself was written/);
+    assert.match(
+      reasons(manifest((m) => (m.finishedAt = '2026-11-27T11:10:00.000Z'))),
+      /later than the manifest object itself was written/,
+    );
     const future = { ...self, lastModified: new Date('2099-01-01T00:00:00Z') };
-    assert.match(reasons(manifest((m) => (m.finishedAt = '2098-01-01T00:00:00.000Z')), listing(), future), /is in the future/);
+    assert.match(
+      reasons(
+        manifest((m) => (m.finishedAt = '2098-01-01T00:00:00.000Z')),
+        listing(),
+        future,
+      ),
+      /is in the future/,
+    );
     assert.match(reasons(manifest((m) => (m.finishedAt = '2026-11-27T10:59:00.000Z'))), /before startedAt/);
-    assert.ok(judge(manifest((m) => (m.finishedAt = '2026-11-27T11:04:00.000Z'))).complete, 'within the clock-skew allowance');
+    assert.ok(
+      judge(manifest((m) => (m.finishedAt = '2026-11-27T11:04:00.000Z'))).complete,
+      'within the clock-skew allowance',
+    );
   });
 
   it('is complete but not intact when an artifact has another ETag than the one recorded', () => {
@@ -97,11 +132,27 @@ describe('a complete backup', () => {
 });
 
 describe('prune rail for replaced objects', () => {
-  const b = (k: string, daysAgo: number, intact = true) => ({ key: k, engine: 'postgres', database: 'app', finishedAt: new Date(now.getTime() - daysAgo * 86_400_000).toISOString(), intact });
+  const b = (k: string, daysAgo: number, intact = true) => ({
+    key: k,
+    engine: 'postgres',
+    database: 'app',
+    finishedAt: new Date(now.getTime() - daysAgo * 86_400_000).toISOString(),
+    intact,
+  });
   it('keeps older backups until one whose objects are as written is kept', () => {
-    const d = selectRetention([b('new', 0, false), b('mid', 1, false), b('old', 2), b('older', 3)], { keepLast: 1, keepDays: 0 }, now);
-    assert.deepEqual(d.keep.map((k) => k.item.key), ['new', 'mid', 'old']);
-    assert.deepEqual(d.remove.map((r) => r.item.key), ['older']);
+    const d = selectRetention(
+      [b('new', 0, false), b('mid', 1, false), b('old', 2), b('older', 3)],
+      { keepLast: 1, keepDays: 0 },
+      now,
+    );
+    assert.deepEqual(
+      d.keep.map((k) => k.item.key),
+      ['new', 'mid', 'old'],
+    );
+    assert.deepEqual(
+      d.remove.map((r) => r.item.key),
+      ['older'],
+    );
     assert.match(d.keep[1]!.why, /kept until an intact one is newer/);
   });
 });

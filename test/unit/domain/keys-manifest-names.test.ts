@@ -2,8 +2,21 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { artifactKey, checkKeyInPrefix, enginePrefix, keyTimestamp, normalizeUserKey, toManifestKey } from '../../../src/domain/keys.js';
-import { MANIFEST_SCHEMA, parseManifest, serializeManifest, sortNewestFirst, type Manifest } from '../../../src/domain/manifest.js';
+import {
+  artifactKey,
+  checkKeyInPrefix,
+  enginePrefix,
+  keyTimestamp,
+  normalizeUserKey,
+  toManifestKey,
+} from '../../../src/domain/keys.js';
+import {
+  MANIFEST_SCHEMA,
+  parseManifest,
+  serializeManifest,
+  sortNewestFirst,
+  type Manifest,
+} from '../../../src/domain/manifest.js';
 import { choosePartSize, maxObjectSize, GiB, MiB, TiB } from '../../../src/domain/parts.js';
 import { keySafeName, quoteIdent, quoteLiteral } from '../../../src/domain/names.js';
 
@@ -15,7 +28,16 @@ const sample: Manifest = {
   target: { database: 'app', transport: 'local' },
   format: 'pg_dump-custom',
   compression: 'zstd',
-  artifacts: [{ role: 'dump', key: 'prod/postgres/a', bytes: 10, sha256: 'a'.repeat(64), rawBytes: 20, rawSha256: 'b'.repeat(64) }],
+  artifacts: [
+    {
+      role: 'dump',
+      key: 'prod/postgres/a',
+      bytes: 10,
+      sha256: 'a'.repeat(64),
+      rawBytes: 20,
+      rawSha256: 'b'.repeat(64),
+    },
+  ],
   tools: { pg_dump: '15.18' },
   startedAt: '2026-11-24T10:00:00.000Z',
   finishedAt: '2026-11-24T10:00:05.000Z',
@@ -30,7 +52,14 @@ describe('keys', () => {
     const at = new Date('2026-11-24T11:01:48.123Z');
     assert.equal(keyTimestamp(at), '20261124T110148.123Z');
     assert.equal(
-      artifactKey({ storePrefix: 'team/', env: 'prod', engine: 'postgres', name: 'app', startedAt: at, extension: '.dump.zst' }),
+      artifactKey({
+        storePrefix: 'team/',
+        env: 'prod',
+        engine: 'postgres',
+        name: 'app',
+        startedAt: at,
+        extension: '.dump.zst',
+      }),
       'team/prod/postgres/app_20261124T110148.123Z.dump.zst',
     );
     assert.equal(enginePrefix('', 'prod', 'postgres'), 'prod/postgres/');
@@ -66,7 +95,10 @@ describe('manifest', () => {
   it('orders newest first by finish time, not by key', () => {
     const a = { key: 'z', manifest: { ...sample, finishedAt: '2026-01-01T00:00:00Z' } };
     const b = { key: 'a', manifest: { ...sample, finishedAt: '2026-02-01T00:00:00Z' } };
-    assert.deepEqual(sortNewestFirst([a, b]).map((x) => x.key), ['a', 'z']);
+    assert.deepEqual(
+      sortNewestFirst([a, b]).map((x) => x.key),
+      ['a', 'z'],
+    );
   });
 });
 

@@ -42,7 +42,23 @@ function env(section: unknown): EnvConfig {
 describe('schedule names', () => {
   it('differ for envs that only differ in "_"/"-", case, doubled or trailing dashes, and long shared prefixes', () => {
     const long = 'a'.repeat(40);
-    const envs = ['billing-db', 'billing_db', 'billing--db', 'billing-db-', 'billing.db', 'Sales', 'sales', 'SALES', '_', '__', 'x', long, `${long}b`, `${long}c`, 'a'.repeat(63)];
+    const envs = [
+      'billing-db',
+      'billing_db',
+      'billing--db',
+      'billing-db-',
+      'billing.db',
+      'Sales',
+      'sales',
+      'SALES',
+      '_',
+      '__',
+      'x',
+      long,
+      `${long}b`,
+      `${long}c`,
+      'a'.repeat(63),
+    ];
     for (const engine of ['postgres', 'redis', 'neo4j', undefined]) {
       const names = envs.map((e) => scheduleName(e, engine));
       assert.equal(new Set(names).size, envs.length, names.join('\n'));
@@ -88,7 +104,22 @@ describe('schedule names', () => {
 
 describe('cron expressions', () => {
   it('accept five fields and the macros crontab, Kubernetes and cron-parser share', () => {
-    for (const ok of ['0 * * * *', '*/5 * * * *', '15 2 * * 1-5', '0 0 1,15 * *', '0 3 * jan *', '0 3 * * SUN', '0-30/10 8-18 * * 0', '@daily', '@hourly', '@weekly', '@monthly', '@yearly', '@annually', '  0 * * * *  ']) {
+    for (const ok of [
+      '0 * * * *',
+      '*/5 * * * *',
+      '15 2 * * 1-5',
+      '0 0 1,15 * *',
+      '0 3 * jan *',
+      '0 3 * * SUN',
+      '0-30/10 8-18 * * 0',
+      '@daily',
+      '@hourly',
+      '@weekly',
+      '@monthly',
+      '@yearly',
+      '@annually',
+      '  0 * * * *  ',
+    ]) {
       assert.equal(cronProblem(ok), undefined, ok);
     }
   });
@@ -121,16 +152,28 @@ describe('cron expressions', () => {
   });
 
   it('are checked when the config loads: path, line and reason', () => {
-    const r = validateConfigText('envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule:\n      postgres: "99 99 * * *"\n', 'c.yaml');
+    const r = validateConfigText(
+      'envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule:\n      postgres: "99 99 * * *"\n',
+      'c.yaml',
+    );
     assert.equal(r.ok, false);
-    assert.match(r.ok ? '' : r.problems.join('\n'), /^c\.yaml:6: envs\.prod\.schedule\.postgres: "99 99 \* \* \*" is not a valid cron expression: Constraint error/);
+    assert.match(
+      r.ok ? '' : r.problems.join('\n'),
+      /^c\.yaml:6: envs\.prod\.schedule\.postgres: "99 99 \* \* \*" is not a valid cron expression: Constraint error/,
+    );
   });
 
   it('a schedule for an engine the env does not configure is a config error; crontab paths must be absolute', () => {
-    const r = validateConfigText('envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule: {postgres: "@daily", redis: "@daily", logDir: logs}\n', 'c.yaml');
+    const r = validateConfigText(
+      'envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule: {postgres: "@daily", redis: "@daily", logDir: logs}\n',
+      'c.yaml',
+    );
     const text = r.ok ? '' : r.problems.join('\n');
     assert.match(text, /envs\.prod\.schedule\.logDir: must be an absolute path/);
-    const r2 = validateConfigText('envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule: {postgres: "@daily", redis: "@daily"}\n', 'c.yaml');
+    const r2 = validateConfigText(
+      'envs:\n  prod:\n    storage: {type: file, path: x}\n    postgres: {databases: [a]}\n    schedule: {postgres: "@daily", redis: "@daily"}\n',
+      'c.yaml',
+    );
     assert.match(r2.ok ? '' : r2.problems.join('\n'), /envs\.prod\.schedule\.redis: the env has no redis section/);
   });
 });
@@ -140,7 +183,15 @@ describe('files the scheduled jobs read', () => {
     postgres: {
       databases: ['a'],
       password: { file: '/run/secrets/igbackup/pgpass' },
-      transport: { type: 'ssh', host: 'db', user: 'u', identityFile: '/keys/id_ed25519', passphrase: { file: '/run/secrets/igbackup/pgpass' }, knownHosts: 'known_hosts', jump: { host: 'j', user: 'u', identityFile: '/keys/jump' } },
+      transport: {
+        type: 'ssh',
+        host: 'db',
+        user: 'u',
+        identityFile: '/keys/id_ed25519',
+        passphrase: { file: '/run/secrets/igbackup/pgpass' },
+        knownHosts: 'known_hosts',
+        jump: { host: 'j', user: 'u', identityFile: '/keys/jump' },
+      },
     },
     redis: { password: { env: 'RPW' }, tls: { caFile: '/tls/ca.pem', keyFile: '/tls/client.key' } },
     neo4j: { transport: { type: 'kubernetes', pod: 'neo4j-0', kubeconfig: '/kube/config' } },
@@ -148,23 +199,34 @@ describe('files the scheduled jobs read', () => {
 
   it('are collected per scheduled engine with their config path (Redis TLS only when redis-cli runs here)', () => {
     const files = filesRead('prod', e, ['postgres', 'redis', 'neo4j']);
-    assert.deepEqual(files.map((f) => `${f.where}=${f.path}${f.secret ? '*' : ''}`), [
-      'envs.prod.postgres.transport.identityFile=/keys/id_ed25519*',
-      'envs.prod.postgres.transport.passphrase=/run/secrets/igbackup/pgpass*',
-      'envs.prod.postgres.transport.knownHosts=known_hosts',
-      'envs.prod.postgres.transport.jump.identityFile=/keys/jump*',
-      'envs.prod.postgres.password=/run/secrets/igbackup/pgpass*',
-      'envs.prod.redis.tls.caFile=/tls/ca.pem',
-      'envs.prod.redis.tls.keyFile=/tls/client.key*',
-      'envs.prod.neo4j.transport.kubeconfig=/kube/config*',
-    ]);
+    assert.deepEqual(
+      files.map((f) => `${f.where}=${f.path}${f.secret ? '*' : ''}`),
+      [
+        'envs.prod.postgres.transport.identityFile=/keys/id_ed25519*',
+        'envs.prod.postgres.transport.passphrase=/run/secrets/igbackup/pgpass*',
+        'envs.prod.postgres.transport.knownHosts=known_hosts',
+        'envs.prod.postgres.transport.jump.identityFile=/keys/jump*',
+        'envs.prod.postgres.password=/run/secrets/igbackup/pgpass*',
+        'envs.prod.redis.tls.caFile=/tls/ca.pem',
+        'envs.prod.redis.tls.keyFile=/tls/client.key*',
+        'envs.prod.neo4j.transport.kubeconfig=/kube/config*',
+      ],
+    );
     assert.deepEqual(filesRead('prod', e, ['redis']).length, 2);
-    const remote = env({ redis: { transport: { type: 'ssh', host: 'h', user: 'u', hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` }, tls: { keyFile: '/tls/k' } } });
+    const remote = env({
+      redis: {
+        transport: { type: 'ssh', host: 'h', user: 'u', hostKeyFingerprint: `SHA256:${'A'.repeat(43)}` },
+        tls: { keyFile: '/tls/k' },
+      },
+    });
     assert.deepEqual(filesRead('prod', remote, ['redis']), [], 'TLS files are read on the Redis host then');
   });
 
   it('in a pod: mounted from the Secret by file name (one mount per path); ConfigMap files left alone', () => {
-    const mounts = podFileMounts(filesRead('prod', e, ['postgres', 'redis', 'neo4j']), { secretName: 's', configMap: 'c' });
+    const mounts = podFileMounts(filesRead('prod', e, ['postgres', 'redis', 'neo4j']), {
+      secretName: 's',
+      configMap: 'c',
+    });
     assert.deepEqual(mounts, [
       { key: 'id_ed25519', path: '/keys/id_ed25519' },
       { key: 'pgpass', path: '/run/secrets/igbackup/pgpass' },
@@ -177,17 +239,35 @@ describe('files the scheduled jobs read', () => {
 
   it('in a pod: relative, home, ConfigMap-located secrets and clashing file names are refused with how to fix them', () => {
     const bad = env({
-      postgres: { databases: ['a'], password: { file: 'pgpass' }, transport: { type: 'ssh', host: 'h', user: 'u', identityFile: 'id_key', knownHosts: 'hosts/known', passphrase: { file: '/etc/igbackup/pass' } } },
+      postgres: {
+        databases: ['a'],
+        password: { file: 'pgpass' },
+        transport: {
+          type: 'ssh',
+          host: 'h',
+          user: 'u',
+          identityFile: 'id_key',
+          knownHosts: 'hosts/known',
+          passphrase: { file: '/etc/igbackup/pass' },
+        },
+      },
       redis: { password: { file: '~/.redispw' }, tls: { keyFile: '/a/pgpass' } },
       neo4j: { transport: { type: 'kubernetes', pod: 'n', kubeconfig: '~/.kube/config' } },
     });
     assert.throws(
-      () => podFileMounts(filesRead('prod', bad, ['postgres', 'redis', 'neo4j']), { secretName: 'igbackup-secrets', configMap: 'igbackup-config' }),
+      () =>
+        podFileMounts(filesRead('prod', bad, ['postgres', 'redis', 'neo4j']), {
+          secretName: 'igbackup-secrets',
+          configMap: 'igbackup-config',
+        }),
       (err: Error & { problems: string[] }) => {
         const p = err.problems.join('\n');
         assert.match(err.message, /cannot be provided in the pod/);
         assert.match(p, /postgres\.password: "pgpass" is relative .*absolute path, or use \{ env: NAME \}/);
-        assert.match(p, /identityFile: \/etc\/igbackup\/id_key would have to come from the ConfigMap igbackup-config .* Secret igbackup-secrets/);
+        assert.match(
+          p,
+          /identityFile: \/etc\/igbackup\/id_key would have to come from the ConfigMap igbackup-config .* Secret igbackup-secrets/,
+        );
         assert.match(p, /passphrase: \/etc\/igbackup\/pass would have to come from the ConfigMap/);
         assert.match(p, /knownHosts: \/etc\/igbackup\/hosts\/known lies in a subdirectory/);
         assert.match(p, /redis\.password: "~\/\.redispw" is relative/);
@@ -196,10 +276,14 @@ describe('files the scheduled jobs read', () => {
         return true;
       },
     );
-    const clash = env({ postgres: { databases: ['a'], password: { file: '/a/pw' } }, redis: { password: { file: '/b/pw' } } });
+    const clash = env({
+      postgres: { databases: ['a'], password: { file: '/a/pw' } },
+      redis: { password: { file: '/b/pw' } },
+    });
     assert.throws(
       () => podFileMounts(filesRead('prod', clash, ['postgres', 'redis']), { secretName: 's', configMap: 'c' }),
-      (err: Error & { problems: string[] }) => /\/b\/pw and \/a\/pw would both be the key "pw"/.test(err.problems.join()),
+      (err: Error & { problems: string[] }) =>
+        /\/b\/pw and \/a\/pw would both be the key "pw"/.test(err.problems.join()),
     );
   });
 
@@ -207,25 +291,63 @@ describe('files the scheduled jobs read', () => {
     const notes = crontabFileNotes(filesRead('prod', e, ['postgres']), '/etc/igbackup/igbackup.yaml');
     assert.match(notes[0] ?? '', /readable by this crontab's user/);
     assert.ok(notes.includes('  envs.prod.postgres.password: "/run/secrets/igbackup/pgpass" (secret)'));
-    assert.ok(notes.includes('  envs.prod.postgres.transport.knownHosts: "/etc/igbackup/known_hosts"'), notes.join('\n'));
+    assert.ok(
+      notes.includes('  envs.prod.postgres.transport.knownHosts: "/etc/igbackup/known_hosts"'),
+      notes.join('\n'),
+    );
     const rel = env({ postgres: { databases: ['a'], password: { file: 'pgpass' } } });
-    assert.throws(() => crontabFileNotes(filesRead('prod', rel, ['postgres']), '/etc/igbackup/igbackup.yaml'), (err: Error & { problems: string[] }) => /"pgpass" is relative to the working directory, which is the crontab user's home in a scheduled job/.test(err.problems.join()));
-    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }], { env: 'prod', bin: '/b/igbackup', configPath: '/c.yaml', envFile: '/e', logDir: '/l', lockDir: '/k', notes });
+    assert.throws(
+      () => crontabFileNotes(filesRead('prod', rel, ['postgres']), '/etc/igbackup/igbackup.yaml'),
+      (err: Error & { problems: string[] }) =>
+        /"pgpass" is relative to the working directory, which is the crontab user's home in a scheduled job/.test(
+          err.problems.join(),
+        ),
+    );
+    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }], {
+      env: 'prod',
+      bin: '/b/igbackup',
+      configPath: '/c.yaml',
+      envFile: '/e',
+      logDir: '/l',
+      lockDir: '/k',
+      notes,
+    });
     assert.ok(text.split('\n').filter((l) => l.startsWith('#  ')).length >= 3);
-    assert.match(text, /^0 \* \* \* \* flock -n -E 7 \/k\/igbackup-prod-postgres\.lock sh -c '.*backup postgres --env prod' >> \/l\/igbackup-prod-postgres\.log 2>&1$/m);
+    assert.match(
+      text,
+      /^0 \* \* \* \* flock -n -E 7 \/k\/igbackup-prod-postgres\.lock sh -c '.*backup postgres --env prod' >> \/l\/igbackup-prod-postgres\.log 2>&1$/m,
+    );
   });
 
   it('the CronJob with its mounts passes the Kubernetes schema (kubernetes-models); mode 0400, read-only', () => {
     const files = [{ key: 'pgpass', path: '/run/secrets/igbackup/pgpass' }];
-    const cj = cronJob({ engine: 'postgres', cron: '@daily' }, k8sSettings({ env: 'billing_db' }), files) as Record<string, any>;
+    const cj = cronJob({ engine: 'postgres', cron: '@daily' }, k8sSettings({ env: 'billing_db' }), files) as Record<
+      string,
+      any
+    >;
     const { apiVersion: _a, kind: _k, ...rest } = cj;
     new CronJob(rest as never).validate();
     const pod = cj.spec.jobTemplate.spec.template.spec;
-    assert.deepEqual(pod.volumes[1], { name: 'secret-files', secret: { secretName: 'igbackup-secrets', defaultMode: 0o400, items: [{ key: 'pgpass', path: 'pgpass' }] } });
-    assert.deepEqual(pod.containers[0].volumeMounts[1], { name: 'secret-files', mountPath: '/run/secrets/igbackup/pgpass', subPath: 'pgpass', readOnly: true });
+    assert.deepEqual(pod.volumes[1], {
+      name: 'secret-files',
+      secret: { secretName: 'igbackup-secrets', defaultMode: 0o400, items: [{ key: 'pgpass', path: 'pgpass' }] },
+    });
+    assert.deepEqual(pod.containers[0].volumeMounts[1], {
+      name: 'secret-files',
+      mountPath: '/run/secrets/igbackup/pgpass',
+      subPath: 'pgpass',
+      readOnly: true,
+    });
     assert.equal(cj.metadata.name, scheduleName('billing_db', 'postgres'));
     assert.equal(cj.metadata.annotations['igbackup/env'], 'billing_db');
-    assert.deepEqual(pod.containers[0].args, ['--config', '/etc/igbackup/igbackup.yaml', 'backup', 'postgres', '--env', 'billing_db']);
+    assert.deepEqual(pod.containers[0].args, [
+      '--config',
+      '/etc/igbackup/igbackup.yaml',
+      'backup',
+      'postgres',
+      '--env',
+      'billing_db',
+    ]);
     assert.ok(!stringify(cj).includes('*a'), 'no YAML aliases in the printed manifest');
     const plain = cronJob({ engine: 'redis', cron: '0 * * * *' }, k8sSettings()) as Record<string, any>;
     assert.equal(plain.spec.jobTemplate.spec.template.spec.volumes.length, 1, 'no Secret volume without files');

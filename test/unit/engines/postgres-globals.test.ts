@@ -13,7 +13,13 @@ import { splitSql } from '../../../src/engines/postgres/sql-lexer.js';
 const REAL = readFileSync(join(import.meta.dirname, '..', '..', 'fixtures', 'pg15-globals.sql'), 'utf8');
 const HOSTILE = 'zz probe "q";x\nnl';
 
-const empty: TargetGlobals = { roles: ['postgres'], tablespaces: ['pg_default', 'pg_global'], databases: ['postgres'], user: 'postgres', superuser: true };
+const empty: TargetGlobals = {
+  roles: ['postgres'],
+  tablespaces: ['pg_default', 'pg_global'],
+  databases: ['postgres'],
+  user: 'postgres',
+  superuser: true,
+};
 
 describe('globals planner', () => {
   it('splits real pg_dumpall 15 output into statements, respecting quotes, "" escapes and comments', () => {
@@ -58,20 +64,30 @@ describe('globals planner', () => {
     assert.ok(!p.roleSql.includes('\\restrict'));
     assert.equal(p.tablespaces.length, 1);
     assert.equal(p.tablespaces[0]?.name, 'zz ts;"x');
-    assert.match(p.tablespaces[0]!.sql, /CREATE TABLESPACE "zz ts;""x" OWNER zz_probe_a LOCATION '\/tmp\/zz_ts';\nALTER TABLESPACE/);
+    assert.match(
+      p.tablespaces[0]!.sql,
+      /CREATE TABLESPACE "zz ts;""x" OWNER zz_probe_a LOCATION '\/tmp\/zz_ts';\nALTER TABLESPACE/,
+    );
     assert.ok(!p.tablespaces[0]!.sql.includes('BEGIN'));
     assert.equal(p.secrets.filter((s) => s.startsWith('SCRAM-SHA-256$')).length, 3);
   });
 
   it('keeps existing roles exactly: no ALTER, SET, COMMENT or membership for them; the tablespace is kept', () => {
-    const target = { ...empty, roles: ['postgres', 'zz_probe_a', 'zz_probe_grp'], tablespaces: [...empty.tablespaces, 'zz ts;"x'] };
+    const target = {
+      ...empty,
+      roles: ['postgres', 'zz_probe_a', 'zz_probe_grp'],
+      tablespaces: [...empty.tablespaces, 'zz ts;"x'],
+    };
     const p = planGlobals(REAL, target, { overwriteRoles: false });
     assert.deepEqual(p.created, [HOSTILE]);
     assert.deepEqual(p.kept, ['postgres', 'zz_probe_a', 'zz_probe_grp']);
     assert.deepEqual(p.tablespacesKept, ['zz ts;"x']);
     assert.deepEqual(p.tablespaces, []);
     assert.ok(!/zz_probe_a (WITH|SET)|ON ROLE zz_probe_a|TO zz_probe_a/.test(p.roleSql), p.roleSql);
-    assert.ok(p.roleSql.includes('GRANT zz_probe_grp TO "zz probe ""q"";x\nnl" GRANTED BY "postgres";'), 'a new role gets its memberships');
+    assert.ok(
+      p.roleSql.includes('GRANT zz_probe_grp TO "zz probe ""q"";x\nnl" GRANTED BY "postgres";'),
+      'a new role gets its memberships',
+    );
     assert.ok(p.notes.some((n) => n.includes('membership of existing role "zz_probe_a"')));
   });
 
@@ -87,7 +103,11 @@ describe('globals planner', () => {
   });
 
   it('a non-superuser connection drops GRANTED BY (PostgreSQL 15 allows it only to superusers)', () => {
-    const p = planGlobals(REAL, { ...empty, user: 'restorer', superuser: false, roles: ['restorer', 'postgres'] }, { overwriteRoles: false });
+    const p = planGlobals(
+      REAL,
+      { ...empty, user: 'restorer', superuser: false, roles: ['restorer', 'postgres'] },
+      { overwriteRoles: false },
+    );
     assert.ok(p.roleSql.includes('GRANT zz_probe_grp TO zz_probe_a WITH ADMIN OPTION;'));
     assert.ok(!p.roleSql.includes('GRANTED BY'));
   });
@@ -134,11 +154,12 @@ describe('globals planner', () => {
   it('never shows a password when it describes a refused statement; redact hides them in server messages', () => {
     const p = planGlobals("ALTER ROLE app WITH PASSWORD 'hunter2secret' RENAME;", empty, { overwriteRoles: false });
     assert.ok(!p.refused.join().includes('hunter2secret'));
-    assert.equal(redact('LINE 1: ... PASSWORD \'hunter2secret\'', p.secrets), 'LINE 1: ... PASSWORD ***');
+    assert.equal(redact("LINE 1: ... PASSWORD 'hunter2secret'", p.secrets), 'LINE 1: ... PASSWORD ***');
   });
 
   it('skips a per-database setting of a new role when the database does not exist on the target', () => {
-    const sql = "CREATE ROLE r;\nALTER ROLE r IN DATABASE gone SET work_mem TO '1MB';\nALTER ROLE r IN DATABASE postgres SET work_mem TO '2MB';\n";
+    const sql =
+      "CREATE ROLE r;\nALTER ROLE r IN DATABASE gone SET work_mem TO '1MB';\nALTER ROLE r IN DATABASE postgres SET work_mem TO '2MB';\n";
     const p = planGlobals(sql, empty, { overwriteRoles: false });
     assert.ok(!p.roleSql.includes('gone'));
     assert.ok(p.roleSql.includes("IN DATABASE postgres SET work_mem TO '2MB'"));

@@ -26,18 +26,30 @@ describe('postgres engine', () => {
     const f = pg.restoreCommand(conn, 'a', { jobs: 4, file: '/tmp/x', noOwner: true });
     assert.deepEqual(f.argv.slice(-4), ['--no-owner', '--no-privileges', '--jobs=4', '/tmp/x']);
     assert.equal(f.stdin, 'ignore');
-    const tuned = pg.restoreCommand(conn, 'a', { jobs: 1, settings: { maintenance_work_mem: '256MB', synchronous_commit: 'off' } });
-    assert.match(tuned.argv.join(' '), /--dbname=.* options='-c maintenance_work_mem=256MB -c synchronous_commit=off'$/);
+    const tuned = pg.restoreCommand(conn, 'a', {
+      jobs: 1,
+      settings: { maintenance_work_mem: '256MB', synchronous_commit: 'off' },
+    });
+    assert.match(
+      tuned.argv.join(' '),
+      /--dbname=.* options='-c maintenance_work_mem=256MB -c synchronous_commit=off'$/,
+    );
     assert.ok(!pg.conninfo(conn, 'a').includes('options='), 'no options keyword without settings');
   });
 
   it('uses binDir for every program', () => {
-    assert.equal(pg.versionCommand({ ...conn, binDir: '/opt/pg/bin/' }, 'pg_restore').argv[0], '/opt/pg/bin/pg_restore');
+    assert.equal(
+      pg.versionCommand({ ...conn, binDir: '/opt/pg/bin/' }, 'pg_restore').argv[0],
+      '/opt/pg/bin/pg_restore',
+    );
   });
 
   it('swaps in one transaction after ending sessions, carrying the properties over, only renaming when the target is new', () => {
     const s = pg.sql.swap('app', 'app__r', 'app__o', true);
-    assert.match(s, /pg_terminate_backend[\s\S]*BEGIN;\nDO \$igb\$[\s\S]*\$igb\$;\nALTER DATABASE "app" RENAME TO "app__o";\nALTER DATABASE "app__r" RENAME TO "app";\nCOMMIT;/);
+    assert.match(
+      s,
+      /pg_terminate_backend[\s\S]*BEGIN;\nDO \$igb\$[\s\S]*\$igb\$;\nALTER DATABASE "app" RENAME TO "app__o";\nALTER DATABASE "app__r" RENAME TO "app";\nCOMMIT;/,
+    );
     const fresh = pg.sql.swap('app', 'app__r', 'app__o', false);
     assert.doesNotMatch(fresh, /app__o|DO \$igb\$|pg_terminate_backend/);
   });
@@ -49,11 +61,23 @@ describe('postgres engine', () => {
   });
 
   it('verify reads the whole archive (--file=/dev/null), not only its table of contents', () => {
-    assert.deepEqual(pg.readAllCommand({ ...conn, binDir: '/opt/pg/bin' }, '/tmp/d').argv, ['/opt/pg/bin/pg_restore', '--file=/dev/null', '/tmp/d']);
-    const list = ';\n; Archive created at 2026-11-27\n214; 1259 16401 TABLE public a postgres\n3352; 2613 16780 BLOB - 16780 postgres\n3348; 0 16401 TABLE DATA public a postgres\n3360; 0 0 SEQUENCE SET public s postgres\n3353; 0 0 BLOBS - BLOBS \n3205; 1259 16410 INDEX public b_id_idx postgres\n';
+    assert.deepEqual(pg.readAllCommand({ ...conn, binDir: '/opt/pg/bin' }, '/tmp/d').argv, [
+      '/opt/pg/bin/pg_restore',
+      '--file=/dev/null',
+      '/tmp/d',
+    ]);
+    const list =
+      ';\n; Archive created at 2026-11-27\n214; 1259 16401 TABLE public a postgres\n3352; 2613 16780 BLOB - 16780 postgres\n3348; 0 16401 TABLE DATA public a postgres\n3360; 0 0 SEQUENCE SET public s postgres\n3353; 0 0 BLOBS - BLOBS \n3205; 1259 16410 INDEX public b_id_idx postgres\n';
     assert.deepEqual(pg.parseArchiveList(list), { entries: 6, dataEntries: 2 });
-    assert.match(pg.explainReadFailure('pg_restore: error: could not read from input file: end of file') ?? '', /cut short when it was taken/);
-    assert.match(pg.explainReadFailure('pg_restore: error: could not find block ID 3349 in archive -- possibly corrupt archive') ?? '', /cut short/);
+    assert.match(
+      pg.explainReadFailure('pg_restore: error: could not read from input file: end of file') ?? '',
+      /cut short when it was taken/,
+    );
+    assert.match(
+      pg.explainReadFailure('pg_restore: error: could not find block ID 3349 in archive -- possibly corrupt archive') ??
+        '',
+      /cut short/,
+    );
     assert.equal(pg.explainReadFailure('pg_restore: error: unsupported version (1.16) in file header'), undefined);
   });
 

@@ -83,35 +83,63 @@ describe('redis restore file steps', () => {
 
 describe('what redis-check-rdb read and the verdicts on memory and the load', () => {
   it('reads keys, keys with an expire and the used-mem AUX field of redis-check-rdb 7', () => {
-    const out = "[offset 0] Checking RDB file dump.rdb\n[offset 68] AUX FIELD used-mem = '1051144'\n[offset 18889] Checksum OK\n[info] 1001 keys read\n[info] 1 expires\n[info] 0 already expired\n";
+    const out =
+      "[offset 0] Checking RDB file dump.rdb\n[offset 68] AUX FIELD used-mem = '1051144'\n[offset 18889] Checksum OK\n[info] 1001 keys read\n[info] 1 expires\n[info] 0 already expired\n";
     assert.deepEqual(redis.parseCheckRdb(out), { keys: 1001, expires: 1, usedMem: 1051144 });
     assert.deepEqual(redis.parseCheckRdb('[info] 3 keys read\n'), { keys: 3, expires: undefined, usedMem: undefined });
   });
 
   it('refuses a backup whose RDB alone cannot fit maxmemory, and only then', () => {
     const limit = { maxmemory: 2_000_000, policy: 'allkeys-lru' };
-    assert.match(backupCannotFit(1_200_000, 900_000, limit) ?? '', /its RDB alone is 1\.1 MiB .* over maxmemory 1\.9 MiB \(2000000 bytes, maxmemory-policy allkeys-lru\): keys would be evicted/);
-    assert.match(backupCannotFit(1_200_000, 900_000, { ...limit, policy: 'noeviction' }) ?? '', /every write would be refused \(OOM\)/);
+    assert.match(
+      backupCannotFit(1_200_000, 900_000, limit) ?? '',
+      /its RDB alone is 1\.1 MiB .* over maxmemory 1\.9 MiB \(2000000 bytes, maxmemory-policy allkeys-lru\): keys would be evicted/,
+    );
+    assert.match(
+      backupCannotFit(1_200_000, 900_000, { ...limit, policy: 'noeviction' }) ?? '',
+      /every write would be refused \(OOM\)/,
+    );
     assert.equal(backupCannotFit(1_000_000, 900_000, limit), undefined);
     assert.equal(backupCannotFit(9e9, 900_000, { maxmemory: 0, policy: 'noeviction' }), undefined, 'no limit');
   });
 
-  const loaded = (o: Partial<Loaded>): Loaded => ({ keys: 5001, evicted: 0, usedMemory: 2e6, notCounted: 0, maxmemory: 0, policy: 'noeviction', ...o });
+  const loaded = (o: Partial<Loaded>): Loaded => ({
+    keys: 5001,
+    evicted: 0,
+    usedMemory: 2e6,
+    notCounted: 0,
+    maxmemory: 0,
+    policy: 'noeviction',
+    ...o,
+  });
   const backup = { keys: 5001, expires: 1 };
 
   it('fails a load with evictions or over maxmemory, naming maxmemory and the policy', () => {
-    const evicted = judgeLoad(backup, loaded({ keys: 2648, evicted: 2353, maxmemory: 1_536_000, policy: 'allkeys-lru' }));
-    assert.match(evicted.problem ?? '', /^Redis holds 2648 keys after the load, the backup 5001 \(1 with a TTL\): 2353 keys were evicted during the load$/);
+    const evicted = judgeLoad(
+      backup,
+      loaded({ keys: 2648, evicted: 2353, maxmemory: 1_536_000, policy: 'allkeys-lru' }),
+    );
+    assert.match(
+      evicted.problem ?? '',
+      /^Redis holds 2648 keys after the load, the backup 5001 \(1 with a TTL\): 2353 keys were evicted during the load$/,
+    );
     assert.match(evicted.hint ?? '', /maxmemory 1\.5 MiB \(1536000 bytes, maxmemory-policy allkeys-lru\), used_memory/);
     const over = judgeLoad(backup, loaded({ usedMemory: 3e6, notCounted: 1e5, maxmemory: 2e6 }));
     assert.match(over.problem ?? '', /does not fit: .*noeviction.*every write would be refused/);
-    assert.deepEqual(judgeLoad(backup, loaded({ usedMemory: 2.05e6, notCounted: 1e5, maxmemory: 2e6 })), {}, 'buffers maxmemory does not count');
+    assert.deepEqual(
+      judgeLoad(backup, loaded({ usedMemory: 2.05e6, notCounted: 1e5, maxmemory: 2e6 })),
+      {},
+      'buffers maxmemory does not count',
+    );
   });
 
   it('fails when keys without a TTL are missing; only warns when no more than the keys with a TTL are', () => {
     assert.match(judgeLoad(backup, loaded({ keys: 4999 })).problem ?? '', /keys without a TTL are missing/);
     assert.match(judgeLoad(backup, loaded({ keys: 4999 })).hint ?? '', /not fully loaded/);
-    assert.deepEqual(judgeLoad(backup, loaded({ keys: 5000 })), { warning: 'Redis holds 5000 keys after the load, the backup 5001 (1 with a TTL): 1 fewer, no more than the keys with a TTL, which may have expired' });
+    assert.deepEqual(judgeLoad(backup, loaded({ keys: 5000 })), {
+      warning:
+        'Redis holds 5000 keys after the load, the backup 5001 (1 with a TTL): 1 fewer, no more than the keys with a TTL, which may have expired',
+    });
     assert.match(judgeLoad({ keys: 10 }, loaded({ keys: 9 })).warning ?? '', /did not say how many have one/);
     assert.match(judgeLoad({ keys: 10 }, loaded({ keys: 0 })).problem ?? '', /keys without a TTL are missing/);
     assert.deepEqual(judgeLoad({}, loaded({ keys: 3 })), {});

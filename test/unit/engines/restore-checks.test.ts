@@ -64,34 +64,51 @@ describe('path checks on the host', () => {
     const spec = files.pathChecksCommand([check('dir-writable', evil), check('runnable', evil)]);
     assert.ok(!spec.argv[2]!.includes(dir), 'a path was spliced into the script');
     const r = await execa(spec.argv[0] as string, spec.argv.slice(1), { cwd: dir });
-    assert.equal(files.pathProblems([check('dir-writable', evil), check('runnable', evil)], r.stdout, 'here').length, 2);
+    assert.equal(
+      files.pathProblems([check('dir-writable', evil), check('runnable', evil)], r.stdout, 'here').length,
+      2,
+    );
     assert.deepEqual(await readdir(dir), []);
   });
 
   it('an answer that is missing or out of step is a problem, not a pass', () => {
     const checks = [check('dir-writable', '/a'), check('runnable', 'b')];
-    assert.deepEqual(files.pathProblems(checks, 'user\tredis\ndir-writable\tok\n', 'h'), ['runnable b could not be checked on h (no answer from the check script)']);
+    assert.deepEqual(files.pathProblems(checks, 'user\tredis\ndir-writable\tok\n', 'h'), [
+      'runnable b could not be checked on h (no answer from the check script)',
+    ]);
     assert.equal(files.pathProblems(checks, '', 'h').length, 2);
   });
 });
 
 describe('what the engines check before a restore', () => {
   it('redis: dir, dump, config file and its directory (when given), no saved config left by an earlier run, start and stop commands', () => {
-    const c = redis.restorePathChecks({ dir: '/var/lib/redis', rdbPath: '/var/lib/redis/dump.rdb', configFile: '/etc/redis/redis.conf', start: ['systemctl', 'start', 'redis'], stop: ['/usr/local/bin/stop-redis'] });
-    assert.deepEqual(c.map((x) => [x.kind, x.path]), [
-      ['dir-writable', '/var/lib/redis'],
-      ['file-replaceable', '/var/lib/redis/dump.rdb'],
-      ['file-writable', '/etc/redis/redis.conf'],
-      ['dir-writable', '/etc/redis'],
-      ['absent', '/etc/redis/redis.conf.igbackup-orig'],
-      ['runnable', 'systemctl'],
-      ['runnable', '/usr/local/bin/stop-redis'],
-    ]);
+    const c = redis.restorePathChecks({
+      dir: '/var/lib/redis',
+      rdbPath: '/var/lib/redis/dump.rdb',
+      configFile: '/etc/redis/redis.conf',
+      start: ['systemctl', 'start', 'redis'],
+      stop: ['/usr/local/bin/stop-redis'],
+    });
+    assert.deepEqual(
+      c.map((x) => [x.kind, x.path]),
+      [
+        ['dir-writable', '/var/lib/redis'],
+        ['file-replaceable', '/var/lib/redis/dump.rdb'],
+        ['file-writable', '/etc/redis/redis.conf'],
+        ['dir-writable', '/etc/redis'],
+        ['absent', '/etc/redis/redis.conf.igbackup-orig'],
+        ['runnable', 'systemctl'],
+        ['runnable', '/usr/local/bin/stop-redis'],
+      ],
+    );
     assert.match(c[0]!.why, /dump\.rdb\.igbackup-new/);
     assert.match(c[2]!.why, /redis\.conf\.igbackup-orig/);
     assert.match(c[4]!.why, /an earlier restore was cut short/);
     const plain = redis.restorePathChecks({ dir: '/d', rdbPath: '/d/x.rdb', start: ['redis-server'] });
-    assert.deepEqual(plain.map((x) => x.kind), ['dir-writable', 'file-replaceable', 'runnable']);
+    assert.deepEqual(
+      plain.map((x) => x.kind),
+      ['dir-writable', 'file-replaceable', 'runnable'],
+    );
   });
 
   it('redis: the default stop is SHUTDOWN SAVE (the state at the stop is saved), password never in argv', () => {
@@ -101,14 +118,24 @@ describe('what the engines check before a restore', () => {
   });
 
   it('neo4j: service commands on a VM, neo4j-admin, the Enterprise work directory', () => {
-    const service = { stop: ['systemctl', 'stop', 'neo4j'], start: ['/usr/bin/neo4j', 'start'], status: ['neo4j', 'status'] };
-    assert.deepEqual(neo4j.restorePathChecks({ admin: 'neo4j-admin', service, workDir: '/tmp/w' }).map((x) => [x.kind, x.path]), [
-      ['runnable', 'systemctl'],
-      ['runnable', '/usr/bin/neo4j'],
-      ['runnable', 'neo4j'],
-      ['runnable', 'neo4j-admin'],
-      ['dir-creatable', '/tmp/w'],
-    ]);
-    assert.deepEqual(neo4j.restorePathChecks({ admin: '/opt/neo4j/bin/neo4j-admin' }).map((x) => x.path), ['/opt/neo4j/bin/neo4j-admin']);
+    const service = {
+      stop: ['systemctl', 'stop', 'neo4j'],
+      start: ['/usr/bin/neo4j', 'start'],
+      status: ['neo4j', 'status'],
+    };
+    assert.deepEqual(
+      neo4j.restorePathChecks({ admin: 'neo4j-admin', service, workDir: '/tmp/w' }).map((x) => [x.kind, x.path]),
+      [
+        ['runnable', 'systemctl'],
+        ['runnable', '/usr/bin/neo4j'],
+        ['runnable', 'neo4j'],
+        ['runnable', 'neo4j-admin'],
+        ['dir-creatable', '/tmp/w'],
+      ],
+    );
+    assert.deepEqual(
+      neo4j.restorePathChecks({ admin: '/opt/neo4j/bin/neo4j-admin' }).map((x) => x.path),
+      ['/opt/neo4j/bin/neo4j-admin'],
+    );
   });
 });

@@ -72,7 +72,8 @@ describe('streamToStore', () => {
         store: s,
         key: 'x/bad',
       }),
-      (err: Error) => err instanceof ProcessFailedError && /exited with code 2/.test(err.message) && /disk on fire/.test(err.message),
+      (err: Error) =>
+        err instanceof ProcessFailedError && /exited with code 2/.test(err.message) && /disk on fire/.test(err.message),
     );
     assert.deepEqual(await s.list(''), []);
   });
@@ -126,7 +127,12 @@ describe('streamToStore', () => {
 
   it('the file store keeps the verified bytes only', async () => {
     const s = await store();
-    await streamToStore({ producer: local.start({ argv: [PRODUCER, '8', '0'] }), compression: compressStage('none', local, zstd), store: s, key: 'k' });
+    await streamToStore({
+      producer: local.start({ argv: [PRODUCER, '8', '0'] }),
+      compression: compressStage('none', local, zstd),
+      store: s,
+      key: 'k',
+    });
     assert.equal((await readFile(join((s as unknown as { root: string }).root, 'k'))).length, 8192);
   });
 });

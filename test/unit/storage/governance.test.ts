@@ -5,8 +5,20 @@ import { describe, it } from 'node:test';
 import { ruleDrift, wantedRule, wantedStatements } from '../../../src/storage/governance/index.js';
 
 const cfg = {
-  type: 's3' as const, bucket: 'b', prefix: 'team', region: 'eu-central-1', kmsKeyId: 'k', checksums: 'auto' as const, queueSize: 2, minPartSizeMiB: 8,
-  lifecycle: { transitionAfterDays: 30, storageClass: 'GLACIER' as const, abortIncompleteUploadsAfterDays: 7, noncurrentVersionExpirationDays: 90 },
+  type: 's3' as const,
+  bucket: 'b',
+  prefix: 'team',
+  region: 'eu-central-1',
+  kmsKeyId: 'k',
+  checksums: 'auto' as const,
+  queueSize: 2,
+  minPartSizeMiB: 8,
+  lifecycle: {
+    transitionAfterDays: 30,
+    storageClass: 'GLACIER' as const,
+    abortIncompleteUploadsAfterDays: 7,
+    noncurrentVersionExpirationDays: 90,
+  },
 };
 
 describe('governance rules', () => {
@@ -20,8 +32,14 @@ describe('governance rules', () => {
   });
 
   it('denies non-TLS only where the endpoint is TLS, and non-KMS puts without breaking multipart parts', () => {
-    assert.deepEqual(wantedStatements('b', true, true).map((s) => s.Sid), ['IgbackupDenyInsecureTransport', 'IgbackupDenyNonKmsPuts']);
-    assert.deepEqual(wantedStatements('b', true, false).map((s) => s.Sid), ['IgbackupDenyNonKmsPuts']);
+    assert.deepEqual(
+      wantedStatements('b', true, true).map((s) => s.Sid),
+      ['IgbackupDenyInsecureTransport', 'IgbackupDenyNonKmsPuts'],
+    );
+    assert.deepEqual(
+      wantedStatements('b', true, false).map((s) => s.Sid),
+      ['IgbackupDenyNonKmsPuts'],
+    );
     assert.match(JSON.stringify(wantedStatements('b', true, false)), /StringNotEqualsIfExists/);
   });
 });

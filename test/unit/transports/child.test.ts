@@ -12,7 +12,6 @@ import { LocalTransport } from '../../../src/transports/local.js';
 import { capture } from '../../../src/transports/run.js';
 import { gone } from '../../helpers/procs.js';
 
-
 describe('spawnChild', () => {
   it('a child that exits 0 while a descendant holds its pipes: the exit is reported within seconds, with why, and the descendant ended', async () => {
     const t0 = Date.now();

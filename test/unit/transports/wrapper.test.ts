@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { execa } from 'execa';
 import { IntegrityError } from '../../../src/domain/errors.js';
-import { checkTrailer, envHeader, parseTrailer, shJoin, shQuote, wrappedArgv } from '../../../src/transports/wrapper.js';
+import {
+  checkTrailer,
+  envHeader,
+  parseTrailer,
+  shJoin,
+  shQuote,
+  wrappedArgv,
+} from '../../../src/transports/wrapper.js';
 import { checkHostKey, fingerprint, hostKeyAlgorithms, knownHostEntries } from '../../../src/transports/known-hosts.js';
 import { choosePod } from '../../../src/transports/kubernetes.js';
 import { scratchDir } from '../../helpers/tmp.js';
