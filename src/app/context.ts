@@ -2,8 +2,11 @@
 
 import { ConfigError } from '../domain/errors.js';
 import type { Config, EnvConfig, PostgresConfig } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
+import type { Engine } from '../engines/engine.js';
 import type { PgConnection } from '../engines/postgres/commands.js';
+import { postgresConnection } from '../engines/postgres/index.js';
+import { ENGINE_REGISTRY } from '../engines/registry.js';
+import { resolvePassword, sectionOf } from './engine-section.js';
 import { openStore } from '../storage/open.js';
 import type { ObjectStore } from '../storage/store.js';
 import { LocalTransport } from '../transports/local.js';
@@ -56,23 +59,14 @@ export function selectEnv(ctx: AppContext, name: string | undefined): EnvHandle 
   return { name, env, store };
 }
 
+/** The env's postgres section (a config error when it has none). */
 export function postgresSection(ctx: AppContext, h: EnvHandle): PostgresConfig {
-  const pg = h.env.postgres;
-  if (!pg) {
-    throw new ConfigError(`env "${h.name}" has no postgres section in ${ctx.configFile}`, [], {
-      hint: `add envs.${h.name}.postgres (see config.example.yaml)`,
-    });
-  }
-  return pg;
+  return sectionOf(ctx, h, 'postgres');
 }
 
+/** How the client tools connect, the password resolved. */
 export async function pgConnection(ctx: AppContext, h: EnvHandle, pg: PostgresConfig): Promise<PgConnection> {
-  let password: string | undefined;
-  if (pg.password) {
-    password = await resolveSecret(pg.password, ctx.environ, `envs.${h.name}.postgres.password`);
-    ctx.secrets.add(password);
-  }
-  return { host: pg.host, port: pg.port, user: pg.user, sslmode: pg.sslmode, binDir: pg.binDir, password };
+  return postgresConnection(pg, await resolvePassword(ctx, h, ENGINE_REGISTRY.postgres as Engine, pg));
 }
 
 /** The runner transport; `signal` (the run's cancellation) ends the commands running when it aborts. */

@@ -14,7 +14,7 @@ import { FileStore } from '../storage/file.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { uploadArtifact } from './artifact.js';
-import { neo4jTools } from './backup-neo4j.js';
+import { neo4jTools } from '../engines/neo4j/backup.js';
 import type { AppContext } from './context.js';
 import { explainNoSpace, type SpaceNeed } from './disk-space.js';
 import type { OfflineWindow } from './neo4j-offline.js';

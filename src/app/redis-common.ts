@@ -1,31 +1,25 @@
 // Shared Redis plumbing for the use cases: connection from config, redis-cli calls that must succeed, waits.
 
-import { ConfigError, ProcessFailedError } from '../domain/errors.js';
+import { ProcessFailedError } from '../domain/errors.js';
 import type { RedisConfig } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
+import type { Engine } from '../engines/engine.js';
+import { redisConnection as engineConnection } from '../engines/redis/index.js';
+import { ENGINE_REGISTRY } from '../engines/registry.js';
+import { resolvePassword, sectionOf } from './engine-section.js';
 import * as redis from '../engines/redis/commands.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import type { AppContext, EnvHandle } from './context.js';
 import { waitUntil } from './wait.js';
 
+/** The env's redis section (a config error when it has none). */
 export function redisSection(ctx: AppContext, h: EnvHandle): RedisConfig {
-  const r = h.env.redis;
-  if (!r) {
-    throw new ConfigError(`env "${h.name}" has no redis section in ${ctx.configFile}`, [], {
-      hint: `add envs.${h.name}.redis (see config.example.yaml)`,
-    });
-  }
-  return r;
+  return sectionOf(ctx, h, 'redis');
 }
 
+/** How redis-cli connects, the password resolved. */
 export async function redisConnection(ctx: AppContext, h: EnvHandle, cfg: RedisConfig): Promise<redis.RedisConnection> {
-  let password: string | undefined;
-  if (cfg.password) {
-    password = await resolveSecret(cfg.password, ctx.environ, `envs.${h.name}.redis.password`);
-    ctx.secrets.add(password);
-  }
-  return { host: cfg.host, port: cfg.port, user: cfg.user, password, tls: cfg.tls, binDir: cfg.binDir };
+  return engineConnection(cfg, await resolvePassword(ctx, h, ENGINE_REGISTRY.redis as Engine, cfg));
 }
 
 /** Runs redis-cli with args; returns stdout or throws with redis-cli's message (errors arrive on stdout too). */

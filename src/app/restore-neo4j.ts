@@ -14,7 +14,8 @@ import { feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
 import { capture, captureOk } from '../transports/run.js';
 import type { Transport } from '../transports/transport.js';
-import { neo4jSection, neo4jTools } from './backup-neo4j.js';
+import { neo4jTools } from '../engines/neo4j/backup.js';
+import { sectionOf } from './engine-section.js';
 import { freeBytes, spaceShortage, type SpaceNeed } from './disk-space.js';
 import { replaceDatabase } from './neo4j-replace.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
@@ -63,7 +64,7 @@ async function restoreNeo4jLocked(
   opts: Neo4jRestoreOptions,
 ): Promise<Neo4jRestoreResult> {
   const t0 = performance.now();
-  const cfg = neo4jSection(ctx, h);
+  const cfg = sectionOf(ctx, h, 'neo4j');
   const entry = await resolveBackup(ctx, h, 'neo4j', opts);
   const db = entry.manifest.target.database;
   await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);

@@ -1,10 +1,39 @@
 // What an engine is, as data: the use cases and the CLI look engines up in one registry (engines/registry.ts)
-// instead of knowing each by name. The commands and SQL each engine runs live beside it (engines/<name>/).
+// instead of knowing each by name. The commands, SQL and plans each engine has live beside it (engines/<name>/).
+
+import type { Neo4jConfig } from '../config/sections/neo4j.js';
+import type { PostgresConfig } from '../config/sections/postgres.js';
+import type { RedisConfig } from '../config/sections/redis.js';
+import type { SecretRef } from '../config/sections/common.js';
+import type { BackupPlan, Problem } from './backup-plan.js';
 
 export type EngineName = 'postgres' | 'redis' | 'neo4j';
 
-export interface Engine {
-  name: EngineName;
+/** Each engine's section of an env (envs.<env>.<engine>), by the engine's name. */
+export interface EngineSections {
+  postgres: PostgresConfig;
+  redis: RedisConfig;
+  neo4j: Neo4jConfig;
+}
+
+/** What a backup run asks of the engine's plan (the section aside). */
+export interface BackupRequest {
+  env: string;
+  configFile: string;
+  /** The units to back up (configured, or the one asked for). */
+  units: string[];
+  globals?: boolean | undefined;
+  mode?: 'rdb-stream' | 'bgsave' | undefined;
+  /** The section's password, resolved (never in argv: the commands carry it in their environment). */
+  password?: string | undefined;
+  /** Where the work runs, for hints. */
+  host: string;
+  /** Unique per run (scratch names). */
+  stamp: string;
+}
+
+export interface Engine<N extends EngineName = EngineName> {
+  name: N;
   /** What one backup is of: a database of a server, or the whole instance. */
   unit: 'database' | 'instance';
   /**
@@ -14,6 +43,14 @@ export interface Engine {
   restoreLock: 'per-target' | 'engine';
   /** Command-line flags that mean something for this engine, per command (the CLI refuses the others). */
   flags: { backup: readonly string[]; restore: readonly string[] };
+  /** The configured units of a section: its databases, or the instance's name. */
+  units(cfg: EngineSections[N]): string[];
+  /** A rule of the section the schema cannot state alone. */
+  validate(cfg: EngineSections[N]): Problem | undefined;
+  /** The password the connection needs, by reference (resolved by the use case). */
+  passwordRef(cfg: EngineSections[N]): SecretRef | undefined;
+  /** The backup, as data (engines/backup-plan.ts). */
+  backupPlan(cfg: EngineSections[N], request: BackupRequest): BackupPlan;
 }
 
 /** Flags every engine's restore takes. */

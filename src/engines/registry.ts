@@ -5,7 +5,7 @@ import { neo4j } from './neo4j/index.js';
 import { postgres } from './postgres/index.js';
 import { redis } from './redis/index.js';
 
-export const ENGINE_REGISTRY: Record<EngineName, Engine> = { postgres, redis, neo4j };
+export const ENGINE_REGISTRY: { [N in EngineName]: Engine<N> } = { postgres, redis, neo4j };
 
 export function engineNamed(name: string): Engine | undefined {
   return Object.hasOwn(ENGINE_REGISTRY, name) ? ENGINE_REGISTRY[name as EngineName] : undefined;

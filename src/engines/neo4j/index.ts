@@ -1,9 +1,11 @@
 // The Neo4j engine: offline dumps of each configured database (Community) or online backups (Enterprise), restored
-// with Neo4j offline and a copy of the current database kept; its commands are in commands.ts.
+// with Neo4j offline and a copy of the current database kept; its commands are in commands.ts, the backup plan in
+// backup.ts.
 
 import { RESTORE_COMMON, type Engine } from '../engine.js';
+import { neo4jBackupPlan } from './backup.js';
 
-export const neo4j: Engine = {
+export const neo4j: Engine<'neo4j'> = {
   name: 'neo4j',
   unit: 'database',
   restoreLock: 'engine',
@@ -11,4 +13,14 @@ export const neo4j: Engine = {
     backup: ['env', 'database', 'compression', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database'],
   },
+  units: (cfg) => cfg.databases,
+  validate: (cfg) =>
+    cfg.transport.type === 'kubernetes' && cfg.edition === 'community' && !cfg.kubernetes
+      ? {
+          problem: 'kubernetes is needed for Community in Kubernetes',
+          hint: 'set statefulSet, pvc and image: the dump runs offline in a helper pod that mounts the data PVC',
+        }
+      : undefined,
+  passwordRef: () => undefined,
+  backupPlan: (cfg, r) => neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp }),
 };

@@ -1,9 +1,18 @@
 // The Redis engine: the RDB of one instance per env (redis-cli --rdb, or BGSAVE), restored by stopping Redis and
-// putting the RDB in place (AOF-aware); its commands are in commands.ts, the restore's checks in restore-checks.ts.
+// putting the RDB in place (AOF-aware); its commands are in commands.ts, the backup plan in backup.ts, the restore's
+// checks in restore-checks.ts.
 
+import type { RedisConfig } from '../../config/sections/redis.js';
 import { RESTORE_COMMON, type Engine } from '../engine.js';
+import { redisBackupPlan } from './backup.js';
+import type { RedisConnection } from './commands.js';
 
-export const redis: Engine = {
+/** How redis-cli connects, from the section and the resolved password. */
+export function redisConnection(cfg: RedisConfig, password: string | undefined): RedisConnection {
+  return { host: cfg.host, port: cfg.port, user: cfg.user, password, tls: cfg.tls, binDir: cfg.binDir };
+}
+
+export const redis: Engine<'redis'> = {
   name: 'redis',
   unit: 'instance',
   restoreLock: 'engine',
@@ -11,4 +20,9 @@ export const redis: Engine = {
     backup: ['env', 'compression', 'mode', 'forceUnlock'],
     restore: [...RESTORE_COMMON],
   },
+  units: (cfg) => [cfg.name],
+  validate: () => undefined,
+  passwordRef: (cfg) => cfg.password,
+  backupPlan: (cfg, r) =>
+    redisBackupPlan({ cfg, conn: redisConnection(cfg, r.password), mode: r.mode ?? cfg.mode, host: r.host }),
 };

@@ -1,0 +1,138 @@
+// The engines' backup plans are data: what each reads, waits for and streams, judged without running anything.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { neo4jSchema, postgresSchema, redisSchema } from '../../../src/config/schema.js';
+import { isProblem, type Facts, type Read, type Wait } from '../../../src/engines/backup-plan.js';
+import { ENGINE_REGISTRY } from '../../../src/engines/registry.js';
+
+const request = { env: 'prod', configFile: '/etc/igbackup.yaml', host: 'db:22', stamp: '20261127-abcd' };
+
+describe('backup plans', () => {
+  it('postgres: a missing database is a config problem naming the key to fix; the password never in argv', () => {
+    const cfg = postgresSchema.parse({ databases: ['app', 'billing'], password: { env: 'PGPW' } });
+    const plan = ENGINE_REGISTRY.postgres.backupPlan(cfg, {
+      ...request,
+      units: ['app', 'billing'],
+      password: 's3cret',
+    });
+    assert.deepEqual(
+      plan.tools.map((t) => t.what),
+      ['pg_dump'],
+    );
+    const exists = plan.checks[0] as Read;
+    assert.equal(exists.stdin?.includes("'billing'"), true);
+    assert.deepEqual(exists.parse('1\n2\n', {}), {});
+    const missing = exists.parse('1\n', {});
+    assert.ok(isProblem(missing) && missing.config);
+    assert.match(isProblem(missing) ? missing.problem : '', /"billing" not found/);
+    assert.match(
+      isProblem(missing) ? (missing.hint ?? '') : '',
+      /envs\.prod\.postgres\.databases in \/etc\/igbackup\.yaml/,
+    );
+    const unit = plan.unit('app');
+    const [dump] = unit.artifacts({});
+    assert.equal(dump?.role, 'dump');
+    assert.ok(!dump?.command.argv.join(' ').includes('s3cret'));
+    assert.equal(dump?.command.env?.PGPASSWORD, 's3cret');
+    const size = unit.steps[0] as Read;
+    const facts = size.parse('123456\n15.18\n', {}) as Facts;
+    assert.equal(unit.sizeEstimate?.(facts), 123456);
+    assert.deepEqual(unit.manifestFacts?.(facts), { server: '15.18' });
+    assert.ok(isProblem(size.parse('not a number\n', {})), 'an unreadable size is a problem (warned)');
+    assert.ok(size.warn, 'the size is only a warning when it cannot be read');
+  });
+
+  it('postgres with globals: pg_dumpall is checked and roles are a second artifact', () => {
+    const cfg = postgresSchema.parse({ databases: ['app'], globals: true });
+    const plan = ENGINE_REGISTRY.postgres.backupPlan(cfg, { ...request, units: ['app'] });
+    assert.deepEqual(
+      plan.tools.map((t) => t.what),
+      ['pg_dump', 'pg_dumpall'],
+    );
+    assert.deepEqual(
+      plan
+        .unit('app')
+        .artifacts({})
+        .map((a) => a.role),
+      ['dump', 'globals'],
+    );
+  });
+
+  it('redis bgsave: waits for a new save with a good status, then streams the file the server wrote', () => {
+    const cfg = redisSchema.parse({ mode: 'bgsave' });
+    const plan = ENGINE_REGISTRY.redis.backupPlan(cfg, { ...request, units: [cfg.name] });
+    const unit = plan.unit(cfg.name);
+    const wait = unit.steps.find((s): s is Wait => s.kind === 'wait');
+    assert.ok(wait);
+    const before = { savesBefore: '4', lastSaveBefore: '100' };
+    assert.equal(
+      wait.until({ rdb_saves: '4', rdb_bgsave_in_progress: '0', rdb_last_bgsave_status: 'ok' }, before),
+      false,
+    );
+    assert.equal(
+      wait.until({ rdb_saves: '5', rdb_bgsave_in_progress: '1', rdb_last_bgsave_status: 'ok' }, before),
+      false,
+    );
+    assert.equal(
+      wait.until({ rdb_saves: '5', rdb_bgsave_in_progress: '0', rdb_last_bgsave_status: 'ok' }, before),
+      true,
+    );
+    const failed = wait.until({ rdb_saves: '5', rdb_bgsave_in_progress: '0', rdb_last_bgsave_status: 'err' }, before);
+    assert.ok(typeof failed === 'object' && /rdb_last_bgsave_status:err/.test(failed.problem));
+    const old = { savesBefore: '', lastSaveBefore: '100' };
+    assert.equal(
+      wait.until({ rdb_last_save_time: '101', rdb_bgsave_in_progress: '0', rdb_last_bgsave_status: 'ok' }, old),
+      true,
+    );
+    assert.equal(wait.timeoutMs, cfg.bgsaveTimeoutSec * 1000, 'the wait is bounded by bgsaveTimeoutSec');
+    const [rdb] = unit.artifacts({ dir: '/var/lib/redis/', dbfilename: 'dump.rdb' });
+    assert.deepEqual(rdb?.command.argv, ['cat', '/var/lib/redis/dump.rdb']);
+    const bgsave = unit.steps[1] as Read;
+    assert.equal(bgsave.errorAnswer?.test('NOPERM this user has no permissions'), true);
+    const refused = bgsave.parse('Background save already in progress', {});
+    assert.ok(isProblem(refused) && refused.failed);
+  });
+
+  it('redis rdb-stream: no steps, the replica stream, the key count kept in the manifest', () => {
+    const cfg = redisSchema.parse({});
+    const plan = ENGINE_REGISTRY.redis.backupPlan(cfg, { ...request, units: [cfg.name] });
+    const unit = plan.unit(cfg.name);
+    assert.equal(unit.steps.length, 0);
+    assert.ok(unit.artifacts({})[0]?.command.argv.includes('--rdb'));
+    assert.deepEqual(unit.manifestFacts?.({ server: '7.0.15', keysAtStart: '12' }), {
+      server: '7.0.15',
+      keysAtStart: '12',
+      mode: 'rdb-stream',
+    });
+  });
+
+  it('neo4j: Community needs an offline window (service or helper pod); Enterprise cleans its scratch dir', () => {
+    const vm = ENGINE_REGISTRY.neo4j.backupPlan(neo4jSchema.parse({}), { ...request, units: ['neo4j'] });
+    assert.equal(vm.window?.kind, 'service-stopped');
+    assert.equal(vm.tools[0]?.optional, true, 'the version is read for the manifest only');
+    const k8s = neo4jSchema.parse({
+      transport: { type: 'kubernetes', namespace: 'graph', selector: 'app=neo4j' },
+      kubernetes: { statefulSet: 'neo4j', pvc: 'data-neo4j-0', image: 'neo4j:5.26-community' },
+    });
+    assert.equal(
+      ENGINE_REGISTRY.neo4j.backupPlan(k8s, { ...request, units: ['neo4j'] }).window?.kind,
+      'kubernetes-helper-pod',
+    );
+    const noWorkload = ENGINE_REGISTRY.neo4j.validate({ ...k8s, kubernetes: undefined });
+    assert.match(noWorkload?.problem ?? '', /kubernetes is needed/);
+    const ent = ENGINE_REGISTRY.neo4j.backupPlan(neo4jSchema.parse({ edition: 'enterprise' }), {
+      ...request,
+      units: ['neo4j'],
+    });
+    assert.equal(ent.window, undefined);
+    const unit = ent.unit('neo4j');
+    assert.match(unit.cleanup?.[0]?.argv.join(' ') ?? '', /igbackup-neo4j-20261127-abcd/);
+    const newest = unit.steps[2] as Read;
+    assert.ok(isProblem(newest.parse('\n', {})), 'no backup file written is a problem');
+    assert.deepEqual(unit.artifacts({ file: '/tmp/x/neo4j-1.backup' })[0]?.command.argv, [
+      'cat',
+      '/tmp/x/neo4j-1.backup',
+    ]);
+  });
+});
