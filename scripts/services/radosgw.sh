@@ -4,10 +4,14 @@
 # Settings follow ../shared/FACTS.md: size-1 pools, testing KMS backend, no mgr. The OSD keeps its objects in memory
 # (memstore) by default, so the tests never depend on the host's free disk space or disk latency; the benchmark sets
 # IGBACKUP_RGW_STORE=bluestore (a sparse file on disk) for multi-GB data sets. Changing the store recreates the cluster.
+# Beside plain HTTP it serves HTTPS on IGBACKUP_RGW_TLS_PORT with a self-signed certificate for localhost made here
+# (pgBackRest speaks S3 over HTTPS only, and checks the name against DNS names: FACTS.md).
 set -euo pipefail
 
 BASE="${IGBACKUP_SERVICES_DIR:-/tmp/igbackup-services}/ceph"
 PORT="${IGBACKUP_RGW_PORT:-17480}"
+TLS_PORT="${IGBACKUP_RGW_TLS_PORT:-17443}"
+TLS_DIR="${IGBACKUP_SERVICES_DIR:-/tmp/igbackup-services}/rgw-tls"
 MON_PORT="${IGBACKUP_MON_PORT:-16789}"
 ACCESS_KEY="igbackupci"
 SECRET_KEY="igbackupci-secret-key-0123456789abcdef"
@@ -23,6 +27,8 @@ log() { echo "[radosgw] $*" >&2; }
 print_env() {
   cat <<ENV
 export IGBACKUP_TEST_S3_ENDPOINT=http://127.0.0.1:$PORT
+export IGBACKUP_TEST_S3_TLS_ENDPOINT=https://localhost:$TLS_PORT
+export IGBACKUP_TEST_S3_CA_FILE=$TLS_DIR/ca.pem
 export IGBACKUP_TEST_KMS_KEY_ID=$KMS_KEY_ID
 export AWS_ACCESS_KEY_ID=$ACCESS_KEY
 export AWS_SECRET_ACCESS_KEY=$SECRET_KEY
@@ -31,6 +37,19 @@ ENV
 }
 
 rgw_up() { curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PORT/" ; }
+tls_up() { curl -s -o /dev/null --max-time 2 --cacert "$TLS_DIR/ca.pem" "https://localhost:$TLS_PORT/" ; }
+
+# A self-signed certificate for localhost and 127.0.0.1 (kept across cluster re-creations); ca.pem is what clients trust.
+ensure_cert() {
+  [ -s "$TLS_DIR/rgw.pem" ] && [ -s "$TLS_DIR/ca.pem" ] && return
+  mkdir -p "$TLS_DIR"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/ca.pem" 2>/dev/null
+  cat "$TLS_DIR/ca.pem" "$TLS_DIR/key.pem" > "$TLS_DIR/rgw.pem"
+  chmod 600 "$TLS_DIR/key.pem" "$TLS_DIR/rgw.pem"
+  chmod 644 "$TLS_DIR/ca.pem"; chmod 755 "$TLS_DIR"
+}
+FRONTENDS="beast endpoint=127.0.0.1:$PORT ssl_endpoint=127.0.0.1:$TLS_PORT ssl_certificate=$TLS_DIR/rgw.pem"
 
 install_pkgs() {
   if command -v radosgw >/dev/null && command -v ceph-mon >/dev/null && command -v ceph-osd >/dev/null; then return; fi
@@ -86,7 +105,7 @@ bluestore block create = true
 bluestore block size = 21474836480
 [client.rgw.igb]
 keyring = $BASE/ceph.client.rgw.keyring
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+rgw frontends = $FRONTENDS
 rgw data = $BASE/rgw
 rgw crypt s3 kms backend = testing
 rgw crypt s3 kms encryption keys = $KMS_KEY_ID=$KMS_KEY_B64
@@ -144,6 +163,8 @@ start_daemons() {
   pgrep -f "radosgw --conf $CONF" >/dev/null || radosgw --conf "$CONF" -n client.rgw.igb
   for _ in $(seq 1 120); do rgw_up && break; sleep 0.5; done
   rgw_up || { log "radosgw did not answer on 127.0.0.1:$PORT; see $BASE/log"; exit 1; }
+  for _ in $(seq 1 20); do tls_up && break; sleep 0.5; done
+  tls_up || { log "radosgw did not answer HTTPS on localhost:$TLS_PORT; see $BASE/log"; exit 1; }
   if ! radosgw-admin --conf "$CONF" user info --uid=ci >/dev/null 2>&1; then
     radosgw-admin --conf "$CONF" user create --uid=ci --display-name=ci \
       --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
@@ -160,7 +181,17 @@ lift_bucket_limit() {
 case "${1:-start}" in
   start)
     conf_store() { sed -n 's/^osd objectstore = //p' "$CONF" 2>/dev/null; }
-    if rgw_up && [ "$(conf_store)" = "$STORE" ]; then lift_bucket_limit; log "already running on 127.0.0.1:$PORT ($STORE)"; exit 0; fi
+    ensure_cert
+    if rgw_up && [ "$(conf_store)" = "$STORE" ] && ! tls_up; then
+      # A gateway from before the HTTPS endpoint: restart it alone with the current frontends (the data stays).
+      log "adding the HTTPS endpoint on localhost:$TLS_PORT: restarting radosgw"
+      sed -i "s|^rgw frontends = .*|rgw frontends = $FRONTENDS|" "$CONF"
+      pkill -f "radosgw --conf $CONF" || true
+      for _ in $(seq 1 40); do pgrep -f "radosgw --conf $CONF" >/dev/null || break; sleep 0.25; done
+      radosgw --conf "$CONF" -n client.rgw.igb
+      for _ in $(seq 1 120); do rgw_up && tls_up && break; sleep 0.5; done
+    fi
+    if rgw_up && tls_up && [ "$(conf_store)" = "$STORE" ]; then lift_bucket_limit; log "already running on 127.0.0.1:$PORT and https://localhost:$TLS_PORT ($STORE)"; exit 0; fi
     install_pkgs
     if [ -f "$BASE/mon/keyring" ] && [ "$(conf_store)" != "$STORE" ]; then
       log "switching the OSD store to $STORE: recreating the cluster"; bash "$0" stop; rm -f "$BASE/mon/keyring"
@@ -171,7 +202,7 @@ case "${1:-start}" in
     fi
     [ -f "$BASE/mon/keyring" ] || create_cluster
     start_daemons
-    log "S3 ready at http://127.0.0.1:$PORT (KMS key id $KMS_KEY_ID)"
+    log "S3 ready at http://127.0.0.1:$PORT and https://localhost:$TLS_PORT (CA $TLS_DIR/ca.pem; KMS key id $KMS_KEY_ID)"
     ;;
   stop)
     for d in radosgw ceph-osd ceph-mon; do

@@ -2,6 +2,7 @@
 // with the KMS key, which proves kms:GenerateDataKey and kms:Decrypt).
 
 import { createHash, randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -22,16 +23,18 @@ export interface StorageReport {
   ok: boolean;
 }
 
-function s3Of(h: EnvHandle): S3StorageConfig {
-  if (h.env.storage.type !== 's3') {
-    throw new ConfigError(`env "${h.name}" uses a ${h.env.storage.type} store: storage init/check apply to s3 stores`);
+/** The env's S3 settings, with caFile resolved against the config file's directory (as openStore does). */
+function s3Of(ctx: AppContext, h: EnvHandle): S3StorageConfig {
+  const cfg = h.env.storage;
+  if (cfg.type !== 's3') {
+    throw new ConfigError(`env "${h.name}" uses a ${cfg.type} store: storage init/check apply to s3 stores`);
   }
-  return h.env.storage;
+  return cfg.caFile === undefined ? cfg : { ...cfg, caFile: resolve(ctx.configDir, cfg.caFile) };
 }
 
 export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: boolean }): Promise<StorageReport> {
   const h = selectEnv(ctx, opts.env);
-  const cfg = s3Of(h);
+  const cfg = s3Of(ctx, h);
   ctx.reporter.step(`${opts.dryRun ? 'planning' : 'setting up'} s3://${cfg.bucket} for env ${h.name}`);
   const items = await applyGovernance(
     governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name),
@@ -62,7 +65,7 @@ export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: 
 
 export async function storageCheck(ctx: AppContext, opts: { env: string }): Promise<StorageReport> {
   const h = selectEnv(ctx, opts.env);
-  const cfg = s3Of(h);
+  const cfg = s3Of(ctx, h);
   ctx.reporter.step(`auditing s3://${cfg.bucket} for env ${h.name}`);
   const audited = await auditGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name));
   const known = await knownUnsupported(h);

@@ -8,5 +8,5 @@ import type { ObjectStore } from './store.js';
 
 export function openStore(cfg: StorageConfig, baseDir: string): ObjectStore {
   if (cfg.type === 'file') return new FileStore(resolve(baseDir, cfg.path), cfg.prefix.replace(/^\/+|\/+$/g, ''));
-  return new S3Store(cfg);
+  return new S3Store({ ...cfg, ...(cfg.caFile ? { caFile: resolve(baseDir, cfg.caFile) } : {}) });
 }

@@ -1,8 +1,12 @@
 // The S3 client's configuration (bounded waits, retries, checksums) and pure readers of S3 response headers.
 
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { S3StorageConfig } from '../config/schema.js';
+import { ConfigError } from '../domain/errors.js';
 
 export const S3_CONNECT_TIMEOUT_SEC = 10;
 export const S3_IDLE_TIMEOUT_SEC = 60;
@@ -23,8 +27,45 @@ export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
     requestHandler: new NodeHttpHandler({
       connectionTimeout: (cfg.connectTimeoutSec ?? S3_CONNECT_TIMEOUT_SEC) * 1000,
       socketTimeout: (cfg.idleTimeoutSec ?? S3_IDLE_TIMEOUT_SEC) * 1000,
+      httpsAgent: new GuardedHttpsAgent({
+        keepAlive: true,
+        maxSockets: 50,
+        ...(cfg.caFile ? { ca: [...rootCertificates, readCa(cfg.caFile)] } : {}),
+      }),
     }),
   };
+}
+
+/**
+ * An HTTPS agent whose sockets always have an error listener. When the server answers and closes while a request body
+ * is still being written (e.g. an upload refused with AccessDenied), the TLS socket can report EPIPE after the request
+ * let go of it; with no listener Node would crash the process. The request itself still gets the error through its
+ * own listener while it holds the socket.
+ */
+class GuardedHttpsAgent extends Agent {
+  override createConnection(...args: Parameters<Agent['createConnection']>): ReturnType<Agent['createConnection']> {
+    const socket = super.createConnection(...args);
+    socket?.on('error', () => undefined);
+    return socket;
+  }
+}
+
+/** The private CA's certificate(s), read once when the client is made; an unreadable or non-PEM file is a config error. */
+function readCa(path: string): string {
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`storage.caFile: cannot read ${path}: ${(err as Error).message}`, [], {
+      hint: 'point caFile at the PEM file of the CA that signed the endpoint certificate (relative paths are resolved against the config file)',
+    });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`storage.caFile: ${path} holds no PEM certificate`, [], {
+      hint: 'caFile takes a PEM file ("-----BEGIN CERTIFICATE-----"), e.g. the CA certificate of the S3 endpoint',
+    });
+  }
+  return pem;
 }
 
 /** S3 may report the key id as given, or as a full ARN of it. */

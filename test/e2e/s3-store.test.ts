@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { it } from 'node:test';
 import { S3Store } from '../../src/storage/s3.js';
-import { StorageError } from '../../src/domain/errors.js';
+import { ConfigError, StorageError } from '../../src/domain/errors.js';
 import { objectStoreSuite } from '../storage/suite.js';
 import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import type { ObjectStore } from '../../src/storage/store.js';
@@ -68,6 +68,30 @@ objectStoreSuite('s3 (radosgw, SSE-KMS, versioned bucket)', async () => storeFor
 objectStoreSuite('s3 (radosgw, SSE-KMS, unversioned bucket)', async () => storeFor(await makeBucket()), {
   ...s3Promises,
   versioned: false,
+});
+
+// Every method again over HTTPS, the gateway's certificate signed by a private CA given as storage.caFile.
+objectStoreSuite(
+  's3 over HTTPS (radosgw, private CA in caFile)',
+  async () => storeFor(await versionedBucket(), { endpoint: s3.tlsEndpoint, caFile: s3.caFile }),
+  { ...s3Promises, versioned: true },
+);
+
+it('s3 over HTTPS: a private CA that is not given is refused; an unreadable or non-PEM caFile is a config error', async () => {
+  const bucket = await makeBucket();
+  await assert.rejects(storeFor(bucket, { endpoint: s3.tlsEndpoint }).list(''), /self[- ]signed|certificate/i);
+  assert.throws(
+    () => storeFor(bucket, { endpoint: s3.tlsEndpoint, caFile: '/nonexistent/ca.pem' }),
+    (e: Error) => {
+      assert.ok(e instanceof ConfigError);
+      assert.match(e.message, /storage\.caFile: cannot read \/nonexistent\/ca\.pem/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => storeFor(bucket, { endpoint: s3.tlsEndpoint, caFile: new URL(import.meta.url).pathname }),
+    /holds no PEM certificate/,
+  );
 });
 
 it('s3: objects are stored with aws:kms and the configured key; failed multipart uploads are aborted', async () => {

@@ -43,9 +43,9 @@ export function startBackup(cwd: string, env: string) {
   });
 }
 
-/** An s3 storage section for the test radosgw. */
+/** An s3 storage section for the test radosgw, over HTTPS as real S3 is (its private CA trusted through caFile). */
 export function s3Storage(bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 's3', bucket, endpoint: s3.endpoint, kmsKeyId: s3.kmsKeyId, ...extra };
+  return { type: 's3', bucket, endpoint: s3.tlsEndpoint, caFile: s3.caFile, kmsKeyId: s3.kmsKeyId, ...extra };
 }
 
 export function pgSection(databases: string[], extra: Record<string, unknown> = {}): Record<string, unknown> {

@@ -18,6 +18,13 @@ export const s3 = {
   get kmsKeyId(): string {
     return need('IGBACKUP_TEST_KMS_KEY_ID');
   },
+  /** The same gateway over HTTPS (https://localhost:PORT), its certificate signed by the CA in caFile. */
+  get tlsEndpoint(): string {
+    return need('IGBACKUP_TEST_S3_TLS_ENDPOINT');
+  },
+  get caFile(): string {
+    return need('IGBACKUP_TEST_S3_CA_FILE');
+  },
 };
 
 export function s3Client(): S3Client {

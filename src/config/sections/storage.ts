@@ -10,6 +10,8 @@ const s3StorageSchema = z.strictObject({
   prefix: z.string().default(''),
   region: z.string().min(1).default('us-east-1'),
   endpoint: z.url().optional(),
+  /** PEM file of the CA that signed the endpoint's certificate (a private CA), trusted beside the system's; relative to the config file. */
+  caFile: z.string().min(1).optional(),
   forcePathStyle: z.boolean().optional(),
   kmsKeyId: z.string().min(1, 'SSE-KMS is mandatory: set the KMS key id or ARN'),
   profile: z.string().optional(),
