@@ -6,6 +6,7 @@ import { registerBackup } from './backup.js';
 import type { CliDeps } from './globals.js';
 import { registerDrill } from './drill.js';
 import { registerList } from './list.js';
+import { registerPitr } from './pitr.js';
 import { registerRedis } from './redis.js';
 import { registerPrune } from './prune.js';
 import { registerRestore } from './restore.js';
@@ -50,6 +51,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerRedis(program, deps);
   registerVerify(program, deps);
   registerStorage(program, deps);
+  registerPitr(program, deps);
   registerPrune(program, deps);
   registerStatus(program, deps);
   registerSchedule(program, deps);

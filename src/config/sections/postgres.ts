@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { LIMITS } from '../../domain/limits.js';
 import { boundedInt, compressionFields, secretRefSchema } from './common.js';
+import { pitrSchema } from './pitr.js';
 import { transportSchema } from './transport.js';
 
 export const postgresSchema = z.strictObject({
@@ -32,5 +33,7 @@ export const postgresSchema = z.strictObject({
       z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a setting value without spaces or quotes'),
     )
     .default({ maintenance_work_mem: '256MB', synchronous_commit: 'off' }),
+  /** Point-in-time recovery through pgBackRest (igbackup pitr enable; backup/restore --physical). */
+  pitr: pitrSchema.optional(),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;

@@ -1,0 +1,66 @@
+// Use case `backup postgres --physical`: a pgBackRest base backup (full, diff or incr) into the env's repository,
+// reported from what the repository then lists (not from pgBackRest's exit alone); and the listing of base backups.
+
+import { IgbackupError } from '../../domain/errors.js';
+import { parseStanzaInfo, type BaseBackup, type StanzaInfo } from '../../engines/postgres/pitr-info.js';
+import { selectEnv, type AppContext } from '../context.js';
+import { withLock } from '../lock.js';
+import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
+
+export interface PhysicalBackupResult {
+  env: string;
+  cluster: string;
+  repository: string;
+  backup: BaseBackup;
+  durationMs: number;
+}
+
+export async function physicalBackup(
+  ctx: AppContext,
+  o: { env: string; type: 'full' | 'diff' | 'incr'; forceUnlock?: boolean | undefined },
+): Promise<PhysicalBackupResult> {
+  const h = selectEnv(ctx, o.env);
+  const scope = { operation: 'backup' as const, engine: 'postgres-physical' };
+  return withLock(ctx, h, scope, { forceUnlock: Boolean(o.forceUnlock) }, async () => {
+    const t = await openPitr(ctx, h);
+    try {
+      const before = new Set((await stanzaInfo(t)).backups.map((b) => b.label));
+      ctx.reporter.step(`pgbackrest backup --type=${o.type} into ${t.repoUrl}`);
+      const t0 = performance.now();
+      await pgbackrestOk(t, ['backup', `--type=${o.type}`], backupHint(t));
+      const durationMs = Math.round(performance.now() - t0);
+      // The repository is the proof: the new backup must be listed, complete and without error.
+      const made = (await stanzaInfo(t)).backups.filter((b) => !before.has(b.label));
+      const backup = made.at(-1);
+      if (!backup || backup.error) {
+        throw new IgbackupError(
+          backup
+            ? `pgbackrest reported success but the repository lists ${backup.label} with errors`
+            : 'pgbackrest reported success but the repository lists no new backup',
+          {
+            hint: `run pgbackrest verify (igbackup verify postgres --physical --env ${h.name}) and see ${t.p.workDir}/log`,
+          },
+        );
+      }
+      return { env: h.name, cluster: t.p.cluster, repository: t.repoUrl, backup, durationMs };
+    } finally {
+      await t.transport.close();
+    }
+  });
+}
+
+/** The stanza as the repository lists it; a stanza that is not there is an error naming `pitr enable`. */
+export async function stanzaInfo(t: PitrTarget): Promise<StanzaInfo> {
+  const out = await pgbackrestOk(t, ['info', '--output=json'], backupHint(t));
+  const info = parseStanzaInfo(out, t.p.cluster);
+  if (!info || /missing stanza/i.test(info.status)) {
+    throw new IgbackupError(`the repository ${t.repoUrl} has no stanza "${t.p.cluster}"`, {
+      hint: `run igbackup pitr enable --env ${t.h.name} first`,
+    });
+  }
+  return info;
+}
+
+function backupHint(t: PitrTarget): string {
+  return `check that archiving works (igbackup pitr enable --env ${t.h.name} runs pgbackrest check) and see pgBackRest's log under ${t.p.workDir}/log on ${t.transport.host}`;
+}

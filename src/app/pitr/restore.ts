@@ -1,0 +1,199 @@
+// Use case `restore postgres --physical`: a pgBackRest restore into a NEW data directory on the database host, to a
+// time or to the end of the archive, started on a spare port and waited for until recovery has ended and it is
+// promoted. The running cluster is never touched; a failure removes what the restore made (runPlan undoes).
+
+import { posix } from 'node:path';
+import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/errors.js';
+import * as pg from '../../engines/postgres/commands.js';
+import * as info from '../../engines/postgres/pitr-info.js';
+import { capture, captureOk } from '../../transports/run.js';
+import { succeeded } from '../../transports/transport.js';
+import { shJoin } from '../../transports/wrapper.js';
+import { selectEnv, type AppContext } from '../context.js';
+import { runPlan, type Step } from '../plan.js';
+import { scratchStamp } from '../scratch.js';
+import { waitUntil } from '../wait.js';
+import { stanzaInfo } from './backup.js';
+import { openPitr, pgbackrestOk, queryJson, type PitrTarget } from './context.js';
+
+export interface PhysicalRestoreOptions {
+  env: string;
+  /** A time with its zone; undefined: to the end of the archive (--latest). */
+  to?: string | undefined;
+  targetDir?: string | undefined;
+  port?: number | undefined;
+}
+
+export interface PhysicalRestoreResult {
+  env: string;
+  cluster: string;
+  dataDir: string;
+  port: number;
+  target: string;
+  durationMs: number;
+  connect: string;
+  promoted: true;
+}
+
+export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions): Promise<PhysicalRestoreResult> {
+  const t = await openPitr(ctx, selectEnv(ctx, o.env));
+  try {
+    const target = o.to === undefined ? undefined : info.parseTarget(o.to, ctx.now());
+    if (target && 'problem' in target) throw new ConfigError(target.problem, []);
+    const repo = await stanzaInfo(t);
+    requireBackupBefore(t, repo, target?.at);
+    const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
+    checkDir(t, dir);
+    const port = o.port ?? (await sparePort(t));
+    const source = await queryJson<info.SourceSettings>(t, info.sourceSettingsSql(), 'settings for the copy');
+    const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
+    const t0 = performance.now();
+    const run = { t, dir, port, pgBin, source, to: target?.target };
+    await runPlan(steps(ctx, run), { reporter: ctx.reporter, signal: ctx.signal });
+    return {
+      env: t.h.name,
+      cluster: t.p.cluster,
+      dataDir: dir,
+      port,
+      target: target?.target ?? 'the end of the archive (latest)',
+      durationMs: Math.round(performance.now() - t0),
+      connect: `psql -h 127.0.0.1 -p ${port} -U ${t.conn.user}`,
+      promoted: true,
+    };
+  } finally {
+    await t.transport.close();
+  }
+}
+
+interface Run {
+  t: PitrTarget;
+  dir: string;
+  port: number;
+  pgBin: string;
+  source: info.SourceSettings;
+  to: string | undefined;
+}
+
+function steps(ctx: AppContext, r: Run): Step[] {
+  const { t, dir } = r;
+  const as = t.p.runAs;
+  const pgCtl = (...args: string[]) => ({ argv: [...as, posix.join(r.pgBin, 'pg_ctl'), '-D', dir, ...args] });
+  return [
+    {
+      name: `creating ${dir} (mode 700) on ${t.transport.host}`,
+      run: () => captureOk(t.transport, { argv: [...as, 'mkdir', '-m', '700', dir] }).then(() => undefined),
+      undo: {
+        name: `remove ${dir}`,
+        run: async () => void (await captureOk(t.transport, { argv: [...as, 'rm', '-rf', '--', dir] })),
+      },
+    },
+    {
+      name: `pgbackrest restore into ${dir} (${r.to ? `to ${r.to}` : 'to the end of the archive'})`,
+      run: async () => {
+        await pgbackrestOk(t, info.restoreArgs({ dir, to: r.to, processMax: t.p.processMax }), restoreHint(t));
+      },
+    },
+    {
+      name: `giving the copy its own port ${r.port} and socket, archiving off`,
+      run: async () => {
+        const script =
+          'set -e; d="$1"; if [ -f "$d/postgresql.conf" ]; then cat >/dev/null; else cat > "$d/postgresql.conf"; fi; ' +
+          '[ -f "$d/pg_hba.conf" ] || cp "$2" "$d/pg_hba.conf"; [ -f "$d/pg_ident.conf" ] || cp "$3" "$d/pg_ident.conf"; ' +
+          'printf "%s" "$4" >> "$d/postgresql.auto.conf"';
+        const argv = [
+          ...as,
+          'sh',
+          '-c',
+          script,
+          'sh',
+          dir,
+          r.source.hbaFile,
+          r.source.identFile,
+          info.copyOverrides(dir, r.port),
+        ];
+        await captureOk(t.transport, { argv }, info.minimalConf(r.source));
+      },
+    },
+    {
+      name: `starting the copy (pg_ctl start, port ${r.port}) and waiting until recovery has ended`,
+      run: () => startAndWait(ctx, r, pgCtl),
+      undo: {
+        name: `stop the copy on port ${r.port}`,
+        run: async () => void (await capture(t.transport, pgCtl('-m', 'immediate', '-w', 'stop'))),
+      },
+    },
+  ];
+}
+
+async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => { argv: string[] }): Promise<void> {
+  const { t } = r;
+  const log = posix.join(r.dir, 'igbackup-restore.log');
+  const start = await capture(t.transport, pgCtl('-l', log, '-w', '-t', '300', 'start'));
+  if (!succeeded(start)) throw await withLog(r, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
+  const conn = { ...t.conn, host: '127.0.0.1', port: r.port };
+  const psql = pg.psqlCommand(conn, t.cfg.maintenanceDatabase);
+  await waitUntil(
+    'the end of recovery (pg_is_in_recovery() = false)',
+    t.p.recoveryTimeoutSec * 1000,
+    async () => {
+      const q = await capture(t.transport, psql, 'SELECT pg_is_in_recovery();\n');
+      if (succeeded(q)) return q.stdout.trim() === 'f';
+      if (!succeeded(await capture(t.transport, pgCtl('status')))) {
+        throw await withLog(r, new IgbackupError('the restored copy stopped during recovery'), log);
+      }
+      return false;
+    },
+    500,
+    ctx.signal,
+  );
+}
+
+/** The error with the copy's server log tail (why recovery stopped: e.g. a target after the end of the archive). */
+async function withLog(r: Run, err: IgbackupError, log: string): Promise<IgbackupError> {
+  const tail = await capture(r.t.transport, { argv: [...r.t.p.runAs, 'tail', '-n', '15', log] });
+  return new IgbackupError(`${err.message}\n--- ${log} ---\n${tail.stdout.trim()}`, {
+    cause: err,
+    hint: 'a target after the last archived WAL cannot be reached: pick an earlier --to, or --latest',
+  });
+}
+
+/** A base backup must have finished before the target (pgBackRest replays WAL forward from one). */
+function requireBackupBefore(t: PitrTarget, repo: info.StanzaInfo, at: Date | undefined): void {
+  const usable = repo.backups.filter((b) => !b.error && (at === undefined || Date.parse(b.finishedAt) <= at.getTime()));
+  if (usable.length) return;
+  const oldest = repo.backups.find((b) => !b.error);
+  throw new ConfigError(
+    oldest
+      ? `no base backup of ${t.p.cluster} finished before ${at?.toISOString()} (the oldest finished ${oldest.finishedAt})`
+      : `the repository ${t.repoUrl} holds no base backup of ${t.p.cluster}`,
+    [],
+    { hint: oldest ? 'pick a later --to' : `take one: igbackup backup postgres --physical --env ${t.h.name}` },
+  );
+}
+
+function checkDir(t: PitrTarget, dir: string): void {
+  const norm = (p: string) => posix.normalize(p).replace(/\/+$/, '');
+  if (!posix.isAbsolute(dir) || norm(dir) === norm(t.p.dataDir) || norm(t.p.dataDir).startsWith(`${norm(dir)}/`)) {
+    throw new ConfigError(
+      `--target-dir ${dir} must be a new absolute directory, not the cluster's own (${t.p.dataDir})`,
+      [],
+      {
+        hint: 'give a path that does not exist yet, e.g. beside the data directory',
+      },
+    );
+  }
+}
+
+/** The first port after the cluster's on which nothing answers on the host (pg_isready: 2 = no response). */
+async function sparePort(t: PitrTarget): Promise<number> {
+  for (let port = t.cfg.port + 1; port <= Math.min(65535, t.cfg.port + 50); port++) {
+    const bin = t.conn.binDir ? posix.join(t.conn.binDir, 'pg_isready') : 'pg_isready';
+    const r = await capture(t.transport, { argv: [bin, '-q', '-h', '127.0.0.1', '-p', String(port), '-t', '2'] });
+    if (r.exitCode === 2) return port;
+  }
+  throw new ConfigError(`no free port found after ${t.cfg.port} on ${t.transport.host}`, [], { hint: 'pass --port' });
+}
+
+function restoreHint(t: PitrTarget): string {
+  return `see pgBackRest's log under ${t.p.workDir}/log on ${t.transport.host}; the repository is ${t.repoUrl} (${shJoin(['pgbackrest', 'info'])} lists what it holds)`;
+}

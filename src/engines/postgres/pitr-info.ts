@@ -1,0 +1,212 @@
+// What pgBackRest's repository and PostgreSQL's archiver say, read as data (pure): the base backups of a stanza from
+// `pgbackrest info --output=json`, the archiving lag from pg_stat_archiver, and the arguments of a restore.
+
+/** One base backup as `info` lists it. */
+export interface BaseBackup {
+  label: string;
+  type: 'full' | 'diff' | 'incr';
+  startedAt: string;
+  finishedAt: string;
+  /** The database's size, and what the backup takes in the repository. */
+  bytes: number;
+  repoBytes: number;
+  /** WAL from the start to the stop of the backup (needed to make it consistent). */
+  walStart: string;
+  walStop: string;
+  error: boolean;
+}
+
+export interface StanzaInfo {
+  status: string;
+  /** WAL segments in the repository, oldest and newest (undefined when none). */
+  walMin?: string | undefined;
+  walMax?: string | undefined;
+  backups: BaseBackup[];
+  /** The PostgreSQL major version of the repository's current database. */
+  pgVersion?: string | undefined;
+}
+
+interface RawInfo {
+  name?: string;
+  status?: { code?: number; message?: string };
+  archive?: { min?: string | null; max?: string | null }[];
+  db?: { version?: string }[];
+  backup?: {
+    label?: string;
+    type?: string;
+    error?: boolean;
+    timestamp?: { start?: number; stop?: number };
+    info?: { size?: number; repository?: { delta?: number; size?: number } };
+    archive?: { start?: string | null; stop?: string | null };
+  }[];
+}
+
+/** Parses `pgbackrest info --output=json` for one stanza; a stanza that is not there is undefined. */
+export function parseStanzaInfo(json: string, stanza: string): StanzaInfo | undefined {
+  const all = JSON.parse(json) as RawInfo[];
+  const s = Array.isArray(all) ? all.find((x) => x.name === stanza) : undefined;
+  if (!s) return undefined;
+  const iso = (sec: number | undefined): string => new Date((sec ?? 0) * 1000).toISOString();
+  const archive = s.archive?.at(-1);
+  return {
+    status: s.status?.message ?? 'unknown',
+    walMin: archive?.min ?? undefined,
+    walMax: archive?.max ?? undefined,
+    pgVersion: s.db?.at(-1)?.version,
+    backups: (s.backup ?? []).map((b) => ({
+      label: b.label ?? '?',
+      type: b.type === 'diff' || b.type === 'incr' ? b.type : 'full',
+      startedAt: iso(b.timestamp?.start),
+      finishedAt: iso(b.timestamp?.stop),
+      bytes: b.info?.size ?? 0,
+      repoBytes: b.info?.repository?.delta ?? b.info?.repository?.size ?? 0,
+      walStart: b.archive?.start ?? '',
+      walStop: b.archive?.stop ?? '',
+      error: Boolean(b.error),
+    })),
+  };
+}
+
+/** What pg_stat_archiver and the current WAL position say (pitrSql.archiver). */
+export interface ArchiverState {
+  archived: number;
+  lastArchivedWal: string | null;
+  lastArchivedAt: string | null;
+  failed: number;
+  lastFailedWal: string | null;
+  lastFailedAt: string | null;
+  currentWal: string | null;
+  now: string;
+}
+
+export interface ArchiveLag {
+  state: 'ok' | 'behind' | 'failing' | 'never';
+  /** How much committed work a loss of the host now could lose, at most, in seconds (undefined: unbounded). */
+  rpoSeconds: number | undefined;
+  detail: string;
+}
+
+/** A WAL segment's position on its timeline (file name: 8 hex timeline, 8 hex log, 8 hex segment). */
+function segmentNumber(wal: string): bigint | undefined {
+  if (!/^[0-9A-F]{24}$/.test(wal)) return undefined;
+  return BigInt(`0x${wal.slice(8, 16)}`) * 0x100000000n + BigInt(`0x${wal.slice(16, 24)}`);
+}
+
+/**
+ * The RPO now: with every segment before the current one archived, what is not yet archived is the current segment,
+ * which archive_timeout closes within that many seconds; with segments pending, the age of the last archived one.
+ */
+export function archiveLag(a: ArchiverState, archiveTimeoutSec: number): ArchiveLag {
+  const now = Date.parse(a.now);
+  if (!a.lastArchivedWal || !a.lastArchivedAt) {
+    return { state: 'never', rpoSeconds: undefined, detail: 'no WAL segment was ever archived' };
+  }
+  const age = Math.max(0, Math.round((now - Date.parse(a.lastArchivedAt)) / 1000));
+  if (a.lastFailedAt && Date.parse(a.lastFailedAt) > Date.parse(a.lastArchivedAt)) {
+    return {
+      state: 'failing',
+      rpoSeconds: age,
+      detail: `archiving fails: ${a.lastFailedWal} failed at ${a.lastFailedAt} (${a.failed} failures); last success ${age} s ago`,
+    };
+  }
+  const last = segmentNumber(a.lastArchivedWal);
+  const current = a.currentWal ? segmentNumber(a.currentWal) : undefined;
+  const pending =
+    last !== undefined && current !== undefined && a.currentWal?.slice(0, 8) === a.lastArchivedWal.slice(0, 8)
+      ? Number(current - last - 1n)
+      : 0;
+  if (pending > 0) {
+    return {
+      state: 'behind',
+      rpoSeconds: age,
+      detail: `${pending} WAL segment(s) waiting to be archived; the last was archived ${age} s ago`,
+    };
+  }
+  return {
+    state: 'ok',
+    rpoSeconds: archiveTimeoutSec,
+    detail: `every closed WAL segment is archived (the last ${age} s ago); archive_timeout bounds the open one to ${archiveTimeoutSec} s`,
+  };
+}
+
+/** pgBackRest restore arguments: into `dir`, to a time or to the end of the archive, not archiving from the copy. */
+export function restoreArgs(o: {
+  dir: string;
+  to?: string | undefined;
+  delta?: boolean;
+  processMax: number;
+}): string[] {
+  return [
+    'restore',
+    `--pg1-path=${o.dir}`,
+    `--process-max=${o.processMax}`,
+    ...(o.to ? ['--type=time', `--target=${o.to}`, '--target-action=promote'] : ['--type=default']),
+    ...(o.delta ? ['--delta'] : ['--archive-mode=off']),
+  ];
+}
+
+/** The source server's settings a restored copy needs to start (a standby's limits must not be below the primary's). */
+export interface SourceSettings {
+  hbaFile: string;
+  identFile: string;
+  maxConnections: number;
+  maxWorkerProcesses: number;
+  maxWalSenders: number;
+  maxPreparedTransactions: number;
+  maxLocksPerTransaction: number;
+  sharedPreloadLibraries: string;
+}
+
+export const sourceSettingsSql = (): string =>
+  `SELECT json_build_object('hbaFile', current_setting('hba_file'), 'identFile', current_setting('ident_file'),
+  'maxConnections', current_setting('max_connections')::int, 'maxWorkerProcesses', current_setting('max_worker_processes')::int,
+  'maxWalSenders', current_setting('max_wal_senders')::int, 'maxPreparedTransactions', current_setting('max_prepared_transactions')::int,
+  'maxLocksPerTransaction', current_setting('max_locks_per_transaction')::int,
+  'sharedPreloadLibraries', current_setting('shared_preload_libraries'));\n`;
+
+/**
+ * The postgresql.conf for a restored data directory that has none (Debian keeps it in /etc): the limits of the source,
+ * so that recovery can start. Used only when the restore brought no postgresql.conf of its own.
+ */
+export function minimalConf(s: SourceSettings): string {
+  return [
+    '# Written by igbackup for a restored copy (the source keeps its postgresql.conf outside the data directory).',
+    `max_connections = ${s.maxConnections}`,
+    `max_worker_processes = ${s.maxWorkerProcesses}`,
+    `max_wal_senders = ${s.maxWalSenders}`,
+    `max_prepared_transactions = ${s.maxPreparedTransactions}`,
+    `max_locks_per_transaction = ${s.maxLocksPerTransaction}`,
+    `shared_preload_libraries = '${s.sharedPreloadLibraries.replace(/'/g, "''")}'`,
+    '',
+  ].join('\n');
+}
+
+/** Settings appended to the copy's postgresql.auto.conf: its own port and socket (in its directory), no archiving. */
+export function copyOverrides(dir: string, port: number): string {
+  return [
+    '',
+    "# igbackup restore: a copy on its own port and socket, never archiving into the source's repository",
+    `port = ${port}`,
+    "listen_addresses = '127.0.0.1'",
+    `unix_socket_directories = '${dir.replace(/'/g, "''")}'`,
+    "archive_mode = 'off'",
+    "external_pid_file = ''",
+    '',
+  ].join('\n');
+}
+
+/** A recovery target as PostgreSQL reads it ("2026-11-27 10:15:38.945+00"), or a problem with the given text. */
+export function parseTarget(text: string, now: Date): { target: string; at: Date } | { problem: string } {
+  const at = new Date(/^\d{4}-\d{2}-\d{2} \d/.test(text) ? text.replace(' ', 'T') : text);
+  if (Number.isNaN(at.getTime())) {
+    return { problem: `--to "${text}" is not a time: give an ISO 8601 time with its zone, e.g. 2026-11-27T10:15:00Z` };
+  }
+  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
+    return {
+      problem: `--to "${text}" has no time zone: add one (Z for UTC, or e.g. +01:00), so the target is not guessed`,
+    };
+  }
+  if (at.getTime() > now.getTime())
+    return { problem: `--to ${at.toISOString()} is in the future: recovery cannot reach it` };
+  return { target: at.toISOString().replace('T', ' ').replace('Z', '+00'), at };
+}

@@ -1,0 +1,208 @@
+// Point-in-time recovery through pgBackRest, as data: the pgbackrest.conf igbackup renders from igbackup.yaml, the
+// pgBackRest and file commands (run where PostgreSQL runs, as the data directory's owner), the SQL that reads the
+// server's archiving settings, and the judgements over what they return. igbackup never ships WAL itself.
+
+import { posix } from 'node:path';
+import type { CommandSpec } from '../../domain/command.js';
+import { joinKey } from '../../domain/keys.js';
+import { quoteLiteral } from '../../domain/names.js';
+import type { PitrConfig } from '../../config/sections/pitr.js';
+
+/** Where the repository lives in the bucket: beside the env's folder, not in it (its lifecycle would archive WAL). */
+export function repoPath(storePrefix: string, env: string, cluster: string): string {
+  return `/${joinKey(storePrefix, 'pgbackrest', env, cluster)}`;
+}
+
+export function confPath(p: PitrConfig): string {
+  return p.configFile ?? posix.join(p.workDir, `pgbackrest-${p.cluster}.conf`);
+}
+
+/** The S3 repository as the env's storage section describes it. */
+export interface RepoTarget {
+  bucket: string;
+  region: string;
+  endpoint?: string | undefined;
+  forcePathStyle?: boolean | undefined;
+  /** Resolved path of the CA file on the database host. */
+  caFile?: string | undefined;
+  kmsKeyId: string;
+  path: string;
+}
+
+export interface RepoSecrets {
+  accessKeyId?: string | undefined;
+  secretAccessKey?: string | undefined;
+  cipherPass?: string | undefined;
+}
+
+/** pgbackrest.conf (mode 600 on the host: it holds the repository's credentials). */
+export function renderConf(x: {
+  pitr: PitrConfig;
+  repo: RepoTarget;
+  secrets: RepoSecrets;
+  port: number;
+  user: string;
+}): string {
+  const p = x.pitr;
+  const global = globalOptions(p, x.repo, x.secrets);
+  const stanza: Option[] = [
+    ['pg1-path', p.dataDir],
+    ['pg1-port', x.port],
+    ['pg1-user', x.user],
+    ['pg1-socket-path', p.socketDir],
+  ];
+  const lines = (kv: Option[]): string[] =>
+    kv.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${k}=${String(v)}`);
+  return [
+    '# Written by igbackup (pitr enable) from igbackup.yaml; changes here are overwritten.',
+    '[global]',
+    ...lines(global),
+    '',
+    `[${p.cluster}]`,
+    ...lines(stanza),
+    '',
+  ].join('\n');
+}
+
+type Option = [string, string | number | undefined];
+
+/** The [global] section: the S3 repository, its encryption and credentials, and how pgBackRest runs. */
+function globalOptions(p: PitrConfig, repo: RepoTarget, secrets: RepoSecrets): Option[] {
+  const url = repo.endpoint ? new URL(repo.endpoint) : undefined;
+  return [
+    ['repo1-type', 's3'],
+    ['repo1-s3-bucket', repo.bucket],
+    ['repo1-s3-region', repo.region],
+    ['repo1-s3-endpoint', url ? url.hostname : `s3.${repo.region}.amazonaws.com`],
+    ['repo1-storage-port', url?.port || undefined],
+    ['repo1-s3-uri-style', (repo.forcePathStyle ?? Boolean(url)) ? 'path' : 'host'],
+    ['repo1-storage-ca-file', repo.caFile],
+    ['repo1-s3-kms-key-id', repo.kmsKeyId],
+    ['repo1-path', repo.path],
+    ...(secrets.accessKeyId
+      ? ([
+          ['repo1-s3-key', secrets.accessKeyId],
+          ['repo1-s3-key-secret', secrets.secretAccessKey],
+        ] as [string, string | undefined][])
+      : ([['repo1-s3-key-type', 'auto']] as [string, string][])),
+    ...(secrets.cipherPass
+      ? ([
+          ['repo1-cipher-type', 'aes-256-cbc'],
+          ['repo1-cipher-pass', secrets.cipherPass],
+        ] as [string, string][])
+      : []),
+    ['repo1-retention-full', p.retentionFull],
+    ['log-path', posix.join(p.workDir, 'log')],
+    ['lock-path', posix.join(p.workDir, 'lock')],
+    ['spool-path', posix.join(p.workDir, 'spool')],
+    ['archive-async', 'y'],
+    // Small files bundled into few objects: a restore makes a request per object (measured: 964 files, 37 s → 0.6 s).
+    ['repo1-bundle', 'y'],
+    ['process-max', p.processMax],
+    ['compress-type', p.compressType],
+    ['start-fast', 'y'],
+    ['log-level-console', 'warn'],
+    ['log-level-file', 'info'],
+  ];
+}
+
+/** Characters a value in pgbackrest.conf must not hold (one option per line, no continuation). */
+export function unsafeConfValue(v: string): boolean {
+  return /[\r\n]/.test(v);
+}
+
+/** pgBackRest with the rendered config and the stanza; `env` carries the database password (never argv). */
+export function pgbackrest(p: PitrConfig, args: string[], env: Record<string, string> = {}): CommandSpec {
+  return { argv: [...p.runAs, p.pgbackrest, `--config=${confPath(p)}`, `--stanza=${p.cluster}`, ...args], env };
+}
+
+/** What PostgreSQL runs for each WAL segment (as the server's own user: no runAs). */
+export function archiveCommand(p: PitrConfig): string {
+  return `${p.pgbackrest} --config=${confPath(p)} --stanza=${p.cluster} archive-push %p`;
+}
+
+/** Where igbackup puts the bucket's CA certificate on the host (storage.caFile, copied there). */
+export function caPath(p: PitrConfig): string {
+  return posix.join(p.workDir, 's3-ca.pem');
+}
+
+/**
+ * Writes stdin to `path` on the host atomically, readable by its owner only, creating the work directories (log,
+ * lock, spool) and the file's directory first; runs as runAs.
+ */
+export function writeFileCommand(p: PitrConfig, path: string): CommandSpec {
+  const script =
+    'umask 077 && mkdir -p "$1" "$2/log" "$2/lock" "$2/spool" && cat > "$3.igbackup-new" && mv -f "$3.igbackup-new" "$3"';
+  return { argv: [...p.runAs, 'sh', '-c', script, 'sh', posix.dirname(path), p.workDir, path] };
+}
+
+/** pgBackRest's version ("pgBackRest 2.45"), run as runAs. */
+export function versionCommand(p: PitrConfig): CommandSpec {
+  return { argv: [...p.runAs, p.pgbackrest, 'version'] };
+}
+
+/** The server's settings that archiving depends on, as one JSON line. */
+export const pitrSql = {
+  settings: (): string =>
+    `SELECT json_build_object('walLevel', current_setting('wal_level'), 'archiveMode', current_setting('archive_mode'),
+  'archiveCommand', current_setting('archive_command'),
+  'archiveTimeoutSec', (SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout'),
+  'dataDirectory', current_setting('data_directory'), 'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
+  'versionNum', current_setting('server_version_num')::int, 'inRecovery', pg_is_in_recovery());\n`,
+  /** Sets what a reload applies: the archive command and the WAL switch interval (ALTER SYSTEM needs a superuser). */
+  configure: (p: PitrConfig): string =>
+    `ALTER SYSTEM SET archive_command = ${quoteLiteral(archiveCommand(p))};\n` +
+    `ALTER SYSTEM SET archive_timeout = ${quoteLiteral(`${p.archiveTimeoutSec}s`)};\n` +
+    `SELECT pg_reload_conf();\n`,
+  /** What restart-only settings need (archive_mode, wal_level), applied at the next restart. */
+  configureRestart: (walLevel: boolean): string =>
+    `ALTER SYSTEM SET archive_mode = 'on';\n${walLevel ? "ALTER SYSTEM SET wal_level = 'replica';\n" : ''}`,
+  /** The archiver's state against the current WAL position, as one JSON line (see FACTS.md: no times in info). */
+  archiver: (): string =>
+    `SELECT json_build_object('archived', a.archived_count, 'lastArchivedWal', a.last_archived_wal,
+  'lastArchivedAt', a.last_archived_time, 'failed', a.failed_count, 'lastFailedWal', a.last_failed_wal,
+  'lastFailedAt', a.last_failed_time, 'currentWal', CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_walfile_name(pg_current_wal_lsn()) END,
+  'now', now()) FROM pg_stat_archiver a;\n`,
+};
+
+export interface PitrSettings {
+  walLevel: string;
+  archiveMode: string;
+  archiveCommand: string;
+  archiveTimeoutSec: number;
+  dataDirectory: string;
+  superuser: boolean;
+  versionNum: number;
+  inRecovery: boolean;
+}
+
+/** What `pitr enable` must do on this server, or why it must not (pure). */
+export interface EnablePlan {
+  /** Another archiver owns archive_command: reported, never overridden. */
+  foreign?: string | undefined;
+  /** Settings that need a restart (archive_mode, wal_level), by name. */
+  restart: string[];
+  /** archive_command / archive_timeout differ from what igbackup sets (a reload applies them). */
+  reload: boolean;
+  problems: string[];
+}
+
+export function planEnable(s: PitrSettings, p: PitrConfig): EnablePlan {
+  const problems: string[] = [];
+  if (!s.superuser) problems.push('the connecting role is not a superuser (ALTER SYSTEM and pg_reload_conf need one)');
+  if (s.inRecovery) problems.push('the server is a standby: enable archiving on the primary');
+  if (s.dataDirectory.replace(/\/+$/, '') !== p.dataDir.replace(/\/+$/, '')) {
+    problems.push(
+      `pitr.dataDir is ${p.dataDir} but the server's data_directory is ${s.dataDirectory} (set pitr.dataDir to it)`,
+    );
+  }
+  const ours = archiveCommand(p);
+  const cmd = s.archiveCommand.trim();
+  const foreign = cmd !== '' && cmd !== '(disabled)' && cmd !== ours ? cmd : undefined;
+  const restart = [
+    ...(s.archiveMode === 'off' ? ['archive_mode'] : []),
+    ...(s.walLevel === 'minimal' ? ['wal_level'] : []),
+  ];
+  const reload = cmd !== ours || s.archiveTimeoutSec !== p.archiveTimeoutSec;
+  return { foreign, restart, reload, problems };
+}
