@@ -4,6 +4,7 @@ import { ConfigError } from '../domain/errors.js';
 import { mainArtifact } from '../domain/manifest.js';
 import { ENGINES } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
+import { listPhysical, type PhysicalListing } from './pitr/backup.js';
 import { selectEnv, type AppContext } from './context.js';
 
 export interface ListedBackup {
@@ -34,6 +35,8 @@ export interface ListResult {
     reasons: string[];
   }[];
   orphans: { key: string; bytes: number; lastModified: string }[];
+  /** PostgreSQL base backups in the pgBackRest repository, when the env has postgres.pitr. */
+  physical?: PhysicalListing | undefined;
 }
 
 export async function listBackups(
@@ -80,5 +83,6 @@ export async function listBackups(
     );
   }
   result.backups.sort((a, b) => Date.parse(b.finishedAt) - Date.parse(a.finishedAt));
+  if (engines.includes('postgres') && h.env.postgres?.pitr) result.physical = await listPhysical(ctx, h);
   return result;
 }

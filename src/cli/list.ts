@@ -2,6 +2,9 @@
 
 import { Argument, type Command } from 'commander';
 import { listBackups } from '../app/list.js';
+import type { PhysicalListing } from '../app/pitr/backup.js';
+import { IgbackupError } from '../domain/errors.js';
+import type { Output } from './output.js';
 import { ENGINES } from '../config/schema.js';
 import { formatAge, formatBytes, formatDuration, table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
@@ -44,10 +47,35 @@ export function registerList(program: Command, deps: CliDeps): void {
           ),
         );
       }
+      if (r.physical) printPhysical(out, r.physical, now);
       if (r.orphans.length) {
         out.text(
           out.c.yellow(`${r.orphans.length} object(s) without a manifest (incomplete or foreign), not restorable`),
         );
       }
+      if (r.physical?.error) {
+        throw new IgbackupError(
+          `the pgBackRest repository ${r.physical.repository} could not be read: ${r.physical.error}`,
+        );
+      }
     });
+}
+
+/** The base backups of the env's pgBackRest repository (point-in-time recovery), newest first. */
+function printPhysical(out: Output, p: PhysicalListing, now: Date): void {
+  const title = `PostgreSQL base backups (pgBackRest, ${p.repository}), WAL ${p.walMin ?? '-'} … ${p.walMax ?? '-'}`;
+  if (p.error) return out.text(out.c.red(`${title}: NOT READABLE: ${p.error}`));
+  const rows = [['AGE', 'CLUSTER', 'TYPE', 'SIZE', 'STORED', 'TOOK', 'LABEL']];
+  for (const b of [...p.backups].reverse()) {
+    rows.push([
+      formatAge(b.finishedAt, now),
+      p.cluster,
+      b.error ? `${b.type} (ERROR)` : b.type,
+      formatBytes(b.bytes),
+      formatBytes(b.repoBytes),
+      formatDuration(Date.parse(b.finishedAt) - Date.parse(b.startedAt)),
+      b.label,
+    ]);
+  }
+  out.text(`${title}\n${p.backups.length ? table(rows) : '  none yet: igbackup backup postgres --physical'}`);
 }

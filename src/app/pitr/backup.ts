@@ -1,9 +1,9 @@
 // Use case `backup postgres --physical`: a pgBackRest base backup (full, diff or incr) into the env's repository,
 // reported from what the repository then lists (not from pgBackRest's exit alone); and the listing of base backups.
 
-import { IgbackupError } from '../../domain/errors.js';
+import { IgbackupError, messageOf } from '../../domain/errors.js';
 import { parseStanzaInfo, type BaseBackup, type StanzaInfo } from '../../engines/postgres/pitr-info.js';
-import { selectEnv, type AppContext } from '../context.js';
+import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
 import { withLock } from '../lock.js';
 import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
 
@@ -47,6 +47,35 @@ export async function physicalBackup(
       await t.transport.close();
     }
   });
+}
+
+/** What `list` shows for PITR: the base backups and the WAL range of the env's repository. */
+export interface PhysicalListing {
+  cluster: string;
+  repository: string;
+  backups: BaseBackup[];
+  walMin?: string | undefined;
+  walMax?: string | undefined;
+  /** Set when the repository could not be read (the rest of the listing still stands). */
+  error?: string | undefined;
+}
+
+export async function listPhysical(ctx: AppContext, h: EnvHandle): Promise<PhysicalListing> {
+  const t = await openPitr(ctx, h);
+  try {
+    const info = await stanzaInfo(t);
+    return {
+      cluster: t.p.cluster,
+      repository: t.repoUrl,
+      backups: info.backups,
+      walMin: info.walMin,
+      walMax: info.walMax,
+    };
+  } catch (err) {
+    return { cluster: t.p.cluster, repository: t.repoUrl, backups: [], error: messageOf(err).split('\n')[0] };
+  } finally {
+    await t.transport.close();
+  }
 }
 
 /** The stanza as the repository lists it; a stanza that is not there is an error naming `pitr enable`. */

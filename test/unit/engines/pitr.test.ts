@@ -1,0 +1,148 @@
+// The pure parts of point-in-time recovery: pgbackrest.conf, what enable must do, the archiving lag, restore targets,
+// and pgBackRest's info as it really prints it (2.45, captured on this machine).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { pitrSchema } from '../../../src/config/sections/pitr.js';
+import * as info from '../../../src/engines/postgres/pitr-info.js';
+import * as pitr from '../../../src/engines/postgres/pitr.js';
+
+const p = pitrSchema.parse({ dataDir: '/var/lib/postgresql/15/main' });
+const settings: pitr.PitrSettings = {
+  walLevel: 'replica',
+  archiveMode: 'on',
+  archiveCommand: pitr.archiveCommand(p),
+  archiveTimeoutSec: 60,
+  dataDirectory: '/var/lib/postgresql/15/main',
+  superuser: true,
+  versionNum: 150018,
+  inRecovery: false,
+};
+
+describe('pitr (pure)', () => {
+  it('renders pgbackrest.conf for a custom endpoint: host, port, path style, CA, KMS key, keys, bundling', () => {
+    const conf = pitr.renderConf({
+      pitr: p,
+      repo: {
+        bucket: 'b',
+        region: 'us-east-1',
+        endpoint: 'https://localhost:17443',
+        caFile: '/var/lib/pgbackrest/igbackup/s3-ca.pem',
+        kmsKeyId: 'k1',
+        path: pitr.repoPath('team', 'prod', 'main'),
+      },
+      secrets: { accessKeyId: 'AK', secretAccessKey: 'SK' },
+      port: 5432,
+      user: 'postgres',
+    });
+    for (const line of [
+      'repo1-s3-endpoint=localhost',
+      'repo1-storage-port=17443',
+      'repo1-s3-uri-style=path',
+      'repo1-storage-ca-file=/var/lib/pgbackrest/igbackup/s3-ca.pem',
+      'repo1-s3-kms-key-id=k1',
+      'repo1-path=/team/pgbackrest/prod/main',
+      'repo1-s3-key=AK',
+      'repo1-s3-key-secret=SK',
+      'repo1-bundle=y',
+      '[main]',
+      'pg1-path=/var/lib/postgresql/15/main',
+    ]) {
+      assert.ok(conf.split('\n').includes(line), line);
+    }
+    const aws = pitr.renderConf({
+      pitr: p,
+      repo: { bucket: 'b', region: 'eu-central-1', kmsKeyId: 'k', path: '/pgbackrest/prod/main' },
+      secrets: {},
+      port: 5432,
+      user: 'postgres',
+    });
+    assert.match(aws, /^repo1-s3-endpoint=s3\.eu-central-1\.amazonaws\.com$/m);
+    assert.match(aws, /^repo1-s3-uri-style=host$/m);
+    assert.match(aws, /^repo1-s3-key-type=auto$/m, 'no keys: the instance or pod role');
+    assert.doesNotMatch(aws, /repo1-storage-port|repo1-cipher/);
+  });
+
+  it('enable: nothing to do when set up; a foreign archiver, a restart, and server problems are named', () => {
+    assert.deepEqual(pitr.planEnable(settings, p), { foreign: undefined, restart: [], reload: false, problems: [] });
+    assert.equal(pitr.planEnable({ ...settings, archiveCommand: 'wal-g wal-push %p' }, p).foreign, 'wal-g wal-push %p');
+    assert.equal(pitr.planEnable({ ...settings, archiveCommand: '(disabled)' }, p).reload, true);
+    assert.deepEqual(pitr.planEnable({ ...settings, archiveMode: 'off', walLevel: 'minimal' }, p).restart, [
+      'archive_mode',
+      'wal_level',
+    ]);
+    assert.equal(pitr.planEnable({ ...settings, archiveTimeoutSec: 0 }, p).reload, true);
+    const bad = pitr.planEnable({ ...settings, superuser: false, inRecovery: true, dataDirectory: '/srv/pg' }, p);
+    assert.equal(bad.problems.length, 3);
+  });
+
+  it('archiving lag: ok (bounded by archive_timeout), behind, failing, never', () => {
+    const base = {
+      archived: 10,
+      lastArchivedWal: '00000001000000000000000A',
+      lastArchivedAt: '2026-11-27T10:00:00Z',
+      failed: 0,
+      lastFailedWal: null,
+      lastFailedAt: null,
+      currentWal: '00000001000000000000000B',
+      now: '2026-11-27T10:10:00Z',
+    };
+    assert.deepEqual(
+      [info.archiveLag(base, 60).state, info.archiveLag(base, 60).rpoSeconds],
+      ['ok', 60],
+      'a quiet server: nothing pending',
+    );
+    const behind = info.archiveLag({ ...base, currentWal: '00000001000000010000000A' }, 60);
+    assert.equal(behind.state, 'behind');
+    assert.equal(behind.rpoSeconds, 600);
+    const failing = info.archiveLag(
+      { ...base, failed: 3, lastFailedWal: 'x', lastFailedAt: '2026-11-27T10:05:00Z' },
+      60,
+    );
+    assert.equal(failing.state, 'failing');
+    assert.equal(info.archiveLag({ ...base, lastArchivedWal: null, lastArchivedAt: null }, 60).state, 'never');
+  });
+
+  it('restore targets: a time with its zone, in the past; restore arguments', () => {
+    const now = new Date('2026-11-27T12:00:00Z');
+    assert.deepEqual(info.parseTarget('2026-11-27T10:15:38.945Z', now), {
+      target: '2026-11-27 10:15:38.945+00',
+      at: new Date('2026-11-27T10:15:38.945Z'),
+    });
+    assert.equal('target' in info.parseTarget('2026-11-27 11:15:00+01:00', now), true);
+    assert.match(JSON.stringify(info.parseTarget('2026-11-27T10:15:00', now)), /no time zone/);
+    assert.match(JSON.stringify(info.parseTarget('yesterday', now)), /is not a time/);
+    assert.match(JSON.stringify(info.parseTarget('2026-11-28T00:00:00Z', now)), /in the future/);
+    assert.deepEqual(info.restoreArgs({ dir: '/d', to: 'T', processMax: 2 }), [
+      'restore',
+      '--pg1-path=/d',
+      '--process-max=2',
+      '--type=time',
+      '--target=T',
+      '--target-action=promote',
+      '--archive-mode=off',
+    ]);
+    assert.ok(info.restoreArgs({ dir: '/d', processMax: 1 }).includes('--type=default'));
+  });
+
+  it("reads pgBackRest 2.45's info --output=json", () => {
+    const json =
+      '[{"archive":[{"database":{"id":1,"repo-key":1},"id":"15-1","max":"000000010000000000000003","min":"000000010000000000000001"}],"backup":[{"archive":{"start":"000000010000000000000002","stop":"000000010000000000000003"},"backrest":{"format":5,"version":"2.45"},"database":{"id":1,"repo-key":1},"error":false,"info":{"delta":22992564,"repository":{"delta":2812102,"size":2812102},"size":22992564},"label":"20261127-101529F","lsn":{"start":"0/2000028","stop":"0/3000050"},"prior":null,"reference":null,"timestamp":{"start":1795774529,"stop":1795774534},"type":"full"}],"cipher":"none","db":[{"id":1,"repo-key":1,"system-id":7712792850269631920,"version":"15"}],"name":"main","repo":[{"cipher":"none","key":1,"status":{"code":0,"message":"ok"}}],"status":{"code":0,"lock":{"backup":{"held":false}},"message":"ok"}}]';
+    const s = info.parseStanzaInfo(json, 'main');
+    assert.equal(s?.status, 'ok');
+    assert.equal(s?.pgVersion, '15');
+    assert.equal(s?.walMax, '000000010000000000000003');
+    assert.deepEqual(s?.backups[0], {
+      label: '20261127-101529F',
+      type: 'full',
+      startedAt: new Date(1795774529000).toISOString(),
+      finishedAt: new Date(1795774534000).toISOString(),
+      bytes: 22992564,
+      repoBytes: 2812102,
+      walStart: '000000010000000000000002',
+      walStop: '000000010000000000000003',
+      error: false,
+    });
+    assert.equal(info.parseStanzaInfo(json, 'other'), undefined);
+  });
+});
