@@ -33,6 +33,49 @@ function demoConfig(port: number): string {
   ].join('\n');
 }
 
+type Psql = (db: string, sql: string) => Promise<string>;
+
+/** psql against the throwaway server: runs sql in db, returns its unaligned output. */
+function psqlOn(port: number, env: NodeJS.ProcessEnv): Psql {
+  const args = [
+    '-X',
+    '-q',
+    '-A',
+    '-t',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-h',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    'postgres',
+  ];
+  return (db, sql) => execa('psql', [...args, '-d', db], { input: sql, env }).then((r) => r.stdout.trim());
+}
+
+/** Creates database "shop" with 20,000 customers and 50,000 orders. */
+async function fillShop(psql: Psql): Promise<void> {
+  await psql('postgres', 'CREATE DATABASE shop;');
+  await psql(
+    'shop',
+    `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, note text);
+     INSERT INTO customers SELECT g, md5(g::text) || '@example.com', md5((g*7)::text) FROM generate_series(1, 20000) g;
+     CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers(id), total numeric(12,2));
+     INSERT INTO orders (customer, total) SELECT 1 + g % 20000, (g * 13 % 10000) / 100.0 FROM generate_series(1, 50000) g;`,
+  );
+}
+
+/** Compares row counts and a checksum of the orders between "shop" and "shop_restored"; throws when they differ. */
+async function compareRestored(psql: Psql): Promise<void> {
+  const check = `SELECT (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM orders) || ' orders, md5 '
+    || (SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o);`;
+  const source = await psql('shop', check);
+  const restored = await psql('shop_restored', check);
+  process.stdout.write(`  source:   ${source}\n  restored: ${restored}\n`);
+  if (source !== restored) throw new Error('restored database differs from the source');
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'igbackup-demo-'));
   await chmod(dir, 0o755); // the server runs as the postgres user when the demo runs as root
@@ -44,44 +87,14 @@ async function main(): Promise<void> {
     PGPASSWORD: password,
     NO_COLOR: process.env.NO_COLOR ?? '',
   };
-  const psql = (db: string, sql: string): Promise<string> =>
-    execa(
-      'psql',
-      [
-        '-X',
-        '-q',
-        '-A',
-        '-t',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(port),
-        '-U',
-        'postgres',
-        '-d',
-        db,
-      ],
-      {
-        input: sql,
-        env,
-      },
-    ).then((r) => r.stdout.trim());
+  const psql = psqlOn(port, env);
   const igbackup = (...args: string[]) => execa('node', [BIN, ...args], { cwd: dir, env, stdio: 'inherit' });
   try {
     say(`starting a throwaway PostgreSQL on 127.0.0.1:${port} in ${dir}`);
     await execa('bash', [PG_SCRIPT, 'start', join(dir, 'pg'), String(port), password], { stdio: 'inherit' });
 
     say('filling database "shop" with customers and orders');
-    await psql('postgres', 'CREATE DATABASE shop;');
-    await psql(
-      'shop',
-      `CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, note text);
-       INSERT INTO customers SELECT g, md5(g::text) || '@example.com', md5((g*7)::text) FROM generate_series(1, 20000) g;
-       CREATE TABLE orders (id bigserial PRIMARY KEY, customer int REFERENCES customers(id), total numeric(12,2));
-       INSERT INTO orders (customer, total) SELECT 1 + g % 20000, (g * 13 % 10000) / 100.0 FROM generate_series(1, 50000) g;`,
-    );
+    await fillShop(psql);
 
     await writeFile(join(dir, 'igbackup.yaml'), demoConfig(port));
 
@@ -93,21 +106,20 @@ async function main(): Promise<void> {
     await igbackup('restore', 'postgres', '--env', 'demo', '--latest', '--target-db', 'shop_restored');
 
     say('comparing source and restored database');
-    const check = `SELECT (SELECT count(*) FROM customers) || ' customers, ' || (SELECT count(*) FROM orders) || ' orders, md5 '
-      || (SELECT md5(string_agg(o::text, ',' ORDER BY id)) FROM orders o);`;
-    const source = await psql('shop', check);
-    const restored = await psql('shop_restored', check);
-    process.stdout.write(`  source:   ${source}\n  restored: ${restored}\n`);
-    if (source !== restored) throw new Error('restored database differs from the source');
+    await compareRestored(psql);
     say('demo passed: the backup restored to identical contents');
   } finally {
-    if (keep)
-      process.stdout.write(`\n(kept ${dir}; stop the server with: bash ${PG_SCRIPT} stop ${join(dir, 'pg')})\n`);
-    else {
-      await execa('bash', [PG_SCRIPT, 'stop', join(dir, 'pg')], { reject: false });
-      await rm(dir, { recursive: true, force: true });
-      process.stdout.write('\ncleaned up: server stopped, temp directory removed\n');
-    }
+    await cleanUp(dir);
+  }
+}
+
+/** Stops the server and removes the temp directory, or with --keep says how to do it by hand. */
+async function cleanUp(dir: string): Promise<void> {
+  if (keep) process.stdout.write(`\n(kept ${dir}; stop the server with: bash ${PG_SCRIPT} stop ${join(dir, 'pg')})\n`);
+  else {
+    await execa('bash', [PG_SCRIPT, 'stop', join(dir, 'pg')], { reject: false });
+    await rm(dir, { recursive: true, force: true });
+    process.stdout.write('\ncleaned up: server stopped, temp directory removed\n');
   }
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command (npm test): builds, starts the real servers on 127.0.0.1 (installing them as root when
 # missing), then runs every test with node's test runner. `--unit` runs only the fast tests without servers;
-# `bash scripts/test.sh FILE...` runs only the given test files (servers started as for a full run).
+# `bash scripts/test.sh FILE...` runs only the given test files (servers started as for a full run). The full run and
+# `--unit` run `npm run lint` (ESLint + Prettier) first; the tests still run, and a lint failure fails the command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,12 @@ if [ "$#" -gt 0 ] && [ "$1" != "--unit" ]; then selected=("$@"); mode=selected; 
 
 if [ ! -d node_modules ]; then npm install --no-audit --no-fund; fi
 npm run build --silent
+
+lint_rc=0
+if [ "$mode" != selected ]; then
+  echo "[test] npm run lint (eslint . && prettier --check .)" >&2
+  npm run lint --silent >&2 || lint_rc=$?
+fi
 
 # zstd for compression; busybox to prove the remote wrapper runs in busybox/Alpine-style shells too;
 # redis-server 7 (the Redis tests start their own instances on 127.0.0.1).
@@ -55,5 +62,9 @@ if [ "$rc" != 0 ] && [ "$mode" != "--unit" ]; then
   # Say what state the servers were in, so a red CI run can be read without rerunning it.
   bash scripts/services/radosgw.sh diagnose || true
   echo "--- processes: $(ps -e --no-headers | wc -l); postgres: $(pg_isready -h 127.0.0.1 -p "$IGBACKUP_TEST_PG_PORT" 2>&1)"
+fi
+if [ "$lint_rc" != 0 ]; then
+  echo "=== npm run lint failed (exit $lint_rc; its output is above the tests): the test command fails" >&2
+  [ "$rc" != 0 ] || rc=$lint_rc
 fi
 exit "$rc"

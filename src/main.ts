@@ -115,6 +115,29 @@ function lastWords(out: Output | undefined, message: string, code: number, type:
   }
 }
 
+/** Stops igbackup at once after a signal: exit 69 naming a service left DOWN and how to bring it back, else 130. */
+function stopNow(out: Output | undefined, guard: ServiceGuard, sig: string, why: string): never {
+  const down = guard.down();
+  if (down.length) {
+    const first = down.map((d) => d.service).join(' and ');
+    const commands = down.flatMap((d) => d.commands);
+    lastWords(
+      out,
+      `${first} is DOWN: igbackup was stopped by ${sig} (${why}) while bringing it back; bring it back by hand: ${commands.join(' && ') || 'start it'}`,
+      69,
+      'ServiceDownError',
+    );
+    process.exit(69);
+  }
+  lastWords(
+    out,
+    `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`,
+    130,
+    'CancelledError',
+  );
+  process.exit(130);
+}
+
 /**
  * The first SIGINT/SIGTERM/SIGHUP (a closed terminal or SSH session) cancels: running commands are ended, uploads
  * aborted, what was stored removed (the message says what), stopped services brought back, the lock released. A second
@@ -129,26 +152,7 @@ function handleSignals(
   let lastResort: NodeJS.Timeout | undefined;
   let received: string | undefined;
   let later = 0;
-  const say = (message: string, code: number, type: string): void => lastWords(output(), message, code, type);
-  const stopNow = (sig: string, why: string): void => {
-    const down = guard.down();
-    if (down.length) {
-      const first = down.map((d) => d.service).join(' and ');
-      const commands = down.flatMap((d) => d.commands);
-      say(
-        `${first} is DOWN: igbackup was stopped by ${sig} (${why}) while bringing it back; bring it back by hand: ${commands.join(' && ') || 'start it'}`,
-        69,
-        'ServiceDownError',
-      );
-      process.exit(69);
-    }
-    say(
-      `cancelled by ${sig}; ${why}: igbackup stops now (its child processes are killed). What may be left:\n${MAY_BE_LEFT.join('\n')}`,
-      130,
-      'CancelledError',
-    );
-    process.exit(130);
-  };
+  const stop = (sig: string, why: string): never => stopNow(output(), guard, sig, why);
   const armLastResort = (sig: string): void => {
     lastResort = setTimeout(() => {
       if (guard.down().length) {
@@ -161,7 +165,7 @@ function handleSignals(
         armLastResort(sig);
         return;
       }
-      stopNow(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`);
+      stop(sig, `the cleanup did not finish within ${LAST_RESORT_MS / 1000} s`);
     }, LAST_RESORT_MS);
     lastResort.unref();
   };
@@ -178,7 +182,7 @@ function handleSignals(
         );
         return;
       }
-      return stopNow(sig, 'another signal');
+      return stop(sig, 'another signal');
     }
     firstAt = Date.now();
     received = sig;

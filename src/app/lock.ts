@@ -82,6 +82,10 @@ function whyNotHeld(
   return undefined;
 }
 
+/**
+ * Runs fn holding the lock of `scope` in env h: taken (after --force-unlock removed a dead run's lock, or over a lock
+ * that does not hold), renewed while fn runs, released afterwards; a live lock of another run refuses (LockedError).
+ */
 export async function withLock<T>(
   ctx: AppContext,
   h: EnvHandle,
@@ -90,24 +94,49 @@ export async function withLock<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   const key = lockKey(h, scope);
-  const engine = scope.engine;
   const lease = opts.leaseMs ?? LEASE_MS;
-  if (opts.forceUnlock) {
-    const held = await readLock(h, key);
-    if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
-      throw new LockedError(
-        `--force-unlock refused: the run holding the lock (a ${what(holderScope(held, scope))}) of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`,
-        {
-          hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
-        },
-      );
-    }
-    if (held && held !== 'invalid')
-      ctx.reporter.warn(
-        `--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`,
-      );
-    await h.store.purge(key);
+  if (opts.forceUnlock) await forceUnlock(ctx, h, key, scope);
+  const mine = await acquire(ctx, h, key, scope, lease);
+  const renew = keepRenewed(ctx, h, key, mine, lease);
+  try {
+    if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled while the lock was taken: start nothing
+    return await fn();
+  } finally {
+    clearInterval(renew);
+    const cur = await readLock(h, key).catch(() => undefined);
+    if (cur !== 'invalid' && cur?.id === mine.id)
+      await h.store
+        .purge(key)
+        .catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
   }
+}
+
+/** --force-unlock: removes the lock at key, refused while its holder runs on this host. */
+async function forceUnlock(ctx: AppContext, h: EnvHandle, key: string, scope: LockScope): Promise<void> {
+  const held = await readLock(h, key);
+  if (held && held !== 'invalid' && held.host === hostname() && held.pid !== process.pid && alive(held.pid)) {
+    throw new LockedError(
+      `--force-unlock refused: the run holding the lock (a ${what(holderScope(held, scope))}) of env "${h.name}" is alive (pid ${held.pid} on this host, ${held.holder}, since ${held.acquiredAt})`,
+      {
+        hint: `wait for it, or stop it first (kill ${held.pid}); --force-unlock is for locks of runs that are dead`,
+      },
+    );
+  }
+  if (held && held !== 'invalid')
+    ctx.reporter.warn(
+      `--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`,
+    );
+  await h.store.purge(key);
+}
+
+/** Writes this run's lock record at key (taking over one that does not hold) and reads it back; the record written. */
+async function acquire(
+  ctx: AppContext,
+  h: EnvHandle,
+  key: string,
+  scope: LockScope,
+  lease: number,
+): Promise<LockRecord> {
   const existing = await readLock(h, key);
   const now = ctx.now();
   const space = await pidSpace();
@@ -119,7 +148,7 @@ export async function withLock<T>(
   const mine: LockRecord = {
     id: randomBytes(12).toString('hex'),
     env: h.name,
-    engine,
+    engine: scope.engine,
     operation: scope.operation,
     ...(scope.target === undefined ? {} : { target: scope.target }),
     ...(space === undefined ? {} : { pidSpace: space }),
@@ -133,7 +162,11 @@ export async function withLock<T>(
   await sleep(SETTLE_MS); // two runs racing: the last write wins, and only its writer reads its own id back
   const back = await readLock(h, key);
   if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, scope);
+  return mine;
+}
 
+/** Extends the lease of `mine` every third of a lease until the returned timer is cleared. */
+function keepRenewed(ctx: AppContext, h: EnvHandle, key: string, mine: LockRecord, lease: number): NodeJS.Timeout {
   const renew = setInterval(
     () => {
       void (async () => {
@@ -147,17 +180,7 @@ export async function withLock<T>(
     Math.max(1000, Math.floor(lease / 3)),
   );
   renew.unref();
-  try {
-    if (ctx.signal.aborted) throw reasonOf(ctx.signal); // cancelled while the lock was taken: start nothing
-    return await fn();
-  } finally {
-    clearInterval(renew);
-    const cur = await readLock(h, key).catch(() => undefined);
-    if (cur !== 'invalid' && cur?.id === mine.id)
-      await h.store
-        .purge(key)
-        .catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
-  }
+  return renew;
 }
 
 /** Whether a process with this pid runs on this host (EPERM: it does, as another user). */

@@ -1,6 +1,7 @@
 // One step runner for operations that change a server (stop, put aside, replace, start): runs the steps in order;
 // when one fails, or the run is cancelled, undoes the completed ones in reverse and throws a typed error that keeps
-// the cause and says what was undone — a ServiceDownError when an undo that brings a service back failed.
+// the cause and says what was undone — a ServiceDownError when an undo that brings a service back failed. Beside it,
+// withCleanups: cleanups that run whatever happened (also on success), for throwaway things such as a drill namespace.
 
 import { RecoveryError, ServiceDownError, messageOf } from '../domain/errors.js';
 
@@ -84,4 +85,45 @@ async function undoAll(failedStep: string, cause: unknown, done: Step[], opts: P
     return new ServiceDownError(services, { cause, recovery, commands: manual });
   }
   return new RecoveryError(failedStep, cause, recovery);
+}
+
+/**
+ * Runs `work`, then, whatever happened (success, failure or cancel), the cleanups it registered with `defer`, in
+ * reverse: each announced as a step ("<what>: <name>"), every one attempted; when one fails, one warning lists each
+ * as ok or FAILED (as runPlan's undos are) with the commands to finish by hand. A failed cleanup is never thrown:
+ * work's own result, or its error, is what comes back.
+ */
+export async function withCleanups<T>(
+  what: string,
+  opts: Pick<PlanOptions, 'reporter'>,
+  work: (defer: (cleanup: Undo) => void) => Promise<T>,
+): Promise<T> {
+  const cleanups: Undo[] = [];
+  try {
+    return await work((cleanup) => cleanups.push(cleanup));
+  } finally {
+    await runCleanups(what, cleanups.reverse(), opts.reporter);
+  }
+}
+
+/** Runs every cleanup in the given order; warns once, listing each as ok or FAILED, when any failed. */
+async function runCleanups(what: string, cleanups: Undo[], reporter: Reporter): Promise<void> {
+  const results: string[] = [];
+  const manual: string[] = [];
+  let failed = false;
+  for (const cleanup of cleanups) {
+    reporter.step(`${what}: ${cleanup.name}`);
+    try {
+      await cleanup.run();
+      results.push(`${cleanup.name}: ok`);
+    } catch (e) {
+      failed = true;
+      results.push(`${cleanup.name}: FAILED (${messageOf(e).split('\n')[0]})`);
+      manual.push(...(cleanup.manual ?? []));
+    }
+  }
+  if (failed)
+    reporter.warn(
+      `${what}: cleanup: ${results.join('; ')}${manual.length ? `; finish it by hand: ${manual.join(' && ')}` : ''}`,
+    );
 }

@@ -110,58 +110,74 @@ function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now
     orphansKept: [],
     versioning: '',
   };
+  for (const [engine, cat] of catalogs) {
+    planBackups(result, engine, cat, policy, now);
+    planUnjudged(result, engine, cat, policy, now);
+  }
+  return result;
+}
+
+/** The retention rails over an engine's complete backups: kept ones, and removed ones with the objects only they name. */
+function planBackups(result: PruneResult, engine: string, cat: Catalog, policy: RetentionPolicy, now: Date): void {
+  const entries = cat.backups.map((b) => ({
+    ...b,
+    engine,
+    database: b.manifest.target.database,
+    finishedAt: b.manifest.finishedAt,
+  }));
+  const decision = selectRetention(entries, policy, now);
+  const protectedKeys = new Set<string>();
+  for (const { item, why } of decision.keep) {
+    result.kept.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why });
+    protectedKeys.add(item.manifestKey);
+    for (const a of item.manifest.artifacts) protectedKeys.add(a.key);
+  }
+  for (const { item, why } of decision.remove) {
+    const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter(
+      (k) => !protectedKeys.has(k),
+    );
+    result.removed.push({
+      key: item.key,
+      engine,
+      database: item.database,
+      finishedAt: item.finishedAt,
+      why,
+      objects,
+    });
+  }
+}
+
+/** An engine's suspect manifests and orphans: removed once older than the grace period (by their LastModified). */
+function planUnjudged(
+  result: PruneResult,
+  engine: string,
+  cat: Catalog,
+  policy: PruneResult['policy'],
+  now: Date,
+): void {
   const graceCutoff = now.getTime() - policy.orphanGraceHours * 3_600_000;
   const aged = (d: Date): boolean => d.getTime() < graceCutoff;
   const graceWhy = (d: Date, what: string): string =>
     aged(d)
       ? `${what}, written ${d.toISOString()}: older than the ${policy.orphanGraceHours} h grace period`
       : `${what}, written ${d.toISOString()}: younger than the ${policy.orphanGraceHours} h grace period (may be a running backup)`;
-  for (const [engine, cat] of catalogs) {
-    const entries = cat.backups.map((b) => ({
-      ...b,
+  for (const s of cat.suspects) {
+    const row = {
+      key: s.manifestKey,
       engine,
-      database: b.manifest.target.database,
-      finishedAt: b.manifest.finishedAt,
-    }));
-    const decision = selectRetention(entries, policy, now);
-    const protectedKeys = new Set<string>();
-    for (const { item, why } of decision.keep) {
-      result.kept.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why });
-      protectedKeys.add(item.manifestKey);
-      for (const a of item.manifest.artifacts) protectedKeys.add(a.key);
-    }
-    for (const { item, why } of decision.remove) {
-      const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter(
-        (k) => !protectedKeys.has(k),
-      );
-      result.removed.push({
-        key: item.key,
-        engine,
-        database: item.database,
-        finishedAt: item.finishedAt,
-        why,
-        objects,
-      });
-    }
-    for (const s of cat.suspects) {
-      const row = {
-        key: s.manifestKey,
-        engine,
-        lastModified: s.lastModified.toISOString(),
-        reasons: s.reasons,
-        why: graceWhy(s.lastModified, 'suspect manifest'),
-      };
-      (aged(s.lastModified) ? result.suspectsRemoved : result.suspectsKept).push(row);
-    }
-    for (const o of cat.orphans) {
-      const row = {
-        key: o.key,
-        engine,
-        lastModified: o.lastModified.toISOString(),
-        why: graceWhy(o.lastModified, 'no complete backup names it'),
-      };
-      (aged(o.lastModified) ? result.orphansRemoved : result.orphansKept).push(row);
-    }
+      lastModified: s.lastModified.toISOString(),
+      reasons: s.reasons,
+      why: graceWhy(s.lastModified, 'suspect manifest'),
+    };
+    (aged(s.lastModified) ? result.suspectsRemoved : result.suspectsKept).push(row);
   }
-  return result;
+  for (const o of cat.orphans) {
+    const row = {
+      key: o.key,
+      engine,
+      lastModified: o.lastModified.toISOString(),
+      why: graceWhy(o.lastModified, 'no complete backup names it'),
+    };
+    (aged(o.lastModified) ? result.orphansRemoved : result.orphansKept).push(row);
+  }
 }

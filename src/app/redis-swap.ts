@@ -5,7 +5,7 @@
 // Redis loaded); only the config file goes back and the copy kept aside goes, and a failure there says what to run.
 
 import { posix } from 'node:path';
-import { IgbackupError, messageOf } from '../domain/errors.js';
+import { IgbackupError } from '../domain/errors.js';
 import { withNote } from '../domain/notes.js';
 import * as files from '../engines/files.js';
 import * as redis from '../engines/redis/commands.js';
@@ -17,6 +17,7 @@ import type { Transport } from '../transports/transport.js';
 import { shJoin } from '../transports/wrapper.js';
 import type { AppContext } from './context.js';
 import { runPlan, type Step } from './plan.js';
+import { dropAside, fileUndo, partly, putConfigBack } from './redis-swap-files.js';
 import { redisAnswers, redisReady } from './redis-common.js';
 import { aofBackOn, checkLoad, oneLine, stopRedis, stopStarted, type LoadResult } from './redis-steps.js';
 import { waitUntil } from './wait.js';
@@ -64,44 +65,14 @@ export async function swapRdb(ctx: AppContext, input: SwapInput): Promise<LoadRe
   return x.st.load as LoadResult;
 }
 
+/** The plan: stop, keep the dump aside, (AOF: appendonly no), write the restored dump, start, check, (AOF back on). */
 function steps(x: Swap): Step[] {
   const { ctx, transport: t, st } = x;
   const conf = x.configFile;
-  const configStep: Step[] = conf
-    ? [
-        {
-          name: `writing appendonly no into ${conf} (the original kept as ${posix.basename(conf)}.igbackup-orig), so that Redis loads the RDB`,
-          run: () =>
-            partly(
-              captureOk(t, redis.disableAofInConfigCommand(conf)),
-              () => captureOk(t, redis.restoreConfigIfSavedCommand(conf)),
-              'the original config file is in place',
-            ),
-          undo: fileUndo(
-            x,
-            'put the original config file back',
-            () => captureOk(t, redis.restoreConfigCommand(conf)),
-            () => [`mv -f ${conf}.igbackup-orig ${conf}`],
-          ),
-        },
-      ]
-    : [];
   return [
     stopStep(x),
-    {
-      name: `keeping the current ${x.name} aside as ${posix.basename(x.aside)} (a hard link: no copy)`,
-      run: async () => {
-        st.before =
-          (await captureOk(t, files.keepAsideCommand(x.rdbPath, x.aside))).trim() === 'none' ? 'none' : 'kept';
-      },
-      undo: fileUndo(
-        x,
-        `put the previous ${x.name} back`,
-        () => captureOk(t, files.putBackCommand(x.rdbPath, x.aside, st.before)),
-        () => (st.before === 'kept' ? [`mv -f ${x.aside} ${x.rdbPath}`] : [`rm -f ${x.rdbPath}`]),
-      ),
-    },
-    ...configStep,
+    keepAsideStep(x),
+    ...(conf ? [configStep(x, conf)] : []),
     {
       name: `writing the restored RDB to ${x.rdbPath}.igbackup-new, then renaming it to ${x.name} once every byte is verified`,
       run: async () => {
@@ -127,6 +98,43 @@ function steps(x: Swap): Step[] {
         ]
       : []),
   ];
+}
+
+/** The current dump kept aside as a hard link (or noted as absent); its undo puts it back. */
+function keepAsideStep(x: Swap): Step {
+  const { transport: t, st } = x;
+  return {
+    name: `keeping the current ${x.name} aside as ${posix.basename(x.aside)} (a hard link: no copy)`,
+    run: async () => {
+      st.before = (await captureOk(t, files.keepAsideCommand(x.rdbPath, x.aside))).trim() === 'none' ? 'none' : 'kept';
+    },
+    undo: fileUndo(
+      x,
+      `put the previous ${x.name} back`,
+      () => captureOk(t, files.putBackCommand(x.rdbPath, x.aside, st.before)),
+      () => (st.before === 'kept' ? [`mv -f ${x.aside} ${x.rdbPath}`] : [`rm -f ${x.rdbPath}`]),
+    ),
+  };
+}
+
+/** With AOF on: the config file rewritten with appendonly no (the original kept aside), so Redis loads the RDB. */
+function configStep(x: Swap, conf: string): Step {
+  const t = x.transport;
+  return {
+    name: `writing appendonly no into ${conf} (the original kept as ${posix.basename(conf)}.igbackup-orig), so that Redis loads the RDB`,
+    run: () =>
+      partly(
+        captureOk(t, redis.disableAofInConfigCommand(conf)),
+        () => captureOk(t, redis.restoreConfigIfSavedCommand(conf)),
+        'the original config file is in place',
+      ),
+    undo: fileUndo(
+      x,
+      'put the original config file back',
+      () => captureOk(t, redis.restoreConfigCommand(conf)),
+      () => [`mv -f ${conf}.igbackup-orig ${conf}`],
+    ),
+  };
 }
 
 /** The stop; its undo starts Redis again, but only once every file is back (else it would load the restored data). */
@@ -220,70 +228,4 @@ function startStep(x: Swap): Step {
       run: () => stop().then(() => undefined),
     },
   };
-}
-
-/** An undo of a file; if it fails, Redis is not started again (it would load what the restore put there). */
-function fileUndo(
-  x: Swap,
-  name: string,
-  run: () => Promise<unknown>,
-  manual: () => string[],
-): NonNullable<Step['undo']> {
-  return {
-    name,
-    get manual() {
-      return manual();
-    },
-    run: async () => {
-      try {
-        await run();
-      } catch (e) {
-        x.st.filesBack = false;
-        throw oneLine(e);
-      }
-    },
-  };
-}
-
-/** A step that may fail half-way cleans up its own part (the plan only undoes completed steps), and says so. */
-async function partly(work: Promise<unknown>, cleanup: () => Promise<unknown>, cleaned: string): Promise<void> {
-  try {
-    await work;
-  } catch (err) {
-    const note = await cleanup().then(
-      () => cleaned,
-      (e: unknown) => `cleaning up FAILED (${oneLine(e).message})`,
-    );
-    throw withNote(err, note);
-  }
-}
-
-/** Past the point of no return: a cancel that cuts this short is retried once (commands started after it run). */
-async function putConfigBack(x: Swap, conf: string): Promise<void> {
-  const spec = redis.restoreConfigCommand(conf);
-  x.ctx.reporter.step(`putting the original ${conf} back`);
-  await captureOk(x.transport, spec)
-    .catch((e: unknown) =>
-      x.ctx.signal?.aborted ? captureOk(x.transport, redis.restoreConfigIfSavedCommand(conf)) : Promise.reject(e),
-    )
-    .catch((err: unknown) => {
-      throw new IgbackupError(
-        `the restore is done — Redis runs the restored data, persisted in its AOF — but the original config file could not be put back: ${messageOf(err).split('\n')[0]}`,
-        {
-          cause: err,
-          hint: `on ${x.transport.host}, run: ${shJoin(spec.argv)} — until then ${conf} says appendonly no, and a restart would load ${x.name} without the AOF (losing the writes made since the restore)`,
-        },
-      );
-    });
-}
-
-async function dropAside(x: Swap): Promise<void> {
-  const rm = { argv: ['rm', '-f', x.aside] };
-  await captureOk(x.transport, rm)
-    .catch(() => captureOk(x.transport, rm))
-    .catch((e: unknown) =>
-      x.ctx.reporter.warn(
-        `the previous dump is still at ${x.aside} (${messageOf(e).split('\n')[0]}): remove it (on ${x.transport.host}: rm -f ${x.aside})`,
-      ),
-    );
 }

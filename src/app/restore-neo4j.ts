@@ -76,49 +76,69 @@ async function restoreNeo4jLocked(
     const space = copySpace(entry.manifest, opts.tmpDir);
     const short = spaceShortage(await freeBytes(opts.tmpDir), space);
     if (short) throw short;
-    const ws = await makeWorkspace(opts.tmpDir);
-    try {
-      const plain = join(ws.dir, 'artifact');
-      const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
-      const inWindow = (where: Transport, w: OfflineWindow) =>
-        replaceDatabase(ctx, {
-          cfg,
-          where,
-          w,
-          db,
-          dir: ws.dir,
-          keepDir: dirname(ws.dir),
-          space,
-          applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
-          apply: (at) => (enterprise ? restoreBackupFile(ctx, cfg, at, db, plain) : loadFile(ctx, cfg, at, db, plain)),
-        }).then((r) => ({ ...r, w }));
-      const r =
-        cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
-          ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
-          : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
-      if (r.w.foundStopped)
-        ctx.reporter.warn(
-          `Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`,
-        );
-      const previous = r.previousBytes !== undefined ? { previousBytes: r.previousBytes } : {};
-      const state = r.w.foundStopped ? 'stopped' : 'running';
-      return {
-        env: h.name,
-        engine: 'neo4j',
-        key: entry.key,
-        database: db,
-        bytes: art.bytes,
-        sha256: art.sha256,
-        checked: r.checked,
-        ...previous,
-        neo4j: state,
-        durationMs: Math.round(performance.now() - t0),
-      };
-    } finally {
-      await ws.cleanup();
-    }
+    const { art, r } = await downloadAndReplace(ctx, h, { cfg, transport, entry, enterprise, space }, opts.tmpDir);
+    if (r.w.foundStopped)
+      ctx.reporter.warn(
+        `Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`,
+      );
+    const previous = r.previousBytes !== undefined ? { previousBytes: r.previousBytes } : {};
+    const state = r.w.foundStopped ? 'stopped' : 'running';
+    return {
+      env: h.name,
+      engine: 'neo4j',
+      key: entry.key,
+      database: db,
+      bytes: art.bytes,
+      sha256: art.sha256,
+      checked: r.checked,
+      ...previous,
+      neo4j: state,
+      durationMs: Math.round(performance.now() - t0),
+    };
   } finally {
     await transport.close();
+  }
+}
+
+/** What the replacement works on: the env's section, its transport, the backup, its format, the space it needs. */
+interface Replacement {
+  cfg: Neo4jConfig;
+  transport: Transport;
+  entry: Awaited<ReturnType<typeof resolveBackup>>;
+  enterprise: boolean;
+  space: Omit<SpaceNeed, 'dir'>;
+}
+
+/**
+ * Downloads the backup into a workspace, then replaces the database with it in an offline window (a helper pod on
+ * the PVC for Community in Kubernetes, else the stopped service); the workspace is removed afterwards.
+ */
+async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement, tmpDir: string | undefined) {
+  const { cfg, transport, entry, enterprise } = x;
+  const db = entry.manifest.target.database;
+  const ws = await makeWorkspace(tmpDir);
+  try {
+    const plain = join(ws.dir, 'artifact');
+    const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+    const inWindow = (where: Transport, w: OfflineWindow) =>
+      replaceDatabase(ctx, {
+        cfg,
+        where,
+        w,
+        db,
+        dir: ws.dir,
+        keepDir: dirname(ws.dir),
+        space: x.space,
+        applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
+        apply: (at) => (enterprise ? restoreBackupFile(ctx, cfg, at, db, plain) : loadFile(ctx, cfg, at, db, plain)),
+      }).then((r) => ({ ...r, w }));
+    const r =
+      cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
+        ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
+        : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
+    return { art, r };
+  } finally {
+    await ws.cleanup();
   }
 }
 

@@ -1,15 +1,13 @@
-// Use case: restore a PostgreSQL backup: verify the artifact first, restore into a scratch database, then swap it in.
+// Use case: restore a PostgreSQL backup: preflight (reading only), verify the artifact, then restore into a scratch
+// database and swap it in (restore-postgres-swap.ts).
 
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessFailedError } from '../domain/errors.js';
-import { scratchStamp } from './scratch.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres/commands.js';
-import { quoteIdent } from '../domain/names.js';
 import { decompressStage } from '../pipeline/compress.js';
-import { downloadVerified, feedFile, makeWorkspace } from '../pipeline/restore-stream.js';
+import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture, captureOk } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
@@ -27,6 +25,7 @@ import {
   serverName,
 } from './restore-postgres-preflight.js';
 import { pgConnection, postgresSection, type AppContext, type EnvHandle } from './context.js';
+import { restoreAndSwap } from './restore-postgres-swap.js';
 import { openTransport } from './transports.js';
 
 export interface RestoreOptions extends ConfirmPolicy, RestoreLockOptions {
@@ -98,30 +97,11 @@ interface RestoreInput {
   t0: number;
 }
 
+/** The checks that only read (client, privileges, connections, temp space), then the download and the swap. */
 async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreResult> {
   const { h, cfg, opts, entry, target, conn, transport, t0 } = r;
   const m = entry.manifest;
-  const version = await capture(transport, pg.versionCommand(conn, 'pg_restore'));
-  if (!succeeded(version)) {
-    throw new ProcessFailedError('pg_restore', version, {
-      hint: 'install the PostgreSQL client or set postgres.binDir',
-    });
-  }
-  const admin = (sqlText: string): Promise<string> =>
-    captureOk(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), sqlText);
-  const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
-  // Preflight, reading only: privileges, connections and space before any download or database is created.
-  ctx.reporter.step('checking privileges, connections and temp space');
-  const facts = parseRestoreFacts(await admin(pg.sql.restoreFacts(target)));
-  const needs = { target, connections: jobs, rolesToChange: 0 };
-  const refused = restoreShortcomings(facts, needs);
-  if (refused) throw refused;
-  const dump = mainArtifact(m);
-  const globalsBytes = opts.withGlobals ? (m.artifacts.find((a) => a.role === 'globals')?.rawBytes ?? 0) : 0;
-  const space = dumpSpace(m, jobs, opts.tmpDir, globalsBytes);
-  const short = spaceShortage(await freeBytes(opts.tmpDir), space);
-  if (short) throw short;
-
+  const { admin, jobs, facts, needs, space } = await preflight(ctx, r);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const plan = opts.withGlobals
@@ -150,6 +130,7 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
       target,
       opts,
     });
+    const dump = mainArtifact(m);
     return {
       env: h.name,
       engine: 'postgres',
@@ -166,6 +147,31 @@ async function restoreWith(ctx: AppContext, r: RestoreInput): Promise<RestoreRes
   } finally {
     await ws.cleanup();
   }
+}
+
+/** Preflight, reading only: pg_restore present, privileges, connections and space before any download or change. */
+async function preflight(ctx: AppContext, r: RestoreInput) {
+  const { cfg, opts, entry, target, conn, transport } = r;
+  const m = entry.manifest;
+  const version = await capture(transport, pg.versionCommand(conn, 'pg_restore'));
+  if (!succeeded(version)) {
+    throw new ProcessFailedError('pg_restore', version, {
+      hint: 'install the PostgreSQL client or set postgres.binDir',
+    });
+  }
+  const admin = (sqlText: string): Promise<string> =>
+    captureOk(transport, pg.psqlCommand(conn, cfg.maintenanceDatabase), sqlText);
+  const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
+  ctx.reporter.step('checking privileges, connections and temp space');
+  const facts = parseRestoreFacts(await admin(pg.sql.restoreFacts(target)));
+  const needs = { target, connections: jobs, rolesToChange: 0 };
+  const refused = restoreShortcomings(facts, needs);
+  if (refused) throw refused;
+  const globalsBytes = opts.withGlobals ? (m.artifacts.find((a) => a.role === 'globals')?.rawBytes ?? 0) : 0;
+  const space = dumpSpace(m, jobs, opts.tmpDir, globalsBytes);
+  const short = spaceShortage(await freeBytes(opts.tmpDir), space);
+  if (short) throw short;
+  return { admin, jobs, facts, needs, space };
 }
 
 /**
@@ -213,116 +219,4 @@ async function downloadDump(
     throw await explainNoSpace(err, { ...w.space, dir: w.dir });
   });
   return { dumpPath, plain };
-}
-
-interface SwapInput {
-  transport: Transport;
-  conn: pg.PgConnection;
-  admin: (sql: string) => Promise<string>;
-  m: Manifest;
-  dumpPath: string;
-  /** dumpPath holds the decompressed archive (for pg_restore --jobs). */
-  plain: boolean;
-  jobs: number;
-  /** Session settings for pg_restore (postgres.restoreSettings). */
-  settings: Record<string, string>;
-  target: string;
-  opts: RestoreOptions;
-}
-
-async function restoreAndSwap(ctx: AppContext, s: SwapInput): Promise<{ replaced: boolean; keptOldAs?: string }> {
-  const stamp = scratchStamp(ctx.now(), '_');
-  const scratch = pg.scratchName(s.target, 'restore', stamp);
-  const aside = pg.scratchName(s.target, 'old', stamp);
-  const settingsRow = (await s.admin(pg.sql.databaseSettings(s.target))).trim();
-  const exists = settingsRow.length > 0;
-  const [encoding, collate, ctype] = settingsRow.split('|');
-  const settings = exists && encoding && collate && ctype ? { encoding, collate, ctype } : undefined;
-
-  ctx.reporter.step(`restoring into scratch database ${scratch}`);
-  await s.admin(pg.sql.createDatabase(scratch, settings));
-  try {
-    await runPgRestore(ctx, s, scratch);
-    if (exists) {
-      const sessions = Number((await s.admin(pg.sql.sessionsOn(s.target))).trim());
-      if (sessions > 0) ctx.reporter.warn(`ending ${sessions} session(s) connected to ${s.target} for the swap`);
-    }
-    ctx.reporter.step(
-      exists
-        ? `swapping ${scratch} in as ${s.target} (its owner, privileges, settings and comment carried over; the old one set aside)`
-        : `renaming ${scratch} to ${s.target}`,
-    );
-    await s.admin(pg.sql.swap(s.target, scratch, aside, exists));
-  } catch (err) {
-    await dropDatabase(s.admin, scratch).catch((e: unknown) =>
-      ctx.reporter.warn(
-        `could not drop scratch database ${scratch}: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(scratch)};)`,
-      ),
-    );
-    throw err;
-  }
-  if (!exists) return { replaced: false };
-  if (s.opts.keepOld) return { replaced: true, keptOldAs: aside };
-  ctx.reporter.step(`dropping the replaced database (${aside})`);
-  await dropDatabase(s.admin, aside).catch((e: unknown) =>
-    ctx.reporter.warn(
-      `restore done, but the replaced database ${aside} could not be dropped: ${(e as Error).message.trim()} (drop it by hand: DROP DATABASE ${quoteIdent(aside)};)`,
-    ),
-  );
-  return { replaced: true };
-}
-
-/**
- * DROP DATABASE ... WITH (FORCE); a role that may not end other processes (autovacuum working in a freshly loaded
- * database, say) gets a plain DROP DATABASE instead, which ends autovacuum by itself, tried a few times.
- */
-async function dropDatabase(admin: (sql: string) => Promise<string>, db: string): Promise<void> {
-  try {
-    await admin(pg.sql.dropDatabase(db));
-    return;
-  } catch (err) {
-    let last = err;
-    for (let attempt = 0; attempt < 5; attempt++) {
-      await sleep(1000);
-      try {
-        await admin(pg.sql.dropDatabasePlain(db));
-        return;
-      } catch (e) {
-        last = e;
-      }
-    }
-    throw last;
-  }
-}
-
-async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Promise<void> {
-  const noOwner = s.opts.noOwner ?? false;
-  try {
-    if (s.plain) {
-      const r = await capture(
-        s.transport,
-        pg.restoreCommand(s.conn, database, { jobs: s.jobs, file: s.dumpPath, noOwner, settings: s.settings }),
-      );
-      if (!succeeded(r)) throw new ProcessFailedError('pg_restore', r);
-      return;
-    }
-    const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
-    cmd.stdout.resume();
-    const total = mainArtifact(s.m).bytes;
-    await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) =>
-      ctx.reporter.progress(b, total),
-    );
-  } catch (err) {
-    // The dump's objects belong to roles this role may not act as (or that do not exist here): say how to go on.
-    if (
-      !noOwner &&
-      err instanceof ProcessFailedError &&
-      /must be (a )?member of role|role ".*" does not exist/.test(err.stderrTail)
-    ) {
-      throw new ProcessFailedError('pg_restore', err, {
-        hint: 'the dump names owners this role cannot set: restore with --no-owner (objects then belong to the restoring role), or first restore the roles with --with-globals; the target was not touched',
-      });
-    }
-    throw err;
-  }
 }

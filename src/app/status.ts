@@ -44,18 +44,30 @@ export async function status(ctx: AppContext, opts: { env: string; at?: Date | u
   return statusOf(ctx, selectEnv(ctx, opts.env), opts);
 }
 
+type Backup = Awaited<ReturnType<typeof readCatalog>>['backups'][number];
+type LastDrill = StatusRow['lastDrill'];
+
 /** The status of an env already resolved (a backup publishing its metrics uses the store it wrote through). */
 export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date | undefined }): Promise<StatusResult> {
   const now = opts.at ?? ctx.now();
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
-  const rpoTarget = tier ? tier.rpoMinutes * 60 : undefined;
-  const rtoTarget = tier ? tier.rtoMinutes * 60 : undefined;
-  const newest = new Map<string, Awaited<ReturnType<typeof readCatalog>>['backups'][number]>();
+  const targets = {
+    tier: h.env.tier,
+    rpo: tier ? tier.rpoMinutes * 60 : undefined,
+    rto: tier ? tier.rtoMinutes * 60 : undefined,
+  };
+  const [newest, drills] = await Promise.all([newestBackups(ctx, h, now), lastDrills(ctx, h, now)]);
+  const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) =>
+    statusRow(engine, database, newest.get(`${engine}/${database}`), drills.get(`${engine}/${database}`), targets, now),
+  );
+  return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached) };
+}
+
+/** The newest complete backup per engine/database as of `now`, of the engines the env configures. */
+async function newestBackups(ctx: AppContext, h: EnvHandle, now: Date): Promise<Map<string, Backup>> {
+  const newest = new Map<string, Backup>();
   const engines = ENGINES.filter((e) => configuredTargets(h.env).some((t) => t.engine === e));
-  const [catalogs, drills] = await Promise.all([
-    Promise.all(engines.map((e) => readCatalog(ctx, h, e))),
-    lastDrills(ctx, h, now),
-  ]);
+  const catalogs = await Promise.all(engines.map((e) => readCatalog(ctx, h, e)));
   for (const [i, cat] of catalogs.entries()) {
     const engine = engines[i] as string;
     for (const b of cat.backups) {
@@ -64,48 +76,56 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
       if (!newest.has(k)) newest.set(k, b); // catalog is newest first
     }
   }
-  const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) => {
-    const b = newest.get(`${engine}/${database}`);
-    const lastDrill = drills.get(`${engine}/${database}`);
-    if (!b)
-      return {
-        engine,
-        database,
-        rpoTargetSeconds: rpoTarget,
-        rtoTargetSeconds: rtoTarget,
-        lastDrill,
-        breached: true,
-        reason: 'no complete backup',
-      };
-    const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
-    // A stored report's own verdict is not enough: its RTO is judged again against today's target.
-    const drillBad =
-      lastDrill !== undefined &&
-      (!lastDrill.ok || !(lastDrill.rtoSeconds >= 0) || (rtoTarget !== undefined && lastDrill.rtoSeconds > rtoTarget));
-    const breached = (rpoTarget !== undefined && rpo > rpoTarget) || drillBad;
+  return newest;
+}
+
+/** One database's row: its newest backup's age against the RPO target, its last drill's RTO against the RTO target. */
+function statusRow(
+  engine: string,
+  database: string,
+  b: Backup | undefined,
+  lastDrill: LastDrill,
+  targets: { tier: string | undefined; rpo: number | undefined; rto: number | undefined },
+  now: Date,
+): StatusRow {
+  const { rpo: rpoTarget, rto: rtoTarget } = targets;
+  if (!b)
     return {
       engine,
       database,
-      lastKey: b.key,
-      lastSuccess: b.manifest.finishedAt,
-      lastBytes: b.manifest.artifacts.reduce((n, a) => n + a.bytes, 0),
-      lastDurationMs: b.manifest.durationMs,
-      rpoSeconds: rpo,
       rpoTargetSeconds: rpoTarget,
       rtoTargetSeconds: rtoTarget,
       lastDrill,
-      breached,
-      reason:
-        rpoTarget !== undefined && rpo > rpoTarget
-          ? `RPO ${rpo} s exceeds the ${h.env.tier} target of ${rpoTarget} s`
-          : drillBad
-            ? `the last drill failed (RTO ${lastDrill?.rtoSeconds} s)`
-            : rpoTarget === undefined
-              ? 'no tier: no target'
-              : 'within target',
+      breached: true,
+      reason: 'no complete backup',
     };
-  });
-  return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached) };
+  const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
+  // A stored report's own verdict is not enough: its RTO is judged again against today's target.
+  const drillBad =
+    lastDrill !== undefined &&
+    (!lastDrill.ok || !(lastDrill.rtoSeconds >= 0) || (rtoTarget !== undefined && lastDrill.rtoSeconds > rtoTarget));
+  const breached = (rpoTarget !== undefined && rpo > rpoTarget) || drillBad;
+  return {
+    engine,
+    database,
+    lastKey: b.key,
+    lastSuccess: b.manifest.finishedAt,
+    lastBytes: b.manifest.artifacts.reduce((n, a) => n + a.bytes, 0),
+    lastDurationMs: b.manifest.durationMs,
+    rpoSeconds: rpo,
+    rpoTargetSeconds: rpoTarget,
+    rtoTargetSeconds: rtoTarget,
+    lastDrill,
+    breached,
+    reason:
+      rpoTarget !== undefined && rpo > rpoTarget
+        ? `RPO ${rpo} s exceeds the ${targets.tier} target of ${rpoTarget} s`
+        : drillBad
+          ? `the last drill failed (RTO ${lastDrill?.rtoSeconds} s)`
+          : rpoTarget === undefined
+            ? 'no tier: no target'
+            : 'within target',
+  };
 }
 
 /** The newest drill report per engine/database (as of `now`); a report that does not parse is skipped with a warning. */

@@ -36,50 +36,49 @@ export function registerBackup(program: Command, deps: CliDeps): void {
         'bgsave',
       ]),
     )
-    .action(
-      async (
-        engine: string,
-        opts: {
-          env: string;
-          database?: string;
-          compression?: 'zstd' | 'gzip' | 'none';
-          globals?: boolean;
-          mode?: 'rdb-stream' | 'bgsave';
-          forceUnlock?: boolean;
-        },
-        cmd: Command,
-      ) => {
-        const g = globalsOf(cmd);
-        const out = deps.output(g);
-        const ctx = await buildContext(deps, g, out);
-        refuseFlagsNotFor(cmd, engine, 'backup');
-        const { results, failures } = await runBackup(ctx, { engine, ...opts });
-        const only = failures.length === 1 && results.length === 0 ? failures[0] : undefined;
-        if (only) throw only.error; // one database tried: its own error, as it is
-        const failed = failures.map((f) => ({ database: f.database, error: errorJson(f.error) }));
-        out.json({
-          ok: failures.length === 0,
-          command: 'backup',
-          ...(failures.length ? { error: failed[0]?.error } : {}),
-          results,
-          failures: failed,
-        });
-        for (const r of results) {
-          out.text(
-            `${out.c.green('✔')} ${r.engine} ${r.database} → ${r.key}\n` +
-              `  ${formatBytes(r.bytes)} stored (${formatBytes(r.rawBytes)} dumped) in ${formatDuration(r.durationMs)}, sha256 ${r.sha256}`,
-          );
-        }
-        for (const f of failed)
-          out.text(`${out.c.red('✘')} ${engine} ${f.database}: FAILED, nothing stored for it: ${f.error.message}`);
-        if (failures.length) {
-          const first = failures[0] as { database: string; error: unknown };
-          throw new SomeFailedError(
-            `${failures.length} of ${failures.length + results.length} ${engine} backup(s) failed (${failures.map((f) => f.database).join(', ')}); ${results.length} stored complete.\nFirst failure (${first.database}): ${messageOf(first.error)}`,
-            failures,
-            { hint: first.error instanceof IgbackupError ? first.error.hint : undefined },
-          );
-        }
-      },
+    .action((engine: string, opts: BackupFlags, cmd: Command) => backupAction(deps, engine, opts, cmd));
+}
+
+interface BackupFlags {
+  env: string;
+  database?: string;
+  compression?: 'zstd' | 'gzip' | 'none';
+  globals?: boolean;
+  mode?: 'rdb-stream' | 'bgsave';
+  forceUnlock?: boolean;
+}
+
+/** Runs the backups, prints each stored one and each failure; several databases with failures throw SomeFailedError. */
+async function backupAction(deps: CliDeps, engine: string, opts: BackupFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const out = deps.output(g);
+  const ctx = await buildContext(deps, g, out);
+  refuseFlagsNotFor(cmd, engine, 'backup');
+  const { results, failures } = await runBackup(ctx, { engine, ...opts });
+  const only = failures.length === 1 && results.length === 0 ? failures[0] : undefined;
+  if (only) throw only.error; // one database tried: its own error, as it is
+  const failed = failures.map((f) => ({ database: f.database, error: errorJson(f.error) }));
+  out.json({
+    ok: failures.length === 0,
+    command: 'backup',
+    ...(failures.length ? { error: failed[0]?.error } : {}),
+    results,
+    failures: failed,
+  });
+  for (const r of results) {
+    out.text(
+      `${out.c.green('✔')} ${r.engine} ${r.database} → ${r.key}\n` +
+        `  ${formatBytes(r.bytes)} stored (${formatBytes(r.rawBytes)} dumped) in ${formatDuration(r.durationMs)}, sha256 ${r.sha256}`,
     );
+  }
+  for (const f of failed)
+    out.text(`${out.c.red('✘')} ${engine} ${f.database}: FAILED, nothing stored for it: ${f.error.message}`);
+  if (failures.length) {
+    const first = failures[0] as { database: string; error: unknown };
+    throw new SomeFailedError(
+      `${failures.length} of ${failures.length + results.length} ${engine} backup(s) failed (${failures.map((f) => f.database).join(', ')}); ${results.length} stored complete.\nFirst failure (${first.database}): ${messageOf(first.error)}`,
+      failures,
+      { hint: first.error instanceof IgbackupError ? first.error.hint : undefined },
+    );
+  }
 }

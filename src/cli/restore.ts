@@ -78,50 +78,51 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
       const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
       refuseFlagsNotFor(cmd, engine, 'restore');
-      if (engine === 'neo4j') {
-        const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), {
-          from: flags.from,
-          latest: flags.latest,
-          database: flags.database,
-          tmpDir: flags.tmpDir,
-          yes: Boolean(flags.yes),
-          forceUnlock: Boolean(flags.forceUnlock),
-          ask,
-          archive: archiveOptions(flags),
-        });
-        out.json({ ok: true, command: 'restore', result: r });
-        out.text(
-          `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
-            `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`,
-        );
-        return;
-      }
-      if (engine === 'redis') {
-        const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), {
-          from: flags.from,
-          latest: flags.latest,
-          tmpDir: flags.tmpDir,
-          yes: Boolean(flags.yes),
-          forceUnlock: Boolean(flags.forceUnlock),
-          ask,
-          archive: archiveOptions(flags),
-        });
-        out.json({ ok: true, command: 'restore', result: r });
-        out.text(
-          `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
-        );
-        return;
-      }
+      if (engine === 'neo4j') return restoreNeo4jAction(ctx, flags, ask, out);
+      if (engine === 'redis') return restoreRedisAction(ctx, flags, ask, out);
       await restorePostgresAction(ctx, flags, ask, out);
     });
 }
 
-async function restorePostgresAction(
-  ctx: AppContext,
-  flags: RestoreFlags,
-  ask: ((q: string) => Promise<boolean>) | undefined,
-  out: Output,
-): Promise<void> {
+type Ask = ((q: string) => Promise<boolean>) | undefined;
+
+/** `restore neo4j`: the offline restore, then what Neo4j was left as. */
+async function restoreNeo4jAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
+  const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), {
+    from: flags.from,
+    latest: flags.latest,
+    database: flags.database,
+    tmpDir: flags.tmpDir,
+    yes: Boolean(flags.yes),
+    forceUnlock: Boolean(flags.forceUnlock),
+    ask,
+    archive: archiveOptions(flags),
+  });
+  out.json({ ok: true, command: 'restore', result: r });
+  out.text(
+    `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
+      `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`,
+  );
+}
+
+/** `restore redis`: the RDB swap, then the keys Redis has against the backup's. */
+async function restoreRedisAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
+  const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), {
+    from: flags.from,
+    latest: flags.latest,
+    tmpDir: flags.tmpDir,
+    yes: Boolean(flags.yes),
+    forceUnlock: Boolean(flags.forceUnlock),
+    ask,
+    archive: archiveOptions(flags),
+  });
+  out.json({ ok: true, command: 'restore', result: r });
+  out.text(
+    `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
+  );
+}
+
+async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
   if (flags.overwriteRoles && !flags.withGlobals)
     throw new ConfigError('--overwrite-roles applies only with --with-globals', [], {
       hint: 'add --with-globals, or drop --overwrite-roles',

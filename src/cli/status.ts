@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { statusRegistry } from '../app/metrics.js';
-import { status } from '../app/status.js';
+import { status, type StatusResult } from '../app/status.js';
 import { DriftError } from '../domain/errors.js';
 import { formatAge, formatBytes, formatDuration, table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
@@ -32,40 +32,7 @@ export function registerStatus(program: Command, deps: CliDeps): void {
       const s = await status(ctx, { env: flags.env, at: flags.at });
       if (format === 'prometheus') out.opts.stdout.write(await statusRegistry(s).metrics());
       out.json({ command: 'status', ...s });
-      if (format === 'table') {
-        const now = new Date(s.at);
-        const rows = [
-          [
-            'ENGINE',
-            'DATABASE',
-            'LAST BACKUP',
-            'SIZE',
-            'TOOK',
-            'RPO',
-            'TARGET',
-            'LAST DRILL',
-            'RTO',
-            'TARGET',
-            'STATE',
-          ],
-        ];
-        for (const r of s.rows) {
-          rows.push([
-            r.engine,
-            r.database,
-            r.lastSuccess ? formatAge(r.lastSuccess, now) : 'never',
-            r.lastBytes !== undefined ? formatBytes(r.lastBytes) : '-',
-            r.lastDurationMs !== undefined ? formatDuration(r.lastDurationMs) : '-',
-            r.rpoSeconds !== undefined ? formatDuration(r.rpoSeconds * 1000) : '-',
-            r.rpoTargetSeconds !== undefined ? formatDuration(r.rpoTargetSeconds * 1000) : '-',
-            r.lastDrill ? `${formatAge(r.lastDrill.at, now)} ${r.lastDrill.ok ? 'passed' : 'FAILED'}` : 'never',
-            r.lastDrill ? formatDuration(r.lastDrill.rtoSeconds * 1000) : '-',
-            r.rtoTargetSeconds !== undefined ? formatDuration(r.rtoTargetSeconds * 1000) : '-',
-            r.breached ? 'BREACHED' : 'ok',
-          ]);
-        }
-        out.text(`env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}`);
-      }
+      if (format === 'table') out.text(statusTable(s));
       if (!s.ok) {
         throw new DriftError(
           `recovery target breached: ${s.rows
@@ -75,4 +42,28 @@ export function registerStatus(program: Command, deps: CliDeps): void {
         );
       }
     });
+}
+
+/** The text table: per database its last backup, size, duration, RPO, last drill, RTO, targets and state. */
+function statusTable(s: StatusResult): string {
+  const now = new Date(s.at);
+  const rows = [
+    ['ENGINE', 'DATABASE', 'LAST BACKUP', 'SIZE', 'TOOK', 'RPO', 'TARGET', 'LAST DRILL', 'RTO', 'TARGET', 'STATE'],
+  ];
+  for (const r of s.rows) {
+    rows.push([
+      r.engine,
+      r.database,
+      r.lastSuccess ? formatAge(r.lastSuccess, now) : 'never',
+      r.lastBytes !== undefined ? formatBytes(r.lastBytes) : '-',
+      r.lastDurationMs !== undefined ? formatDuration(r.lastDurationMs) : '-',
+      r.rpoSeconds !== undefined ? formatDuration(r.rpoSeconds * 1000) : '-',
+      r.rpoTargetSeconds !== undefined ? formatDuration(r.rpoTargetSeconds * 1000) : '-',
+      r.lastDrill ? `${formatAge(r.lastDrill.at, now)} ${r.lastDrill.ok ? 'passed' : 'FAILED'}` : 'never',
+      r.lastDrill ? formatDuration(r.lastDrill.rtoSeconds * 1000) : '-',
+      r.rtoTargetSeconds !== undefined ? formatDuration(r.rtoTargetSeconds * 1000) : '-',
+      r.breached ? 'BREACHED' : 'ok',
+    ]);
+  }
+  return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}`;
 }

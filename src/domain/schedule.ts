@@ -106,20 +106,7 @@ function labels(env: string, engine?: string): Record<string, string> {
 
 /** The CronJob of one engine; `files` are the files its backup reads, mounted from the Secret. */
 export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[] = []): Record<string, unknown> {
-  const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, 'backup', job.engine, '--env', s.env];
   const podLabels = labels(s.env, job.engine);
-  const fileVolume = files.length
-    ? [
-        {
-          name: 'secret-files',
-          secret: {
-            secretName: s.secretName,
-            defaultMode: 0o400,
-            items: files.map((f) => ({ key: f.key, path: f.key })),
-          },
-        },
-      ]
-    : [];
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -141,35 +128,53 @@ export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount
           activeDeadlineSeconds: s.activeDeadlineSeconds,
           template: {
             metadata: { labels: { ...podLabels } },
-            spec: {
-              serviceAccountName: s.serviceAccount,
-              restartPolicy: 'Never',
-              securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 },
-              containers: [
-                {
-                  name: 'igbackup',
-                  image: s.image,
-                  args,
-                  envFrom: [{ secretRef: { name: s.secretName } }],
-                  env: [{ name: 'CI', value: 'true' }],
-                  resources: s.resources,
-                  securityContext: {
-                    allowPrivilegeEscalation: false,
-                    readOnlyRootFilesystem: true,
-                    capabilities: { drop: ['ALL'] },
-                  },
-                  volumeMounts: [
-                    { name: 'config', mountPath: POD_CONFIG_DIR, readOnly: true },
-                    ...files.map((f) => ({ name: 'secret-files', mountPath: f.path, subPath: f.key, readOnly: true })),
-                  ],
-                },
-              ],
-              volumes: [{ name: 'config', configMap: { name: s.configMap } }, ...fileVolume],
-            },
+            spec: backupPodSpec(job, s, files),
           },
         },
       },
     },
+  };
+}
+
+/** The backup pod: non-root, read-only root filesystem, the config from the ConfigMap, the secret files mounted. */
+function backupPodSpec(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[]): Record<string, unknown> {
+  const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, 'backup', job.engine, '--env', s.env];
+  const fileVolume = files.length
+    ? [
+        {
+          name: 'secret-files',
+          secret: {
+            secretName: s.secretName,
+            defaultMode: 0o400,
+            items: files.map((f) => ({ key: f.key, path: f.key })),
+          },
+        },
+      ]
+    : [];
+  return {
+    serviceAccountName: s.serviceAccount,
+    restartPolicy: 'Never',
+    securityContext: { runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000 },
+    containers: [
+      {
+        name: 'igbackup',
+        image: s.image,
+        args,
+        envFrom: [{ secretRef: { name: s.secretName } }],
+        env: [{ name: 'CI', value: 'true' }],
+        resources: s.resources,
+        securityContext: {
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          capabilities: { drop: ['ALL'] },
+        },
+        volumeMounts: [
+          { name: 'config', mountPath: POD_CONFIG_DIR, readOnly: true },
+          ...files.map((f) => ({ name: 'secret-files', mountPath: f.path, subPath: f.key, readOnly: true })),
+        ],
+      },
+    ],
+    volumes: [{ name: 'config', configMap: { name: s.configMap } }, ...fileVolume],
   };
 }
 

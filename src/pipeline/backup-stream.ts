@@ -70,16 +70,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
       throw new ProcessFailedError(producer.name, r, input.producerHint ? { hint: input.producerHint } : {});
   });
   const rt = input.proof && input.proof !== 'identity' ? roundTrip(input.proof.roundTrip) : undefined;
-  const verdict = async (stored: Digest): Promise<void> => {
-    await producerOk;
-    await compression.done;
-    await input.checkRaw?.(raw.digest());
-    const problem = outputProblem(input, raw, stored, rt && (await rt.result));
-    if (problem)
-      throw new IntegrityError(`${producer.name}'s output for ${input.key} is not a complete backup: ${problem}`, {
-        hint: 'nothing was stored; check the producer and the compressor on this machine (see the message)',
-      });
-  };
+  const verdict = verdictOf(input, raw, rt, producerOk);
   const gate = new HashGate(verdict, (storedBytes) => input.onProgress?.({ rawBytes, storedBytes }));
 
   const fail = (err: unknown): void => {
@@ -100,33 +91,69 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
     ? pipeline(producer.stdout, raw, compression.stream, rt.tee, gate)
     : pipeline(producer.stdout, raw, compression.stream, gate);
   const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
+  const endGrace = routeFailures({ producerOk, compressed: compression.done, flow, put }, fail);
+
+  const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
+  idle.stop();
+  endGrace();
+  input.signal?.removeEventListener('abort', onOuterAbort);
+  const failure = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
+  return { raw: raw.digest(), stored: gate.digest(), put: await outcome(input, settled[0], failure, gate.digest()) };
+}
+
+/**
+ * The gate's verdict before the upload may complete: the producer and the compressor exited 0, checkRaw passed, and
+ * the stored bytes are proven to be what the producer wrote (round trip or identity, format magic).
+ */
+function verdictOf(
+  input: StreamToStoreInput,
+  raw: HashCounter,
+  rt: ReturnType<typeof roundTrip> | undefined,
+  producerOk: Promise<void>,
+): (stored: Digest) => Promise<void> {
+  return async (stored) => {
+    await producerOk;
+    await input.compression.done;
+    await input.checkRaw?.(raw.digest());
+    const problem = outputProblem(input, raw, stored, rt && (await rt.result));
+    if (problem)
+      throw new IntegrityError(
+        `${input.producer.name}'s output for ${input.key} is not a complete backup: ${problem}`,
+        {
+          hint: 'nothing was stored; check the producer and the compressor on this machine (see the message)',
+        },
+      );
+  };
+}
+
+/**
+ * Sends each part's failure to fail(), so that the first real cause wins; returns what ends the grace timers once
+ * everything settled (no timer outlives the run).
+ */
+function routeFailures(
+  parts: { producerOk: Promise<void>; compressed: Promise<void>; flow: Promise<void>; put: Promise<PutResult> },
+  fail: (err: unknown) => void,
+): () => void {
+  const { producerOk, compressed, flow, put } = parts;
   // A broken pipe is a consequence: a stage that dies shows up first as EPIPE in the flow, or as a process killed by
   // SIGPIPE because its reader went away. Such errors wait briefly for the real cause (an exit status, the store's
   // own failure) before they may count as the first.
-  const finished = new AbortController(); // ends the grace timers once everything settled: no timer outlives the run
+  const finished = new AbortController();
   const grace = (): Promise<void> =>
     sleep(STAGE_EXIT_GRACE_MS, undefined, { signal: finished.signal }).catch(() => undefined);
-  const others = (): Promise<unknown> =>
-    Promise.race([Promise.allSettled([producerOk, compression.done, put]), grace()]);
+  const others = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compressed, put]), grace()]);
   const failSoon = async (err: unknown): Promise<void> => {
     if (err instanceof ProcessFailedError && err.signal === 'SIGPIPE') await others();
     fail(err);
   };
   producerOk.catch(failSoon);
-  compression.done.catch(failSoon);
+  compressed.catch(failSoon);
   flow.catch((err: unknown) => others().then(() => fail(err)));
   // A store failure can be a consequence too (a stage that died ends the body mid-request: EPIPE, or the body's own
   // error): it waits as briefly for the stages' exit statuses, which name the real cause when there is one.
-  const stagesSettled = (): Promise<unknown> =>
-    Promise.race([Promise.allSettled([producerOk, compression.done]), grace()]);
+  const stagesSettled = (): Promise<unknown> => Promise.race([Promise.allSettled([producerOk, compressed]), grace()]);
   put.catch((err: unknown) => stagesSettled().then(() => fail(err)));
-
-  const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
-  idle.stop();
-  finished.abort();
-  input.signal?.removeEventListener('abort', onOuterAbort);
-  const failure = primary ?? settled.find((r) => r.status === 'rejected')?.reason;
-  return { raw: raw.digest(), stored: gate.digest(), put: await outcome(input, settled[0], failure, gate.digest()) };
+  return () => finished.abort();
 }
 
 /** The round trip, the identity or the format magic disagreeing with what the producer wrote (pure). */

@@ -1,13 +1,12 @@
 // ObjectStore on S3 (and S3-compatible servers): streamed multipart uploads with SSE-KMS, verified by HeadObject;
-// bounded waits (connect and idle timeouts); failed or cancelled writes leave nothing of theirs (s3-write.ts).
+// bounded waits (connect and idle timeouts); failed or cancelled writes leave nothing of theirs (s3-write.ts); paged
+// listings in s3-list.ts.
 
 import {
   S3Client,
   HeadObjectCommand,
   GetObjectCommand,
-  ListObjectsV2Command,
   DeleteObjectCommand,
-  ListObjectVersionsCommand,
   RestoreObjectCommand,
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
@@ -20,6 +19,7 @@ import type { S3StorageConfig } from '../config/schema.js';
 import { ByteCounter } from './counting.js';
 import { translateS3Error } from './s3-errors.js';
 import { kmsKeyMatches, parseRestoreHeader, s3ClientConfig } from './s3-config.js';
+import { objectPages, versionPages } from './s3-list.js';
 import { sweepWrite, writeClient, WRITE_ID_META, type WriteState } from './s3-write.js';
 import { reasonOf } from '../domain/notes.js';
 
@@ -200,28 +200,8 @@ export class S3Store implements ObjectStore {
 
   async list(prefix: string): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
-    let token: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-      } catch (err) {
-        throw this.fail(err, 'list', prefix);
-      }
-      for (const o of page.Contents ?? []) {
-        if (!o.Key) continue;
-        out.push({
-          key: o.Key,
-          bytes: o.Size ?? 0,
-          lastModified: o.LastModified ?? new Date(0),
-          storageClass: o.StorageClass ?? 'STANDARD',
-          etag: o.ETag,
-        });
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    for await (const page of objectPages(this.client, this.cfg.bucket, prefix, (err) => this.fail(err, 'list', prefix)))
+      out.push(...page);
     return out;
   }
 
@@ -247,30 +227,13 @@ export class S3Store implements ObjectStore {
 
   async purge(key: string): Promise<number> {
     let removed = 0;
-    let keyMarker: string | undefined;
-    let versionMarker: string | undefined;
-    do {
-      let page;
-      try {
-        page = await this.client.send(
-          new ListObjectVersionsCommand({
-            Bucket: this.cfg.bucket,
-            Prefix: key,
-            KeyMarker: keyMarker,
-            VersionIdMarker: versionMarker,
-          }),
-        );
-      } catch (err) {
-        throw this.fail(err, 'list versions of', key);
-      }
-      const all = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].filter((v) => v.Key === key);
-      for (const v of all) {
-        await this.delete(key, v.VersionId ?? undefined);
+    const fail = (err: unknown): Error => this.fail(err, 'list versions of', key);
+    for await (const versionIds of versionPages(this.client, this.cfg.bucket, key, fail)) {
+      for (const versionId of versionIds) {
+        await this.delete(key, versionId);
         removed++;
       }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      versionMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
-    } while (keyMarker);
+    }
     return removed;
   }
 

@@ -388,7 +388,8 @@ describe('fault matrix', () => {
       const [file, name] = row.proof;
       const text = await readFile(join(ROOT, 'test', file), 'utf8');
       assert.ok(
-        text.includes(`it('${name}`) || text.includes(`it(\`${name}`) || text.includes(`'${name}`),
+        // Prettier writes a title with an apostrophe in double quotes.
+        [`'${name}`, `"${name}`, `\`${name}`].some((opening) => text.includes(opening)),
         `${file} has no test "${name}"`,
       );
       assert.ok(

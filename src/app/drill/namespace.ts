@@ -2,8 +2,10 @@
 // the env as seen from inside it.
 
 import { resolve } from 'node:path';
-import { Kubectl } from '../../transports/kubectl.js';
+import { Kubectl, kubectlBase, type KubectlTarget } from '../../transports/kubectl.js';
+import { shJoin } from '../../transports/wrapper.js';
 import type { AppContext, EnvHandle } from '../context.js';
+import { withCleanups, type Undo } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
 import { errorText, type DrillOptions, type DrillReport } from './report.js';
 
@@ -11,7 +13,7 @@ export type KubeDrill = NonNullable<EnvHandle['env']['drill']['kubernetes']>;
 
 /**
  * A fresh namespace igbackup-drill-<ts>-<random>-<engine> with the workload from `manifest`, its pod Ready, then body; the
- * namespace is deleted afterwards, also when anything failed, unless --keep.
+ * namespace is deleted afterwards (a cleanup of withCleanups), also when anything failed, unless --keep.
  */
 export async function inDrillNamespace(
   ctx: AppContext,
@@ -22,30 +24,29 @@ export async function inDrillNamespace(
   failed: (ns: string, error: string) => DrillReport,
 ): Promise<DrillReport> {
   const ns = `igbackup-drill-${scratchStamp(ctx.now())}-${w.engine}`;
-  const kubectl = new Kubectl(
-    { kubectl: k.kubectl, context: k.context, kubeconfig: kubeconfigPath(ctx, k) },
-    ctx.runner,
-  );
-  let created = false;
-  try {
-    ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
-    await kubectl.createNamespace(ns);
-    created = true;
-    await kubectl.apply(ns, resolve(ctx.configDir, w.manifest));
-    await kubectl.waitReady(ns, w.pod, k.readyTimeoutSec);
-    return await body(ns);
-  } catch (err) {
-    return failed(ns, errorText(err));
-  } finally {
-    if (created && !opts.keep) {
-      ctx.reporter.step(`drill: deleting namespace ${ns}`);
-      await kubectl
-        .deleteNamespace(ns)
-        .catch((e: unknown) =>
-          ctx.reporter.warn(`could not delete namespace ${ns}: ${(e as Error).message} (delete it by hand)`),
-        );
+  const target: KubectlTarget = { kubectl: k.kubectl, context: k.context, kubeconfig: kubeconfigPath(ctx, k) };
+  const kubectl = new Kubectl(target, ctx.runner);
+  return withCleanups('drill', ctx, async (defer) => {
+    try {
+      ctx.reporter.step(`drill: creating namespace ${ns} and the workload from ${w.manifest}`);
+      await kubectl.createNamespace(ns);
+      if (!opts.keep) defer(deleteNamespace(kubectl, target, ns));
+      await kubectl.apply(ns, resolve(ctx.configDir, w.manifest));
+      await kubectl.waitReady(ns, w.pod, k.readyTimeoutSec);
+      return await body(ns);
+    } catch (err) {
+      return failed(ns, errorText(err));
     }
-  }
+  });
+}
+
+/** The cleanup that deletes the drill namespace and everything in it (kubectl returns without waiting). */
+function deleteNamespace(kubectl: Kubectl, target: KubectlTarget, ns: string): Undo {
+  return {
+    name: `deleting namespace ${ns}`,
+    run: async () => void (await kubectl.deleteNamespace(ns)),
+    manual: [shJoin([...kubectlBase(target), 'delete', 'namespace', ns])],
+  };
 }
 
 /** The env's handle as seen from a drill namespace: `section` replaces the engine's section (its transport, connection); same store. */

@@ -89,6 +89,14 @@ async function cypherChecks(
   }
 }
 
+/** What a drill in a namespace needs to know: the Kubernetes drill settings, its Neo4j part, the pod, the secret. */
+interface Neo4jNamespaceDrill {
+  k: KubeDrill;
+  kn: NonNullable<KubeDrill['neo4j']>;
+  pod: string;
+  password: string | undefined;
+}
+
 /**
  * Neo4j in Kubernetes: a fresh namespace with the Neo4j workload; the production offline restore goes into it
  * (scaled to 0, helper pod on the PVC loads and runs the consistency check, scaled back, rollout), then the Cypher
@@ -102,78 +110,92 @@ async function drillNeo4jInNamespace(
 ): Promise<DrillReport> {
   const k = h.env.drill.kubernetes as KubeDrill;
   const kn = k.neo4j as NonNullable<KubeDrill['neo4j']>;
-  const pod = kn.pod ?? `${kn.statefulSet}-0`;
-  const cfg = h.env.neo4j;
-  const started = ctx.now();
+  const d: Neo4jNamespaceDrill = { k, kn, pod: kn.pod ?? `${kn.statefulSet}-0`, password: undefined };
   const t0 = performance.now();
-  const database = entry.manifest.target.database;
   const base = {
     env: h.name,
     engine: 'neo4j',
-    database,
+    database: entry.manifest.target.database,
     key: entry.key,
-    startedAt: started.toISOString(),
+    startedAt: ctx.now().toISOString(),
     kept: opts.keep,
   };
-  let password: string | undefined;
   if (kn.password) {
-    password = await resolveSecret(kn.password, ctx.environ, `envs.${h.name}.drill.kubernetes.neo4j.password`);
-    ctx.secrets.add(password);
+    d.password = await resolveSecret(kn.password, ctx.environ, `envs.${h.name}.drill.kubernetes.neo4j.password`);
+    ctx.secrets.add(d.password);
   }
   return inDrillNamespace(
     ctx,
     k,
-    { engine: 'neo4j', manifest: kn.manifest, pod },
+    { engine: 'neo4j', manifest: kn.manifest, pod: d.pod },
     opts,
     async (ns) => {
-      const section: Neo4jConfig = neo4jSchema.parse({
-        ...(cfg ?? {}),
-        edition: 'community', // offline into the throwaway workload, whatever the source's edition
-        transport: kubeTransport(ctx, k, ns, pod, kn.container),
-        kubernetes: {
-          statefulSet: kn.statefulSet,
-          pvc: kn.pvc,
-          image: kn.image,
-          mountPath: kn.mountPath,
-          helperTimeoutSec: k.readyTimeoutSec,
-          rolloutTimeoutSec: k.readyTimeoutSec,
-        },
-      });
-      const inNs = inNamespace(h, { neo4j: section });
-      const checks: DrillCheck[] = [];
-      let error: string | undefined;
-      const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
-      try {
-        ctx.reporter.step(`drill: restoring ${entry.key} into Neo4j ${kn.statefulSet} of namespace ${ns}`);
-        const r = await restoreNeo4j(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
-        checks.push({
-          name: 'neo4j-admin database check',
-          ok: r.checked,
-          detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run',
-        });
-        const env = { NEO4J_USERNAME: kn.username, ...(password ? { NEO4J_PASSWORD: password } : {}) };
-        const query = (cypher: string): Promise<Captured> =>
-          capture(
-            transport,
-            { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env },
-            neo4j.cypherInput(cypher),
-          );
-        if (cypherFor(h, database).length) {
-          await waitForCypher(`Neo4j in ${pod}`, k.readyTimeoutSec, query);
-          await cypherChecks(h, database, query, checks);
-        }
-      } catch (err) {
-        error = errorText(err);
-      } finally {
-        await transport.close();
-      }
-      return finish(
-        ctx,
-        h,
-        { ...base, target: `${pod} (StatefulSet ${kn.statefulSet}) in namespace ${ns}`, checks, error },
-        t0,
-      );
+      const { checks, error } = await restoreAndCheckInNamespace(ctx, h, entry, d, ns);
+      const target = `${d.pod} (StatefulSet ${kn.statefulSet}) in namespace ${ns}`;
+      return finish(ctx, h, { ...base, target, checks, error }, t0);
     },
     (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
   );
+}
+
+/** The env's Neo4j section as seen from the drill namespace: community edition, offline into its StatefulSet. */
+function neo4jSectionIn(ctx: AppContext, h: EnvHandle, d: Neo4jNamespaceDrill, ns: string): Neo4jConfig {
+  const { k, kn } = d;
+  return neo4jSchema.parse({
+    ...(h.env.neo4j ?? {}),
+    edition: 'community', // offline into the throwaway workload, whatever the source's edition
+    transport: kubeTransport(ctx, k, ns, d.pod, kn.container),
+    kubernetes: {
+      statefulSet: kn.statefulSet,
+      pvc: kn.pvc,
+      image: kn.image,
+      mountPath: kn.mountPath,
+      helperTimeoutSec: k.readyTimeoutSec,
+      rolloutTimeoutSec: k.readyTimeoutSec,
+    },
+  });
+}
+
+/** The production restore into the namespace's Neo4j, then the Cypher checks in its pod; the checks and any error. */
+async function restoreAndCheckInNamespace(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  d: Neo4jNamespaceDrill,
+  ns: string,
+): Promise<{ checks: DrillCheck[]; error: string | undefined }> {
+  const { k, kn } = d;
+  const database = entry.manifest.target.database;
+  const section = neo4jSectionIn(ctx, h, d, ns);
+  const checks: DrillCheck[] = [];
+  const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
+  try {
+    ctx.reporter.step(`drill: restoring ${entry.key} into Neo4j ${kn.statefulSet} of namespace ${ns}`);
+    const r = await restoreNeo4j(ctx, inNamespace(h, { neo4j: section }), {
+      from: entry.key,
+      yes: true,
+      lockHeld: true,
+    });
+    checks.push({
+      name: 'neo4j-admin database check',
+      ok: r.checked,
+      detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run',
+    });
+    const env = { NEO4J_USERNAME: kn.username, ...(d.password ? { NEO4J_PASSWORD: d.password } : {}) };
+    const query = (cypher: string): Promise<Captured> =>
+      capture(
+        transport,
+        { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env },
+        neo4j.cypherInput(cypher),
+      );
+    if (cypherFor(h, database).length) {
+      await waitForCypher(`Neo4j in ${d.pod}`, k.readyTimeoutSec, query);
+      await cypherChecks(h, database, query, checks);
+    }
+    return { checks, error: undefined };
+  } catch (err) {
+    return { checks, error: errorText(err) };
+  } finally {
+    await transport.close();
+  }
 }

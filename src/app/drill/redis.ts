@@ -39,6 +39,10 @@ async function redisChecks(
   }
 }
 
+/**
+ * Redis: in Kubernetes, a fresh namespace with the Redis workload, the restore (AOF-aware, always brought back) into
+ * its pod through kubectl exec, then the smoke tests there; otherwise the RDB loaded into a scratch redis-server here.
+ */
 export async function drillRedis(
   ctx: AppContext,
   h: EnvHandle,
@@ -47,27 +51,15 @@ export async function drillRedis(
 ): Promise<DrillReport> {
   const k = h.env.drill.kubernetes;
   if (!k?.redis) return drillRedisScratch(ctx, h, entry, opts);
-  // Kubernetes: a fresh namespace with the Redis workload; the restore (AOF-aware, always brought back) goes into
-  // its pod through kubectl exec, then the smoke tests run there.
   const kr = k.redis;
   const cfg = redisSection(ctx, h);
-  const restore = kr.restore ?? cfg.restore;
-  if (!restore) {
-    throw new ConfigError(
-      `envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`,
-      [],
-      {
-        hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
-      },
-    );
-  }
+  const restore = drillRestoreSettings(h, kr.restore ?? cfg.restore);
   const started = ctx.now();
   const t0 = performance.now();
-  const database = entry.manifest.target.database;
   const base = {
     env: h.name,
     engine: 'redis',
-    database,
+    database: entry.manifest.target.database,
     key: entry.key,
     startedAt: started.toISOString(),
     kept: opts.keep,
@@ -88,24 +80,53 @@ export async function drillRedis(
         tls: undefined,
         restore,
       };
-      const inNs = inNamespace(h, { redis: section });
-      const checks: DrillCheck[] = [];
-      let error: string | undefined;
-      const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
-      try {
-        ctx.reporter.step(`drill: restoring ${entry.key} into Redis in pod ${kr.pod} of namespace ${ns}`);
-        const r = await restoreRedis(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
-        checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
-        await redisChecks(h, transport, await redisConnection(ctx, inNs, section), checks);
-      } catch (err) {
-        error = errorText(err);
-      } finally {
-        await transport.close();
-      }
+      const { checks, error } = await restoreAndCheckInNamespace(
+        ctx,
+        h,
+        entry.key,
+        section,
+        `pod ${kr.pod} of namespace ${ns}`,
+      );
       return finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0);
     },
     (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
   );
+}
+
+/** How Redis is restored in the drill pod (the drill's own setting, else the env's); a ConfigError when neither is set. */
+function drillRestoreSettings<T>(h: EnvHandle, restore: T | undefined): T {
+  if (restore) return restore;
+  throw new ConfigError(
+    `envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`,
+    [],
+    {
+      hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
+    },
+  );
+}
+
+/** The production restore into the Redis that `section` points at (in the namespace), then the smoke tests there. */
+async function restoreAndCheckInNamespace(
+  ctx: AppContext,
+  h: EnvHandle,
+  key: string,
+  section: RedisConfig,
+  where: string,
+): Promise<{ checks: DrillCheck[]; error: string | undefined }> {
+  const inNs = inNamespace(h, { redis: section });
+  const checks: DrillCheck[] = [];
+  const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
+  try {
+    ctx.reporter.step(`drill: restoring ${key} into Redis in ${where}`);
+    const r = await restoreRedis(ctx, inNs, { from: key, yes: true, lockHeld: true });
+    checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
+    await redisChecks(h, transport, await redisConnection(ctx, inNs, section), checks);
+    return { checks, error: undefined };
+  } catch (err) {
+    return { checks, error: errorText(err) };
+  } finally {
+    await transport.close();
+  }
 }
 
 /** Redis on a VM or locally: the RDB loaded into a scratch redis-server on this machine. */
@@ -126,27 +147,7 @@ async function drillRedisScratch(
   try {
     await downloadMainArtifact(ctx, h.store, entry.manifest, join(ws.dir, 'dump.rdb'));
     ctx.reporter.step(`drill: loading ${entry.key} into a scratch redis-server on 127.0.0.1:${port}`);
-    scratch = ctx.runner.start({
-      argv: [
-        'redis-server',
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        ws.dir,
-        '--dbfilename',
-        'dump.rdb',
-        '--appendonly',
-        'no',
-        '--save',
-        '',
-        '--protected-mode',
-        'no',
-      ],
-      stdin: 'ignore',
-    });
-    scratch.stdout.resume();
+    scratch = startScratchRedis(ctx, ws.dir, port);
     await waitUntil('scratch redis-server', 120_000, () => redisReady(ctx.runner, conn));
     const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
     checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
@@ -177,4 +178,30 @@ async function drillRedisScratch(
     },
     t0,
   );
+}
+
+/** Starts a scratch redis-server on 127.0.0.1:port that loads dir/dump.rdb and never writes (no AOF, no save). */
+function startScratchRedis(ctx: AppContext, dir: string, port: number): ReturnType<AppContext['runner']['start']> {
+  const scratch = ctx.runner.start({
+    argv: [
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--dbfilename',
+      'dump.rdb',
+      '--appendonly',
+      'no',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+    ],
+    stdin: 'ignore',
+  });
+  scratch.stdout.resume();
+  return scratch;
 }

@@ -1,9 +1,10 @@
 // The step runner: steps in order; on failure or cancel the completed ones undone in reverse; a typed error that keeps
-// the cause and its exit code; a failed undo of a service named as that service being DOWN (exit 69).
+// the cause and its exit code; a failed undo of a service named as that service being DOWN (exit 69). withCleanups:
+// cleanups in reverse whatever happened, a failed one warned as FAILED, never thrown.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runPlan, type Step } from '../../../src/app/plan.js';
+import { runPlan, withCleanups, type Step, type Undo } from '../../../src/app/plan.js';
 import { silentReporter } from '../../../src/app/reporter.js';
 import { CancelledError, IntegrityError, RecoveryError, ServiceDownError } from '../../../src/domain/errors.js';
 import { exitCodeFor } from '../../../src/exit-codes.js';
@@ -94,5 +95,64 @@ describe('runPlan', () => {
     assert.ok(err instanceof RecoveryError);
     assert.ok(err.cause instanceof CancelledError);
     assert.equal(exitCodeFor(err), 130);
+  });
+});
+
+describe('withCleanups', () => {
+  function cleanups() {
+    const log: string[] = [];
+    const warnings: string[] = [];
+    const reporter = {
+      ...silentReporter,
+      step: (m: string) => log.push(`step ${m}`),
+      warn: (m: string) => warnings.push(m),
+    };
+    const cleanup = (name: string, fails = false): Undo => ({
+      name,
+      run: async () => {
+        log.push(`run ${name}`);
+        if (fails) throw new Error(`cannot ${name}\nsecond line`);
+      },
+      manual: [`fix ${name}`],
+    });
+    return { log, warnings, reporter, cleanup };
+  }
+
+  it('runs the registered cleanups in reverse after a successful work, returns its result, warns nothing', async () => {
+    const { log, warnings, reporter, cleanup } = cleanups();
+    const result = await withCleanups('drill', { reporter }, async (defer) => {
+      defer(cleanup('a'));
+      defer(cleanup('b'));
+      log.push('work');
+      return 42;
+    });
+    assert.equal(result, 42);
+    assert.deepEqual(log, ['work', 'step drill: b', 'run b', 'step drill: a', 'run a']);
+    assert.deepEqual(warnings, []);
+  });
+
+  it("after a failed work runs only the cleanups registered so far, then throws the work's own error", async () => {
+    const { log, reporter, cleanup } = cleanups();
+    const err = await withCleanups('drill', { reporter }, async (defer) => {
+      defer(cleanup('a'));
+      throw new Error('apply failed');
+    }).then(
+      () => assert.fail('no error'),
+      (e: unknown) => e,
+    );
+    assert.equal((err as Error).message, 'apply failed');
+    assert.deepEqual(log, ['step drill: a', 'run a']);
+  });
+
+  it('a failed cleanup does not stop the others nor hide the result: one warning lists each as ok or FAILED', async () => {
+    const { log, warnings, reporter, cleanup } = cleanups();
+    const result = await withCleanups('drill', { reporter }, async (defer) => {
+      defer(cleanup('a'));
+      defer(cleanup('b', true));
+      return 'report';
+    });
+    assert.equal(result, 'report');
+    assert.deepEqual(log, ['step drill: b', 'run b', 'step drill: a', 'run a']);
+    assert.deepEqual(warnings, ['drill: cleanup: b: FAILED (cannot b); a: ok; finish it by hand: fix b']);
   });
 });
