@@ -9,7 +9,8 @@ import type { OfflineWindow } from '../engines/backup-plan.js';
 import type { Transport } from '../transports/transport.js';
 import type { BackupOutcome } from './backup-common.js';
 import type { AppContext } from './context.js';
-import { withOfflinePod, withServiceStopped } from './neo4j-offline.js';
+import { withServiceStopped } from './neo4j-offline.js';
+import { withOfflinePod } from './neo4j-offline-pod.js';
 
 interface Stored {
   database: string;

@@ -23,7 +23,8 @@ import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from './lock.js';
 import type { AppContext, EnvHandle } from './context.js';
-import { checkWorkload, withOfflinePod, withServiceStopped, type OfflineWindow } from './neo4j-offline.js';
+import { withServiceStopped, type OfflineWindow } from './neo4j-offline.js';
+import { checkWorkload, withOfflinePod } from './neo4j-offline-pod.js';
 import { openTransport } from './transports.js';
 
 export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
