@@ -2,6 +2,7 @@
 
 import { Argument, Option, type Command } from 'commander';
 import { runBackup } from '../app/backup.js';
+import { physicalBackupAction } from './physical.js';
 import { IgbackupError, SomeFailedError, messageOf } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
@@ -36,7 +37,17 @@ export function registerBackup(program: Command, deps: CliDeps): void {
         'bgsave',
       ]),
     )
-    .action((engine: string, opts: BackupFlags, cmd: Command) => backupAction(deps, engine, opts, cmd));
+    .option('--physical', 'postgres: a pgBackRest base backup for point-in-time recovery (see igbackup pitr enable)')
+    .addOption(
+      new Option('--type <type>', 'with --physical: full, diff or incr (default incr; the first is full)').choices([
+        'full',
+        'diff',
+        'incr',
+      ]),
+    )
+    .action((engine: string, opts: BackupFlags, cmd: Command) =>
+      opts.physical ? physicalBackupAction(deps, engine, opts, cmd) : backupAction(deps, engine, opts, cmd),
+    );
 }
 
 interface BackupFlags {
@@ -46,6 +57,8 @@ interface BackupFlags {
   globals?: boolean;
   mode?: 'rdb-stream' | 'bgsave';
   forceUnlock?: boolean;
+  physical?: boolean;
+  type?: 'full' | 'diff' | 'incr';
 }
 
 /** Runs the backups, prints each stored one and each failure; several databases with failures throw SomeFailedError. */

@@ -6,6 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../domain/errors.js';
 import { enginesTaking, flagsNotFor } from '../engines/registry.js';
+import type { FlagSet } from '../engines/engine.js';
 import type { AppContext } from '../app/context.js';
 import { localRunner } from '../app/context.js';
 import { cacheDirFor, loadConfig } from '../config/load.js';
@@ -68,7 +69,28 @@ function safeUser(): string {
  * Refuses flags given on the command line that do not apply to the engine (the engine says which do: engines/flags),
  * naming each flag and the engines it is for.
  */
-export function refuseFlagsNotFor(cmd: Command, engine: string, command: 'backup' | 'restore'): void {
+/** How a flag set reads in a message. */
+const FLAG_SET_NAMES: Record<FlagSet, string> = {
+  backup: 'backup',
+  restore: 'restore',
+  backupPhysical: 'backup --physical',
+  restorePhysical: 'restore --physical',
+};
+
+/** Where a refused flag does apply: "postgres only", "postgres --physical only", "not with --physical". */
+function whereFlagApplies(command: FlagSet, flag: string): string {
+  const logical: FlagSet =
+    command === 'backupPhysical' ? 'backup' : command === 'restorePhysical' ? 'restore' : command;
+  const physical: FlagSet = logical === 'backup' ? 'backupPhysical' : 'restorePhysical';
+  const here = enginesTaking(command, flag);
+  if (here.length) return `${here.join(', ')} only`;
+  const other = command === logical ? physical : logical;
+  const there = enginesTaking(other, flag);
+  if (there.length) return command === logical ? `${there.join(', ')} --physical only` : 'not with --physical';
+  return 'no engine';
+}
+
+export function refuseFlagsNotFor(cmd: Command, engine: string, command: FlagSet): void {
   const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli');
   const wrong = [
     ...new Set(
@@ -88,9 +110,9 @@ export function refuseFlagsNotFor(cmd: Command, engine: string, command: 'backup
       given.find((x) => x.attributeName() === attr);
     return o?.long ?? attr;
   };
-  const why = wrong.map((w) => `${name(w)} (${enginesTaking(command, w).join(', ') || 'no engine'} only)`);
+  const why = wrong.map((w) => `${name(w)} (${whereFlagApplies(command, w)})`);
   throw new ConfigError(
-    `${why.length === 1 ? 'this flag does' : 'these flags do'} not apply to ${command} ${engine}: ${why.join(', ')}`,
+    `${why.length === 1 ? 'this flag does' : 'these flags do'} not apply to ${FLAG_SET_NAMES[command]} ${engine}: ${why.join(', ')}`,
     [],
     {
       hint: `drop ${wrong.map(name).join(', ')}, or check the engine`,

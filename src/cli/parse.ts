@@ -25,6 +25,9 @@ export function rangeText(range: Range): string {
 
 export { LIMITS };
 
+/** A TCP port (1-65535). */
+export const parsePort = boundedInt(LIMITS.port);
+
 export const RESTORE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 
 /** The archive flags shared by restore and verify. */

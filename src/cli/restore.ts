@@ -3,6 +3,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Argument, Option, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
+import { physicalRestoreAction, physicalRestoreOptions } from './physical.js';
 import type { GlobalsOutcome } from '../app/restore-postgres-globals.js';
 import { restoreNeo4j } from '../app/restore-neo4j.js';
 import { restoreRedis } from '../app/restore-redis.js';
@@ -31,57 +32,66 @@ interface RestoreFlags {
   wait?: boolean;
   restoreTier?: string;
   waitTimeout?: number;
+  physical?: boolean;
+  to?: string;
+  targetDir?: string;
+  port?: number;
 }
 
 export function registerRestore(program: Command, deps: CliDeps): void {
-  program
-    .command('restore')
-    .description(
-      'restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)',
-    )
-    .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
-    .requiredOption('-e, --env <name>', 'environment from the config')
-    .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
-    .option('--latest', 'the newest complete backup')
-    .option('-d, --database <name>', 'with --latest: newest backup of this source database')
-    .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
-    .option('--with-globals', "apply the backup's roles/tablespaces first (backups taken with --globals)")
-    .option(
-      '--overwrite-roles',
-      "with --with-globals: re-apply the backup's definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are",
-    )
-    .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
-    .option(
-      '-j, --jobs <n>',
-      `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`,
-      boundedInt(LIMITS.restoreJobs),
-    )
-    .option('--no-owner', 'do not restore ownership and privileges')
-    .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
-    .addOption(
-      new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
-        .choices(RESTORE_TIERS)
-        .default('Standard'),
-    )
-    .option(
-      '--wait-timeout <minutes>',
-      `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
-      boundedInt(LIMITS.waitMinutes),
-    )
-    .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
-    .option('-y, --yes', 'confirm restoring into a protected env')
-    .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)')
-    .action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
-      const g = globalsOf(cmd);
-      const out = deps.output(g);
-      const ctx = await buildContext(deps, g, out);
-      const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
-      const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
-      refuseFlagsNotFor(cmd, engine, 'restore');
-      if (engine === 'neo4j') return restoreNeo4jAction(ctx, flags, ask, out);
-      if (engine === 'redis') return restoreRedisAction(ctx, flags, ask, out);
-      await restorePostgresAction(ctx, flags, ask, out);
-    });
+  physicalRestoreOptions(
+    program
+      .command('restore')
+      .description(
+        'restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)',
+      )
+      .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
+      .requiredOption('-e, --env <name>', 'environment from the config')
+      .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
+      .option('--latest', 'the newest complete backup')
+      .option('-d, --database <name>', 'with --latest: newest backup of this source database')
+      .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
+      .option('--with-globals', "apply the backup's roles/tablespaces first (backups taken with --globals)")
+      .option(
+        '--overwrite-roles',
+        "with --with-globals: re-apply the backup's definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are",
+      )
+      .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
+      .option(
+        '-j, --jobs <n>',
+        `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`,
+        boundedInt(LIMITS.restoreJobs),
+      )
+      .option('--no-owner', 'do not restore ownership and privileges')
+      .option(
+        '--wait',
+        'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75',
+      )
+      .addOption(
+        new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
+          .choices(RESTORE_TIERS)
+          .default('Standard'),
+      )
+      .option(
+        '--wait-timeout <minutes>',
+        `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
+        boundedInt(LIMITS.waitMinutes),
+      )
+      .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
+      .option('-y, --yes', 'confirm restoring into a protected env')
+      .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)'),
+  ).action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
+    if (flags.physical) return physicalRestoreAction(deps, engine, flags, cmd);
+    const g = globalsOf(cmd);
+    const out = deps.output(g);
+    const ctx = await buildContext(deps, g, out);
+    const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
+    const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+    refuseFlagsNotFor(cmd, engine, 'restore');
+    if (engine === 'neo4j') return restoreNeo4jAction(ctx, flags, ask, out);
+    if (engine === 'redis') return restoreRedisAction(ctx, flags, ask, out);
+    await restorePostgresAction(ctx, flags, ask, out);
+  });
 }
 
 type Ask = ((q: string) => Promise<boolean>) | undefined;

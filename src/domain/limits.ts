@@ -9,13 +9,14 @@ export interface Range {
  * One range per setting that exists both as a flag and in the config, so both refuse the same values.
  * restoreJobs: pg_restore opens one connection per job (64 is already far past what a server's cores use);
  * waitMinutes: an archive retrieval keeps its copy for 3 days, longer waits make no sense;
- * keepLast/keepDays: retention counts and ages (100 years at most).
+ * keepLast/keepDays: retention counts and ages (100 years at most); port: a TCP port.
  */
 export const LIMITS = {
   restoreJobs: { min: 1, max: 64 },
   waitMinutes: { min: 1, max: 4320 },
   keepLast: { min: 1, max: 10_000 },
   keepDays: { min: 0, max: 36_500 },
+  port: { min: 1, max: 65_535 },
 } as const satisfies Record<string, Range>;
 
 /**

@@ -9,6 +9,9 @@ import type { BackupPlan, Problem } from './backup-plan.js';
 
 export type EngineName = 'postgres' | 'redis' | 'neo4j';
 
+/** The commands (and methods) whose flags an engine lists. */
+export type FlagSet = 'backup' | 'restore' | 'backupPhysical' | 'restorePhysical';
+
 /** Each engine's section of an env (envs.<env>.<engine>), by the engine's name. */
 export interface EngineSections {
   postgres: PostgresConfig;
@@ -41,8 +44,11 @@ export interface Engine<N extends EngineName = EngineName> {
    * the engine's lock, the one its backups take).
    */
   restoreLock: 'per-target' | 'engine';
-  /** Command-line flags that mean something for this engine, per command (the CLI refuses the others). */
-  flags: { backup: readonly string[]; restore: readonly string[] };
+  /**
+   * Command-line flags that mean something for this engine, per command (the CLI refuses the others); the physical
+   * method (PostgreSQL through pgBackRest) takes its own.
+   */
+  flags: Record<FlagSet, readonly string[]>;
   /** The configured units of a section: its databases, or the instance's name. */
   units(cfg: EngineSections[N]): string[];
   /** A rule of the section the schema cannot state alone. */

@@ -1,6 +1,6 @@
 // The one registry of engines: everything that needs to know which engines exist, or what one of them takes, asks here.
 
-import type { Engine, EngineName } from './engine.js';
+import type { Engine, EngineName, FlagSet } from './engine.js';
 import { neo4j } from './neo4j/index.js';
 import { postgres } from './postgres/index.js';
 import { redis } from './redis/index.js';
@@ -12,13 +12,13 @@ export function engineNamed(name: string): Engine | undefined {
 }
 
 /** The given flags (option names as commander keeps them) that do not apply to `engine` for `command` (pure). */
-export function flagsNotFor(engine: string, command: 'backup' | 'restore', given: string[]): string[] {
+export function flagsNotFor(engine: string, command: FlagSet, given: string[]): string[] {
   const allowed = engineNamed(engine)?.flags[command] ?? [];
   return given.filter((f) => !allowed.includes(f));
 }
 
 /** The engines a flag applies to for a command, for the message ("--target-db (postgres only)"). */
-export function enginesTaking(command: 'backup' | 'restore', flag: string): string[] {
+export function enginesTaking(command: FlagSet, flag: string): string[] {
   return Object.values(ENGINE_REGISTRY)
     .filter((e) => e.flags[command].includes(flag))
     .map((e) => e.name);

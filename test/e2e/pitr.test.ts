@@ -3,12 +3,13 @@
 // time and to the end of the archive into a new directory, with the rows compared.
 
 import assert from 'node:assert/strict';
-import { chmod, readFile, stat } from 'node:fs/promises';
+import { chmod, readFile, rm, stat } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, runCli, tempDir, writeConfig } from '../helpers/cli.js';
-import { pitrConfig, pitrEnv, startCluster, type PitrCluster } from '../helpers/pitr.js';
+import { PGBIN, RUN_AS, pitrConfig, pitrEnv, startCluster, type PitrCluster } from '../helpers/pitr.js';
 import { makeBucket, s3, s3Client } from '../helpers/servers.js';
 
 describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)', () => {
@@ -22,7 +23,7 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     await chmod(dir, 0o755); // the cluster's owner (postgres) reaches its directory through it
     bucket = await makeBucket();
     c = await startCluster(join(dir, 'pg'));
-    await writeConfig(dir, pitrConfig(bucket, c));
+    await writeConfig(dir, pitrConfig(bucket, c, { archiveTimeoutSec: 5 }));
   });
   after(async () => {
     await c?.stop();
@@ -46,7 +47,7 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     assert.equal(j.repository, `s3://${bucket}/pgbackrest/prod/main`);
     assert.equal(await c.sql('SHOW archive_mode'), 'on');
     assert.match(await c.sql('SHOW archive_command'), /pgbackrest --config=.* --stanza=main archive-push %p/);
-    assert.equal(await c.sql('SHOW archive_timeout'), '1min');
+    assert.equal(await c.sql('SHOW archive_timeout'), '5s');
     const conf = join(c.dir, 'pgbackrest', 'pgbackrest-main.conf');
     assert.equal((await stat(conf)).mode & 0o777, 0o600, 'the conf holds the S3 keys: owner only');
     const text = await readFile(conf, 'utf8');
@@ -85,4 +86,144 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       await c.sql('SELECT pg_reload_conf()');
     }
   });
+
+  it('backup --physical: a full base backup, proven by the repository and listed beside the dumps', async () => {
+    const r = await cli(['--json', 'backup', 'postgres', '--env', 'prod', '--physical', '--type', 'full']);
+    assert.equal(r.code, 0, r.stderr);
+    const j = parseJson<{ result: { backup: { label: string; type: string; error: boolean; bytes: number } } }>(r);
+    assert.equal(j.result.backup.type, 'full');
+    assert.match(j.result.backup.label, /^\d{8}-\d{6}F$/);
+    assert.ok(j.result.backup.bytes > 1_000_000);
+    const l = await cli(['--json', 'list', 'postgres', '--env', 'prod']);
+    assert.equal(l.code, 0, l.stderr);
+    const listed = parseJson<{ physical: { backups: { label: string }[] } }>(l).physical;
+    assert.deepEqual(
+      listed.backups.map((b) => b.label),
+      [j.result.backup.label],
+    );
+    const text = await cli(['list', 'postgres', '--env', 'prod']);
+    assert.match(text.stdout, /PostgreSQL base backups \(pgBackRest, s3:\/\/.*\/pgbackrest\/prod\/main\)/);
+  });
+
+  it('restore --physical --to: exactly the rows committed before the time, in a new directory; the source untouched', async () => {
+    await c.sql(
+      'CREATE TABLE IF NOT EXISTS pitr_rows (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())',
+    );
+    for (const id of [1, 2, 3]) {
+      await c.sql(`INSERT INTO pitr_rows (id) VALUES (${id})`);
+      await c.sql('SELECT pg_switch_wal()');
+      await new Promise((res) => setTimeout(res, 1200));
+    }
+    const target = await c.sql(
+      "SELECT to_char(((SELECT at FROM pitr_rows WHERE id = 2) + interval '500 ms') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+    );
+    await c.sql('INSERT INTO pitr_rows (id) VALUES (4)');
+    await c.sql('SELECT pg_switch_wal()');
+    await waitArchived(c);
+    const r = await cli(['--json', 'restore', 'postgres', '--env', 'prod', '--physical', '--to', target]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = parseJson<{ result: { port: number; dataDir: string } }>(r).result;
+    try {
+      assert.equal(await c.sql("SELECT string_agg(id::text, ',' ORDER BY id) FROM pitr_rows", res.port), '1,2');
+      assert.equal(await c.sql('SELECT pg_is_in_recovery()', res.port), 'f', 'promoted: it takes writes');
+      assert.equal(await c.sql('SHOW archive_mode', res.port), 'off', 'the copy never archives into the repository');
+      assert.equal(await c.sql('SELECT count(*) FROM pitr_rows'), '4', 'the source keeps every row');
+      assert.equal(await c.sql('SHOW data_directory'), join(c.dir, 'data'));
+    } finally {
+      await stopCopy(res.dataDir);
+    }
+  });
+
+  it('restore --physical refuses what cannot work before anything runs', async () => {
+    const future = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--to', '2999-01-01T00:00:00Z']);
+    assert.equal(future.code, 2, future.stderr);
+    assert.match(future.stderr, /in the future/);
+    const noZone = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--to', '2026-11-27 10:00:00']);
+    assert.equal(noZone.code, 2);
+    assert.match(noZone.stderr, /no time zone/);
+    const both = await cli(['restore', 'postgres', '--env', 'prod', '--physical']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /exactly one of --to TIME or --latest/);
+    const early = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--to', '2020-01-01T00:00:00Z']);
+    assert.equal(early.code, 2);
+    assert.match(early.stderr, /no base backup of main finished before 2020-01-01/);
+    const own = await cli([
+      'restore',
+      'postgres',
+      '--env',
+      'prod',
+      '--physical',
+      '--latest',
+      '--target-dir',
+      join(c.dir, 'data'),
+    ]);
+    assert.equal(own.code, 2);
+    assert.match(own.stderr, /must be a new absolute directory, not the cluster's own/);
+    const flag = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--latest', '--target-db', 'x']);
+    assert.equal(flag.code, 2);
+    assert.match(flag.stderr, /--target-db \(not with --physical\)/);
+    const redis = await cli(['backup', 'redis', '--env', 'prod', '--physical']);
+    assert.equal(redis.code, 2);
+    assert.match(redis.stderr, /--physical applies to postgres only/);
+  });
+
+  it('kill -9 of the server after writes: restore --latest loses no more than archive_timeout plus a margin', async () => {
+    await c.sql('CREATE TABLE IF NOT EXISTS beats (at timestamptz PRIMARY KEY DEFAULT clock_timestamp())');
+    const until = Date.now() + 12_000;
+    while (Date.now() < until) {
+      await c.sql('INSERT INTO beats DEFAULT VALUES');
+      await new Promise((res) => setTimeout(res, 250));
+    }
+    const lastWrite = Date.parse(
+      await c.sql('SELECT to_char(max(at) AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') FROM beats'),
+    );
+    const pid = Number((await readFile(join(c.dir, 'data', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+    process.kill(pid, 'SIGKILL');
+    const r = await cli(['--json', 'restore', 'postgres', '--env', 'prod', '--physical', '--latest']);
+    assert.equal(r.code, 0, r.stderr);
+    const res = parseJson<{ result: { port: number; dataDir: string } }>(r).result;
+    try {
+      const newest = Date.parse(
+        await c.sql(
+          'SELECT to_char(max(at) AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\') FROM beats',
+          res.port,
+        ),
+      );
+      const lostMs = lastWrite - newest;
+      // archive_timeout is 5 s here: the open segment is switched at least that often, and pushed asynchronously.
+      assert.ok(lostMs <= 15_000, `lost ${lostMs} ms of writes (archive_timeout 5 s + margin)`);
+    } finally {
+      await stopCopy(res.dataDir);
+    }
+  });
 });
+
+/** Waits until every closed WAL segment is archived (pg_stat_archiver caught up with pg_switch_wal). */
+async function waitArchived(c: PitrCluster): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const pending = await c.sql(
+      'SELECT last_archived_wal IS NOT NULL AND last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver',
+    );
+    if (pending === 't') return;
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  throw new Error('WAL was not archived within 30 s');
+}
+
+async function stopCopy(dataDir: string): Promise<void> {
+  await execa(
+    RUN_AS[0] ?? join(PGBIN, 'pg_ctl'),
+    [
+      ...RUN_AS.slice(1),
+      ...(RUN_AS.length ? [join(PGBIN, 'pg_ctl')] : []),
+      '-D',
+      dataDir,
+      '-m',
+      'immediate',
+      '-w',
+      'stop',
+    ],
+    { reject: false },
+  );
+  await rm(dataDir, { recursive: true, force: true });
+}

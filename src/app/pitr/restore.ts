@@ -45,7 +45,10 @@ export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions
     const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
     checkDir(t, dir);
     const port = o.port ?? (await sparePort(t));
-    const source = await queryJson<info.SourceSettings>(t, info.sourceSettingsSql(), 'settings for the copy');
+    // The source may be down (that may be why this restore runs): what it can tell is optional.
+    const source = await queryJson<info.SourceFiles>(t, info.sourceFilesSql(), 'files for the copy').catch(
+      () => undefined,
+    );
     const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
     const t0 = performance.now();
     const run = { t, dir, port, pgBin, source, to: target?.target };
@@ -70,7 +73,7 @@ interface Run {
   dir: string;
   port: number;
   pgBin: string;
-  source: info.SourceSettings;
+  source: info.SourceFiles | undefined;
   to: string | undefined;
 }
 
@@ -95,24 +98,7 @@ function steps(ctx: AppContext, r: Run): Step[] {
     },
     {
       name: `giving the copy its own port ${r.port} and socket, archiving off`,
-      run: async () => {
-        const script =
-          'set -e; d="$1"; if [ -f "$d/postgresql.conf" ]; then cat >/dev/null; else cat > "$d/postgresql.conf"; fi; ' +
-          '[ -f "$d/pg_hba.conf" ] || cp "$2" "$d/pg_hba.conf"; [ -f "$d/pg_ident.conf" ] || cp "$3" "$d/pg_ident.conf"; ' +
-          'printf "%s" "$4" >> "$d/postgresql.auto.conf"';
-        const argv = [
-          ...as,
-          'sh',
-          '-c',
-          script,
-          'sh',
-          dir,
-          r.source.hbaFile,
-          r.source.identFile,
-          info.copyOverrides(dir, r.port),
-        ];
-        await captureOk(t.transport, { argv }, info.minimalConf(r.source));
-      },
+      run: () => configureCopy(r),
     },
     {
       name: `starting the copy (pg_ctl start, port ${r.port}) and waiting until recovery has ended`,
@@ -123,6 +109,30 @@ function steps(ctx: AppContext, r: Run): Step[] {
       },
     },
   ];
+}
+
+/**
+ * A postgresql.conf when the restore brought none (the limits from pg_controldata of the copy), pg_hba.conf and
+ * pg_ident.conf copied from the source's (or minimal ones), and the copy's own port, socket and no archiving.
+ */
+async function configureCopy(r: Run): Promise<void> {
+  const { t, dir } = r;
+  const as = t.p.runAs;
+  const control = await captureOk(t.transport, { argv: [...as, posix.join(r.pgBin, 'pg_controldata'), dir] });
+  const limits = info.parseControlData(control);
+  if (!limits) throw new IgbackupError(`pg_controldata ${dir} did not show the server's limits`);
+  const script =
+    'set -e; d="$1"; if [ -f "$d/postgresql.conf" ]; then cat >/dev/null; else cat > "$d/postgresql.conf"; fi; ' +
+    'if [ ! -f "$d/pg_hba.conf" ]; then if [ -n "$2" ] && [ -r "$2" ]; then cp "$2" "$d/pg_hba.conf"; else printf "%s" "$5" > "$d/pg_hba.conf"; fi; fi; ' +
+    'if [ ! -f "$d/pg_ident.conf" ]; then if [ -n "$3" ] && [ -r "$3" ]; then cp "$3" "$d/pg_ident.conf"; else : > "$d/pg_ident.conf"; fi; fi; ' +
+    'printf "%s" "$4" >> "$d/postgresql.auto.conf"';
+  const s = r.source;
+  const args = [dir, s?.hbaFile ?? '', s?.identFile ?? '', info.copyOverrides(dir, r.port), info.MINIMAL_HBA];
+  await captureOk(
+    t.transport,
+    { argv: [...as, 'sh', '-c', script, 'sh', ...args] },
+    info.minimalConf(limits, s?.sharedPreloadLibraries),
+  );
 }
 
 async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => { argv: string[] }): Promise<void> {

@@ -12,6 +12,8 @@ export const neo4j: Engine<'neo4j'> = {
   flags: {
     backup: ['env', 'database', 'compression', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database'],
+    backupPhysical: [],
+    restorePhysical: [],
   },
   units: (cfg) => cfg.databases,
   validate: (cfg) =>

@@ -18,6 +18,8 @@ export const postgres: Engine<'postgres'> = {
   flags: {
     backup: ['env', 'database', 'compression', 'globals', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database', 'targetDb', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs', 'owner'],
+    backupPhysical: ['env', 'physical', 'type', 'forceUnlock'],
+    restorePhysical: ['env', 'physical', 'to', 'latest', 'targetDir', 'port'],
   },
   units: (cfg) => cfg.databases,
   validate: () => undefined,

@@ -145,41 +145,69 @@ export function restoreArgs(o: {
   ];
 }
 
-/** The source server's settings a restored copy needs to start (a standby's limits must not be below the primary's). */
-export interface SourceSettings {
-  hbaFile: string;
-  identFile: string;
+/**
+ * The limits a restored copy must start with (a server in recovery refuses limits below the primary's), as
+ * pg_controldata prints them for the restored directory: known even when the source server is down.
+ */
+export interface CopyLimits {
   maxConnections: number;
   maxWorkerProcesses: number;
   maxWalSenders: number;
   maxPreparedTransactions: number;
   maxLocksPerTransaction: number;
+}
+
+export function parseControlData(text: string): CopyLimits | undefined {
+  const get = (name: string): number | undefined => {
+    const m = new RegExp(`^${name} setting:\\s+(\\d+)\\s*$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const v = {
+    maxConnections: get('max_connections'),
+    maxWorkerProcesses: get('max_worker_processes'),
+    maxWalSenders: get('max_wal_senders'),
+    maxPreparedTransactions: get('max_prepared_xacts'),
+    maxLocksPerTransaction: get('max_locks_per_xact'),
+  };
+  return Object.values(v).every((x) => x !== undefined) ? (v as CopyLimits) : undefined;
+}
+
+/** Where the source keeps its auth files and which libraries it preloads (read when it answers; a copy needs them). */
+export interface SourceFiles {
+  hbaFile: string;
+  identFile: string;
   sharedPreloadLibraries: string;
 }
 
-export const sourceSettingsSql = (): string =>
+export const sourceFilesSql = (): string =>
   `SELECT json_build_object('hbaFile', current_setting('hba_file'), 'identFile', current_setting('ident_file'),
-  'maxConnections', current_setting('max_connections')::int, 'maxWorkerProcesses', current_setting('max_worker_processes')::int,
-  'maxWalSenders', current_setting('max_wal_senders')::int, 'maxPreparedTransactions', current_setting('max_prepared_transactions')::int,
-  'maxLocksPerTransaction', current_setting('max_locks_per_transaction')::int,
   'sharedPreloadLibraries', current_setting('shared_preload_libraries'));\n`;
 
 /**
- * The postgresql.conf for a restored data directory that has none (Debian keeps it in /etc): the limits of the source,
- * so that recovery can start. Used only when the restore brought no postgresql.conf of its own.
+ * The postgresql.conf for a restored data directory that has none (Debian keeps it in /etc): the source's limits, so
+ * that recovery can start, and its preloaded libraries when known. Used only when the restore brought none.
  */
-export function minimalConf(s: SourceSettings): string {
+export function minimalConf(l: CopyLimits, preload: string | undefined): string {
   return [
     '# Written by igbackup for a restored copy (the source keeps its postgresql.conf outside the data directory).',
-    `max_connections = ${s.maxConnections}`,
-    `max_worker_processes = ${s.maxWorkerProcesses}`,
-    `max_wal_senders = ${s.maxWalSenders}`,
-    `max_prepared_transactions = ${s.maxPreparedTransactions}`,
-    `max_locks_per_transaction = ${s.maxLocksPerTransaction}`,
-    `shared_preload_libraries = '${s.sharedPreloadLibraries.replace(/'/g, "''")}'`,
+    `max_connections = ${l.maxConnections}`,
+    `max_worker_processes = ${l.maxWorkerProcesses}`,
+    `max_wal_senders = ${l.maxWalSenders}`,
+    `max_prepared_transactions = ${l.maxPreparedTransactions}`,
+    `max_locks_per_transaction = ${l.maxLocksPerTransaction}`,
+    ...(preload ? [`shared_preload_libraries = '${preload.replace(/'/g, "''")}'`] : []),
     '',
   ].join('\n');
 }
+
+/** pg_hba.conf for a copy when the source's cannot be read: local peer, loopback with passwords. */
+export const MINIMAL_HBA = [
+  '# Written by igbackup for a restored copy (the source pg_hba.conf could not be read).',
+  'local all all peer',
+  'host all all 127.0.0.1/32 scram-sha-256',
+  'host all all ::1/128 scram-sha-256',
+  '',
+].join('\n');
 
 /** Settings appended to the copy's postgresql.auto.conf: its own port and socket (in its directory), no archiving. */
 export function copyOverrides(dir: string, port: number): string {

@@ -19,6 +19,8 @@ export const redis: Engine<'redis'> = {
   flags: {
     backup: ['env', 'compression', 'mode', 'forceUnlock'],
     restore: [...RESTORE_COMMON],
+    backupPhysical: [],
+    restorePhysical: [],
   },
   units: (cfg) => [cfg.name],
   validate: () => undefined,
