@@ -22,8 +22,8 @@ if [ "$mode" != selected ]; then
 fi
 
 # zstd for compression; busybox to prove the remote wrapper runs in busybox/Alpine-style shells too;
-# redis-server 7 (the Redis tests start their own instances on 127.0.0.1).
-for pkg in zstd:zstd busybox:busybox redis-server:redis-server redis-cli:redis-tools; do
+# redis-server 7 (the Redis tests start their own instances on 127.0.0.1); pgbackrest (point-in-time recovery).
+for pkg in zstd:zstd busybox:busybox redis-server:redis-server redis-cli:redis-tools pgbackrest:pgbackrest; do
   command -v "${pkg%%:*}" >/dev/null && continue
   [ "$(id -u)" = 0 ] || { echo "missing ${pkg%%:*}: apt-get install ${pkg#*:}" >&2; continue; }
   [ -n "${apt_updated:-}" ] || { DEBIAN_FRONTEND=noninteractive apt-get update -qq; apt_updated=1; }
