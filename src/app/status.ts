@@ -6,6 +6,7 @@ import { readCatalog } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { controlKeys } from '../domain/keys.js';
 import { manifestCacheFile, readManifests } from './manifest-cache.js';
+import { pitrStatusSafe, withPitr, type PitrStatus } from './pitr/status.js';
 
 export interface StatusRow {
   engine: string;
@@ -29,6 +30,8 @@ export interface StatusResult {
   at: string;
   rows: StatusRow[];
   ok: boolean;
+  /** Point-in-time recovery of the env's PostgreSQL cluster (live status only, not with --at). */
+  pitr?: PitrStatus | undefined;
 }
 
 /** The databases an env is configured to back up, per engine (pure). */
@@ -57,10 +60,13 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
     rto: tier ? tier.rtoMinutes * 60 : undefined,
   };
   const [newest, drills] = await Promise.all([newestBackups(ctx, h, now), lastDrills(ctx, h, now)]);
-  const rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) =>
+  let rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) =>
     statusRow(engine, database, newest.get(`${engine}/${database}`), drills.get(`${engine}/${database}`), targets, now),
   );
-  return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached) };
+  // The archiver's state is now, not at a past moment: with --at the logical dumps alone are judged.
+  const pitr = h.env.postgres?.pitr && !opts.at ? await pitrStatusSafe(ctx, h, tier?.rpoMinutes) : undefined;
+  if (pitr) rows = withPitr(rows, pitr);
+  return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached), pitr };
 }
 
 /** The newest complete backup per engine/database as of `now`, of the engines the env configures. */

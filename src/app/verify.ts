@@ -8,9 +8,8 @@ import { join } from 'node:path';
 import { IntegrityError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 import type { Manifest, ManifestArtifact } from '../domain/manifest.js';
-import * as neo4j from '../engines/neo4j/commands.js';
-import * as pg from '../engines/postgres/commands.js';
-import * as redis from '../engines/redis/commands.js';
+import type { NativeCheckStep } from '../engines/native-check.js';
+import { engineNamed } from '../engines/registry.js';
 import { decompressStage } from '../pipeline/compress.js';
 import type { Digest } from '../pipeline/hash.js';
 import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
@@ -143,7 +142,7 @@ async function fileDigest(path: string): Promise<Digest> {
   return { bytes, sha256: hash.digest('hex') };
 }
 
-/** The engine's own reader over the whole downloaded artifact, on this machine (Neo4j: a throwaway DBMS). */
+/** The engine's own reader over the whole downloaded artifact, on this machine (its plan: engines/<name>/index.ts). */
 export async function nativeCheck(
   ctx: AppContext,
   h: EnvHandle,
@@ -151,43 +150,31 @@ export async function nativeCheck(
   path: string,
   dir: string,
 ): Promise<Check> {
-  if (m.engine === 'postgres') return checkPgArchive(ctx, h, path);
-  if (m.engine === 'redis') {
-    ctx.reporter.step('reading the whole RDB with redis-check-rdb');
-    const tool = 'redis-check-rdb';
-    return runCheckTool(ctx, tool, redis.checkRdbCommand(path), (out) => ({
-      tool,
-      ok: true,
-      detail: redis.describeCheckRdb(out),
-    }));
+  const engine = engineNamed(m.engine);
+  if (!engine) throw new IntegrityError(`the manifest names an unknown engine "${m.engine}"`);
+  const section = h.env[engine.name];
+  const binDir = section && 'binDir' in section ? section.binDir : undefined;
+  const plan = engine.nativeCheck(path, binDir);
+  if (plan.kind === 'scratch-dbms') {
+    ctx.reporter.step('loading the artifact into a throwaway DBMS and running its consistency check');
+    const { check } = await loadIntoScratch(ctx, h, m, path, dir);
+    return check.ok ? { ...check, detail: `${plan.describe(m.format)}; consistency check: ${check.detail}` } : check;
   }
-  // Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf) and check it there.
-  ctx.reporter.step('loading the dump into a throwaway Neo4j and running neo4j-admin database check');
-  const { check } = await loadIntoScratch(ctx, h, m, path, dir);
-  const how = m.format === neo4j.BACKUP_FORMAT ? 'the whole backup restored' : 'the whole dump loaded';
-  return check.ok ? { ...check, detail: `${how} into a throwaway DBMS; consistency check: ${check.detail}` } : check;
+  const details: string[] = [];
+  for (const step of plan.steps) {
+    ctx.reporter.step(step.report);
+    const c = await runCheckTool(ctx, step.tool, step.command, judgeOf(step));
+    if (!c.ok) {
+      const why = step.explainFailure?.(c.detail);
+      return { ...c, detail: `${c.detail}${why ? `\n${why}` : ''}` };
+    }
+    details.push(c.detail);
+  }
+  return { ok: true, ...plan.summary(details) };
 }
 
-/** pg_restore --list (the table of contents), then pg_restore decoding every data block to /dev/null. */
-async function checkPgArchive(ctx: AppContext, h: EnvHandle, path: string): Promise<Check> {
-  const conn = { host: '', port: 0, user: '', binDir: h.env.postgres?.binDir };
-  ctx.reporter.step("reading the archive's table of contents (pg_restore --list)");
-  let counts = { entries: 0, dataEntries: 0 };
-  const listed = await runCheckTool(ctx, 'pg_restore --list', pg.listCommand(conn, path), (out) => {
-    counts = pg.parseArchiveList(out);
-    return { tool: 'pg_restore --list', ok: counts.entries > 0, detail: `${counts.entries} archive entries` };
-  });
-  if (!listed.ok) return listed;
-  ctx.reporter.step('reading and decoding every data block (pg_restore --file=/dev/null)');
-  const tool = 'pg_restore --file=/dev/null (reading every data block)';
-  const read = await runCheckTool(ctx, tool, pg.readAllCommand(conn, path));
-  if (!read.ok) {
-    const why = pg.explainReadFailure(read.detail);
-    return { ...read, detail: `${read.detail}${why ? `\n${why}` : ''}` };
-  }
-  return {
-    tool: 'pg_restore',
-    ok: true,
-    detail: `table of contents: ${counts.entries} archive entries; every data block read and decoded (${counts.dataEntries} table data and large-object entries, written as SQL to /dev/null)`,
-  };
+/** A step's judge as runCheckTool takes it (the tool named in the verdict). */
+function judgeOf(step: NativeCheckStep): ((stdout: string) => Check) | undefined {
+  const judge = step.judge;
+  return judge && ((out) => ({ tool: step.tool, ...judge(out) }));
 }

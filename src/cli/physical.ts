@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { physicalBackup } from '../app/pitr/backup.js';
 import { physicalRestore } from '../app/pitr/restore.js';
+import { physicalVerify } from '../app/pitr/verify.js';
 import { ConfigError } from '../domain/errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
@@ -76,5 +77,24 @@ export async function physicalRestoreAction(
     `${out.c.green('✔')} restored ${r.cluster} to ${r.target} into ${r.dataDir}, running on port ${r.port} (promoted), in ${formatDuration(r.durationMs)}\n` +
       `  connect: ${r.connect}\n` +
       `  the running cluster was not touched; to make this copy the primary, stop the old server, point clients (or the data directory) at this one, and run igbackup pitr enable for it`,
+  );
+}
+
+export async function physicalVerifyAction(deps: CliDeps, engine: string, flags: { env: string }, cmd: Command) {
+  requirePostgres(engine);
+  const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long);
+  const other = given.filter((f) => f !== '--physical' && f !== '--env');
+  if (other.length) {
+    throw new ConfigError(`verify --physical checks the whole repository: ${other.join(', ')} do(es) not apply`, [], {
+      hint: `drop ${other.join(', ')}`,
+    });
+  }
+  const g = globalsOf(cmd);
+  const out = deps.output(g);
+  const ctx = await buildContext(deps, g, out);
+  const r = await physicalVerify(ctx, { env: flags.env });
+  out.json({ ok: true, command: 'verify', method: 'physical', result: r });
+  out.text(
+    `${out.c.green('✔')} ${r.repository}: ${r.backups} base backup(s) and WAL ${r.walMin ?? '-'} … ${r.walMax ?? '-'} verified by pgBackRest in ${formatDuration(r.durationMs)}`,
   );
 }

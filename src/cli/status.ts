@@ -2,6 +2,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { statusRegistry } from '../app/metrics.js';
+import type { PitrStatus } from '../app/pitr/status.js';
 import { status, type StatusResult } from '../app/status.js';
 import { DriftError } from '../domain/errors.js';
 import { formatAge, formatBytes, formatDuration, table } from './format.js';
@@ -44,6 +45,14 @@ export function registerStatus(program: Command, deps: CliDeps): void {
     });
 }
 
+/** Point-in-time recovery: the archiving lag (the PostgreSQL rows' RPO) and the newest base backup. */
+function pitrLines(p: PitrStatus): string {
+  const base = p.lastBaseBackup
+    ? `${p.lastBaseBackup.label} (${p.lastBaseBackup.type}), ${p.lastBaseBackup.ageHours} h old (limit ${p.maxBaseBackupAgeHours} h)`
+    : 'none';
+  return `PITR ${p.cluster} → ${p.repository}\n  archiving: ${p.lag.state}: ${p.lag.detail}\n  newest base backup: ${base}`;
+}
+
 /** The text table: per database its last backup, size, duration, RPO, last drill, RTO, targets and state. */
 function statusTable(s: StatusResult): string {
   const now = new Date(s.at);
@@ -65,5 +74,5 @@ function statusTable(s: StatusResult): string {
       r.breached ? 'BREACHED' : 'ok',
     ]);
   }
-  return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}`;
+  return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}${s.pitr ? `\n${pitrLines(s.pitr)}` : ''}`;
 }

@@ -3,6 +3,7 @@
 
 import { Argument, Option, type Command } from 'commander';
 import { verifyBackup } from '../app/verify.js';
+import { physicalVerifyAction } from './physical.js';
 import { ENGINES } from '../config/schema.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
@@ -30,40 +31,42 @@ export function registerVerify(program: Command, deps: CliDeps): void {
       boundedInt(LIMITS.waitMinutes),
     )
     .option('--tmp-dir <dir>', 'where to download (default: the OS temp dir)')
-    .action(
-      async (
-        engine: string,
-        flags: {
-          env: string;
-          from?: string;
-          latest?: boolean;
-          database?: string;
-          tmpDir?: string;
-          wait?: boolean;
-          restoreTier?: string;
-          waitTimeout?: number;
-        },
-        cmd: Command,
-      ) => {
-        const g = globalsOf(cmd);
-        const out = deps.output(g);
-        const ctx = await buildContext(deps, g, out);
-        const r = await verifyBackup(ctx, {
-          engine,
-          env: flags.env,
-          from: flags.from,
-          latest: flags.latest,
-          database: flags.database,
-          tmpDir: flags.tmpDir,
-          archive: archiveOptions(flags),
-        });
-        out.json({ ok: true, command: 'verify', result: r });
-        out.text(
-          [
-            `${out.c.green('✔')} ${r.key} is restorable; checked:`,
-            ...r.checks.map((c) => `  ${c.name}: ${c.detail}`),
-          ].join('\n'),
-        );
-      },
+    .option('--physical', "postgres: pgbackrest verify of the env's repository (every base backup and WAL segment)")
+    .action((engine: string, flags: VerifyFlags, cmd: Command) =>
+      flags.physical ? physicalVerifyAction(deps, engine, flags, cmd) : verifyAction(deps, engine, flags, cmd),
     );
+}
+
+interface VerifyFlags {
+  env: string;
+  from?: string;
+  latest?: boolean;
+  database?: string;
+  tmpDir?: string;
+  wait?: boolean;
+  restoreTier?: string;
+  waitTimeout?: number;
+  physical?: boolean;
+}
+
+/** Verifies one backup (logical: the artifacts against the manifest, then the engine's own reader). */
+async function verifyAction(deps: CliDeps, engine: string, flags: VerifyFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const out = deps.output(g);
+  const ctx = await buildContext(deps, g, out);
+  const r = await verifyBackup(ctx, {
+    engine,
+    env: flags.env,
+    from: flags.from,
+    latest: flags.latest,
+    database: flags.database,
+    tmpDir: flags.tmpDir,
+    archive: archiveOptions(flags),
+  });
+  out.json({ ok: true, command: 'verify', result: r });
+  out.text(
+    [`${out.c.green('✔')} ${r.key} is restorable; checked:`, ...r.checks.map((c) => `  ${c.name}: ${c.detail}`)].join(
+      '\n',
+    ),
+  );
 }

@@ -6,6 +6,7 @@ import type { PostgresConfig } from '../config/sections/postgres.js';
 import type { RedisConfig } from '../config/sections/redis.js';
 import type { SecretRef } from '../config/sections/common.js';
 import type { BackupPlan, Problem } from './backup-plan.js';
+import type { NativeCheckPlan } from './native-check.js';
 
 export type EngineName = 'postgres' | 'redis' | 'neo4j';
 
@@ -57,6 +58,11 @@ export interface Engine<N extends EngineName = EngineName> {
   passwordRef(cfg: EngineSections[N]): SecretRef | undefined;
   /** The backup, as data (engines/backup-plan.ts). */
   backupPlan(cfg: EngineSections[N], request: BackupRequest): BackupPlan;
+  /**
+   * The engine's own reader over a whole downloaded artifact (verify), as data; `binDir` is where the section says
+   * the engine's client tools are (the section may be absent: verify needs no server).
+   */
+  nativeCheck(file: string, binDir: string | undefined): NativeCheckPlan;
 }
 
 /** Flags every engine's restore takes. */

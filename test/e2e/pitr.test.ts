@@ -3,11 +3,11 @@
 // time and to the end of the archive into a new directory, with the rows compared.
 
 import assert from 'node:assert/strict';
-import { chmod, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ListObjectsV2Command, HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { PGBIN, RUN_AS, pitrConfig, pitrEnv, startCluster, type PitrCluster } from '../helpers/pitr.js';
 import { makeBucket, s3, s3Client } from '../helpers/servers.js';
@@ -105,6 +105,46 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     assert.match(text.stdout, /PostgreSQL base backups \(pgBackRest, s3:\/\/.*\/pgbackrest\/prod\/main\)/);
   });
 
+  it('status: the RPO of a PITR cluster is the archiving lag; failing archiving is a breach (exit 6) until fixed', async () => {
+    const ok = await cli(['--json', 'status', '--env', 'prod']);
+    assert.equal(ok.code, 0, ok.stderr);
+    const s = parseJson<{
+      rows: { engine: string; rpoSeconds: number; reason: string }[];
+      pitr: { lag: { state: string } };
+    }>(ok);
+    assert.equal(s.pitr.lag.state, 'ok');
+    assert.equal(s.rows[0]?.rpoSeconds, 5, 'all closed segments archived: bounded by archive_timeout');
+    assert.match(s.rows[0]?.reason ?? '', /^PITR \(ok\)/);
+    const table = await cli(['status', '--env', 'prod']);
+    assert.match(
+      table.stdout,
+      /PITR main → s3:\/\/.*\n  archiving: ok: .*\n  newest base backup: \d{8}-\d{6}F \(full\)/,
+    );
+    // Wrong repository credentials: archive-push fails, PostgreSQL keeps the segments and retries.
+    const conf = join(c.dir, 'pgbackrest', 'pgbackrest-main.conf');
+    const good = await readFile(conf, 'utf8');
+    await writeFile(conf, good.replace(/^repo1-s3-key-secret=.*$/m, 'repo1-s3-key-secret=wrong'));
+    try {
+      await c.sql('CREATE TABLE IF NOT EXISTS churn (x int)');
+      for (let i = 0; i < 60; i++) {
+        await c.sql('INSERT INTO churn VALUES (1)');
+        await c.sql('SELECT pg_switch_wal()');
+        if (Number(await c.sql('SELECT failed_count FROM pg_stat_archiver')) > 0) break;
+        await new Promise((res) => setTimeout(res, 500));
+      }
+      const bad = await cli(['status', '--env', 'prod']);
+      assert.equal(bad.code, 6, bad.stderr);
+      assert.match(bad.stderr, /postgres\/postgres \(PITR: archiving fails: .* failed at/);
+    } finally {
+      await writeFile(conf, good);
+    }
+    const fixed = await cli(['pitr', 'enable', '--env', 'prod']);
+    assert.equal(fixed.code, 0, fixed.stderr);
+    await waitArchived(c);
+    const again = await cli(['status', '--env', 'prod']);
+    assert.equal(again.code, 0, again.stderr);
+  });
+
   it('restore --physical --to: exactly the rows committed before the time, in a new directory; the source untouched', async () => {
     await c.sql(
       'CREATE TABLE IF NOT EXISTS pitr_rows (id int PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())',
@@ -195,6 +235,32 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     } finally {
       await stopCopy(res.dataDir);
     }
+  });
+
+  it('verify --physical: pgBackRest reads the repository back; a damaged backup file is exit 3 naming it', async () => {
+    const ok = await cli(['--json', 'verify', 'postgres', '--env', 'prod', '--physical']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(parseJson<{ result: { backups: number } }>(ok).result.backups >= 1);
+    const listed = await s3Client().send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'pgbackrest/prod/main/backup/main/' }),
+    );
+    const victim = (listed.Contents ?? []).find(
+      (o) => /\/(bundle\/\d+|pg_data\/.+)$/.test(o.Key ?? '') && (o.Size ?? 0) > 100,
+    );
+    assert.ok(victim?.Key, 'a stored backup file to damage');
+    const body = Buffer.alloc(victim.Size ?? 1000, 7);
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: victim.Key,
+        Body: body,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: s3.kmsKeyId,
+      }),
+    );
+    const bad = await cli(['verify', 'postgres', '--env', 'prod', '--physical']);
+    assert.equal(bad.code, 3, `${bad.stdout}\n${bad.stderr}`);
+    assert.match(bad.stderr, /pgbackrest verify found damage in s3:\/\//);
   });
 });
 

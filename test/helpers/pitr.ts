@@ -46,9 +46,11 @@ export function pitrConfig(
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   return {
+    tiers: { gold: { rpoMinutes: 5, rtoMinutes: 60 } },
     envs: {
       prod: {
         protected: true,
+        tier: 'gold',
         storage: s3Storage(bucket),
         postgres: {
           host: '127.0.0.1',

@@ -3,22 +3,36 @@
 // throwaway Neo4j DBMS, on this machine), runs the configured smoke tests, measures the RTO (download + restore +
 // checks) against the tier's target, always tears down (unless --keep), and stores a drill report next to the backups.
 
-import { DriftError } from '../../domain/errors.js';
+import { ENGINES } from '../../config/schema.js';
+import { ConfigError, DriftError } from '../../domain/errors.js';
+import type { EngineName } from '../../engines/engine.js';
+import { engineNamed } from '../../engines/registry.js';
 import { controlKeys } from '../../domain/keys.js';
 import { resolveBackup } from '../catalog.js';
-import { postgresSection, selectEnv, type AppContext, type EnvHandle } from '../context.js';
+import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
+import { engineSection } from '../engine-section.js';
 import { withLock } from '../lock.js';
 import { drillNeo4j } from './neo4j.js';
 import { drillPostgres } from './postgres.js';
 import { drillRedis } from './redis.js';
 import type { DrillOptions, DrillReport } from './report.js';
 
+/** What a drill of each engine does (into what throwaway target): one procedure per engine, looked up here only. */
+const DRILLS: Record<
+  EngineName,
+  (ctx: AppContext, h: EnvHandle, entry: Entry, opts: DrillOptions) => Promise<DrillReport>
+> = {
+  postgres: (ctx, h, entry, opts) => drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts),
+  redis: drillRedis,
+  neo4j: drillNeo4j,
+};
+type Entry = Awaited<ReturnType<typeof resolveBackup>>;
+
 export { DRILL_SCHEMA, type DrillCheck, type DrillOptions, type DrillReport } from './report.js';
 
 export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillReport[]> {
   const h = selectEnv(ctx, opts.env);
-  const engines =
-    opts.engine === 'all' ? (['postgres', 'redis', 'neo4j'] as const).filter((e) => h.env[e]) : [opts.engine];
+  const engines = opts.engine === 'all' ? ENGINES.filter((e) => h.env[e]) : [opts.engine];
   const reports: DrillReport[] = [];
   for (const engine of engines) {
     // One drill per env and engine at a time; the restores inside go to throwaway targets, so they take no restore lock.
@@ -40,25 +54,17 @@ export async function drill(ctx: AppContext, opts: DrillOptions): Promise<DrillR
 
 async function drillEngine(ctx: AppContext, h: EnvHandle, engine: string, opts: DrillOptions): Promise<DrillReport[]> {
   const reports: DrillReport[] = [];
-  const all =
-    engine === 'postgres'
-      ? postgresSection(ctx, h).databases
-      : engine === 'neo4j'
-        ? (h.env.neo4j?.databases ?? [])
-        : [];
-  const dbs = engine !== 'redis' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
+  const e = engineNamed(engine);
+  if (!e) throw new ConfigError(`unknown engine "${engine}"`, [], { hint: 'use postgres, redis, neo4j or all' });
+  const all = e.unit === 'database' ? e.units(engineSection(ctx, h, e)) : [];
+  const dbs = e.unit === 'database' && !opts.from ? (opts.database ? [opts.database] : all) : [opts.database];
   for (const database of dbs) {
     const entry = await resolveBackup(ctx, h, engine, {
       from: opts.from,
       latest: opts.from ? undefined : true,
       database,
     });
-    const report =
-      engine === 'postgres'
-        ? await drillPostgres(ctx, h, entry.key, entry.manifest.target.database, opts)
-        : engine === 'neo4j'
-          ? await drillNeo4j(ctx, h, entry, opts)
-          : await drillRedis(ctx, h, entry, opts);
+    const report = await DRILLS[e.name](ctx, h, entry, opts);
     await h.store.putBytes(
       controlKeys.drillReport(h.store.prefix, h.name, engine, report.database, new Date(report.startedAt)),
       `${JSON.stringify(report, null, 2)}\n`,

@@ -5,6 +5,7 @@ import { messageOf } from '../../domain/errors.js';
 import { archiveLag, type ArchiveLag, type ArchiverState } from '../../engines/postgres/pitr-info.js';
 import { pitrSql } from '../../engines/postgres/pitr.js';
 import type { AppContext, EnvHandle } from '../context.js';
+import type { StatusRow } from '../status.js';
 import { stanzaInfo } from './backup.js';
 import { openPitr, queryJson } from './context.js';
 
@@ -70,5 +71,47 @@ export async function pitrStatus(
     };
   } finally {
     await t.transport.close();
+  }
+}
+
+/**
+ * The PostgreSQL rows of an env with PITR: the RPO is the archiving lag (what a loss of the host now would lose),
+ * judged against the tier; the logical dumps stay listed but no longer set the RPO.
+ */
+export function withPitr(rows: StatusRow[], ps: PitrStatus): StatusRow[] {
+  return rows.map((r) => {
+    if (r.engine !== 'postgres') return r;
+    const drillBad = r.breached && r.reason.startsWith('the last drill failed');
+    const breached = ps.breaches.length > 0 || drillBad;
+    return {
+      ...r,
+      rpoSeconds: ps.lag.rpoSeconds,
+      breached,
+      reason: ps.breaches.length
+        ? `PITR: ${ps.breaches.join('; ')}`
+        : drillBad
+          ? r.reason
+          : `PITR (${ps.lag.state}): ${ps.lag.detail}`,
+    };
+  });
+}
+
+/** The PITR status, or a breach naming why it could not be read (a transport or config that fails is no "ok"). */
+export async function pitrStatusSafe(
+  ctx: AppContext,
+  h: EnvHandle,
+  rpoTargetMinutes: number | undefined,
+): Promise<PitrStatus> {
+  try {
+    return await pitrStatus(ctx, h, rpoTargetMinutes);
+  } catch (err) {
+    const detail = `PITR status could not be read: ${messageOf(err).split('\n')[0]}`;
+    return {
+      cluster: h.env.postgres?.pitr?.cluster ?? 'main',
+      repository: '?',
+      lag: { state: 'never', rpoSeconds: undefined, detail },
+      maxBaseBackupAgeHours: h.env.postgres?.pitr?.maxBaseBackupAgeHours ?? 0,
+      breaches: [detail],
+    };
   }
 }

@@ -4,6 +4,7 @@
 
 import { RESTORE_COMMON, type Engine } from '../engine.js';
 import { neo4jBackupPlan } from './backup.js';
+import { BACKUP_FORMAT } from './commands.js';
 
 export const neo4j: Engine<'neo4j'> = {
   name: 'neo4j',
@@ -25,4 +26,10 @@ export const neo4j: Engine<'neo4j'> = {
       : undefined,
   passwordRef: () => undefined,
   backupPlan: (cfg, r) => neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp }),
+  // Loaded into a throwaway DBMS on this machine (its own neo4j.conf) and checked there: app/neo4j-scratch.ts.
+  nativeCheck: () => ({
+    kind: 'scratch-dbms',
+    describe: (format) =>
+      `${format === BACKUP_FORMAT ? 'the whole backup restored' : 'the whole dump loaded'} into a throwaway DBMS`,
+  }),
 };

@@ -4,6 +4,7 @@
 import type { PostgresConfig } from '../../config/sections/postgres.js';
 import { RESTORE_COMMON, type Engine } from '../engine.js';
 import { postgresBackupPlan } from './backup.js';
+import * as pg from './commands.js';
 import type { PgConnection } from './commands.js';
 
 /** How the client tools connect, from the section and the resolved password. */
@@ -34,4 +35,36 @@ export const postgres: Engine<'postgres'> = {
       globals: r.globals ?? cfg.globals,
       host: r.host,
     }),
+  nativeCheck: (file, binDir) => {
+    const conn = { host: '', port: 0, user: '', binDir };
+    return {
+      kind: 'commands',
+      steps: [
+        {
+          tool: 'pg_restore --list',
+          report: "reading the archive's table of contents (pg_restore --list)",
+          command: pg.listCommand(conn, file),
+          judge: (out) => {
+            const n = pg.parseArchiveList(out);
+            return n.entries > 0
+              ? { ok: true, detail: `${n.entries} archive entries; ${n.dataEntries} data` }
+              : { ok: false, detail: '0 archive entries' };
+          },
+        },
+        {
+          tool: 'pg_restore --file=/dev/null (reading every data block)',
+          report: 'reading and decoding every data block (pg_restore --file=/dev/null)',
+          command: pg.readAllCommand(conn, file),
+          explainFailure: pg.explainReadFailure,
+        },
+      ],
+      summary: (details) => {
+        const [entries, data] = (details[0] ?? '').split('; ');
+        return {
+          tool: 'pg_restore',
+          detail: `table of contents: ${entries}; every data block read and decoded (${data?.replace(/ data$/, '')} table data and large-object entries, written as SQL to /dev/null)`,
+        };
+      },
+    };
+  },
 };

@@ -5,6 +5,7 @@
 import type { RedisConfig } from '../../config/sections/redis.js';
 import { RESTORE_COMMON, type Engine } from '../engine.js';
 import { redisBackupPlan } from './backup.js';
+import * as commands from './commands.js';
 import type { RedisConnection } from './commands.js';
 
 /** How redis-cli connects, from the section and the resolved password. */
@@ -27,4 +28,17 @@ export const redis: Engine<'redis'> = {
   passwordRef: (cfg) => cfg.password,
   backupPlan: (cfg, r) =>
     redisBackupPlan({ cfg, conn: redisConnection(cfg, r.password), mode: r.mode ?? cfg.mode, host: r.host }),
+  // redis-check-rdb from this machine's PATH (redis.binDir names where the tools are on the Redis host).
+  nativeCheck: (file) => ({
+    kind: 'commands',
+    steps: [
+      {
+        tool: 'redis-check-rdb',
+        report: 'reading the whole RDB with redis-check-rdb',
+        command: commands.checkRdbCommand(file),
+        judge: (out) => ({ ok: true, detail: commands.describeCheckRdb(out) }),
+      },
+    ],
+    summary: (details) => ({ tool: 'redis-check-rdb', detail: details[0] ?? '' }),
+  }),
 };

@@ -135,4 +135,31 @@ describe('backup plans', () => {
       '/tmp/x/neo4j-1.backup',
     ]);
   });
+
+  it('native checks: postgres reads the table of contents then every block; redis parses every record; neo4j needs a DBMS', () => {
+    const pgPlan = ENGINE_REGISTRY.postgres.nativeCheck('/tmp/x.dump', '/opt/pg/bin');
+    assert.equal(pgPlan.kind, 'commands');
+    if (pgPlan.kind !== 'commands') return;
+    assert.deepEqual(
+      pgPlan.steps.map((s) => s.command.argv),
+      [
+        ['/opt/pg/bin/pg_restore', '--list', '/tmp/x.dump'],
+        ['/opt/pg/bin/pg_restore', '--file=/dev/null', '/tmp/x.dump'],
+      ],
+    );
+    assert.deepEqual(pgPlan.steps[0]?.judge?.('1; 2 16384 TABLE DATA public t postgres\n2; 3 16385 TABLE public t postgres\n'), {
+      ok: true,
+      detail: '2 archive entries; 1 data',
+    });
+    assert.equal(pgPlan.steps[0]?.judge?.('nothing\n').ok, false, 'an empty table of contents fails');
+    assert.match(pgPlan.steps[1]?.explainFailure?.('pg_restore: error: unexpected EOF') ?? '', /cut short/);
+    assert.match(
+      pgPlan.summary(['2 archive entries; 1 data']).detail,
+      /^table of contents: 2 archive entries; every data block read and decoded \(1 table data/,
+    );
+    const redisPlan = ENGINE_REGISTRY.redis.nativeCheck('/tmp/d.rdb', '/remote/bin');
+    assert.ok(redisPlan.kind === 'commands' && redisPlan.steps[0]?.command.argv[0] === 'redis-check-rdb');
+    const neo = ENGINE_REGISTRY.neo4j.nativeCheck('/tmp/n.dump', undefined);
+    assert.ok(neo.kind === 'scratch-dbms' && /whole dump loaded/.test(neo.describe('neo4j-dump')));
+  });
 });

@@ -1,0 +1,59 @@
+// Use case `verify postgres --physical`: pgBackRest reads every file of every base backup and every WAL segment in the
+// repository and checks them against their recorded checksums (pgbackrest verify); it touches no database.
+
+import { IntegrityError, ProcessFailedError } from '../../domain/errors.js';
+import { succeeded } from '../../transports/transport.js';
+import { selectEnv, type AppContext } from '../context.js';
+import { stanzaInfo } from './backup.js';
+import { openPitr, runPgbackrest } from './context.js';
+
+export interface PhysicalVerifyResult {
+  env: string;
+  cluster: string;
+  repository: string;
+  backups: number;
+  walMin?: string | undefined;
+  walMax?: string | undefined;
+  durationMs: number;
+}
+
+export async function physicalVerify(ctx: AppContext, o: { env: string }): Promise<PhysicalVerifyResult> {
+  const t = await openPitr(ctx, selectEnv(ctx, o.env));
+  try {
+    const info = await stanzaInfo(t);
+    ctx.reporter.step(
+      `pgbackrest verify: every file of ${info.backups.length} base backup(s) and the WAL in ${t.repoUrl}`,
+    );
+    const t0 = performance.now();
+    const r = await runPgbackrest(t, ['verify', `--process-max=${t.p.processMax}`, '--log-level-console=detail']);
+    const durationMs = Math.round(performance.now() - t0);
+    if (!succeeded(r)) {
+      const said = `${r.stdout}\n${r.stderrTail}`;
+      // A file that is missing, short or whose checksum differs is the repository's fault, not the command's.
+      if (
+        /checksum|invalid|missing|size/i.test(said) &&
+        !/unable to (connect|find hostname)|TLS|HostConnect/i.test(said)
+      ) {
+        throw new IntegrityError(`pgbackrest verify found damage in ${t.repoUrl}:\n${lastLines(said, 15)}`, {
+          hint: 'take a new full base backup (igbackup backup postgres --physical --type full) and look at what damaged the repository',
+        });
+      }
+      throw new ProcessFailedError('pgbackrest verify', r, { hint: `see pgBackRest's log under ${t.p.workDir}/log` });
+    }
+    return {
+      env: t.h.name,
+      cluster: t.p.cluster,
+      repository: t.repoUrl,
+      backups: info.backups.length,
+      walMin: info.walMin,
+      walMax: info.walMax,
+      durationMs,
+    };
+  } finally {
+    await t.transport.close();
+  }
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split('\n').filter(Boolean).slice(-n).join('\n');
+}
