@@ -238,3 +238,18 @@ export function parseTarget(text: string, now: Date): { target: string; at: Date
     return { problem: `--to ${at.toISOString()} is in the future: recovery cannot reach it` };
   return { target: at.toISOString().replace('T', ' ').replace('Z', '+00'), at };
 }
+
+/**
+ * What `pgbackrest verify` (info level) says is damaged, as a short text; undefined when it found nothing. Its summary
+ * is "stanza: S / status: error / backup: L, status: invalid, … / checksum invalid: N" (2.45 exits 0 all the same).
+ */
+export function verifyDamage(output: string): string | undefined {
+  const lines = output.split('\n').map((l) => l.replace(/^\S+ \S+ P\d+ +\w+: /, '').trim());
+  const bad = lines.filter((l) =>
+    /status: (error|invalid)|checksum invalid:|missing:|size invalid:|other:|invalid checksum|missing file/i.test(l),
+  );
+  if (!bad.length) return undefined;
+  const summary = bad.filter((l) => !/^invalid checksum '/.test(l));
+  const files = bad.length - summary.length;
+  return [...summary, ...(files ? [`${files} file(s) with an invalid checksum`] : [])].join('\n');
+}

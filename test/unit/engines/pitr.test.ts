@@ -145,4 +145,23 @@ describe('pitr (pure)', () => {
     });
     assert.equal(info.parseStanzaInfo(json, 'other'), undefined);
   });
+
+  it('verify: the summary is the verdict (pgBackRest 2.45 exits 0 after finding damage)', () => {
+    const damaged = [
+      "2026-11-27 10:40:49.164 P02   INFO: invalid checksum '20261127-101631F/pg_data/PG_VERSION.zst'",
+      "2026-11-27 10:40:49.208 P02   INFO: invalid checksum '20261127-101631F/pg_data/base/1/112.zst'",
+      '2026-11-27 10:41:33.610 P00   INFO: stanza: main',
+      '                                    status: error',
+      '                                      backup: 20261127-101631F, status: invalid, total files checked: 965, total valid files: 195',
+      '                                        checksum invalid: 770',
+      '2026-11-27 10:41:33.610 P00   INFO: verify command end: completed successfully (39243ms)',
+    ].join('\n');
+    assert.equal(
+      info.verifyDamage(damaged),
+      'status: error\nbackup: 20261127-101631F, status: invalid, total files checked: 965, total valid files: 195\nchecksum invalid: 770\n2 file(s) with an invalid checksum',
+    );
+    const clean =
+      '2026-11-27 10:30:04.988 P00   INFO: verify command begin 2.45: --stanza=main\n2026-11-27 10:30:04.988 P00   INFO: verify command end: completed successfully (82270ms)\n';
+    assert.equal(info.verifyDamage(clean), undefined);
+  });
 });
