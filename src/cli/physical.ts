@@ -4,6 +4,10 @@
 import type { Command } from 'commander';
 import { physicalBackup } from '../app/pitr/backup.js';
 import { physicalRestore } from '../app/pitr/restore.js';
+import { physicalRestoreInPlace } from '../app/pitr/restore-in-place.js';
+import type { AppContext } from '../app/context.js';
+import { askEnv } from './ask.js';
+import type { Output } from './output.js';
 import { physicalVerify } from '../app/pitr/verify.js';
 import { ConfigError } from '../domain/errors.js';
 import { formatBytes, formatDuration } from './format.js';
@@ -23,6 +27,10 @@ export function physicalRestoreOptions(c: Command): Command {
       '--port <n>',
       'with --physical: the port of the restored copy (default: the first free after the cluster)',
       parsePort,
+    )
+    .option(
+      '--in-place',
+      'with --physical: recover the cluster itself (stop, data directory moved aside, restore, start); protected envs need --yes',
     );
 }
 
@@ -54,10 +62,20 @@ export async function physicalBackupAction(
   );
 }
 
+interface PhysicalRestoreFlags {
+  env: string;
+  to?: string;
+  latest?: boolean;
+  targetDir?: string;
+  port?: number;
+  inPlace?: boolean;
+  yes?: boolean;
+}
+
 export async function physicalRestoreAction(
   deps: CliDeps,
   engine: string,
-  flags: { env: string; to?: string; latest?: boolean; targetDir?: string; port?: number },
+  flags: PhysicalRestoreFlags,
   cmd: Command,
 ): Promise<void> {
   requirePostgres(engine);
@@ -67,9 +85,15 @@ export async function physicalRestoreAction(
       hint: '--to 2026-11-27T10:15:00Z restores to that moment; --latest to the end of the archive',
     });
   }
+  if (flags.inPlace && (flags.targetDir !== undefined || flags.port !== undefined)) {
+    throw new ConfigError('--in-place restores into the cluster itself: --target-dir and --port do not apply', [], {
+      hint: 'drop --in-place to restore into a new directory, or drop --target-dir/--port',
+    });
+  }
   const g = globalsOf(cmd);
   const out = deps.output(g);
   const ctx = await buildContext(deps, g, out);
+  if (flags.inPlace) return inPlaceAction(deps, ctx, flags, out, Boolean(g.json));
   // A copy in a new directory beside the running cluster changes nothing of it: no confirmation is needed.
   const r = await physicalRestore(ctx, { env: flags.env, to: flags.to, targetDir: flags.targetDir, port: flags.port });
   out.json({ ok: true, command: 'restore', method: 'physical', result: r });
@@ -96,5 +120,27 @@ export async function physicalVerifyAction(deps: CliDeps, engine: string, flags:
   out.json({ ok: true, command: 'verify', method: 'physical', result: r });
   out.text(
     `${out.c.green('✔')} ${r.repository}: ${r.backups} base backup(s) and WAL ${r.walMin ?? '-'} … ${r.walMax ?? '-'} verified by pgBackRest in ${formatDuration(r.durationMs)}`,
+  );
+}
+
+/** --in-place: the cluster itself is recovered (protected envs need --yes); the old data directory is kept aside. */
+async function inPlaceAction(
+  deps: CliDeps,
+  ctx: AppContext,
+  flags: PhysicalRestoreFlags,
+  out: Output,
+  json: boolean,
+): Promise<void> {
+  const interactive = deps.stdinIsTTY && !json && out.opts.interactive;
+  const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+  const r = await physicalRestoreInPlace(ctx, {
+    env: flags.env,
+    to: flags.to,
+    confirm: { yes: Boolean(flags.yes), ask },
+  });
+  out.json({ ok: true, command: 'restore', method: 'physical-in-place', result: r });
+  out.text(
+    `${out.c.green('✔')} ${r.cluster} recovered in place to ${r.target}, running, in ${formatDuration(r.durationMs)}\n` +
+      `  the data directory as it was before is kept at ${r.keptAside}: remove it once the recovered cluster is checked`,
   );
 }

@@ -1,8 +1,8 @@
 // `igbackup restore <engine>`: verifies a backup's artifact, then restores it (protected envs need --yes).
 
-import { createInterface } from 'node:readline/promises';
 import { Argument, Option, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
+import { askEnv } from './ask.js';
 import { physicalRestoreAction, physicalRestoreOptions } from './physical.js';
 import type { GlobalsOutcome } from '../app/restore-postgres-globals.js';
 import { restoreNeo4j } from '../app/restore-neo4j.js';
@@ -168,13 +168,4 @@ function globalsText(g: GlobalsOutcome): string {
   if (g.tablespacesCreated.length || g.tablespacesKept.length)
     lines.push(`tablespaces created: ${list(g.tablespacesCreated)}; kept: ${list(g.tablespacesKept)}`);
   return lines.map((l) => `\n  ${l}`).join('');
-}
-
-async function askEnv(question: string, expected: string, stderr: NodeJS.WriteStream): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: stderr });
-  try {
-    return (await rl.question(`${question}: `)).trim() === expected;
-  } finally {
-    rl.close();
-  }
 }

@@ -3,7 +3,7 @@
 // time and to the end of the archive into a new directory, with the rows compared.
 
 import assert from 'node:assert/strict';
-import { chmod, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -235,6 +235,64 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     } finally {
       await stopCopy(res.dataDir);
     }
+  });
+
+  it('restore --in-place in a protected env without --yes: exit 5, nothing touched', async () => {
+    const before = await readdir(c.dir);
+    const r = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--in-place', '--latest']);
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /protected: refusing to replace the data directory of main without --yes/);
+    assert.deepEqual(await readdir(c.dir), before);
+  });
+
+  it('restore --in-place whose start fails: the old data directory is put back and the old server started', async () => {
+    // The server was killed above: this is the recovery of a crashed cluster. The start fails once.
+    const marker = join(c.dir, 'start-failed-once');
+    const pgCtl = `${join(PGBIN, 'pg_ctl')} -D ${join(c.dir, 'data')} -l ${join(c.dir, 'start.log')} -w -t 120 start`;
+    const start = [...RUN_AS, 'sh', '-c', `if [ -f ${marker} ]; then exec ${pgCtl}; else touch ${marker}; exit 1; fi`];
+    const dir2 = await tempDir('igb-pitr2-');
+    await writeConfig(dir2, pitrConfig(bucket, c, { archiveTimeoutSec: 5, start }));
+    const r = await runCli(['restore', 'postgres', '--env', 'prod', '--physical', '--in-place', '--latest', '--yes'], {
+      cwd: dir2,
+      env: pitrEnv(c),
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /put .*\/data back: ok/);
+    assert.match(r.stderr, /start the previous PostgreSQL main on .*: ok/);
+    assert.ok((await c.sql('SELECT count(*) FROM beats')) !== '0', 'the old cluster runs with its data');
+    assert.deepEqual(
+      (await readdir(c.dir)).filter((f) => f.includes('igbackup-before')),
+      [],
+      'nothing left aside',
+    );
+  });
+
+  it('restore --in-place --to: the cluster itself recovered to the time, the old data directory kept aside', async () => {
+    const target = await c.sql('SELECT to_char(now() AT TIME ZONE \'UTC\', \'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"\')');
+    await new Promise((res) => setTimeout(res, 1100));
+    await c.sql('INSERT INTO pitr_rows (id) VALUES (99)');
+    await c.sql('SELECT pg_switch_wal()');
+    await waitArchived(c);
+    const r = await cli([
+      '--json',
+      'restore',
+      'postgres',
+      '--env',
+      'prod',
+      '--physical',
+      '--in-place',
+      '--to',
+      target,
+      '--yes',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = parseJson<{ result: { keptAside: string } }>(r).result;
+    assert.equal(await c.sql('SELECT count(*) FROM pitr_rows WHERE id = 99'), '0', 'the row after the target is gone');
+    assert.equal(await c.sql('SELECT count(*) FROM pitr_rows WHERE id < 5'), '4');
+    assert.equal(await c.sql('SELECT pg_is_in_recovery()'), 'f');
+    assert.ok(Number(await c.sql('SELECT timeline_id FROM pg_control_checkpoint()')) > 1, 'a new timeline');
+    assert.ok((await stat(join(res.keptAside, 'PG_VERSION'))).isFile(), 'the old data directory is kept aside');
+    await rm(res.keptAside, { recursive: true, force: true });
   });
 
   it('verify --physical: pgBackRest reads the repository back; a damaged backup file is exit 3 naming it', async () => {

@@ -139,7 +139,8 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
   const { t } = r;
   const log = posix.join(r.dir, 'igbackup-restore.log');
   const start = await capture(t.transport, pgCtl('-l', log, '-w', '-t', '300', 'start'));
-  if (!succeeded(start)) throw await withLog(r, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
+  if (!succeeded(start))
+    throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
   const conn = { ...t.conn, host: '127.0.0.1', port: r.port };
   const psql = pg.psqlCommand(conn, t.cfg.maintenanceDatabase);
   await waitUntil(
@@ -149,7 +150,7 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
       const q = await capture(t.transport, psql, 'SELECT pg_is_in_recovery();\n');
       if (succeeded(q)) return q.stdout.trim() === 'f';
       if (!succeeded(await capture(t.transport, pgCtl('status')))) {
-        throw await withLog(r, new IgbackupError('the restored copy stopped during recovery'), log);
+        throw await withLog(r.t, new IgbackupError('the restored copy stopped during recovery'), log);
       }
       return false;
     },
@@ -159,8 +160,8 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
 }
 
 /** The error with the copy's server log tail (why recovery stopped: e.g. a target after the end of the archive). */
-async function withLog(r: Run, err: IgbackupError, log: string): Promise<IgbackupError> {
-  const tail = await capture(r.t.transport, { argv: [...r.t.p.runAs, 'tail', '-n', '15', log] });
+export async function withLog(t: PitrTarget, err: IgbackupError, log: string): Promise<IgbackupError> {
+  const tail = await capture(t.transport, { argv: [...t.p.runAs, 'tail', '-n', '15', log] });
   return new IgbackupError(`${err.message}\n--- ${log} ---\n${tail.stdout.trim()}`, {
     cause: err,
     hint: 'a target after the last archived WAL cannot be reached: pick an earlier --to, or --latest',
@@ -168,7 +169,7 @@ async function withLog(r: Run, err: IgbackupError, log: string): Promise<Igbacku
 }
 
 /** A base backup must have finished before the target (pgBackRest replays WAL forward from one). */
-function requireBackupBefore(t: PitrTarget, repo: info.StanzaInfo, at: Date | undefined): void {
+export function requireBackupBefore(t: PitrTarget, repo: info.StanzaInfo, at: Date | undefined): void {
   const usable = repo.backups.filter((b) => !b.error && (at === undefined || Date.parse(b.finishedAt) <= at.getTime()));
   if (usable.length) return;
   const oldest = repo.backups.find((b) => !b.error);
@@ -204,6 +205,6 @@ async function sparePort(t: PitrTarget): Promise<number> {
   throw new ConfigError(`no free port found after ${t.cfg.port} on ${t.transport.host}`, [], { hint: 'pass --port' });
 }
 
-function restoreHint(t: PitrTarget): string {
+export function restoreHint(t: PitrTarget): string {
   return `see pgBackRest's log under ${t.p.workDir}/log on ${t.transport.host}; the repository is ${t.repoUrl} (${shJoin(['pgbackrest', 'info'])} lists what it holds)`;
 }

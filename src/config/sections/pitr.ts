@@ -33,6 +33,9 @@ export const pitrSchema = z.strictObject({
     .default('auto'),
   /** Client-side encryption of the repository (aes-256-cbc) on top of SSE-KMS, with this passphrase. */
   cipherPassphrase: secretRefSchema.optional(),
+  /** Stops and starts the server for restore --physical --in-place (default: pg_ctl on dataDir, as runAs). */
+  stop: argvSchema.optional(),
+  start: argvSchema.optional(),
   /** Restarts the server (pitr enable --restart, when archive_mode or wal_level must change). */
   restart: argvSchema.optional(),
   /** The directory of pg_ctl on the host, for restores into a new data directory (default: from the server's version). */

@@ -20,7 +20,7 @@ export const postgres: Engine<'postgres'> = {
     backup: ['env', 'database', 'compression', 'globals', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database', 'targetDb', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs', 'owner'],
     backupPhysical: ['env', 'physical', 'type', 'forceUnlock'],
-    restorePhysical: ['env', 'physical', 'to', 'latest', 'targetDir', 'port'],
+    restorePhysical: ['env', 'physical', 'to', 'latest', 'targetDir', 'port', 'inPlace', 'yes'],
   },
   units: (cfg) => cfg.databases,
   validate: () => undefined,

@@ -1,0 +1,171 @@
+// Use case `restore postgres --physical --in-place`: a real recovery of the cluster itself. The server is stopped, its
+// data directory moved aside (a rename: instant, nothing copied), the backup restored into a fresh directory at the
+// same path, the server started and waited for until recovery has ended. Until then any failure or cancel puts the
+// old directory back and starts the old server (runPlan); afterwards the old directory is kept aside, named.
+
+import { posix } from 'node:path';
+import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/errors.js';
+import * as pg from '../../engines/postgres/commands.js';
+import * as info from '../../engines/postgres/pitr-info.js';
+import { capture, captureOk } from '../../transports/run.js';
+import { succeeded } from '../../transports/transport.js';
+import { shJoin } from '../../transports/wrapper.js';
+import { requireConfirmation, type ConfirmPolicy } from '../confirm.js';
+import { selectEnv, type AppContext } from '../context.js';
+import { runPlan, type Step } from '../plan.js';
+import { scratchStamp } from '../scratch.js';
+import { waitUntil } from '../wait.js';
+import { stanzaInfo } from './backup.js';
+import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
+import { requireBackupBefore, restoreHint, withLog } from './restore.js';
+
+export interface InPlaceResult {
+  env: string;
+  cluster: string;
+  dataDir: string;
+  /** The data directory as it was before the restore, kept aside. */
+  keptAside: string;
+  target: string;
+  durationMs: number;
+}
+
+export async function physicalRestoreInPlace(
+  ctx: AppContext,
+  o: { env: string; to?: string | undefined; confirm: ConfirmPolicy },
+): Promise<InPlaceResult> {
+  const h = selectEnv(ctx, o.env);
+  const target = o.to === undefined ? undefined : info.parseTarget(o.to, ctx.now());
+  if (target && 'problem' in target) throw new ConfigError(target.problem, []);
+  const t = await openPitr(ctx, h);
+  try {
+    const repo = await stanzaInfo(t);
+    requireBackupBefore(t, repo, target?.at);
+    const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
+    await refuseTablespaces(t);
+    await requireConfirmation(h.name, h.env.protected, `replace the data directory of ${t.p.cluster}`, o.confirm);
+    const r: InPlace = {
+      t,
+      pgBin,
+      aside: `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-before-${scratchStamp(ctx.now())}`,
+    };
+    const t0 = performance.now();
+    await runPlan(steps(ctx, r, target?.target), { reporter: ctx.reporter, signal: ctx.signal, guard: ctx.guard });
+    return {
+      env: h.name,
+      cluster: t.p.cluster,
+      dataDir: t.p.dataDir,
+      keptAside: r.aside,
+      target: target?.target ?? 'the end of the archive (latest)',
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await t.transport.close();
+  }
+}
+
+interface InPlace {
+  t: PitrTarget;
+  pgBin: string;
+  aside: string;
+}
+
+function control(r: InPlace): { stop: string[]; start: string[]; status: string[] } {
+  const { p } = r.t;
+  const pgCtl = [...p.runAs, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir];
+  return {
+    stop: p.stop ?? [...pgCtl, '-m', 'fast', '-w', '-t', '300', 'stop'],
+    start: p.start ?? [...pgCtl, '-l', posix.join(p.workDir, 'log', 'postgresql.log'), '-w', '-t', '300', 'start'],
+    status: [...pgCtl, 'status'],
+  };
+}
+
+function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
+  const { t, aside } = r;
+  const { p } = t;
+  const as = p.runAs;
+  const c = control(r);
+  const service = `PostgreSQL ${p.cluster} on ${t.transport.host}`;
+  const putBack = ['sh', '-c', '[ -d "$2" ] || exit 0; rm -rf -- "$1" && mv -- "$2" "$1"', 'sh', p.dataDir, aside];
+  return [
+    {
+      name: `stopping ${service} (${shJoin(c.stop)})`,
+      run: () => stopIfRunning(r, c),
+      undo: { name: `start the previous ${service}`, service, manual: [shJoin(c.start)], run: () => ok(r, c.start) },
+    },
+    {
+      name: `moving ${p.dataDir} aside to ${aside} (a rename: nothing is copied)`,
+      run: () => ok(r, [...as, 'mv', '--', p.dataDir, aside]),
+      undo: {
+        name: `put ${p.dataDir} back`,
+        manual: [shJoin([...as, ...putBack])],
+        run: () => ok(r, [...as, ...putBack]),
+      },
+    },
+    {
+      name: `pgbackrest restore into ${p.dataDir} (${to ? `to ${to}` : 'to the end of the archive'})`,
+      run: async () => {
+        await ok(r, [...as, 'mkdir', '-m', '700', p.dataDir]);
+        const args = info
+          .restoreArgs({ dir: p.dataDir, to, processMax: p.processMax })
+          .filter((a) => a !== '--archive-mode=off');
+        await pgbackrestOk(t, args, restoreHint(t));
+      },
+    },
+    {
+      name: `starting ${service} on the restored data and waiting until recovery has ended`,
+      run: () => startAndWait(ctx, r, c),
+      undo: {
+        name: 'stop the server started on the restored data',
+        run: () => ok(r, [...as, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir, '-m', 'immediate', '-w', 'stop']),
+      },
+    },
+  ];
+}
+
+async function ok(r: InPlace, argv: string[]): Promise<void> {
+  await captureOk(r.t.transport, { argv });
+}
+
+/** Stops the server if it runs (a crashed server has nothing to stop: the restore is often why it is down). */
+async function stopIfRunning(r: InPlace, c: ReturnType<typeof control>): Promise<void> {
+  const st = await capture(r.t.transport, { argv: c.status });
+  if (st.exitCode === 3) return; // pg_ctl status: not running
+  if (!succeeded(st) && st.exitCode !== 3) throw new ProcessFailedError('pg_ctl status', st);
+  await ok(r, c.stop);
+}
+
+async function startAndWait(ctx: AppContext, r: InPlace, c: ReturnType<typeof control>): Promise<void> {
+  const { t } = r;
+  const start = await capture(t.transport, { argv: c.start });
+  const log = posix.join(t.p.workDir, 'log', 'postgresql.log');
+  if (!succeeded(start)) throw await withLog(r.t, new ProcessFailedError('the start command', start), log);
+  const psql = pg.psqlCommand(t.conn, t.cfg.maintenanceDatabase);
+  await waitUntil(
+    'the end of recovery (pg_is_in_recovery() = false)',
+    t.p.recoveryTimeoutSec * 1000,
+    async () => {
+      const q = await capture(t.transport, psql, 'SELECT pg_is_in_recovery();\n');
+      if (succeeded(q)) return q.stdout.trim() === 'f';
+      if ((await capture(t.transport, { argv: c.status })).exitCode === 3) {
+        throw await withLog(r.t, new IgbackupError('the server stopped during recovery'), log);
+      }
+      return false;
+    },
+    500,
+    ctx.signal,
+  );
+}
+
+/** Tablespaces live outside the data directory: moving it aside would not protect them, so this is refused. */
+async function refuseTablespaces(t: PitrTarget): Promise<void> {
+  const r = await capture(t.transport, { argv: [...t.p.runAs, 'ls', '-A', posix.join(t.p.dataDir, 'pg_tblspc')] });
+  if (succeeded(r) && r.stdout.trim() !== '') {
+    throw new ConfigError(
+      `${t.p.cluster} has tablespaces outside its data directory: --in-place cannot keep them safe`,
+      [],
+      {
+        hint: 'restore into a new directory (without --in-place) and switch over by hand',
+      },
+    );
+  }
+}
