@@ -118,7 +118,7 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     const table = await cli(['status', '--env', 'prod']);
     assert.match(
       table.stdout,
-      /PITR main → s3:\/\/.*\n  archiving: ok: .*\n  newest base backup: \d{8}-\d{6}F \(full\)/,
+      /PITR main → s3:\/\/.*\n {2}archiving: ok: .*\n {2}newest base backup: \d{8}-\d{6}F \(full\)/,
     );
     // Wrong repository credentials: archive-push fails, PostgreSQL keeps the segments and retries.
     const conf = join(c.dir, 'pgbackrest', 'pgbackrest-main.conf');

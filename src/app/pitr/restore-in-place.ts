@@ -4,8 +4,7 @@
 // old directory back and starts the old server (runPlan); afterwards the old directory is kept aside, named.
 
 import { posix } from 'node:path';
-import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/errors.js';
-import * as pg from '../../engines/postgres/commands.js';
+import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
 import * as info from '../../engines/postgres/pitr-info.js';
 import { capture, captureOk } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
@@ -14,10 +13,9 @@ import { requireConfirmation, type ConfirmPolicy } from '../confirm.js';
 import { selectEnv, type AppContext } from '../context.js';
 import { runPlan, type Step } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
-import { waitUntil } from '../wait.js';
 import { stanzaInfo } from './backup.js';
 import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
-import { requireBackupBefore, restoreHint, withLog } from './restore.js';
+import { requireBackupBefore, restoreHint, waitRecoveryEnd, withLog } from './restore.js';
 
 export interface InPlaceResult {
   env: string;
@@ -139,21 +137,7 @@ async function startAndWait(ctx: AppContext, r: InPlace, c: ReturnType<typeof co
   const start = await capture(t.transport, { argv: c.start });
   const log = posix.join(t.p.workDir, 'log', 'postgresql.log');
   if (!succeeded(start)) throw await withLog(r.t, new ProcessFailedError('the start command', start), log);
-  const psql = pg.psqlCommand(t.conn, t.cfg.maintenanceDatabase);
-  await waitUntil(
-    'the end of recovery (pg_is_in_recovery() = false)',
-    t.p.recoveryTimeoutSec * 1000,
-    async () => {
-      const q = await capture(t.transport, psql, 'SELECT pg_is_in_recovery();\n');
-      if (succeeded(q)) return q.stdout.trim() === 'f';
-      if ((await capture(t.transport, { argv: c.status })).exitCode === 3) {
-        throw await withLog(r.t, new IgbackupError('the server stopped during recovery'), log);
-      }
-      return false;
-    },
-    500,
-    ctx.signal,
-  );
+  await waitRecoveryEnd(ctx, t, { conn: t.conn, status: c.status, log, what: 'the server' });
 }
 
 /** Tablespaces live outside the data directory: moving it aside would not protect them, so this is refused. */

@@ -5,6 +5,7 @@
 import { posix } from 'node:path';
 import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/errors.js';
 import * as pg from '../../engines/postgres/commands.js';
+import type { PgConnection } from '../../engines/postgres/commands.js';
 import * as info from '../../engines/postgres/pitr-info.js';
 import { capture, captureOk } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
@@ -142,15 +143,27 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
   if (!succeeded(start))
     throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
   const conn = { ...t.conn, host: '127.0.0.1', port: r.port };
-  const psql = pg.psqlCommand(conn, t.cfg.maintenanceDatabase);
+  await waitRecoveryEnd(ctx, t, { conn, status: pgCtl('status').argv, log, what: 'the restored copy' });
+}
+
+/**
+ * Waits (bounded by recoveryTimeoutSec) until the server answers and is out of recovery; a server that stopped meanwhile
+ * (`status` no longer succeeds: e.g. a target after the end of the archive) fails at once with its log's tail.
+ */
+export async function waitRecoveryEnd(
+  ctx: AppContext,
+  t: PitrTarget,
+  o: { conn: PgConnection; status: string[]; log: string; what: string },
+): Promise<void> {
+  const psql = pg.psqlCommand(o.conn, t.cfg.maintenanceDatabase);
   await waitUntil(
     'the end of recovery (pg_is_in_recovery() = false)',
     t.p.recoveryTimeoutSec * 1000,
     async () => {
       const q = await capture(t.transport, psql, 'SELECT pg_is_in_recovery();\n');
       if (succeeded(q)) return q.stdout.trim() === 'f';
-      if (!succeeded(await capture(t.transport, pgCtl('status')))) {
-        throw await withLog(r.t, new IgbackupError('the restored copy stopped during recovery'), log);
+      if (!succeeded(await capture(t.transport, { argv: o.status }))) {
+        throw await withLog(t, new IgbackupError(`${o.what} stopped during recovery`), o.log);
       }
       return false;
     },
