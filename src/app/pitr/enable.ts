@@ -124,7 +124,7 @@ async function configureServer(ctx: AppContext, t: PitrTarget, plan: pitr.Enable
   if (plan.restart.length) {
     await captureOk(t.transport, psql, pitr.pitrSql.configureRestart(plan.restart.includes('wal_level')));
     ctx.reporter.step(`restarting PostgreSQL (${shJoin(t.p.restart ?? [])})`);
-    const r = await capture(t.transport, { argv: t.p.restart ?? [] });
+    const r = await capture(t.transport, pitr.detached(t.p.restart ?? []));
     if (!succeeded(r)) throw new ProcessFailedError('the restart command (postgres.pitr.restart)', r);
     await waitUntil('PostgreSQL to accept connections after the restart', 120_000, async () =>
       succeeded(await capture(t.transport, psql, 'SELECT 1;\n')),

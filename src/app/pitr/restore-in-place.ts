@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
 import * as info from '../../engines/postgres/pitr-info.js';
+import * as pitr from '../../engines/postgres/pitr.js';
 import { capture, captureOk } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
 import { shJoin } from '../../transports/wrapper.js';
@@ -88,7 +89,12 @@ function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
     {
       name: `stopping ${service} (${shJoin(c.stop)})`,
       run: () => stopIfRunning(r, c),
-      undo: { name: `start the previous ${service}`, service, manual: [shJoin(c.start)], run: () => ok(r, c.start) },
+      undo: {
+        name: `start the previous ${service}`,
+        service,
+        manual: [shJoin(c.start)],
+        run: async () => void (await captureOk(t.transport, pitr.detached(c.start))),
+      },
     },
     {
       name: `moving ${p.dataDir} aside to ${aside} (a rename: nothing is copied)`,
@@ -134,7 +140,7 @@ async function stopIfRunning(r: InPlace, c: ReturnType<typeof control>): Promise
 
 async function startAndWait(ctx: AppContext, r: InPlace, c: ReturnType<typeof control>): Promise<void> {
   const { t } = r;
-  const start = await capture(t.transport, { argv: c.start });
+  const start = await capture(t.transport, pitr.detached(c.start));
   const log = posix.join(t.p.workDir, 'log', 'postgresql.log');
   if (!succeeded(start)) throw await withLog(r.t, new ProcessFailedError('the start command', start), log);
   await waitRecoveryEnd(ctx, t, { conn: t.conn, status: c.status, log, what: 'the server' });

@@ -7,6 +7,7 @@ import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/err
 import * as pg from '../../engines/postgres/commands.js';
 import type { PgConnection } from '../../engines/postgres/commands.js';
 import * as info from '../../engines/postgres/pitr-info.js';
+import * as pitr from '../../engines/postgres/pitr.js';
 import { capture, captureOk } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
 import { shJoin } from '../../transports/wrapper.js';
@@ -139,7 +140,7 @@ async function configureCopy(r: Run): Promise<void> {
 async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => { argv: string[] }): Promise<void> {
   const { t } = r;
   const log = posix.join(r.dir, 'igbackup-restore.log');
-  const start = await capture(t.transport, pgCtl('-l', log, '-w', '-t', '300', 'start'));
+  const start = await capture(t.transport, pitr.detached(pgCtl('-l', log, '-w', '-t', '300', 'start').argv));
   if (!succeeded(start))
     throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
   const conn = { ...t.conn, host: '127.0.0.1', port: r.port };

@@ -136,6 +136,16 @@ export function writeFileCommand(p: PitrConfig, path: string): CommandSpec {
   return { argv: [...p.runAs, 'sh', '-c', script, 'sh', posix.dirname(path), p.workDir, path] };
 }
 
+/**
+ * Runs a command that may leave a daemon behind (a server start or restart) with its output in a temporary file, printed
+ * once the command has exited: a server that keeps the output it inherited open can then never hold the transport's
+ * pipes (over SSH that would keep the channel open for good).
+ */
+export function detached(argv: string[]): CommandSpec {
+  const script = 'l=$(mktemp) || exit 125; "$@" > "$l" 2>&1 < /dev/null; rc=$?; cat "$l"; rm -f "$l"; exit "$rc"';
+  return { argv: ['sh', '-c', script, 'sh', ...argv] };
+}
+
 /** pgBackRest's version ("pgBackRest 2.45"), run as runAs. */
 export function versionCommand(p: PitrConfig): CommandSpec {
   return { argv: [...p.runAs, p.pgbackrest, 'version'] };
