@@ -23,6 +23,7 @@ function jobs(ctx: AppContext, h: EnvHandle): ScheduleJob[] {
     const cron = s?.[engine];
     if (cron !== undefined && h.env[engine]) out.push({ engine, cron: cron.trim().split(/\s+/).join(' ') });
   }
+  if (h.env.postgres?.pitr && s) out.push(...physicalJobs(h.name, s.postgresPhysical));
   if (!out.length) {
     throw new ConfigError(`nothing to schedule for env "${h.name}" in ${ctx.configFile}`, [], {
       hint: `set envs.${h.name}.schedule.postgres / redis / neo4j to a cron expression (e.g. "*/15 * * * *") for engines the env configures`,
@@ -30,6 +31,17 @@ function jobs(ctx: AppContext, h: EnvHandle): ScheduleJob[] {
   }
   checkNameCollisions(ctx, h.name);
   return out;
+}
+
+/** PITR: weekly full and daily differential base backups, and the heartbeat (the physical drill's RPO yardstick). */
+function physicalJobs(env: string, p: { full: string; diff: string; heartbeat: string }): ScheduleJob[] {
+  const cron = (c: string): string => c.trim().split(/\s+/).join(' ');
+  const backup = (type: string): string[] => ['backup', 'postgres', '--env', env, '--physical', '--type', type];
+  return [
+    { engine: 'postgres', name: 'pg-full', cron: cron(p.full), args: backup('full') },
+    { engine: 'postgres', name: 'pg-diff', cron: cron(p.diff), args: backup('diff') },
+    { engine: 'postgres', name: 'pg-beat', cron: cron(p.heartbeat), args: ['pitr', 'heartbeat', '--env', env] },
+  ];
 }
 
 /** Names are derived from the env name (see envToken); two scheduled envs that would share one are refused. */

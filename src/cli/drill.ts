@@ -2,6 +2,8 @@
 
 import { Argument, type Command } from 'commander';
 import { drill } from '../app/drill/index.js';
+import { ConfigError } from '../domain/errors.js';
+import { physicalDrillAction } from './physical.js';
 import { formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 
@@ -21,47 +23,55 @@ export function registerDrill(program: Command, deps: CliDeps): void {
       '--force-unlock',
       'remove the lock of another drill of this engine and env first (only when that run is dead)',
     )
-    .action(
-      async (
-        engine: string,
-        flags: {
-          env: string;
-          from?: string;
-          latest?: boolean;
-          database?: string;
-          keep?: boolean;
-          forceUnlock?: boolean;
-        },
-        cmd: Command,
-      ) => {
-        const g = globalsOf(cmd);
-        const out = deps.output(g);
-        const ctx = await buildContext(deps, g, out);
-        const print = (reports: Awaited<ReturnType<typeof drill>>): void => {
-          out.text(
-            reports
-              .map((r) => {
-                const rto = `RTO ${formatDuration(r.rtoSeconds * 1000)}${r.rtoTargetSeconds !== undefined ? ` (target ${formatDuration(r.rtoTargetSeconds * 1000)}${r.rtoMet ? '' : ', MISSED'})` : ''}`;
-                return [
-                  `${r.ok ? out.c.green('✔') : out.c.red('✘')} drill ${r.engine}/${r.database} from ${r.key} into ${r.target}: ${rto}`,
-                  ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
-                  ...(r.error ? [`  error: ${r.error}`] : []),
-                ].join('\n');
-              })
-              .join('\n'),
-          );
-        };
-        const reports = await drill(ctx, {
-          env: flags.env,
-          engine,
-          from: flags.from,
-          latest: flags.latest,
-          database: flags.database,
-          keep: Boolean(flags.keep),
-          forceUnlock: Boolean(flags.forceUnlock),
-        });
-        out.json({ ok: true, command: 'drill', reports });
-        print(reports);
-      },
-    );
+    .option(
+      '--physical',
+      'postgres: restore the pgBackRest repository into a throwaway directory; measures the achieved RPO',
+    )
+    .option('--to <time>', 'with --physical: the moment to recover to (default: the end of the archive)')
+    .action((engine: string, flags: DrillFlags, cmd: Command) => {
+      if (flags.physical) return physicalDrillAction(deps, engine, flags, cmd);
+      if (flags.to !== undefined)
+        throw new ConfigError('--to applies with --physical only', [], { hint: 'add --physical' });
+      return drillAction(deps, engine, flags, cmd);
+    });
+}
+
+interface DrillFlags {
+  env: string;
+  from?: string;
+  latest?: boolean;
+  database?: string;
+  keep?: boolean;
+  forceUnlock?: boolean;
+  physical?: boolean;
+  to?: string;
+}
+
+/** Drills from stored backups (logical): each report with its RTO, checks and error. */
+async function drillAction(deps: CliDeps, engine: string, flags: DrillFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const out = deps.output(g);
+  const ctx = await buildContext(deps, g, out);
+  const reports = await drill(ctx, {
+    env: flags.env,
+    engine,
+    from: flags.from,
+    latest: flags.latest,
+    database: flags.database,
+    keep: Boolean(flags.keep),
+    forceUnlock: Boolean(flags.forceUnlock),
+  });
+  out.json({ ok: true, command: 'drill', reports });
+  out.text(
+    reports
+      .map((r) => {
+        const rto = `RTO ${formatDuration(r.rtoSeconds * 1000)}${r.rtoTargetSeconds !== undefined ? ` (target ${formatDuration(r.rtoTargetSeconds * 1000)}${r.rtoMet ? '' : ', MISSED'})` : ''}`;
+        return [
+          `${r.ok ? out.c.green('✔') : out.c.red('✘')} drill ${r.engine}/${r.database} from ${r.key} into ${r.target}: ${rto}`,
+          ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
+          ...(r.error ? [`  error: ${r.error}`] : []),
+        ].join('\n');
+      })
+      .join('\n'),
+  );
 }

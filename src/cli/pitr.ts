@@ -2,6 +2,7 @@
 
 import type { Command } from 'commander';
 import { pitrEnable } from '../app/pitr/enable.js';
+import { pitrHeartbeat } from '../app/pitr/heartbeat.js';
 import { formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 
@@ -32,5 +33,19 @@ export function registerPitr(program: Command, deps: CliDeps): void {
           `  ${r.dryRun ? 'would change' : 'changed'}: ${changed}${r.restarted ? ' (restarted)' : ''}` +
           (r.checkMs !== undefined ? `\n  pgbackrest check: ok in ${formatDuration(r.checkMs)}` : ''),
       );
+    });
+  pitr
+    .command('heartbeat')
+    .description(
+      "write the env's heartbeat into the source server (scheduled every minute with PITR); a physical drill measures the RPO it achieved by the newest beat in the restored copy",
+    )
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .action(async (flags: { env: string }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const r = await pitrHeartbeat(ctx, { env: flags.env });
+      out.json({ ok: true, command: 'pitr heartbeat', ...r });
+      out.text(`heartbeat of ${r.env} at ${r.at}`);
     });
 }

@@ -53,6 +53,14 @@ export const scheduleSchema = z.strictObject({
   postgres: cronSchema.optional(),
   redis: cronSchema.optional(),
   neo4j: cronSchema.optional(),
+  /** With postgres.pitr: base backups (full weekly, diff daily) and the heartbeat the physical drill measures the RPO by. */
+  postgresPhysical: z
+    .strictObject({
+      full: cronSchema.default('0 1 * * 0'),
+      diff: cronSchema.default('0 1 * * 1-6'),
+      heartbeat: cronSchema.default('* * * * *'),
+    })
+    .prefault({}),
   configPath: absolutePath.default('/etc/igbackup/igbackup.yaml'),
   envFile: absolutePath.default('/etc/igbackup/igbackup.env'),
   logDir: absolutePath.default('/var/log/igbackup'),

@@ -6,6 +6,15 @@ export interface ScheduleJob {
   /** One job per engine: a run backs up all of the engine's configured databases in turn (the lock is per engine). */
   engine: string;
   cron: string;
+  /** The job's own name part when not the engine's (pg-full, pg-diff, pg-beat: PITR jobs), at most 8 characters. */
+  name?: string | undefined;
+  /** igbackup's arguments after the global options (default: backup <engine> --env <env>). */
+  args?: string[] | undefined;
+}
+
+/** What a job runs: its own arguments, or the backup of its engine. */
+export function jobArgs(job: ScheduleJob, env: string): string[] {
+  return job.args ?? ['backup', job.engine, '--env', env];
 }
 
 /** Longest env part of a name: igbackup-<env>-postgres must stay within a CronJob name's 52 characters. */
@@ -61,8 +70,8 @@ export function crontab(jobs: ScheduleJob[], s: CrontabSettings): string {
     'PATH=/usr/local/bin:/usr/bin:/bin',
   ];
   for (const job of jobs) {
-    const name = scheduleName(s.env, job.engine);
-    const cmd = [s.bin, '--config', s.configPath, '--quiet', 'backup', job.engine, '--env', s.env];
+    const name = scheduleName(s.env, job.name ?? job.engine);
+    const cmd = [s.bin, '--config', s.configPath, '--quiet', ...jobArgs(job, s.env)];
     const inner = `set -a; . ${q(s.envFile)}; set +a; exec ${cmd.map(q).join(' ')}`;
     const line = `${job.cron} flock -n -E 7 ${q(`${s.lockDir}/${name}.lock`)} sh -c ${q(inner)} >> ${q(`${s.logDir}/${name}.log`)} 2>&1`;
     lines.push(line.replace(/%/g, '\\%'));
@@ -106,12 +115,12 @@ function labels(env: string, engine?: string): Record<string, string> {
 
 /** The CronJob of one engine; `files` are the files its backup reads, mounted from the Secret. */
 export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[] = []): Record<string, unknown> {
-  const podLabels = labels(s.env, job.engine);
+  const podLabels = labels(s.env, job.name ?? job.engine);
   return {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
     metadata: {
-      name: scheduleName(s.env, job.engine),
+      name: scheduleName(s.env, job.name ?? job.engine),
       namespace: s.namespace,
       labels: podLabels,
       annotations: { 'igbackup/env': s.env },
@@ -138,7 +147,7 @@ export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount
 
 /** The backup pod: non-root, read-only root filesystem, the config from the ConfigMap, the secret files mounted. */
 function backupPodSpec(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[]): Record<string, unknown> {
-  const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, 'backup', job.engine, '--env', s.env];
+  const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, ...jobArgs(job, s.env)];
   const fileVolume = files.length
     ? [
         {

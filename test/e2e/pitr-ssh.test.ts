@@ -77,7 +77,7 @@ describe('pitr over SSH (pgBackRest on the database host)', () => {
     const enable = await runCli(['--json', 'pitr', 'enable', '--env', 'prod', '--restart'], { cwd: dir, env });
     assert.equal(enable.code, 0, enable.stderr);
     assert.equal(parseJson<{ restarted: boolean }>(enable).restarted, true);
-    const conf = await stat(join(pgDir, 'pgbackrest', 'pgbackrest-main.conf'));
+    const conf = await stat(join(pgDir, 'pgbackrest', 'pgbackrest-prod-main.conf'));
     assert.equal(conf.mode & 0o777, 0o600);
     assert.equal(conf.uid, (await stat(`/home/${SSH_USER}`)).uid, 'written as the SSH user, the cluster owner');
     await sql('CREATE TABLE t AS SELECT g FROM generate_series(1, 1000) g');

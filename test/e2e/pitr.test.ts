@@ -7,7 +7,7 @@ import { chmod, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { PGBIN, RUN_AS, pitrConfig, pitrEnv, startCluster, type PitrCluster } from '../helpers/pitr.js';
 import { makeBucket, s3, s3Client } from '../helpers/servers.js';
@@ -48,7 +48,7 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     assert.equal(await c.sql('SHOW archive_mode'), 'on');
     assert.match(await c.sql('SHOW archive_command'), /pgbackrest --config=.* --stanza=main archive-push %p/);
     assert.equal(await c.sql('SHOW archive_timeout'), '5s');
-    const conf = join(c.dir, 'pgbackrest', 'pgbackrest-main.conf');
+    const conf = join(c.dir, 'pgbackrest', 'pgbackrest-prod-main.conf');
     assert.equal((await stat(conf)).mode & 0o777, 0o600, 'the conf holds the S3 keys: owner only');
     const text = await readFile(conf, 'utf8');
     assert.match(text, /repo1-s3-kms-key-id=/);
@@ -121,7 +121,7 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       /PITR main → s3:\/\/.*\n {2}archiving: ok: .*\n {2}newest base backup: \d{8}-\d{6}F \(full\)/,
     );
     // Wrong repository credentials: archive-push fails, PostgreSQL keeps the segments and retries.
-    const conf = join(c.dir, 'pgbackrest', 'pgbackrest-main.conf');
+    const conf = join(c.dir, 'pgbackrest', 'pgbackrest-prod-main.conf');
     const good = await readFile(conf, 'utf8');
     await writeFile(conf, good.replace(/^repo1-s3-key-secret=.*$/m, 'repo1-s3-key-secret=wrong'));
     try {
@@ -198,13 +198,81 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       join(c.dir, 'data'),
     ]);
     assert.equal(own.code, 2);
-    assert.match(own.stderr, /must be a new absolute directory, not the cluster's own/);
+    assert.match(own.stderr, /is the cluster's data directory or inside or around it/);
+    const inside = await cli([
+      'restore',
+      'postgres',
+      '--env',
+      'prod',
+      '--physical',
+      '--latest',
+      '--target-dir',
+      join(c.dir, 'data', 'restored'),
+    ]);
+    assert.equal(inside.code, 2, 'a copy inside the data directory would be backed up with it');
+    const exists = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--latest', '--target-dir', c.dir]);
+    assert.equal(exists.code, 2);
+    assert.match(exists.stderr, /already exists|inside or around it/);
+    const busy = await cli([
+      'restore',
+      'postgres',
+      '--env',
+      'prod',
+      '--physical',
+      '--latest',
+      '--port',
+      String(c.port),
+    ]);
+    assert.equal(busy.code, 2);
+    assert.match(busy.stderr, new RegExp(`--port ${c.port} is in use`));
+    const feb30 = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--to', '2026-02-30T10:00:00Z']);
+    assert.equal(feb30.code, 2);
+    assert.match(feb30.stderr, /not a real date and time/);
+    const dateOnly = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--to', '2026-11-27']);
+    assert.equal(dateOnly.code, 2);
     const flag = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--latest', '--target-db', 'x']);
     assert.equal(flag.code, 2);
     assert.match(flag.stderr, /--target-db \(not with --physical\)/);
     const redis = await cli(['backup', 'redis', '--env', 'prod', '--physical']);
     assert.equal(redis.code, 2);
     assert.match(redis.stderr, /--physical applies to postgres only/);
+  });
+
+  it('drill --physical: a throwaway copy, the smoke tests, the RTO and the RPO achieved by the heartbeat; torn down', async () => {
+    const beat = await cli(['--json', 'pitr', 'heartbeat', '--env', 'prod']);
+    assert.equal(beat.code, 0, beat.stderr);
+    await c.sql('SELECT pg_switch_wal()');
+    await waitArchived(c);
+    const before = await readdir(c.dir);
+    const r = await cli(['--json', 'drill', 'postgres', '--env', 'prod', '--physical']);
+    assert.equal(r.code, 0, r.stderr);
+    const rep = parseJson<{
+      reports: {
+        ok: boolean;
+        achievedRpoSeconds: number;
+        rtoSeconds: number;
+        checks: { name: string; ok: boolean }[];
+      }[];
+    }>(r).reports[0];
+    assert.ok(rep?.ok);
+    assert.ok(
+      (rep?.achievedRpoSeconds ?? 1e9) <= 300,
+      `achieved RPO ${rep?.achievedRpoSeconds} s within the gold tier`,
+    );
+    assert.ok(rep?.checks.some((x) => x.name === 'achieved RPO' && x.ok));
+    assert.deepEqual(await readdir(c.dir), before, 'the copy is removed');
+    const cron = await tempDir('igb-pitr-cron-');
+    const cfg = pitrConfig(bucket, c) as { envs: { prod: Record<string, unknown> } };
+    cfg.envs.prod.schedule = {};
+    await writeConfig(cron, cfg);
+    const tab = await runCli(['schedule', 'crontab', '--env', 'prod'], { cwd: cron });
+    assert.equal(tab.code, 0, tab.stderr);
+    assert.match(
+      tab.stdout,
+      /^0 1 \* \* 0 flock .*igbackup-prod-pg-full\.lock.* backup postgres --env prod --physical --type full/m,
+    );
+    assert.match(tab.stdout, /^0 1 \* \* 1-6 flock .* --physical --type diff/m);
+    assert.match(tab.stdout, /^\* \* \* \* \* flock .*igbackup-prod-pg-beat\.lock.* pitr heartbeat --env prod/m);
   });
 
   it('kill -9 of the server after writes: restore --latest loses no more than archive_timeout plus a margin', async () => {
@@ -249,7 +317,24 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     // The server was killed above: this is the recovery of a crashed cluster. The start fails once.
     const marker = join(c.dir, 'start-failed-once');
     const pgCtl = `${join(PGBIN, 'pg_ctl')} -D ${join(c.dir, 'data')} -l ${join(c.dir, 'start.log')} -w -t 120 start`;
-    const start = [...RUN_AS, 'sh', '-c', `if [ -f ${marker} ]; then exec ${pgCtl}; else touch ${marker}; exit 1; fi`];
+    // The first start starts the restored server and then fails (as a start command that fails after the launch).
+    const start = [
+      ...RUN_AS,
+      'sh',
+      '-c',
+      `if [ -f ${marker} ]; then exec ${pgCtl}; else touch ${marker}; ${pgCtl}; sleep 3; exit 1; fi`,
+    ];
+    const histories = async () =>
+      (
+        (
+          await s3Client().send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: 'pgbackrest/prod/main/archive/main/' }),
+          )
+        ).Contents ?? []
+      )
+        .map((o) => o.Key ?? '')
+        .filter((k) => k.endsWith('.history'));
+    const before = await histories();
     const dir2 = await tempDir('igb-pitr2-');
     await writeConfig(dir2, pitrConfig(bucket, c, { archiveTimeoutSec: 5, start }));
     const r = await runCli(['restore', 'postgres', '--env', 'prod', '--physical', '--in-place', '--latest', '--yes'], {
@@ -293,6 +378,33 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     assert.ok(Number(await c.sql('SELECT timeline_id FROM pg_control_checkpoint()')) > 1, 'a new timeline');
     assert.ok((await stat(join(res.keptAside, 'PG_VERSION'))).isFile(), 'the old data directory is kept aside');
     await rm(res.keptAside, { recursive: true, force: true });
+  });
+
+  it('a WAL segment missing in the middle of the archive: restore --latest is exit 3, not a copy silently short', async () => {
+    await c.sql('INSERT INTO pitr_rows (id) VALUES (200)');
+    for (let i = 0; i < 3; i++) {
+      await c.sql('INSERT INTO churn VALUES (2)');
+      await c.sql('SELECT pg_switch_wal()');
+    }
+    await waitArchived(c);
+    const listed = await s3Client().send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: 'pgbackrest/prod/main/archive/main/' }),
+    );
+    const segments = (listed.Contents ?? [])
+      .map((o) => o.Key ?? '')
+      .filter((k) => /\/[0-9A-F]{24}-[0-9a-f]{40}/.test(k))
+      .sort();
+    const gap = segments.at(-3);
+    assert.ok(gap, 'a segment to remove');
+    await s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key: gap }));
+    const r = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--latest']);
+    assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stderr, /recovery ended in WAL segment .* but the repository holds WAL up to/);
+    assert.deepEqual(
+      (await readdir(c.dir)).filter((f) => f.includes('.igbackup-')),
+      [],
+      'the short copy is removed',
+    );
   });
 
   it('verify --physical: pgBackRest reads the repository back; a damaged backup file is exit 3 naming it', async () => {

@@ -2,7 +2,7 @@
 // the database host, and pgBackRest calls through it (the database password in the environment, never argv).
 
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import type { PitrConfig } from '../../config/sections/pitr.js';
 import type { PostgresConfig, S3StorageConfig } from '../../config/schema.js';
 import { resolveSecret } from '../../config/secrets.js';
@@ -29,12 +29,18 @@ export interface PitrTarget {
 /** The env's PITR settings (a config error naming what to add when there are none), and the transport opened. */
 export async function openPitr(ctx: AppContext, h: EnvHandle): Promise<PitrTarget> {
   const cfg = postgresSection(ctx, h);
-  const p = cfg.pitr;
-  if (!p) {
+  const given = cfg.pitr;
+  if (!given) {
     throw new ConfigError(`env "${h.name}" has no postgres.pitr section in ${ctx.configFile}`, [], {
       hint: `add envs.${h.name}.postgres.pitr with at least dataDir (see config.example.yaml), then run igbackup pitr enable --env ${h.name}`,
     });
   }
+  // One config file per env and cluster: two envs pointing at one server never overwrite each other's repository
+  // settings (the second finds the first's archive_command and is refused instead).
+  const p = {
+    ...given,
+    configFile: given.configFile ?? posix.join(given.workDir, `pgbackrest-${h.name}-${given.cluster}.conf`),
+  };
   const s3 = h.env.storage;
   if (s3.type !== 's3') {
     throw new ConfigError(`point-in-time recovery needs an S3 store: env "${h.name}" uses a ${s3.type} store`, [], {

@@ -8,10 +8,20 @@ import * as pitr from '../../engines/postgres/pitr.js';
 import { capture, captureOk } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
 import { shJoin } from '../../transports/wrapper.js';
-import { selectEnv, type AppContext } from '../context.js';
+import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
+import { withLock } from '../lock.js';
 import { waitUntil } from '../wait.js';
 import * as pg from '../../engines/postgres/commands.js';
-import { caCertificate, openPitr, pgbackrestOk, queryJson, renderConf, type PitrTarget } from './context.js';
+import { parseStanzaInfo } from '../../engines/postgres/pitr-info.js';
+import {
+  caCertificate,
+  openPitr,
+  pgbackrestOk,
+  queryJson,
+  renderConf,
+  runPgbackrest,
+  type PitrTarget,
+} from './context.js';
 
 export interface EnableReport {
   env: string;
@@ -31,11 +41,23 @@ export async function pitrEnable(
   ctx: AppContext,
   o: { env: string; dryRun: boolean; restart: boolean },
 ): Promise<EnableReport> {
-  const t = await openPitr(ctx, selectEnv(ctx, o.env));
+  const h = selectEnv(ctx, o.env);
+  // One enable per env at a time (two at once would race on the config file and the server's settings).
+  return withLock(ctx, h, { operation: 'backup', engine: 'postgres-pitr' }, { forceUnlock: false }, () =>
+    enable(ctx, h, o),
+  );
+}
+
+async function enable(
+  ctx: AppContext,
+  h: EnvHandle,
+  o: { env: string; dryRun: boolean; restart: boolean },
+): Promise<EnableReport> {
+  const t = await openPitr(ctx, h);
   try {
     const settings = await queryJson<pitr.PitrSettings>(t, pitr.pitrSql.settings(), 'archiving settings');
     const plan = pitr.planEnable(settings, t.p);
-    refuse(t, plan, o.restart);
+    refuse(t, plan, o.restart || o.dryRun);
     const version = await pgbackrestVersion(t);
     const report: EnableReport = {
       env: t.h.name,
@@ -53,8 +75,7 @@ export async function pitrEnable(
     };
     if (o.dryRun) return report;
     await writeConfig(ctx, t);
-    ctx.reporter.step(`pgbackrest stanza-create (${t.repoUrl})`);
-    await pgbackrestOk(t, ['stanza-create'], stanzaHint(t));
+    await createStanza(ctx, t);
     await configureServer(ctx, t, plan, report);
     ctx.reporter.step('pgbackrest check (forces a WAL switch and waits until the segment is in the repository)');
     const t0 = performance.now();
@@ -72,6 +93,15 @@ function refuse(t: PitrTarget, plan: pitr.EnablePlan, restart: boolean): void {
     throw new ConfigError(`pitr enable for env "${t.h.name}" cannot go on: ${plan.problems.join('; ')}`, [], {
       hint: 'fix the above; nothing was changed',
     });
+  }
+  if (plan.foreign !== undefined && /pgbackrest\b.*--stanza=/.test(plan.foreign)) {
+    throw new ConfigError(
+      `this server already archives through pgBackRest with another configuration: archive_command = '${plan.foreign}'`,
+      [],
+      {
+        hint: `another igbackup env (or a pgBackRest set up by hand) archives this cluster; igbackup never overrides it: use that env, or reset archive_command first (ALTER SYSTEM RESET archive_command) if env ${t.h.name} should archive it`,
+      },
+    );
   }
   if (plan.foreign !== undefined) {
     throw new ConfigError(`another tool already archives WAL on this server: archive_command = '${plan.foreign}'`, [], {
@@ -112,6 +142,18 @@ async function writeConfig(ctx: AppContext, t: PitrTarget): Promise<void> {
   ctx.reporter.step(`writing ${pitr.confPath(t.p)} (mode 600)`);
   const r = await capture(t.transport, pitr.writeFileCommand(t.p, pitr.confPath(t.p)), conf);
   if (!succeeded(r)) throw new ProcessFailedError(`writing ${pitr.confPath(t.p)}`, r, { hint });
+}
+
+/**
+ * stanza-create unless the repository already has the stanza: a second run then takes no pgBackRest lock (the
+ * asynchronous archive-push of a busy server may hold it for a while).
+ */
+async function createStanza(ctx: AppContext, t: PitrTarget): Promise<void> {
+  const r = await runPgbackrest(t, ['info', '--output=json']);
+  const found = succeeded(r) ? parseStanzaInfo(r.stdout, t.p.cluster) : undefined;
+  if (found && found.status === 'ok') return;
+  ctx.reporter.step(`pgbackrest stanza-create (${t.repoUrl})`);
+  await pgbackrestOk(t, ['stanza-create'], stanzaHint(t));
 }
 
 /** archive_command and archive_timeout by reload, or with archive_mode (and wal_level) by restart; then re-read. */

@@ -5,6 +5,7 @@
 
 import { posix } from 'node:path';
 import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
+import { withNote } from '../../domain/notes.js';
 import * as info from '../../engines/postgres/pitr-info.js';
 import * as pitr from '../../engines/postgres/pitr.js';
 import { capture, captureOk } from '../../transports/run.js';
@@ -16,7 +17,7 @@ import { runPlan, type Step } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
 import { stanzaInfo } from './backup.js';
 import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
-import { requireBackupBefore, restoreHint, waitRecoveryEnd, withLog } from './restore.js';
+import { checkReachedEnd, requireBackupBefore, restoreHint, waitRecoveryEnd, withLog } from './restore.js';
 
 export interface InPlaceResult {
   env: string;
@@ -45,6 +46,8 @@ export async function physicalRestoreInPlace(
     const r: InPlace = {
       t,
       pgBin,
+      to: target?.target,
+      walMax: repo.walMax,
       aside: `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-before-${scratchStamp(ctx.now())}`,
     };
     const t0 = performance.now();
@@ -66,6 +69,39 @@ interface InPlace {
   t: PitrTarget;
   pgBin: string;
   aside: string;
+  to: string | undefined;
+  walMax: string | undefined;
+  /** The timeline history files in the repository before the restored server could add one. */
+  timelinesBefore?: Set<string>;
+}
+
+/**
+ * A start that failed or was cut short may have left a server running on the restored data (a start command that
+ * started it and then failed, a cancel after the launch): it is stopped before anything is put back.
+ */
+async function stopStarted(r: InPlace, err: unknown): Promise<never> {
+  const { p } = r.t;
+  const stop = [...p.runAs, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir, '-m', 'immediate', '-w', 'stop'];
+  const res = await capture(r.t.transport, { argv: stop });
+  throw withNote(
+    err,
+    res.exitCode === 0 ? 'the server this start had launched was stopped' : 'no server runs on the restored data',
+  );
+}
+
+/** The keys of the timeline history files in the repository's archive. */
+async function repoTimelines(t: PitrTarget): Promise<Set<string>> {
+  const objects = await t.h.store.list(archivePrefix(t));
+  return new Set(objects.map((o) => o.key).filter((k) => /\/[0-9A-F]{8}\.history$/.test(k)));
+}
+
+async function forgetNewTimelines(t: PitrTarget, before: Set<string> | undefined): Promise<void> {
+  if (!before) return;
+  for (const key of await repoTimelines(t)) if (!before.has(key)) await t.h.store.delete(key);
+}
+
+function archivePrefix(t: PitrTarget): string {
+  return `${pitr.repoPath(t.s3.prefix, t.h.name, t.p.cluster).replace(/^\/+/, '')}/archive/${t.p.cluster}/`;
 }
 
 function control(r: InPlace): { stop: string[]; start: string[]; status: string[] } {
@@ -98,7 +134,8 @@ function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
     },
     {
       name: `moving ${p.dataDir} aside to ${aside} (a rename: nothing is copied)`,
-      run: () => ok(r, [...as, 'mv', '--', p.dataDir, aside]),
+      // A missing data directory (the damage this restore repairs) has nothing to keep.
+      run: () => ok(r, [...as, 'sh', '-c', '[ -e "$1" ] || exit 0; mv -- "$1" "$2"', 'sh', p.dataDir, aside]),
       undo: {
         name: `put ${p.dataDir} back`,
         manual: [shJoin([...as, ...putBack])],
@@ -108,16 +145,23 @@ function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
     {
       name: `pgbackrest restore into ${p.dataDir} (${to ? `to ${to}` : 'to the end of the archive'})`,
       run: async () => {
+        r.timelinesBefore = await repoTimelines(t);
         await ok(r, [...as, 'mkdir', '-m', '700', p.dataDir]);
         const args = info
           .restoreArgs({ dir: p.dataDir, to, processMax: p.processMax })
           .filter((a) => a !== '--archive-mode=off');
         await pgbackrestOk(t, args, restoreHint(t));
       },
+      // A restored server that was promoted has archived its new timeline's history: a later restore to the end of
+      // the archive would follow that abandoned timeline (and miss what the old cluster commits from now on).
+      undo: {
+        name: 'forget the timeline the restored server started (its .history in the repository)',
+        run: () => forgetNewTimelines(t, r.timelinesBefore),
+      },
     },
     {
       name: `starting ${service} on the restored data and waiting until recovery has ended`,
-      run: () => startAndWait(ctx, r, c),
+      run: () => startAndWait(ctx, r, c).catch((err: unknown) => stopStarted(r, err)),
       undo: {
         name: 'stop the server started on the restored data',
         run: () => ok(r, [...as, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir, '-m', 'immediate', '-w', 'stop']),
@@ -133,8 +177,9 @@ async function ok(r: InPlace, argv: string[]): Promise<void> {
 /** Stops the server if it runs (a crashed server has nothing to stop: the restore is often why it is down). */
 async function stopIfRunning(r: InPlace, c: ReturnType<typeof control>): Promise<void> {
   const st = await capture(r.t.transport, { argv: c.status });
-  if (st.exitCode === 3) return; // pg_ctl status: not running
-  if (!succeeded(st) && st.exitCode !== 3) throw new ProcessFailedError('pg_ctl status', st);
+  // pg_ctl status: 3 not running, 4 no (valid) data directory: nothing to stop, the restore is why it runs.
+  if (st.exitCode === 3 || st.exitCode === 4) return;
+  if (!succeeded(st)) throw new ProcessFailedError('pg_ctl status', st);
   await ok(r, c.stop);
 }
 
@@ -144,6 +189,7 @@ async function startAndWait(ctx: AppContext, r: InPlace, c: ReturnType<typeof co
   const log = posix.join(t.p.workDir, 'log', 'postgresql.log');
   if (!succeeded(start)) throw await withLog(r.t, new ProcessFailedError('the start command', start), log);
   await waitRecoveryEnd(ctx, t, { conn: t.conn, status: c.status, log, what: 'the server' });
+  if (r.to === undefined) await checkReachedEnd(t, t.conn, r.walMax);
 }
 
 /** Tablespaces live outside the data directory: moving it aside would not protect them, so this is refused. */

@@ -3,7 +3,8 @@
 // promoted. The running cluster is never touched; a failure removes what the restore made (runPlan undoes).
 
 import { posix } from 'node:path';
-import { ConfigError, IgbackupError, ProcessFailedError } from '../../domain/errors.js';
+import { ConfigError, IgbackupError, IntegrityError, NotFoundError, ProcessFailedError } from '../../domain/errors.js';
+import { withNote } from '../../domain/notes.js';
 import * as pg from '../../engines/postgres/commands.js';
 import type { PgConnection } from '../../engines/postgres/commands.js';
 import * as info from '../../engines/postgres/pitr-info.js';
@@ -35,6 +36,8 @@ export interface PhysicalRestoreResult {
   durationMs: number;
   connect: string;
   promoted: true;
+  /** pg_ctl on the host, for whoever stops the copy (a drill tears it down). */
+  pgCtl: string;
 }
 
 export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions): Promise<PhysicalRestoreResult> {
@@ -45,7 +48,8 @@ export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions
     const repo = await stanzaInfo(t);
     requireBackupBefore(t, repo, target?.at);
     const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
-    checkDir(t, dir);
+    await checkDir(t, dir);
+    if (o.port !== undefined) await checkPort(t, o.port);
     const port = o.port ?? (await sparePort(t));
     // The source may be down (that may be why this restore runs): what it can tell is optional.
     const source = await queryJson<info.SourceFiles>(t, info.sourceFilesSql(), 'files for the copy').catch(
@@ -53,7 +57,7 @@ export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions
     );
     const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
     const t0 = performance.now();
-    const run = { t, dir, port, pgBin, source, to: target?.target };
+    const run = { t, dir, port, pgBin, source, to: target?.target, walMax: repo.walMax };
     await runPlan(steps(ctx, run), { reporter: ctx.reporter, signal: ctx.signal });
     return {
       env: t.h.name,
@@ -64,6 +68,7 @@ export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions
       durationMs: Math.round(performance.now() - t0),
       connect: `psql -h 127.0.0.1 -p ${port} -U ${t.conn.user}`,
       promoted: true,
+      pgCtl: posix.join(pgBin, 'pg_ctl'),
     };
   } finally {
     await t.transport.close();
@@ -77,6 +82,7 @@ interface Run {
   pgBin: string;
   source: info.SourceFiles | undefined;
   to: string | undefined;
+  walMax: string | undefined;
 }
 
 function steps(ctx: AppContext, r: Run): Step[] {
@@ -104,7 +110,12 @@ function steps(ctx: AppContext, r: Run): Step[] {
     },
     {
       name: `starting the copy (pg_ctl start, port ${r.port}) and waiting until recovery has ended`,
-      run: () => startAndWait(ctx, r, pgCtl),
+      run: () =>
+        startAndWait(ctx, r, pgCtl).catch(async (err: unknown) => {
+          // A start cut short may have launched the server: it is stopped before its directory is removed.
+          const stop = await capture(t.transport, pgCtl('-m', 'immediate', '-w', 'stop'));
+          throw withNote(err, stop.exitCode === 0 ? 'the copy this start had launched was stopped' : 'no copy runs');
+        }),
       undo: {
         name: `stop the copy on port ${r.port}`,
         run: async () => void (await capture(t.transport, pgCtl('-m', 'immediate', '-w', 'stop'))),
@@ -145,12 +156,28 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
     throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
   const conn = { ...t.conn, host: '127.0.0.1', port: r.port };
   await waitRecoveryEnd(ctx, t, { conn, status: pgCtl('status').argv, log, what: 'the restored copy' });
+  if (r.to === undefined) await checkReachedEnd(t, conn, r.walMax);
 }
 
 /**
  * Waits (bounded by recoveryTimeoutSec) until the server answers and is out of recovery; a server that stopped meanwhile
  * (`status` no longer succeeds: e.g. a target after the end of the archive) fails at once with its log's tail.
  */
+/** With --latest: the copy reached the newest WAL the repository held (else a missing segment cut it short). */
+export async function checkReachedEnd(t: PitrTarget, conn: PgConnection, walMax: string | undefined): Promise<void> {
+  const r = await capture(
+    t.transport,
+    pg.psqlCommand(conn, t.cfg.maintenanceDatabase),
+    'SELECT pg_walfile_name(pg_current_wal_lsn());\n',
+  );
+  const problem = succeeded(r) ? info.endProblem(r.stdout.trim(), walMax) : undefined;
+  if (problem) {
+    throw new IntegrityError(problem, {
+      hint: `igbackup verify postgres --physical --env ${t.h.name} checks the repository; restore --to a time before the gap, or take a new full base backup`,
+    });
+  }
+}
+
 export async function waitRecoveryEnd(
   ctx: AppContext,
   t: PitrTarget,
@@ -187,25 +214,49 @@ export function requireBackupBefore(t: PitrTarget, repo: info.StanzaInfo, at: Da
   const usable = repo.backups.filter((b) => !b.error && (at === undefined || Date.parse(b.finishedAt) <= at.getTime()));
   if (usable.length) return;
   const oldest = repo.backups.find((b) => !b.error);
+  if (!oldest) {
+    throw new NotFoundError(`the repository ${t.repoUrl} holds no base backup of ${t.p.cluster}`, {
+      hint: `take one: igbackup backup postgres --physical --env ${t.h.name}`,
+    });
+  }
   throw new ConfigError(
-    oldest
-      ? `no base backup of ${t.p.cluster} finished before ${at?.toISOString()} (the oldest finished ${oldest.finishedAt})`
-      : `the repository ${t.repoUrl} holds no base backup of ${t.p.cluster}`,
+    `no base backup of ${t.p.cluster} finished before ${at?.toISOString()} (the oldest finished ${oldest.finishedAt})`,
     [],
-    { hint: oldest ? 'pick a later --to' : `take one: igbackup backup postgres --physical --env ${t.h.name}` },
+    { hint: 'pick a later --to' },
   );
 }
 
-function checkDir(t: PitrTarget, dir: string): void {
-  const norm = (p: string) => posix.normalize(p).replace(/\/+$/, '');
-  if (!posix.isAbsolute(dir) || norm(dir) === norm(t.p.dataDir) || norm(t.p.dataDir).startsWith(`${norm(dir)}/`)) {
-    throw new ConfigError(
-      `--target-dir ${dir} must be a new absolute directory, not the cluster's own (${t.p.dataDir})`,
-      [],
-      {
-        hint: 'give a path that does not exist yet, e.g. beside the data directory',
-      },
+/**
+ * The new directory must not exist yet and must be neither the data directory nor inside it nor around it, as the
+ * host resolves the paths (symlinks, "..", trailing slashes): checked there with realpath before anything is made.
+ */
+async function checkDir(t: PitrTarget, dir: string): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new ConfigError(`--target-dir ${dir} ${why}`, [], {
+      hint: 'give a new absolute path outside the data directory, e.g. beside it',
+    });
+  };
+  if (!posix.isAbsolute(dir)) refuse('must be an absolute path');
+  const r = await capture(t.transport, { argv: [...t.p.runAs, 'realpath', '-m', '--', dir, t.p.dataDir] });
+  if (!succeeded(r)) throw new ProcessFailedError('realpath (checking --target-dir)', r);
+  const [target = '', data = ''] = r.stdout.trim().split('\n');
+  if (target === data || target.startsWith(`${data}/`) || data.startsWith(`${target}/`)) {
+    refuse(
+      `is the cluster's data directory or inside or around it (${data}): a restore there would overwrite it or be backed up with it`,
     );
+  }
+  const exists = await capture(t.transport, { argv: [...t.p.runAs, 'test', '-e', dir] });
+  if (exists.exitCode === 0) refuse('already exists: a restore goes into a new directory');
+}
+
+/** A port given with --port must be free on the host (nothing answers there), checked before anything is restored. */
+async function checkPort(t: PitrTarget, port: number): Promise<void> {
+  const bin = t.conn.binDir ? posix.join(t.conn.binDir, 'pg_isready') : 'pg_isready';
+  const r = await capture(t.transport, { argv: [bin, '-q', '-h', '127.0.0.1', '-p', String(port), '-t', '2'] });
+  if (r.exitCode !== 2) {
+    throw new ConfigError(`--port ${port} is in use on ${t.transport.host}: a server answers there`, [], {
+      hint: 'pick a free port, or leave --port out (the first free port after the cluster is used)',
+    });
   }
 }
 

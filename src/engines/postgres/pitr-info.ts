@@ -87,7 +87,7 @@ export interface ArchiveLag {
 }
 
 /** A WAL segment's position on its timeline (file name: 8 hex timeline, 8 hex log, 8 hex segment). */
-function segmentNumber(wal: string): bigint | undefined {
+export function segmentNumber(wal: string): bigint | undefined {
   if (!/^[0-9A-F]{24}$/.test(wal)) return undefined;
   return BigInt(`0x${wal.slice(8, 16)}`) * 0x100000000n + BigInt(`0x${wal.slice(16, 24)}`);
 }
@@ -223,17 +223,32 @@ export function copyOverrides(dir: string, port: number): string {
   ].join('\n');
 }
 
-/** A recovery target as PostgreSQL reads it ("2026-11-27 10:15:38.945+00"), or a problem with the given text. */
+const TARGET = /^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)$/i;
+
+/**
+ * A recovery target as PostgreSQL reads it ("2026-11-27 10:15:38.945+00"), or a problem with the given text: a date
+ * and a time of day with its zone, a real calendar date (not 2026-02-30), in the past.
+ */
 export function parseTarget(text: string, now: Date): { target: string; at: Date } | { problem: string } {
-  const at = new Date(/^\d{4}-\d{2}-\d{2} \d/.test(text) ? text.replace(' ', 'T') : text);
-  if (Number.isNaN(at.getTime())) {
-    return { problem: `--to "${text}" is not a time: give an ISO 8601 time with its zone, e.g. 2026-11-27T10:15:00Z` };
+  const t = text.trim();
+  const m = TARGET.exec(t);
+  if (!m) {
+    const why = /(Z|[+-]\d{2}(:?\d{2})?)$/i.test(t) || !/\d{2}:\d{2}/.test(t) ? 'is not a time' : 'has no time zone';
+    return { problem: `--to "${text}" ${why}: give a date, a time of day and its zone, e.g. 2026-11-27T10:15:00Z` };
   }
-  if (!/(Z|[+-]\d{2}(:?\d{2})?)$/i.test(text.trim())) {
-    return {
-      problem: `--to "${text}" has no time zone: add one (Z for UTC, or e.g. +01:00), so the target is not guessed`,
-    };
+  const [y, mo, d, h, mi, sec] = m.slice(1, 7).map((x) => Number(x ?? 0)) as number[];
+  const day = new Date(Date.UTC(y as number, (mo as number) - 1, d as number));
+  if (
+    day.getUTCMonth() !== (mo as number) - 1 ||
+    day.getUTCDate() !== d ||
+    (h as number) > 23 ||
+    (mi as number) > 59 ||
+    (sec as number) > 59
+  ) {
+    return { problem: `--to "${text}" is not a real date and time` };
   }
+  const at = new Date(t.replace(' ', 'T').replace(/\s+(?=[Zz+-]\d*)/, ''));
+  if (Number.isNaN(at.getTime())) return { problem: `--to "${text}" is not a time: e.g. 2026-11-27T10:15:00Z` };
   if (at.getTime() > now.getTime())
     return { problem: `--to ${at.toISOString()} is in the future: recovery cannot reach it` };
   return { target: at.toISOString().replace('T', ' ').replace('Z', '+00'), at };
@@ -252,4 +267,17 @@ export function verifyDamage(output: string): string | undefined {
   const summary = bad.filter((l) => !/^invalid checksum '/.test(l));
   const files = bad.length - summary.length;
   return [...summary, ...(files ? [`${files} file(s) with an invalid checksum`] : [])].join('\n');
+}
+
+/**
+ * After a restore to the end of the archive: the copy must have replayed at least up to the newest segment the
+ * repository held. Stopping earlier means a segment in between is missing or unreadable (PostgreSQL ends recovery at
+ * the first segment it cannot fetch and promotes, silently short of the archive's end).
+ */
+export function endProblem(copyWal: string, walMax: string | undefined): string | undefined {
+  if (!walMax) return undefined;
+  const reached = segmentNumber(copyWal);
+  const newest = segmentNumber(walMax);
+  if (reached === undefined || newest === undefined || reached >= newest) return undefined;
+  return `recovery ended in WAL segment ${copyWal} but the repository holds WAL up to ${walMax}: a segment in between is missing or unreadable, so the copy lacks what was committed after it`;
 }

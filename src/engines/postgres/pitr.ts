@@ -167,6 +167,17 @@ export const pitrSql = {
   /** What restart-only settings need (archive_mode, wal_level), applied at the next restart. */
   configureRestart: (walLevel: boolean): string =>
     `ALTER SYSTEM SET archive_mode = 'on';\n${walLevel ? "ALTER SYSTEM SET wal_level = 'replica';\n" : ''}`,
+  /**
+   * The heartbeat (scheduled every minute): one row per env with the time of its last beat, in the maintenance
+   * database. A physical drill reads it from the restored copy: the newest beat present there is what was recovered.
+   */
+  heartbeat: (env: string): string =>
+    `CREATE TABLE IF NOT EXISTS igbackup_heartbeat (env text PRIMARY KEY, at timestamptz NOT NULL);\n` +
+    `INSERT INTO igbackup_heartbeat (env, at) VALUES (${quoteLiteral(env)}, clock_timestamp()) ` +
+    `ON CONFLICT (env) DO UPDATE SET at = EXCLUDED.at RETURNING to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');\n`,
+  /** The last beat of an env present in a (restored) server, or no row. */
+  lastBeat: (env: string): string =>
+    `SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM igbackup_heartbeat WHERE env = ${quoteLiteral(env)};\n`,
   /** The archiver's state against the current WAL position, as one JSON line (see FACTS.md: no times in info). */
   archiver: (): string =>
     `SELECT json_build_object('archived', a.archived_count, 'lastArchivedWal', a.last_archived_wal,
