@@ -350,6 +350,8 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       [],
       'nothing left aside',
     );
+    assert.match(r.stderr, /the server this start had launched was stopped/);
+    assert.deepEqual(await histories(), before, 'the abandoned timeline is not left in the repository');
   });
 
   it('restore --in-place --to: the cluster itself recovered to the time, the old data directory kept aside', async () => {

@@ -147,10 +147,13 @@ describe('backup plans', () => {
         ['/opt/pg/bin/pg_restore', '--file=/dev/null', '/tmp/x.dump'],
       ],
     );
-    assert.deepEqual(pgPlan.steps[0]?.judge?.('1; 2 16384 TABLE DATA public t postgres\n2; 3 16385 TABLE public t postgres\n'), {
-      ok: true,
-      detail: '2 archive entries; 1 data',
-    });
+    assert.deepEqual(
+      pgPlan.steps[0]?.judge?.('1; 2 16384 TABLE DATA public t postgres\n2; 3 16385 TABLE public t postgres\n'),
+      {
+        ok: true,
+        detail: '2 archive entries; 1 data',
+      },
+    );
     assert.equal(pgPlan.steps[0]?.judge?.('nothing\n').ok, false, 'an empty table of contents fails');
     assert.match(pgPlan.steps[1]?.explainFailure?.('pg_restore: error: unexpected EOF') ?? '', /cut short/);
     assert.match(
