@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Point-in-time recovery benchmark (not a test), side by side on one pgbench cluster and the test S3 over TLS:
+#   (f) igbackup backup postgres --physical --type full
+#   (g) igbackup restore postgres --physical --latest   (a new directory, until it is promoted and takes writes)
+#   (h) the bare pgBackRest restore of the same backup with the same options, configured and started by hand
+#   (d) the runbook's logical way: pg_dump -Fc to a file, createdb, pg_restore
+#   RPO: pgbench writes for RPO_SECONDS with archive_timeout 60 s; `igbackup status` every 5 s; the worst lag seen.
+# Prints g/h, g/d, the worst RPO and igbackup's peak RSS. Usage: bench/pitr/run.sh [pgbench scale ...] (default: 20)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SCALES=("$@"); [ ${#SCALES[@]} -gt 0 ] || SCALES=(20)
+RPO_SECONDS="${RPO_SECONDS:-120}"
+export IGBACKUP_SERVICES_DIR="${IGBACKUP_SERVICES_DIR:-/tmp/igbackup-services}"
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+[ -d node_modules ] || npm install --no-audit --no-fund
+npm run build --silent
+bash scripts/services/radosgw.sh start
+eval "$(bash scripts/services/radosgw.sh env)"
+command -v pgbackrest >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >/dev/null
+PGBIN=/usr/lib/postgresql/15/bin
+AS=(runuser -u postgres --)
+WORK=$(mktemp -d /var/tmp/igb-pitr-bench-XXXXXX); chmod 755 "$WORK"
+PORT=46999; PW=bench-pw; export PGPASSWORD=$PW
+cleanup() {
+  for d in "$WORK"/pg/data "$WORK"/copy-*; do [ -d "$d" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+now() { date +%s.%N; }
+el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+q() { "$PGBIN/psql" -X -qAt -h 127.0.0.1 -U postgres "$@"; }
+rss() { sed -n 's/.*Maximum resident set size (kbytes): //p' "$1" | awk '{ printf "%d", $1 / 1024 }'; }
+
+bash scripts/services/postgres.sh start "$WORK/pg" "$PORT" "$PW" >/dev/null
+BUCKET="igb-pitr-bench-$(date +%s)"
+node -e "const {S3Client,CreateBucketCommand}=require('@aws-sdk/client-s3');new S3Client({region:'us-east-1',endpoint:process.env.IGBACKUP_TEST_S3_ENDPOINT,forcePathStyle:true}).send(new CreateBucketCommand({Bucket:'$BUCKET'}))"
+cat > "$WORK/igbackup.yaml" <<YAML
+tiers: { gold: { rpoMinutes: 5, rtoMinutes: 60 } }
+envs:
+  bench:
+    tier: gold
+    storage: { type: s3, bucket: $BUCKET, endpoint: $IGBACKUP_TEST_S3_TLS_ENDPOINT, caFile: $IGBACKUP_TEST_S3_CA_FILE, kmsKeyId: $IGBACKUP_TEST_KMS_KEY_ID }
+    postgres:
+      host: 127.0.0.1
+      port: $PORT
+      password: { env: PGPASSWORD }
+      databases: [postgres]
+      pitr:
+        dataDir: $WORK/pg/data
+        socketDir: $WORK/pg
+        runAs: [runuser, -u, postgres, --]
+        workDir: $WORK/pgbackrest
+        pgBin: $PGBIN
+        s3Credentials: { accessKeyId: { env: AWS_ACCESS_KEY_ID }, secretAccessKey: { env: AWS_SECRET_ACCESS_KEY } }
+        restart: [runuser, -u, postgres, --, $PGBIN/pg_ctl, -D, $WORK/pg/data, -l, $WORK/pg/server.log, -w, -m, fast, restart]
+YAML
+IGB=(/usr/bin/time -v node bin/igbackup --config "$WORK/igbackup.yaml")
+"${IGB[@]}" pitr enable --env bench --restart >/dev/null 2>"$WORK/enable.time"
+
+printf '%-7s %-9s %-8s %-8s %-8s %-8s %-6s %-6s %-8s\n' scale size f_backup g_igb h_bare d_logical g/h g/d peak_MB
+for s in "${SCALES[@]}"; do
+  q -p "$PORT" -d postgres -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+  "$PGBIN/pgbench" -q -i -s "$s" -h 127.0.0.1 -p "$PORT" -U postgres bench >/dev/null 2>&1
+  size=$(q -p "$PORT" -d postgres -c "SELECT pg_size_pretty(sum(pg_database_size(datname))::bigint) FROM pg_database")
+  t0=$(now); "${IGB[@]}" backup postgres --env bench --physical --type full >/dev/null 2>"$WORK/f.time"; f=$(el "$t0" "$(now)")
+  t0=$(now); "${IGB[@]}" --json restore postgres --env bench --physical --latest --target-dir "$WORK/copy-g-$s" --port 46998 >"$WORK/g.json" 2>"$WORK/g.time"; g=$(el "$t0" "$(now)")
+  q -p 46998 -d bench -c "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 1, now())"
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/copy-g-$s" -m immediate stop >/dev/null
+  # (h) the same restore by hand: pgBackRest, the copy's port and socket, start, wait for the promotion.
+  conf="$WORK/pgbackrest/pgbackrest-bench-main.conf"; h_dir="$WORK/copy-h-$s"
+  t0=$(now)
+  "${AS[@]}" mkdir -m 700 "$h_dir"
+  "${AS[@]}" env PGPASSWORD=$PW pgbackrest --config="$conf" --stanza=main restore --pg1-path="$h_dir" --process-max=2 --type=default --archive-mode=off >/dev/null
+  printf "port = 46997\nunix_socket_directories = '%s'\n" "$h_dir" | "${AS[@]}" tee -a "$h_dir/postgresql.auto.conf" >/dev/null
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$h_dir" -l "$h_dir/log" -w -t 600 start >/dev/null
+  until [ "$(q -p 46997 -d postgres -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ]; do sleep 0.2; done
+  h=$(el "$t0" "$(now)")
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$h_dir" -m immediate stop >/dev/null
+  # (d) logical: dump to a file, create, restore.
+  t0=$(now)
+  "$PGBIN/pg_dump" -Fc -h 127.0.0.1 -p "$PORT" -U postgres -f "$WORK/bench.dump" bench
+  q -p "$PORT" -d postgres -c "DROP DATABASE IF EXISTS bench_logical" -c "CREATE DATABASE bench_logical"
+  "$PGBIN/pg_restore" -h 127.0.0.1 -p "$PORT" -U postgres -d bench_logical "$WORK/bench.dump"
+  d=$(el "$t0" "$(now)")
+  peak=$(for x in f g; do rss "$WORK/$x.time"; echo; done | sort -n | tail -1)
+  printf '%-7s %-9s %-8s %-8s %-8s %-8s %-6s %-6s %-8s\n' "$s" "$size" "$f" "$g" "$h" "$d" "$(ratio "$g" "$h")" "$(ratio "$g" "$d")" "$peak"
+done
+
+# Worst RPO while pgbench writes, archive_timeout 60 s (the default of pitr.archiveTimeoutSec).
+"$PGBIN/pgbench" -T "$RPO_SECONDS" -c 2 -h 127.0.0.1 -p "$PORT" -U postgres bench >/dev/null 2>&1 &
+writer=$!
+worst=0; samples=0; states=""
+while kill -0 "$writer" 2>/dev/null; do
+  out=$(node bin/igbackup --config "$WORK/igbackup.yaml" --json status --env bench 2>/dev/null || true)
+  rpo=$(printf '%s' "$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{try{const j=JSON.parse(s);console.log(`${j.rows?.[0]?.rpoSeconds ?? -1} ${j.pitr?.lag?.state ?? "?"}`)}catch{console.log("-1 ?")}})')
+  samples=$((samples + 1)); states="$states ${rpo#* }"
+  r=${rpo%% *}; [ "$r" -gt "$worst" ] && worst=$r
+  sleep 5
+done
+echo "worst RPO while pgbench wrote for ${RPO_SECONDS} s: ${worst} s over ${samples} samples (states:$(echo "$states" | tr ' ' '\n' | sort | uniq -c | tr '\n' ' '))"
