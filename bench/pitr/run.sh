@@ -22,7 +22,7 @@ AS=(runuser -u postgres --)
 WORK=$(mktemp -d /var/tmp/igb-pitr-bench-XXXXXX); chmod 755 "$WORK"
 PORT=46999; PW=bench-pw; export PGPASSWORD=$PW
 cleanup() {
-  for d in "$WORK"/pg/data "$WORK"/copy-*; do [ -d "$d" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true; done
+  for d in "$WORK"/pg/data "$WORK"/pg/copy-*; do [ -d "$d" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -50,13 +50,13 @@ envs:
         dataDir: $WORK/pg/data
         socketDir: $WORK/pg
         runAs: [runuser, -u, postgres, --]
-        workDir: $WORK/pgbackrest
+        workDir: $WORK/pg/pgbackrest
         pgBin: $PGBIN
         s3Credentials: { accessKeyId: { env: AWS_ACCESS_KEY_ID }, secretAccessKey: { env: AWS_SECRET_ACCESS_KEY } }
         restart: [runuser, -u, postgres, --, $PGBIN/pg_ctl, -D, $WORK/pg/data, -l, $WORK/pg/server.log, -w, -m, fast, restart]
 YAML
 IGB=(/usr/bin/time -v node bin/igbackup --config "$WORK/igbackup.yaml")
-"${IGB[@]}" pitr enable --env bench --restart >/dev/null 2>"$WORK/enable.time"
+"${IGB[@]}" pitr enable --env bench --restart >/dev/null 2>"$WORK/enable.time" || { cat "$WORK/enable.time" >&2; exit 1; }
 
 printf '%-7s %-9s %-8s %-8s %-8s %-8s %-6s %-6s %-8s\n' scale size f_backup g_igb h_bare d_logical g/h g/d peak_MB
 for s in "${SCALES[@]}"; do
@@ -64,11 +64,11 @@ for s in "${SCALES[@]}"; do
   "$PGBIN/pgbench" -q -i -s "$s" -h 127.0.0.1 -p "$PORT" -U postgres bench >/dev/null 2>&1
   size=$(q -p "$PORT" -d postgres -c "SELECT pg_size_pretty(sum(pg_database_size(datname))::bigint) FROM pg_database")
   t0=$(now); "${IGB[@]}" backup postgres --env bench --physical --type full >/dev/null 2>"$WORK/f.time"; f=$(el "$t0" "$(now)")
-  t0=$(now); "${IGB[@]}" --json restore postgres --env bench --physical --latest --target-dir "$WORK/copy-g-$s" --port 46998 >"$WORK/g.json" 2>"$WORK/g.time"; g=$(el "$t0" "$(now)")
+  t0=$(now); "${IGB[@]}" --json restore postgres --env bench --physical --latest --target-dir "$WORK/pg/copy-g-$s" --port 46998 >"$WORK/g.json" 2>"$WORK/g.time"; g=$(el "$t0" "$(now)")
   q -p 46998 -d bench -c "INSERT INTO pgbench_history (tid, bid, aid, delta, mtime) VALUES (1, 1, 1, 1, now())"
-  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/copy-g-$s" -m immediate stop >/dev/null
+  "${AS[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg/copy-g-$s" -m immediate stop >/dev/null
   # (h) the same restore by hand: pgBackRest, the copy's port and socket, start, wait for the promotion.
-  conf="$WORK/pgbackrest/pgbackrest-bench-main.conf"; h_dir="$WORK/copy-h-$s"
+  conf="$WORK/pg/pgbackrest/pgbackrest-bench-main.conf"; h_dir="$WORK/pg/copy-h-$s"
   t0=$(now)
   "${AS[@]}" mkdir -m 700 "$h_dir"
   "${AS[@]}" env PGPASSWORD=$PW pgbackrest --config="$conf" --stanza=main restore --pg1-path="$h_dir" --process-max=2 --type=default --archive-mode=off >/dev/null

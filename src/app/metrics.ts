@@ -3,6 +3,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import type { EnvConfig } from '../config/schema.js';
+import type { PitrStatus } from './pitr/status.js';
 import type { StatusResult } from './status.js';
 import type { AppContext } from './context.js';
 
@@ -45,7 +46,27 @@ export function statusRegistry(s: StatusResult): Registry {
       m.drillOk.set(l, r.lastDrill.ok ? 1 : 0);
     }
   }
+  if (s.pitr) pitrGauges(reg, s.env, s.pitr);
   return reg;
+}
+
+/** Point-in-time recovery of the env's cluster: the archiving lag, whether archiving works, the newest base backup. */
+function pitrGauges(reg: Registry, env: string, p: PitrStatus): void {
+  const g = (name: string, help: string) =>
+    new Gauge({ name, help, labelNames: ['env', 'cluster'] as const, registers: [reg] });
+  const l = { env, cluster: p.cluster };
+  const lag = g('igbackup_pitr_archive_lag_seconds', 'What a loss of the host now could lose: the archiving lag.');
+  if (p.lag.rpoSeconds !== undefined) lag.set(l, p.lag.rpoSeconds);
+  g('igbackup_pitr_archiving_ok', '1 when every closed WAL segment reaches the repository.').set(
+    l,
+    p.lag.state === 'ok' ? 1 : 0,
+  );
+  const age = g('igbackup_pitr_base_backup_age_seconds', 'Age of the newest complete base backup.');
+  if (p.lastBaseBackup) age.set(l, Math.round(p.lastBaseBackup.ageHours * 3600));
+  g('igbackup_pitr_breached', '1 when archiving or the base backups breach their targets.').set(
+    l,
+    p.breaches.length ? 1 : 0,
+  );
 }
 
 /** After a backup: push to the Pushgateway and/or write the node-exporter textfile, as configured. */

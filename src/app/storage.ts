@@ -37,7 +37,7 @@ export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: 
   const cfg = s3Of(ctx, h);
   ctx.reporter.step(`${opts.dryRun ? 'planning' : 'setting up'} s3://${cfg.bucket} for env ${h.name}`);
   const items = await applyGovernance(
-    governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name),
+    governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name, { pitrRepository: Boolean(h.env.postgres?.pitr) }),
     opts.dryRun,
     async (item) => {
       if (item !== 'bucket-policy' && item !== 'public-access-block') return undefined;
@@ -67,7 +67,9 @@ export async function storageCheck(ctx: AppContext, opts: { env: string }): Prom
   const h = selectEnv(ctx, opts.env);
   const cfg = s3Of(ctx, h);
   ctx.reporter.step(`auditing s3://${cfg.bucket} for env ${h.name}`);
-  const audited = await auditGovernance(governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name));
+  const audited = await auditGovernance(
+    governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name, { pitrRepository: Boolean(h.env.postgres?.pitr) }),
+  );
   const known = await knownUnsupported(h);
   const items = audited.map((i) =>
     i.status === 'drift' && known.includes(i.item)

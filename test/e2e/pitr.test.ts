@@ -87,6 +87,16 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     }
   });
 
+  it('storage init gives the repository a lifecycle rule of its own: never archived to Glacier, versions expired', async () => {
+    const init = await cli(['--json', 'storage', 'init', '--env', 'prod']);
+    const items = parseJson<{ items: { item: string; status: string }[] }>(init).items;
+    assert.equal(items.find((i) => i.item === 'pitr-lifecycle')?.status, 'applied', init.stdout);
+    const check = await cli(['--json', 'storage', 'check', '--env', 'prod']);
+    const audited = parseJson<{ items: { item: string; status: string }[] }>(check).items;
+    assert.equal(audited.find((i) => i.item === 'pitr-lifecycle')?.status, 'ok');
+    assert.equal(audited.find((i) => i.item === 'lifecycle')?.status, 'ok');
+  });
+
   it('backup --physical: a full base backup, proven by the repository and listed beside the dumps', async () => {
     const r = await cli(['--json', 'backup', 'postgres', '--env', 'prod', '--physical', '--type', 'full']);
     assert.equal(r.code, 0, r.stderr);
@@ -115,6 +125,10 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     assert.equal(s.pitr.lag.state, 'ok');
     assert.equal(s.rows[0]?.rpoSeconds, 5, 'all closed segments archived: bounded by archive_timeout');
     assert.match(s.rows[0]?.reason ?? '', /^PITR \(ok\)/);
+    const prom = await cli(['status', '--env', 'prod', '--format', 'prometheus']);
+    assert.match(prom.stdout, /^igbackup_pitr_archive_lag_seconds\{env="prod",cluster="main"\} 5$/m);
+    assert.match(prom.stdout, /^igbackup_pitr_archiving_ok\{env="prod",cluster="main"\} 1$/m);
+    assert.match(prom.stdout, /^igbackup_pitr_base_backup_age_seconds\{env="prod",cluster="main"\} \d+$/m);
     const table = await cli(['status', '--env', 'prod']);
     assert.match(
       table.stdout,

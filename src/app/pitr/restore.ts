@@ -195,7 +195,7 @@ export async function waitRecoveryEnd(
       }
       return false;
     },
-    500,
+    100, // a promotion is noticed within 0.1 s: the wait is part of the RTO
     ctx.signal,
   );
 }

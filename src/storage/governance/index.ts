@@ -8,17 +8,25 @@ import { bucketItem, versioningItem } from './bucket.js';
 import { encryptionItem } from './encryption.js';
 import type { Item } from './item.js';
 import { lifecycleItem } from './lifecycle.js';
+import { pitrLifecycleItem } from './pitr-lifecycle.js';
 import { policyItem } from './policy.js';
 import { publicAccessItem } from './public-access.js';
 
 export { applyGovernance, auditGovernance, type GovernanceItem, type ItemStatus } from './item.js';
 export { ruleDrift, ruleId, wantedRule } from './lifecycle.js';
+export { wantedPitrRule } from './pitr-lifecycle.js';
 export { wantedStatements } from './policy.js';
 
 /** The items in the order they are audited and applied (the bucket first: without it nothing else can be read). */
-export function governanceItems(client: S3Client, cfg: S3StorageConfig, env: string): Item[] {
+export function governanceItems(
+  client: S3Client,
+  cfg: S3StorageConfig,
+  env: string,
+  opts: { pitrRepository?: boolean } = {},
+): Item[] {
   const input = { client, cfg, env, Bucket: cfg.bucket };
-  return [bucketItem, versioningItem, encryptionItem, lifecycleItem, publicAccessItem, policyItem].map((make) =>
+  const lifecycles = opts.pitrRepository ? [lifecycleItem, pitrLifecycleItem] : [lifecycleItem];
+  return [bucketItem, versioningItem, encryptionItem, ...lifecycles, publicAccessItem, policyItem].map((make) =>
     make(input),
   );
 }

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ruleDrift, wantedRule, wantedStatements } from '../../../src/storage/governance/index.js';
+import { ruleDrift, wantedPitrRule, wantedRule, wantedStatements } from '../../../src/storage/governance/index.js';
 
 const cfg = {
   type: 's3' as const,
@@ -29,6 +29,19 @@ describe('governance rules', () => {
     assert.equal(ruleDrift(r, r), undefined);
     assert.match(ruleDrift({ ...r, Transitions: [{ Days: 60, StorageClass: 'GLACIER' }] }, r) ?? '', /after 60 days/);
     assert.match(ruleDrift(undefined, r) ?? '', /no lifecycle rule "igbackup-prod"/);
+  });
+
+  it("owns a rule for the env's pgBackRest repository beside the env's folder: never archived, versions expired", () => {
+    const r = wantedPitrRule(cfg, 'prod');
+    assert.equal(r.ID, 'igbackup-prod-pgbackrest');
+    assert.deepEqual(r.Filter, { Prefix: 'team/pgbackrest/prod/' });
+    assert.equal(r.Transitions, undefined, 'pgBackRest must read its WAL archive at any time');
+    assert.equal(r.NoncurrentVersionExpiration?.NoncurrentDays, 90);
+    assert.equal(ruleDrift(r, r), undefined);
+    assert.match(
+      ruleDrift({ ...r, Transitions: [{ Days: 30, StorageClass: 'GLACIER' }] }, r) ?? '',
+      /transition GLACIER/,
+    );
   });
 
   it('denies non-TLS only where the endpoint is TLS, and non-KMS puts without breaking multipart parts', () => {
