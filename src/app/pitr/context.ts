@@ -81,7 +81,14 @@ export async function renderConf(ctx: AppContext, t: PitrTarget, caPathOnHost: s
     kmsKeyId: t.s3.kmsKeyId,
     path: pitr.repoPath(t.s3.prefix, t.h.name, t.p.cluster),
   };
-  return pitr.renderConf({ pitr: t.p, repo, secrets, port: t.cfg.port, user: t.conn.user });
+  return pitr.renderConf({
+    pitr: t.p,
+    repo,
+    secrets,
+    port: t.cfg.port,
+    user: t.conn.user,
+    keepDays: t.h.env.retention.keepDays,
+  });
 }
 
 /** The CA certificate igbackup trusts for the bucket (storage.caFile), to be copied to the database host. */

@@ -25,8 +25,11 @@ export const pitrSchema = z.strictObject({
   archiveTimeoutSec: z.number().int().min(1).max(3600).default(60),
   processMax: z.number().int().min(1).max(64).default(2),
   compressType: z.enum(['zst', 'lz4', 'gz', 'none']).default('zst'),
-  /** Full base backups kept (with the WAL they need); older ones are expired by pgBackRest after each backup. */
-  retentionFull: z.number().int().min(1).max(9999).default(2),
+  /**
+   * Full base backups kept (with the WAL they need); older ones are expired by pgBackRest after each backup. Default:
+   * from the env's retention: every full backup needed to recover to any moment of the last retention.keepDays days.
+   */
+  retentionFull: z.number().int().min(1).max(9999).optional(),
   /** S3 credentials for pgBackRest: "auto" (instance or pod role) or keys by reference (written into the mode-600 file). */
   s3Credentials: z
     .union([z.literal('auto'), z.strictObject({ accessKeyId: secretRefSchema, secretAccessKey: secretRefSchema })])

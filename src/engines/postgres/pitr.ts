@@ -42,9 +42,11 @@ export function renderConf(x: {
   secrets: RepoSecrets;
   port: number;
   user: string;
+  /** The env's retention.keepDays: the default retention of base backups. */
+  keepDays: number;
 }): string {
   const p = x.pitr;
-  const global = globalOptions(p, x.repo, x.secrets);
+  const global = globalOptions(p, x.repo, x.secrets, x.keepDays);
   const stanza: Option[] = [
     ['pg1-path', p.dataDir],
     ['pg1-port', x.port],
@@ -67,7 +69,7 @@ export function renderConf(x: {
 type Option = [string, string | number | undefined];
 
 /** The [global] section: the S3 repository, its encryption and credentials, and how pgBackRest runs. */
-function globalOptions(p: PitrConfig, repo: RepoTarget, secrets: RepoSecrets): Option[] {
+function globalOptions(p: PitrConfig, repo: RepoTarget, secrets: RepoSecrets, keepDays: number): Option[] {
   const url = repo.endpoint ? new URL(repo.endpoint) : undefined;
   return [
     ['repo1-type', 's3'],
@@ -91,7 +93,13 @@ function globalOptions(p: PitrConfig, repo: RepoTarget, secrets: RepoSecrets): O
           ['repo1-cipher-pass', secrets.cipherPass],
         ] as [string, string][])
       : []),
-    ['repo1-retention-full', p.retentionFull],
+    // A count when configured; else time-based from the env's retention (any moment of the last keepDays days).
+    ...((p.retentionFull !== undefined
+      ? [['repo1-retention-full', p.retentionFull]]
+      : [
+          ['repo1-retention-full-type', 'time'],
+          ['repo1-retention-full', Math.max(1, keepDays)],
+        ]) as Option[]),
     ['log-path', posix.join(p.workDir, 'log')],
     ['lock-path', posix.join(p.workDir, 'lock')],
     ['spool-path', posix.join(p.workDir, 'spool')],

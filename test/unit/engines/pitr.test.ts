@@ -34,8 +34,11 @@ describe('pitr (pure)', () => {
       secrets: { accessKeyId: 'AK', secretAccessKey: 'SK' },
       port: 5432,
       user: 'postgres',
+      keepDays: 14,
     });
     for (const line of [
+      'repo1-retention-full-type=time',
+      'repo1-retention-full=14',
       'repo1-s3-endpoint=localhost',
       'repo1-storage-port=17443',
       'repo1-s3-uri-style=path',
@@ -56,7 +59,19 @@ describe('pitr (pure)', () => {
       secrets: {},
       port: 5432,
       user: 'postgres',
+      keepDays: 0,
     });
+    assert.match(aws, /^repo1-retention-full=1$/m, 'keepDays 0: at least the newest full backup and its WAL');
+    const counted = pitr.renderConf({
+      pitr: { ...p, retentionFull: 3 },
+      repo: { bucket: 'b', region: 'eu-central-1', kmsKeyId: 'k', path: '/x' },
+      secrets: {},
+      port: 5432,
+      user: 'postgres',
+      keepDays: 14,
+    });
+    assert.match(counted, /^repo1-retention-full=3$/m);
+    assert.doesNotMatch(counted, /retention-full-type/);
     assert.match(aws, /^repo1-s3-endpoint=s3\.eu-central-1\.amazonaws\.com$/m);
     assert.match(aws, /^repo1-s3-uri-style=host$/m);
     assert.match(aws, /^repo1-s3-key-type=auto$/m, 'no keys: the instance or pod role');
