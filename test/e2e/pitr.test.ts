@@ -357,8 +357,19 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /put .*\/data back: ok/);
-    assert.match(r.stderr, /start the previous PostgreSQL main on .*: ok/);
-    assert.ok((await c.sql('SELECT count(*) FROM beats')) !== '0', 'the old cluster runs with its data');
+    assert.match(r.stderr, /leave PostgreSQL main on .* stopped, as it was found .*: ok/);
+    await assert.rejects(c.sql('SELECT 1'), 'a cluster found stopped is left stopped');
+    await execa(RUN_AS[0] ?? join(PGBIN, 'pg_ctl'), [
+      ...RUN_AS.slice(1),
+      ...(RUN_AS.length ? [join(PGBIN, 'pg_ctl')] : []),
+      '-D',
+      join(c.dir, 'data'),
+      '-l',
+      join(c.dir, 'start.log'),
+      '-w',
+      'start',
+    ]);
+    assert.ok((await c.sql('SELECT count(*) FROM beats')) !== '0', 'the old data directory is back, with its data');
     assert.deepEqual(
       (await readdir(c.dir)).filter((f) => f.includes('igbackup-before')),
       [],

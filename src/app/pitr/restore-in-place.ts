@@ -73,6 +73,8 @@ interface InPlace {
   walMax: string | undefined;
   /** The timeline history files in the repository before the restored server could add one. */
   timelinesBefore?: Set<string>;
+  /** The server ran when the restore began: a rollback starts it again; one found stopped is left stopped. */
+  wasRunning?: boolean;
 }
 
 /**
@@ -126,10 +128,16 @@ function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
       name: `stopping ${service} (${shJoin(c.stop)})`,
       run: () => stopIfRunning(r, c),
       undo: {
-        name: `start the previous ${service}`,
+        get name() {
+          return r.wasRunning
+            ? `start the previous ${service}`
+            : `leave ${service} stopped, as it was found (start: ${shJoin(c.start)})`;
+        },
         service,
         manual: [shJoin(c.start)],
-        run: async () => void (await captureOk(t.transport, pitr.detached(c.start))),
+        run: async () => {
+          if (r.wasRunning) await captureOk(t.transport, pitr.detached(c.start));
+        },
       },
     },
     {
@@ -181,6 +189,7 @@ async function stopIfRunning(r: InPlace, c: ReturnType<typeof control>): Promise
   if (st.exitCode === 3 || st.exitCode === 4) return;
   if (!succeeded(st)) throw new ProcessFailedError('pg_ctl status', st);
   await ok(r, c.stop);
+  r.wasRunning = true;
 }
 
 async function startAndWait(ctx: AppContext, r: InPlace, c: ReturnType<typeof control>): Promise<void> {
