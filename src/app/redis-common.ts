@@ -26,7 +26,7 @@ export async function redisConnection(ctx: AppContext, h: EnvHandle, cfg: RedisC
 export async function redisCli(transport: Transport, conn: redis.RedisConnection, ...args: string[]): Promise<string> {
   const r = await capture(transport, redis.cli(conn, ...args));
   const out = r.stdout.trim();
-  if (!succeeded(r) || /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/.test(out)) {
+  if (!succeeded(r) || redis.ERROR_ANSWER.test(out)) {
     throw new ProcessFailedError(`redis-cli ${args[0] ?? ''}`.trim(), {
       ...r,
       stderrTail: `${r.stderrTail}\n${out}`.trim(),

@@ -5,6 +5,7 @@
 import { ConfigError, DriftError } from '../../domain/errors.js';
 import { controlKeys } from '../../domain/keys.js';
 import * as pg from '../../engines/postgres/commands.js';
+import * as pitr from '../../engines/postgres/pitr.js';
 import { pitrSql } from '../../engines/postgres/pitr.js';
 import { capture } from '../../transports/run.js';
 import { succeeded } from '../../transports/transport.js';
@@ -12,7 +13,7 @@ import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
 import { errorText, finish, type DrillCheck, type DrillReport } from '../drill/report.js';
 import { withLock } from '../lock.js';
 import { openPitr, type PitrTarget } from './context.js';
-import { physicalRestore, type PhysicalRestoreResult } from './restore.js';
+import { restoreCopy, type PhysicalRestoreResult } from './restore.js';
 
 export interface PhysicalDrillReport extends DrillReport {
   /** The newest heartbeat in the copy against the recovery target (undefined: no heartbeat found). */
@@ -55,7 +56,7 @@ async function drillOnce(ctx: AppContext, h: EnvHandle, o: { env: string; to?: s
   let copy: PhysicalRestoreResult | undefined;
   let achievedRpoSeconds: number | undefined;
   try {
-    copy = await physicalRestore(ctx, { env: o.env, to: o.to });
+    copy = await restoreCopy(ctx, t, { to: o.to });
     checks.push({
       name: 'restore',
       ok: true,
@@ -135,9 +136,7 @@ async function achievedRpo(ctx: AppContext, t: PitrTarget, copy: PhysicalRestore
 async function teardown(ctx: AppContext, t: PitrTarget, copy: PhysicalRestoreResult): Promise<void> {
   ctx.reporter.step(`drill: stopping the copy on port ${copy.port} and removing ${copy.dataDir}`);
   const as = t.p.runAs;
-  const stop = await capture(t.transport, {
-    argv: [...as, copy.pgCtl, '-D', copy.dataDir, '-m', 'immediate', '-w', 'stop'],
-  });
+  const stop = await capture(t.transport, pitr.stopNowCommand(t.p, copy.pgBin, copy.dataDir));
   const rm = await capture(t.transport, { argv: [...as, 'rm', '-rf', '--', copy.dataDir] });
   if (!succeeded(rm)) {
     ctx.reporter.warn(

@@ -83,8 +83,7 @@ interface InPlace {
  */
 async function stopStarted(r: InPlace, err: unknown): Promise<never> {
   const { p } = r.t;
-  const stop = [...p.runAs, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir, '-m', 'immediate', '-w', 'stop'];
-  const res = await capture(r.t.transport, { argv: stop });
+  const res = await capture(r.t.transport, pitr.stopNowCommand(p, r.pgBin, p.dataDir));
   throw withNote(
     err,
     res.exitCode === 0 ? 'the server this start had launched was stopped' : 'no server runs on the restored data',
@@ -108,7 +107,7 @@ function archivePrefix(t: PitrTarget): string {
 
 function control(r: InPlace): { stop: string[]; start: string[]; status: string[] } {
   const { p } = r.t;
-  const pgCtl = [...p.runAs, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir];
+  const pgCtl = pitr.pgCtl(p, r.pgBin, p.dataDir).argv;
   return {
     stop: p.stop ?? [...pgCtl, '-m', 'fast', '-w', '-t', '300', 'stop'],
     start: p.start ?? [...pgCtl, '-l', posix.join(p.workDir, 'log', 'postgresql.log'), '-w', '-t', '300', 'start'],
@@ -172,7 +171,7 @@ function steps(ctx: AppContext, r: InPlace, to: string | undefined): Step[] {
       run: () => startAndWait(ctx, r, c).catch((err: unknown) => stopStarted(r, err)),
       undo: {
         name: 'stop the server started on the restored data',
-        run: () => ok(r, [...as, posix.join(r.pgBin, 'pg_ctl'), '-D', p.dataDir, '-m', 'immediate', '-w', 'stop']),
+        run: () => ok(r, pitr.stopNowCommand(p, r.pgBin, p.dataDir).argv),
       },
     },
   ];

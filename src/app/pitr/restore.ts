@@ -10,7 +10,7 @@ import type { PgConnection } from '../../engines/postgres/commands.js';
 import * as info from '../../engines/postgres/pitr-info.js';
 import * as pitr from '../../engines/postgres/pitr.js';
 import { capture, captureOk } from '../../transports/run.js';
-import { succeeded } from '../../transports/transport.js';
+import { succeeded, type CommandSpec } from '../../transports/transport.js';
 import { shJoin } from '../../transports/wrapper.js';
 import { selectEnv, type AppContext } from '../context.js';
 import { runPlan, type Step } from '../plan.js';
@@ -36,43 +36,52 @@ export interface PhysicalRestoreResult {
   durationMs: number;
   connect: string;
   promoted: true;
-  /** pg_ctl on the host, for whoever stops the copy (a drill tears it down). */
-  pgCtl: string;
+  /** Where pg_ctl is on the host, for whoever stops the copy (a drill tears it down). */
+  pgBin: string;
 }
 
 export async function physicalRestore(ctx: AppContext, o: PhysicalRestoreOptions): Promise<PhysicalRestoreResult> {
   const t = await openPitr(ctx, selectEnv(ctx, o.env));
   try {
-    const target = o.to === undefined ? undefined : info.parseTarget(o.to, ctx.now());
-    if (target && 'problem' in target) throw new ConfigError(target.problem, []);
-    const repo = await stanzaInfo(t);
-    requireBackupBefore(t, repo, target?.at);
-    const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
-    await checkDir(t, dir);
-    if (o.port !== undefined) await checkPort(t, o.port);
-    const port = o.port ?? (await sparePort(t));
-    // The source may be down (that may be why this restore runs): what it can tell is optional.
-    const source = await queryJson<info.SourceFiles>(t, info.sourceFilesSql(), 'files for the copy').catch(
-      () => undefined,
-    );
-    const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
-    const t0 = performance.now();
-    const run = { t, dir, port, pgBin, source, to: target?.target, walMax: repo.walMax };
-    await runPlan(steps(ctx, run), { reporter: ctx.reporter, signal: ctx.signal });
-    return {
-      env: t.h.name,
-      cluster: t.p.cluster,
-      dataDir: dir,
-      port,
-      target: target?.target ?? 'the end of the archive (latest)',
-      durationMs: Math.round(performance.now() - t0),
-      connect: `psql -h 127.0.0.1 -p ${port} -U ${t.conn.user}`,
-      promoted: true,
-      pgCtl: posix.join(pgBin, 'pg_ctl'),
-    };
+    return await restoreCopy(ctx, t, o);
   } finally {
     await t.transport.close();
   }
+}
+
+/** The restore into a new directory through a target already opened (a drill restores through its own). */
+export async function restoreCopy(
+  ctx: AppContext,
+  t: PitrTarget,
+  o: Omit<PhysicalRestoreOptions, 'env'>,
+): Promise<PhysicalRestoreResult> {
+  const target = o.to === undefined ? undefined : info.parseTarget(o.to, ctx.now());
+  if (target && 'problem' in target) throw new ConfigError(target.problem, []);
+  const repo = await stanzaInfo(t);
+  requireBackupBefore(t, repo, target?.at);
+  const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
+  await checkDir(t, dir);
+  if (o.port !== undefined) await checkPort(t, o.port);
+  const port = o.port ?? (await sparePort(t));
+  // The source may be down (that may be why this restore runs): what it can tell is optional.
+  const source = await queryJson<info.SourceFiles>(t, info.sourceFilesSql(), 'files for the copy').catch(
+    () => undefined,
+  );
+  const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
+  const t0 = performance.now();
+  const run = { t, dir, port, pgBin, source, to: target?.target, walMax: repo.walMax };
+  await runPlan(steps(ctx, run), { reporter: ctx.reporter, signal: ctx.signal });
+  return {
+    env: t.h.name,
+    cluster: t.p.cluster,
+    dataDir: dir,
+    port,
+    target: target?.target ?? 'the end of the archive (latest)',
+    durationMs: Math.round(performance.now() - t0),
+    connect: `psql -h 127.0.0.1 -p ${port} -U ${t.conn.user}`,
+    promoted: true,
+    pgBin,
+  };
 }
 
 interface Run {
@@ -88,7 +97,8 @@ interface Run {
 function steps(ctx: AppContext, r: Run): Step[] {
   const { t, dir } = r;
   const as = t.p.runAs;
-  const pgCtl = (...args: string[]) => ({ argv: [...as, posix.join(r.pgBin, 'pg_ctl'), '-D', dir, ...args] });
+  const pgCtl = (...args: string[]) => pitr.pgCtl(t.p, r.pgBin, dir, ...args);
+  const stopNow = () => capture(t.transport, pitr.stopNowCommand(t.p, r.pgBin, dir));
   return [
     {
       name: `creating ${dir} (mode 700) on ${t.transport.host}`,
@@ -113,12 +123,12 @@ function steps(ctx: AppContext, r: Run): Step[] {
       run: () =>
         startAndWait(ctx, r, pgCtl).catch(async (err: unknown) => {
           // A start cut short may have launched the server: it is stopped before its directory is removed.
-          const stop = await capture(t.transport, pgCtl('-m', 'immediate', '-w', 'stop'));
+          const stop = await stopNow();
           throw withNote(err, stop.exitCode === 0 ? 'the copy this start had launched was stopped' : 'no copy runs');
         }),
       undo: {
         name: `stop the copy on port ${r.port}`,
-        run: async () => void (await capture(t.transport, pgCtl('-m', 'immediate', '-w', 'stop'))),
+        run: async () => void (await stopNow()),
       },
     },
   ];
@@ -148,7 +158,7 @@ async function configureCopy(r: Run): Promise<void> {
   );
 }
 
-async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => { argv: string[] }): Promise<void> {
+async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => CommandSpec): Promise<void> {
   const { t } = r;
   const log = posix.join(r.dir, 'igbackup-restore.log');
   const start = await capture(t.transport, pitr.detached(pgCtl('-l', log, '-w', '-t', '300', 'start').argv));
@@ -251,21 +261,22 @@ async function checkDir(t: PitrTarget, dir: string): Promise<void> {
 
 /** A port given with --port must be free on the host (nothing answers there), checked before anything is restored. */
 async function checkPort(t: PitrTarget, port: number): Promise<void> {
-  const bin = t.conn.binDir ? posix.join(t.conn.binDir, 'pg_isready') : 'pg_isready';
-  const r = await capture(t.transport, { argv: [bin, '-q', '-h', '127.0.0.1', '-p', String(port), '-t', '2'] });
-  if (r.exitCode !== 2) {
+  if (!(await portFree(t, port))) {
     throw new ConfigError(`--port ${port} is in use on ${t.transport.host}: a server answers there`, [], {
       hint: 'pick a free port, or leave --port out (the first free port after the cluster is used)',
     });
   }
 }
 
+/** Nothing answers on the port on the host (pg_isready exits 2). */
+async function portFree(t: PitrTarget, port: number): Promise<boolean> {
+  return (await capture(t.transport, pitr.readyCommand(t.conn.binDir, port))).exitCode === 2;
+}
+
 /** The first port after the cluster's on which nothing answers on the host (pg_isready: 2 = no response). */
 async function sparePort(t: PitrTarget): Promise<number> {
   for (let port = t.cfg.port + 1; port <= Math.min(65535, t.cfg.port + 50); port++) {
-    const bin = t.conn.binDir ? posix.join(t.conn.binDir, 'pg_isready') : 'pg_isready';
-    const r = await capture(t.transport, { argv: [bin, '-q', '-h', '127.0.0.1', '-p', String(port), '-t', '2'] });
-    if (r.exitCode === 2) return port;
+    if (await portFree(t, port)) return port;
   }
   throw new ConfigError(`no free port found after ${t.cfg.port} on ${t.transport.host}`, [], { hint: 'pass --port' });
 }

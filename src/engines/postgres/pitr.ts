@@ -154,6 +154,22 @@ export function detached(argv: string[]): CommandSpec {
   return { argv: ['sh', '-c', script, 'sh', ...argv] };
 }
 
+/** pg_ctl of `pgBin` on the data directory `dir`, as runAs. */
+export function pgCtl(p: PitrConfig, pgBin: string, dir: string, ...args: string[]): CommandSpec {
+  return { argv: [...p.runAs, posix.join(pgBin, 'pg_ctl'), '-D', dir, ...args] };
+}
+
+/** Stops the server on `dir` at once, without a checkpoint: a copy being discarded, or data being put back. */
+export function stopNowCommand(p: PitrConfig, pgBin: string, dir: string): CommandSpec {
+  return pgCtl(p, pgBin, dir, '-m', 'immediate', '-w', 'stop');
+}
+
+/** pg_isready on a loopback port of the host: exit 2 when nothing answers there. */
+export function readyCommand(binDir: string | undefined, port: number): CommandSpec {
+  const bin = binDir ? posix.join(binDir, 'pg_isready') : 'pg_isready';
+  return { argv: [bin, '-q', '-h', '127.0.0.1', '-p', String(port), '-t', '2'] };
+}
+
 /** pgBackRest's version ("pgBackRest 2.45"), run as runAs. */
 export function versionCommand(p: PitrConfig): CommandSpec {
   return { argv: [...p.runAs, p.pgbackrest, 'version'] };

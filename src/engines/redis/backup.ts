@@ -13,9 +13,6 @@ export interface RedisBackupInput {
   host: string;
 }
 
-/** redis-cli prints the server's errors on stdout and exits 0: such an answer is the command's failure. */
-export const REDIS_ERROR_ANSWER = /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/;
-
 export function redisBackupPlan(x: RedisBackupInput): BackupPlan {
   const info = (section: string, pick: (i: Record<string, string>) => Facts): Read =>
     cliRead(x, `INFO ${section}`, ['INFO', section], (out) => pick(redis.parseInfo(out)));
@@ -46,7 +43,7 @@ function cliRead(x: RedisBackupInput, what: string, args: string[], parse: Read[
     what: `redis-cli ${what}`,
     command: redis.cli(x.conn, ...args),
     parse,
-    errorAnswer: REDIS_ERROR_ANSWER,
+    errorAnswer: redis.ERROR_ANSWER,
   };
 }
 

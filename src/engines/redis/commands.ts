@@ -22,6 +22,8 @@ export interface RedisConnection {
 }
 
 export const ARTIFACT_FORMAT = 'redis-rdb';
+/** redis-cli prints the server's errors on stdout and exits 0: such an answer is the command's failure. */
+export const ERROR_ANSWER = /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/;
 export const RDB_EXTENSION = '.rdb';
 /** What every RDB file starts with ("REDIS" and a four-digit version). */
 export const RDB_MAGIC = { bytes: Buffer.from('REDIS'), format: 'Redis RDB file' };
