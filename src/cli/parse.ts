@@ -1,6 +1,6 @@
 // Flag value parsers that turn bad input into clear usage errors.
 
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { COMPRESSIONS, isCompression, type Compression } from '../domain/compression.js';
 import { LIMITS, parseBoundedInt, type Range } from '../domain/limits.js';
 
@@ -30,7 +30,23 @@ export const parsePort = boundedInt(LIMITS.port);
 
 export const RESTORE_TIERS = ['Expedited', 'Standard', 'Bulk'] as const;
 
-/** The archive flags shared by restore and verify. */
+/** Adds the archive flags restore and verify share (--wait, --restore-tier, --wait-timeout) to a command. */
+export function archiveFlags(c: Command): Command {
+  return c
+    .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
+    .addOption(
+      new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
+        .choices(RESTORE_TIERS)
+        .default('Standard'),
+    )
+    .option(
+      '--wait-timeout <minutes>',
+      `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
+      boundedInt(LIMITS.waitMinutes),
+    );
+}
+
+/** The archive flags shared by restore and verify, as the use cases take them. */
 export function archiveOptions(flags: { wait?: boolean; restoreTier?: string; waitTimeout?: number }): {
   wait: boolean;
   tier: (typeof RESTORE_TIERS)[number];

@@ -1,6 +1,6 @@
 // `igbackup restore <engine>`: verifies a backup's artifact, then restores it (protected envs need --yes).
 
-import { Argument, Option, type Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { restorePostgres } from '../app/restore-postgres.js';
 import { askEnv } from './ask.js';
 import { physicalRestoreAction, physicalRestoreOptions } from './physical.js';
@@ -13,7 +13,7 @@ import { formatBytes, formatDuration } from './format.js';
 import { selectEnv, type AppContext } from '../app/context.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
 import type { Output } from './output.js';
-import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
+import { archiveFlags, archiveOptions, boundedInt, LIMITS, rangeText } from './parse.js';
 
 interface RestoreFlags {
   env: string;
@@ -40,43 +40,31 @@ interface RestoreFlags {
 
 export function registerRestore(program: Command, deps: CliDeps): void {
   physicalRestoreOptions(
-    program
-      .command('restore')
-      .description(
-        'restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)',
-      )
-      .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
-      .requiredOption('-e, --env <name>', 'environment from the config')
-      .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
-      .option('--latest', 'the newest complete backup')
-      .option('-d, --database <name>', 'with --latest: newest backup of this source database')
-      .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
-      .option('--with-globals', "apply the backup's roles/tablespaces first (backups taken with --globals)")
-      .option(
-        '--overwrite-roles',
-        "with --with-globals: re-apply the backup's definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are",
-      )
-      .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
-      .option(
-        '-j, --jobs <n>',
-        `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`,
-        boundedInt(LIMITS.restoreJobs),
-      )
-      .option('--no-owner', 'do not restore ownership and privileges')
-      .option(
-        '--wait',
-        'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75',
-      )
-      .addOption(
-        new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
-          .choices(RESTORE_TIERS)
-          .default('Standard'),
-      )
-      .option(
-        '--wait-timeout <minutes>',
-        `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
-        boundedInt(LIMITS.waitMinutes),
-      )
+    archiveFlags(
+      program
+        .command('restore')
+        .description(
+          'restore a backup: checks size and sha256 first; postgres restores into a scratch database and swaps it in, redis replaces the RDB (AOF-aware)',
+        )
+        .addArgument(new Argument('<engine>', 'what to restore').choices(ENGINES))
+        .requiredOption('-e, --env <name>', 'environment from the config')
+        .option('--from <key>', 'key of the backup (artifact or manifest key, as shown by igbackup list)')
+        .option('--latest', 'the newest complete backup')
+        .option('-d, --database <name>', 'with --latest: newest backup of this source database')
+        .option('--target-db <name>', 'restore into this database instead of the one the backup came from')
+        .option('--with-globals', "apply the backup's roles/tablespaces first (backups taken with --globals)")
+        .option(
+          '--overwrite-roles',
+          "with --with-globals: re-apply the backup's definitions (password, attributes, settings, memberships) to roles that already exist; without it they are kept as they are",
+        )
+        .option('--keep-old', 'keep the replaced database under a side name instead of dropping it')
+        .option(
+          '-j, --jobs <n>',
+          `parallel pg_restore jobs ${rangeText(LIMITS.restoreJobs)}, local transport only (default from config: auto; 1 keeps the artifact compressed in the temp dir and streams it into pg_restore)`,
+          boundedInt(LIMITS.restoreJobs),
+        )
+        .option('--no-owner', 'do not restore ownership and privileges'),
+    )
       .option('--tmp-dir <dir>', 'where to download the artifact (default: the OS temp dir)')
       .option('-y, --yes', 'confirm restoring into a protected env')
       .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)'),

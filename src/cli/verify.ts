@@ -1,35 +1,26 @@
 // `igbackup verify <engine>`: size and sha256 of every artifact (stored and decompressed), then the engine's own
 // reader over every byte; touches no database.
 
-import { Argument, Option, type Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { verifyBackup } from '../app/verify.js';
 import { physicalVerifyAction } from './physical.js';
 import { ENGINES } from '../config/schema.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
-import { archiveOptions, boundedInt, LIMITS, rangeText, RESTORE_TIERS } from './parse.js';
+import { archiveFlags, archiveOptions } from './parse.js';
 
 export function registerVerify(program: Command, deps: CliDeps): void {
-  program
-    .command('verify')
-    .description(
-      "download a backup, check size and sha256 (as stored and decompressed) against its manifest, then read every byte with the engine's own tool: pg_restore decoding every data block, redis-check-rdb, neo4j-admin load + check (no database is touched); exit 3 when anything is off",
-    )
-    .addArgument(new Argument('<engine>', "which engine's backup").choices(ENGINES))
-    .requiredOption('-e, --env <name>', 'environment from the config')
-    .option('--from <key>', 'key of the backup (as shown by igbackup list)')
-    .option('--latest', 'the newest complete backup')
-    .option('-d, --database <name>', 'with --latest: newest backup of this database')
-    .option('--wait', 'if the backup is archived (GLACIER/DEEP_ARCHIVE), wait for the S3 restore instead of exiting 75')
-    .addOption(
-      new Option('--restore-tier <tier>', 'S3 retrieval tier for archived backups')
-        .choices(RESTORE_TIERS)
-        .default('Standard'),
-    )
-    .option(
-      '--wait-timeout <minutes>',
-      `give up waiting after this long ${rangeText(LIMITS.waitMinutes)}, default 720`,
-      boundedInt(LIMITS.waitMinutes),
-    )
+  archiveFlags(
+    program
+      .command('verify')
+      .description(
+        "download a backup, check size and sha256 (as stored and decompressed) against its manifest, then read every byte with the engine's own tool: pg_restore decoding every data block, redis-check-rdb, neo4j-admin load + check (no database is touched); exit 3 when anything is off",
+      )
+      .addArgument(new Argument('<engine>', "which engine's backup").choices(ENGINES))
+      .requiredOption('-e, --env <name>', 'environment from the config')
+      .option('--from <key>', 'key of the backup (as shown by igbackup list)')
+      .option('--latest', 'the newest complete backup')
+      .option('-d, --database <name>', 'with --latest: newest backup of this database'),
+  )
     .option('--tmp-dir <dir>', 'where to download (default: the OS temp dir)')
     .option('--physical', "postgres: pgbackrest verify of the env's repository (every base backup and WAL segment)")
     .action((engine: string, flags: VerifyFlags, cmd: Command) =>
