@@ -6,6 +6,7 @@
 #   (d) aws s3 cp s3://... file && pg_restore into a new database
 #   (e) igbackup restore postgres --target-db ...
 # Prints c/a, c/b, e/d and igbackup's peak RSS per database size. Usage: bench/postgres/run.sh [GiB ...] (default: 1 4)
+# Then the physical comparison on the same schema and sizes (bench/pitr/run.sh with SCHEMA=events; PHYSICAL=0 skips it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SIZES=("$@"); [ ${#SIZES[@]} -gt 0 ] || SIZES=(1 4)
@@ -118,3 +119,10 @@ done
 echo
 echo "targets: c/a <= 0.35, c/b <= 0.5, e/d <= 0.7, peak RSS <= 200 MB and flat in size"
 printf '%s\n' "${RESULTS[@]}" > "${IGBACKUP_BENCH_OUT:-/dev/null}"
+
+# The physical side on the same schema and sizes: (f) backup --physical, (g) restore --physical, (h) the bare
+# pgBackRest restore, (d) the logical restore, on a cluster of its own that archives (bench/pitr/run.sh). PHYSICAL=0 skips it.
+if [ "${PHYSICAL:-1}" != 0 ]; then
+  echo
+  SCHEMA=events bash bench/pitr/run.sh "${SIZES[@]}"
+fi

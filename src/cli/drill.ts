@@ -5,7 +5,7 @@ import { drill } from '../app/drill/index.js';
 import { ConfigError } from '../domain/errors.js';
 import { physicalDrillAction } from './physical.js';
 import { formatDuration } from './format.js';
-import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
 
 export function registerDrill(program: Command, deps: CliDeps): void {
   program
@@ -30,8 +30,9 @@ export function registerDrill(program: Command, deps: CliDeps): void {
     .option('--to <time>', 'with --physical: the moment to recover to (default: the end of the archive)')
     .action((engine: string, flags: DrillFlags, cmd: Command) => {
       if (flags.physical) return physicalDrillAction(deps, engine, flags, cmd);
-      if (flags.to !== undefined)
-        throw new ConfigError('--to applies with --physical only', [], { hint: 'add --physical' });
+      if (engine !== 'all') refuseFlagsNotFor(cmd, engine, 'drill');
+      else if (flags.to !== undefined)
+        throw new ConfigError('--to applies to drill postgres --physical only', [], { hint: 'add --physical' });
       return drillAction(deps, engine, flags, cmd);
     });
 }

@@ -6,7 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../domain/errors.js';
 import { enginesTaking, flagsNotFor } from '../engines/registry.js';
-import type { FlagSet } from '../engines/engine.js';
+import { PHYSICAL_OF, type FlagSet } from '../engines/engine.js';
 import type { AppContext } from '../app/context.js';
 import { localRunner } from '../app/context.js';
 import { cacheDirFor, loadConfig } from '../config/load.js';
@@ -73,15 +73,18 @@ function safeUser(): string {
 const FLAG_SET_NAMES: Record<FlagSet, string> = {
   backup: 'backup',
   restore: 'restore',
+  verify: 'verify',
+  drill: 'drill',
   backupPhysical: 'backup --physical',
   restorePhysical: 'restore --physical',
+  verifyPhysical: 'verify --physical',
+  drillPhysical: 'drill --physical',
 };
 
 /** Where a refused flag does apply: "postgres only", "postgres --physical only", "not with --physical". */
 function whereFlagApplies(command: FlagSet, flag: string): string {
-  const logical: FlagSet =
-    command === 'backupPhysical' ? 'backup' : command === 'restorePhysical' ? 'restore' : command;
-  const physical: FlagSet = logical === 'backup' ? 'backupPhysical' : 'restorePhysical';
+  const pair = Object.entries(PHYSICAL_OF).find(([l, p]) => l === command || p === command) ?? [command, command];
+  const [logical, physical] = pair as [FlagSet, FlagSet];
   const here = enginesTaking(command, flag);
   if (here.length) return `${here.join(', ')} only`;
   const other = command === logical ? physical : logical;

@@ -9,7 +9,7 @@ import type { AppContext } from '../app/context.js';
 import { askEnv } from './ask.js';
 import type { Output } from './output.js';
 import { physicalVerify } from '../app/pitr/verify.js';
-import { physicalDrill, refuseDrillFlags } from '../app/pitr/drill.js';
+import { physicalDrill } from '../app/pitr/drill.js';
 import { ConfigError } from '../domain/errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
@@ -107,13 +107,7 @@ export async function physicalRestoreAction(
 
 export async function physicalVerifyAction(deps: CliDeps, engine: string, flags: { env: string }, cmd: Command) {
   requirePostgres(engine);
-  const given = cmd.options.filter((o) => cmd.getOptionValueSource(o.attributeName()) === 'cli').map((o) => o.long);
-  const other = given.filter((f) => f !== '--physical' && f !== '--env');
-  if (other.length) {
-    throw new ConfigError(`verify --physical checks the whole repository: ${other.join(', ')} do(es) not apply`, [], {
-      hint: `drop ${other.join(', ')}`,
-    });
-  }
+  refuseFlagsNotFor(cmd, engine, 'verifyPhysical');
   const g = globalsOf(cmd);
   const out = deps.output(g);
   const ctx = await buildContext(deps, g, out);
@@ -153,7 +147,7 @@ export async function physicalDrillAction(
   cmd: Command,
 ): Promise<void> {
   requirePostgres(engine);
-  refuseDrillFlags(flags);
+  refuseFlagsNotFor(cmd, engine, 'drillPhysical');
   const g = globalsOf(cmd);
   const out = deps.output(g);
   const ctx = await buildContext(deps, g, out);

@@ -1,7 +1,6 @@
 // `igbackup schedule crontab|k8s`: print crontab lines for a VM host, or CronJob + RBAC manifests for Kubernetes.
 
 import type { Command } from 'commander';
-import { scheduleCrontab, scheduleK8s } from '../app/schedule.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 
 export function registerSchedule(program: Command, deps: CliDeps): void {
@@ -14,7 +13,7 @@ export function registerSchedule(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      const text = scheduleCrontab(ctx, flags);
+      const text = (await loadSchedule()).scheduleCrontab(ctx, flags);
       out.json({ ok: true, command: 'schedule crontab', crontab: text });
       if (!g.json) out.opts.stdout.write(text);
     });
@@ -28,8 +27,13 @@ export function registerSchedule(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      const r = scheduleK8s(ctx, flags);
+      const r = (await loadSchedule()).scheduleK8s(ctx, flags);
       out.json({ ok: true, command: 'schedule k8s', objects: r.objects });
       if (!g.json) out.opts.stdout.write(r.yaml);
     });
+}
+
+/** Loaded when a schedule is rendered: the Kubernetes schemas are most of the CLI's modules. */
+function loadSchedule(): Promise<typeof import('../app/schedule.js')> {
+  return import('../app/schedule.js');
 }

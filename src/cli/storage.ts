@@ -1,7 +1,7 @@
 // `igbackup storage init|check`: set up and audit the env's bucket (versioning, SSE-KMS, lifecycle, policy).
 
 import type { Command } from 'commander';
-import { storageCheck, storageInit, type StorageReport } from '../app/storage.js';
+import type { StorageReport } from '../app/storage.js';
 import { DriftError, StorageError } from '../domain/errors.js';
 import { table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
@@ -35,7 +35,9 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      const r = await storageInit(ctx, { env: flags.env, dryRun: Boolean(flags.dryRun) });
+      const r = await (
+        await import('../app/storage.js')
+      ).storageInit(ctx, { env: flags.env, dryRun: Boolean(flags.dryRun) });
       out.json({ command: 'storage init', dryRun: Boolean(flags.dryRun), ...r });
       render(out, flags.dryRun ? 'plan for' : 'set up', r);
       throwIfNotOk(r, 'some steps failed');
@@ -50,7 +52,7 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       const g = globalsOf(cmd);
       const out = deps.output(g);
       const ctx = await buildContext(deps, g, out);
-      const r = await storageCheck(ctx, flags);
+      const r = await (await import('../app/storage.js')).storageCheck(ctx, flags);
       out.json({ command: 'storage check', ...r });
       render(out, 'audit of', r);
       throwIfNotOk(r, 'drift');

@@ -5,7 +5,7 @@ import { Argument, type Command } from 'commander';
 import { verifyBackup } from '../app/verify.js';
 import { physicalVerifyAction } from './physical.js';
 import { ENGINES } from '../config/schema.js';
-import { buildContext, globalsOf, type CliDeps } from './globals.js';
+import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
 import { archiveFlags, archiveOptions } from './parse.js';
 
 export function registerVerify(program: Command, deps: CliDeps): void {
@@ -23,9 +23,11 @@ export function registerVerify(program: Command, deps: CliDeps): void {
   )
     .option('--tmp-dir <dir>', 'where to download (default: the OS temp dir)')
     .option('--physical', "postgres: pgbackrest verify of the env's repository (every base backup and WAL segment)")
-    .action((engine: string, flags: VerifyFlags, cmd: Command) =>
-      flags.physical ? physicalVerifyAction(deps, engine, flags, cmd) : verifyAction(deps, engine, flags, cmd),
-    );
+    .action((engine: string, flags: VerifyFlags, cmd: Command) => {
+      if (flags.physical) return physicalVerifyAction(deps, engine, flags, cmd);
+      refuseFlagsNotFor(cmd, engine, 'verify');
+      return verifyAction(deps, engine, flags, cmd);
+    });
 }
 
 interface VerifyFlags {

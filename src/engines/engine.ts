@@ -11,7 +11,16 @@ import type { NativeCheckPlan } from './native-check.js';
 export type EngineName = 'postgres' | 'redis' | 'neo4j';
 
 /** The commands (and methods) whose flags an engine lists. */
-export type FlagSet = 'backup' | 'restore' | 'backupPhysical' | 'restorePhysical';
+export type FlagSet =
+  'backup' | 'restore' | 'verify' | 'drill' | 'backupPhysical' | 'restorePhysical' | 'verifyPhysical' | 'drillPhysical';
+
+/** The logical command of each physical flag set and back (for "--x (postgres --physical only)"). */
+export const PHYSICAL_OF: Record<'backup' | 'restore' | 'verify' | 'drill', FlagSet> = {
+  backup: 'backupPhysical',
+  restore: 'restorePhysical',
+  verify: 'verifyPhysical',
+  drill: 'drillPhysical',
+};
 
 /** Each engine's section of an env (envs.<env>.<engine>), by the engine's name. */
 export interface EngineSections {
@@ -64,6 +73,21 @@ export interface Engine<N extends EngineName = EngineName> {
    */
   nativeCheck(file: string, binDir: string | undefined): NativeCheckPlan;
 }
+
+/** Flags every engine's verify takes (a stored backup; the archive flags for Glacier). */
+export const VERIFY_COMMON = [
+  'env',
+  'from',
+  'latest',
+  'database',
+  'tmpDir',
+  'wait',
+  'restoreTier',
+  'waitTimeout',
+] as const;
+
+/** Flags every engine's drill takes. */
+export const DRILL_COMMON = ['env', 'from', 'latest', 'database', 'keep', 'forceUnlock'] as const;
 
 /** Flags every engine's restore takes. */
 export const RESTORE_COMMON = [

@@ -3,10 +3,10 @@
 import { resolve } from 'node:path';
 import type { StorageConfig } from '../config/schema.js';
 import { FileStore } from './file.js';
-import { S3Store } from './s3.js';
+import { LazyS3Store } from './s3-lazy.js';
 import type { ObjectStore } from './store.js';
 
 export function openStore(cfg: StorageConfig, baseDir: string): ObjectStore {
   if (cfg.type === 'file') return new FileStore(resolve(baseDir, cfg.path), cfg.prefix.replace(/^\/+|\/+$/g, ''));
-  return new S3Store({ ...cfg, ...(cfg.caFile ? { caFile: resolve(baseDir, cfg.caFile) } : {}) });
+  return new LazyS3Store({ ...cfg, ...(cfg.caFile ? { caFile: resolve(baseDir, cfg.caFile) } : {}) });
 }

@@ -3,7 +3,7 @@
 
 import { TransportError } from '../domain/errors.js';
 import { readFile } from 'node:fs/promises';
-import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { Client, ClientChannel, ConnectConfig } from 'ssh2';
 import type { SshHopConfig } from '../config/schema.js';
 import { checkHostKey, hostKeyAlgorithms, knownHostEntries } from './known-hosts.js';
 import { remoteCommand, type Channel } from './remote.js';
@@ -151,6 +151,8 @@ export class SshTransport implements Transport {
         return verdict.ok;
       },
     };
+    // ssh2 is loaded on the first connection: runs that never use SSH do not pay for it at start-up.
+    const { Client } = await import('ssh2');
     const client = new Client();
     this.clients.push(client);
     await new Promise<void>((resolve, reject) => {

@@ -44,6 +44,23 @@ describe('bad input', () => {
         ['backup', 'redis', '--env', 'prod', '--no-globals'],
         /does not apply to backup redis: --no-globals \(postgres only\)/,
       ],
+      [
+        ['verify', 'postgres', '--env', 'prod', '--physical', '--from', 'k', '--tmp-dir', '/tmp'],
+        /these flags do not apply to verify --physical postgres: --from \(not with --physical\), --tmp-dir \(not with --physical\)/,
+      ],
+      [
+        ['drill', 'postgres', '--env', 'prod', '--physical', '-d', 'app'],
+        /this flag does not apply to drill --physical postgres: --database \(not with --physical\)/,
+      ],
+      [
+        ['drill', 'redis', '--env', 'prod', '--to', '2026-01-01T00:00:00Z'],
+        /this flag does not apply to drill redis: --to \(postgres --physical only\)/,
+      ],
+      [
+        ['drill', 'all', '--env', 'prod', '--to', '2026-01-01T00:00:00Z'],
+        /--to applies to drill postgres --physical only/,
+      ],
+      [['verify', 'redis', '--env', 'prod', '--physical'], /--physical applies to postgres only/],
     ];
     for (const [args, says] of cases) {
       const r = await runCli(args, { cwd: dir });

@@ -2,8 +2,7 @@
 // the database host, and pgBackRest calls through it (the database password in the environment, never argv).
 
 import { readFile } from 'node:fs/promises';
-import { posix, resolve } from 'node:path';
-import type { PitrConfig } from '../../config/sections/pitr.js';
+import { resolve } from 'node:path';
 import type { PostgresConfig, S3StorageConfig } from '../../config/schema.js';
 import { resolveSecret } from '../../config/secrets.js';
 import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
@@ -18,7 +17,7 @@ import { openTransport } from '../transports.js';
 export interface PitrTarget {
   h: EnvHandle;
   cfg: PostgresConfig;
-  p: PitrConfig;
+  p: pitr.EnvPitr;
   s3: S3StorageConfig;
   conn: PgConnection;
   transport: Transport;
@@ -35,12 +34,7 @@ export async function openPitr(ctx: AppContext, h: EnvHandle): Promise<PitrTarge
       hint: `add envs.${h.name}.postgres.pitr with at least dataDir (see config.example.yaml), then run igbackup pitr enable --env ${h.name}`,
     });
   }
-  // One config file per env and cluster: two envs pointing at one server never overwrite each other's repository
-  // settings (the second finds the first's archive_command and is refused instead).
-  const p = {
-    ...given,
-    configFile: given.configFile ?? posix.join(given.workDir, `pgbackrest-${h.name}-${given.cluster}.conf`),
-  };
+  const p = pitr.withConfPath(given, h.name);
   const s3 = h.env.storage;
   if (s3.type !== 's3') {
     throw new ConfigError(`point-in-time recovery needs an S3 store: env "${h.name}" uses a ${s3.type} store`, [], {

@@ -2,7 +2,7 @@
 // source), the configured SQL smoke tests against it, the RTO measured, and the RPO it achieved: the newest heartbeat
 // present in the copy against the recovery target. The copy is stopped and removed whatever happened (unless --keep).
 
-import { ConfigError, DriftError } from '../../domain/errors.js';
+import { DriftError } from '../../domain/errors.js';
 import { controlKeys } from '../../domain/keys.js';
 import * as pg from '../../engines/postgres/commands.js';
 import * as pitr from '../../engines/postgres/pitr.js';
@@ -142,13 +142,5 @@ async function teardown(ctx: AppContext, t: PitrTarget, copy: PhysicalRestoreRes
     ctx.reporter.warn(
       `drill: the copy in ${copy.dataDir} could not be removed (${rm.stderrTail.trim()}${succeeded(stop) ? '' : `; stop: ${stop.stderrTail.trim()}`}): remove it by hand`,
     );
-  }
-}
-
-export function refuseDrillFlags(o: { from?: string | undefined; database?: string | undefined }): void {
-  if (o.from !== undefined || o.database !== undefined) {
-    throw new ConfigError('drill --physical restores the cluster from its repository: --from and -d do not apply', [], {
-      hint: 'use --to TIME for a point in time, or nothing for the end of the archive',
-    });
   }
 }

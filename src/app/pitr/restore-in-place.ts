@@ -17,7 +17,8 @@ import { runPlan, type Step } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
 import { stanzaInfo } from './backup.js';
 import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
-import { checkReachedEnd, requireBackupBefore, restoreHint, waitRecoveryEnd, withLog } from './restore.js';
+import { checkReachedEnd, restoreHint, waitRecoveryEnd, withLog } from './restore.js';
+import { requireBackupBefore } from './restore-preflight.js';
 
 export interface InPlaceResult {
   env: string;

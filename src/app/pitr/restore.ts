@@ -3,7 +3,7 @@
 // promoted. The running cluster is never touched; a failure removes what the restore made (runPlan undoes).
 
 import { posix } from 'node:path';
-import { ConfigError, IgbackupError, IntegrityError, NotFoundError, ProcessFailedError } from '../../domain/errors.js';
+import { ConfigError, IgbackupError, IntegrityError, ProcessFailedError } from '../../domain/errors.js';
 import { withNote } from '../../domain/notes.js';
 import * as pg from '../../engines/postgres/commands.js';
 import type { PgConnection } from '../../engines/postgres/commands.js';
@@ -16,8 +16,8 @@ import { selectEnv, type AppContext } from '../context.js';
 import { runPlan, type Step } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
 import { waitUntil } from '../wait.js';
-import { stanzaInfo } from './backup.js';
-import { openPitr, pgbackrestOk, queryJson, type PitrTarget } from './context.js';
+import { preflight } from './restore-preflight.js';
+import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
 
 export interface PhysicalRestoreOptions {
   env: string;
@@ -57,16 +57,8 @@ export async function restoreCopy(
 ): Promise<PhysicalRestoreResult> {
   const target = o.to === undefined ? undefined : info.parseTarget(o.to, ctx.now());
   if (target && 'problem' in target) throw new ConfigError(target.problem, []);
-  const repo = await stanzaInfo(t);
-  requireBackupBefore(t, repo, target?.at);
   const dir = o.targetDir ?? `${t.p.dataDir.replace(/\/+$/, '')}.igbackup-${scratchStamp(ctx.now())}`;
-  await checkDir(t, dir);
-  if (o.port !== undefined) await checkPort(t, o.port);
-  const port = o.port ?? (await sparePort(t));
-  // The source may be down (that may be why this restore runs): what it can tell is optional.
-  const source = await queryJson<info.SourceFiles>(t, info.sourceFilesSql(), 'files for the copy').catch(
-    () => undefined,
-  );
+  const { repo, port, source } = await preflight(t, target?.at, dir, o.port);
   const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
   const t0 = performance.now();
   const run = { t, dir, port, pgBin, source, to: target?.target, walMax: repo.walMax };
@@ -169,10 +161,6 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
   if (r.to === undefined) await checkReachedEnd(t, conn, r.walMax);
 }
 
-/**
- * Waits (bounded by recoveryTimeoutSec) until the server answers and is out of recovery; a server that stopped meanwhile
- * (`status` no longer succeeds: e.g. a target after the end of the archive) fails at once with its log's tail.
- */
 /** With --latest: the copy reached the newest WAL the repository held (else a missing segment cut it short). */
 export async function checkReachedEnd(t: PitrTarget, conn: PgConnection, walMax: string | undefined): Promise<void> {
   const r = await capture(
@@ -188,6 +176,10 @@ export async function checkReachedEnd(t: PitrTarget, conn: PgConnection, walMax:
   }
 }
 
+/**
+ * Waits (bounded by recoveryTimeoutSec) until the server answers and is out of recovery; a server that stopped meanwhile
+ * (`status` no longer succeeds: e.g. a target after the end of the archive) fails at once with its log's tail.
+ */
 export async function waitRecoveryEnd(
   ctx: AppContext,
   t: PitrTarget,
@@ -217,68 +209,6 @@ export async function withLog(t: PitrTarget, err: IgbackupError, log: string): P
     cause: err,
     hint: 'a target after the last archived WAL cannot be reached: pick an earlier --to, or --latest',
   });
-}
-
-/** A base backup must have finished before the target (pgBackRest replays WAL forward from one). */
-export function requireBackupBefore(t: PitrTarget, repo: info.StanzaInfo, at: Date | undefined): void {
-  const usable = repo.backups.filter((b) => !b.error && (at === undefined || Date.parse(b.finishedAt) <= at.getTime()));
-  if (usable.length) return;
-  const oldest = repo.backups.find((b) => !b.error);
-  if (!oldest) {
-    throw new NotFoundError(`the repository ${t.repoUrl} holds no base backup of ${t.p.cluster}`, {
-      hint: `take one: igbackup backup postgres --physical --env ${t.h.name}`,
-    });
-  }
-  throw new ConfigError(
-    `no base backup of ${t.p.cluster} finished before ${at?.toISOString()} (the oldest finished ${oldest.finishedAt})`,
-    [],
-    { hint: 'pick a later --to' },
-  );
-}
-
-/**
- * The new directory must not exist yet and must be neither the data directory nor inside it nor around it, as the
- * host resolves the paths (symlinks, "..", trailing slashes): checked there with realpath before anything is made.
- */
-async function checkDir(t: PitrTarget, dir: string): Promise<void> {
-  const refuse = (why: string): never => {
-    throw new ConfigError(`--target-dir ${dir} ${why}`, [], {
-      hint: 'give a new absolute path outside the data directory, e.g. beside it',
-    });
-  };
-  if (!posix.isAbsolute(dir)) refuse('must be an absolute path');
-  const r = await capture(t.transport, { argv: [...t.p.runAs, 'realpath', '-m', '--', dir, t.p.dataDir] });
-  if (!succeeded(r)) throw new ProcessFailedError('realpath (checking --target-dir)', r);
-  const [target = '', data = ''] = r.stdout.trim().split('\n');
-  if (target === data || target.startsWith(`${data}/`) || data.startsWith(`${target}/`)) {
-    refuse(
-      `is the cluster's data directory or inside or around it (${data}): a restore there would overwrite it or be backed up with it`,
-    );
-  }
-  const exists = await capture(t.transport, { argv: [...t.p.runAs, 'test', '-e', dir] });
-  if (exists.exitCode === 0) refuse('already exists: a restore goes into a new directory');
-}
-
-/** A port given with --port must be free on the host (nothing answers there), checked before anything is restored. */
-async function checkPort(t: PitrTarget, port: number): Promise<void> {
-  if (!(await portFree(t, port))) {
-    throw new ConfigError(`--port ${port} is in use on ${t.transport.host}: a server answers there`, [], {
-      hint: 'pick a free port, or leave --port out (the first free port after the cluster is used)',
-    });
-  }
-}
-
-/** Nothing answers on the port on the host (pg_isready exits 2). */
-async function portFree(t: PitrTarget, port: number): Promise<boolean> {
-  return (await capture(t.transport, pitr.readyCommand(t.conn.binDir, port))).exitCode === 2;
-}
-
-/** The first port after the cluster's on which nothing answers on the host (pg_isready: 2 = no response). */
-async function sparePort(t: PitrTarget): Promise<number> {
-  for (let port = t.cfg.port + 1; port <= Math.min(65535, t.cfg.port + 50); port++) {
-    if (await portFree(t, port)) return port;
-  }
-  throw new ConfigError(`no free port found after ${t.cfg.port} on ${t.transport.host}`, [], { hint: 'pass --port' });
 }
 
 export function restoreHint(t: PitrTarget): string {

@@ -2,7 +2,7 @@
 // with Neo4j offline and a copy of the current database kept; its commands are in commands.ts, the backup plan in
 // backup.ts.
 
-import { RESTORE_COMMON, type Engine } from '../engine.js';
+import { DRILL_COMMON, RESTORE_COMMON, VERIFY_COMMON, type Engine } from '../engine.js';
 import { neo4jBackupPlan } from './backup.js';
 import { BACKUP_FORMAT } from './commands.js';
 
@@ -13,8 +13,12 @@ export const neo4j: Engine<'neo4j'> = {
   flags: {
     backup: ['env', 'database', 'compression', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database'],
+    verify: [...VERIFY_COMMON],
+    drill: [...DRILL_COMMON],
     backupPhysical: [],
     restorePhysical: [],
+    verifyPhysical: [],
+    drillPhysical: [],
   },
   units: (cfg) => cfg.databases,
   validate: (cfg) =>

@@ -2,7 +2,7 @@
 // swapped in; its commands and SQL are in commands.ts, the backup plan in backup.ts, the globals planner in globals.ts.
 
 import type { PostgresConfig } from '../../config/sections/postgres.js';
-import { RESTORE_COMMON, type Engine } from '../engine.js';
+import { DRILL_COMMON, RESTORE_COMMON, VERIFY_COMMON, type Engine } from '../engine.js';
 import { postgresBackupPlan } from './backup.js';
 import * as pg from './commands.js';
 import type { PgConnection } from './commands.js';
@@ -19,8 +19,14 @@ export const postgres: Engine<'postgres'> = {
   flags: {
     backup: ['env', 'database', 'compression', 'globals', 'forceUnlock'],
     restore: [...RESTORE_COMMON, 'database', 'targetDb', 'withGlobals', 'overwriteRoles', 'keepOld', 'jobs', 'owner'],
+    verify: [...VERIFY_COMMON],
+    drill: [...DRILL_COMMON],
     backupPhysical: ['env', 'physical', 'type', 'forceUnlock'],
     restorePhysical: ['env', 'physical', 'to', 'latest', 'targetDir', 'port', 'inPlace', 'yes'],
+    // The whole repository, every base backup and WAL segment: nothing selects a backup.
+    verifyPhysical: ['env', 'physical'],
+    // The cluster from its repository, to a time or to the end: --from and -d select nothing here.
+    drillPhysical: ['env', 'physical', 'to', 'keep', 'forceUnlock'],
   },
   units: (cfg) => cfg.databases,
   validate: () => undefined,

@@ -13,8 +13,19 @@ export function repoPath(storePrefix: string, env: string, cluster: string): str
   return `/${joinKey(storePrefix, 'pgbackrest', env, cluster)}`;
 }
 
-export function confPath(p: PitrConfig): string {
-  return p.configFile ?? posix.join(p.workDir, `pgbackrest-${p.cluster}.conf`);
+/** The PITR settings of one env, its pgbackrest.conf path decided (withConfPath). */
+export type EnvPitr = PitrConfig & { configFile: string };
+
+/**
+ * One pgbackrest.conf per env and cluster unless pitr.configFile names one: two envs pointing at one server never
+ * overwrite each other's repository settings (the second finds the first's archive_command and is refused instead).
+ */
+export function withConfPath(p: PitrConfig, env: string): EnvPitr {
+  return { ...p, configFile: p.configFile ?? posix.join(p.workDir, `pgbackrest-${env}-${p.cluster}.conf`) };
+}
+
+export function confPath(p: EnvPitr): string {
+  return p.configFile;
 }
 
 /** The S3 repository as the env's storage section describes it. */
@@ -120,12 +131,12 @@ export function unsafeConfValue(v: string): boolean {
 }
 
 /** pgBackRest with the rendered config and the stanza; `env` carries the database password (never argv). */
-export function pgbackrest(p: PitrConfig, args: string[], env: Record<string, string> = {}): CommandSpec {
+export function pgbackrest(p: EnvPitr, args: string[], env: Record<string, string> = {}): CommandSpec {
   return { argv: [...p.runAs, p.pgbackrest, `--config=${confPath(p)}`, `--stanza=${p.cluster}`, ...args], env };
 }
 
 /** What PostgreSQL runs for each WAL segment (as the server's own user: no runAs). */
-export function archiveCommand(p: PitrConfig): string {
+export function archiveCommand(p: EnvPitr): string {
   return `${p.pgbackrest} --config=${confPath(p)} --stanza=${p.cluster} archive-push %p`;
 }
 
@@ -184,7 +195,7 @@ export const pitrSql = {
   'dataDirectory', current_setting('data_directory'), 'superuser', (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
   'versionNum', current_setting('server_version_num')::int, 'inRecovery', pg_is_in_recovery());\n`,
   /** Sets what a reload applies: the archive command and the WAL switch interval (ALTER SYSTEM needs a superuser). */
-  configure: (p: PitrConfig): string =>
+  configure: (p: EnvPitr): string =>
     `ALTER SYSTEM SET archive_command = ${quoteLiteral(archiveCommand(p))};\n` +
     `ALTER SYSTEM SET archive_timeout = ${quoteLiteral(`${p.archiveTimeoutSec}s`)};\n` +
     `SELECT pg_reload_conf();\n`,
@@ -232,7 +243,7 @@ export interface EnablePlan {
   problems: string[];
 }
 
-export function planEnable(s: PitrSettings, p: PitrConfig): EnablePlan {
+export function planEnable(s: PitrSettings, p: EnvPitr): EnablePlan {
   const problems: string[] = [];
   if (!s.superuser) problems.push('the connecting role is not a superuser (ALTER SYSTEM and pg_reload_conf need one)');
   if (s.inRecovery) problems.push('the server is a standby: enable archiving on the primary');

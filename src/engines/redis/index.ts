@@ -3,7 +3,7 @@
 // checks in restore-checks.ts.
 
 import type { RedisConfig } from '../../config/sections/redis.js';
-import { RESTORE_COMMON, type Engine } from '../engine.js';
+import { DRILL_COMMON, RESTORE_COMMON, VERIFY_COMMON, type Engine } from '../engine.js';
 import { redisBackupPlan } from './backup.js';
 import * as commands from './commands.js';
 import type { RedisConnection } from './commands.js';
@@ -20,8 +20,12 @@ export const redis: Engine<'redis'> = {
   flags: {
     backup: ['env', 'compression', 'mode', 'forceUnlock'],
     restore: [...RESTORE_COMMON],
+    verify: [...VERIFY_COMMON],
+    drill: [...DRILL_COMMON],
     backupPhysical: [],
     restorePhysical: [],
+    verifyPhysical: [],
+    drillPhysical: [],
   },
   units: (cfg) => [cfg.name],
   validate: () => undefined,

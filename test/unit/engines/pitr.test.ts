@@ -7,7 +7,7 @@ import { pitrSchema } from '../../../src/config/sections/pitr.js';
 import * as info from '../../../src/engines/postgres/pitr-info.js';
 import * as pitr from '../../../src/engines/postgres/pitr.js';
 
-const p = pitrSchema.parse({ dataDir: '/var/lib/postgresql/15/main' });
+const p = pitr.withConfPath(pitrSchema.parse({ dataDir: '/var/lib/postgresql/15/main' }), 'prod');
 const settings: pitr.PitrSettings = {
   walLevel: 'replica',
   archiveMode: 'on',
@@ -76,6 +76,16 @@ describe('pitr (pure)', () => {
     assert.match(aws, /^repo1-s3-uri-style=host$/m);
     assert.match(aws, /^repo1-s3-key-type=auto$/m, 'no keys: the instance or pod role');
     assert.doesNotMatch(aws, /repo1-storage-port|repo1-cipher/);
+  });
+
+  it('one pgbackrest.conf per env and cluster unless pitr.configFile names one', () => {
+    assert.equal(pitr.confPath(p), '/var/lib/pgbackrest/igbackup/pgbackrest-prod-main.conf');
+    assert.match(
+      pitr.archiveCommand(p),
+      / --config=\/var\/lib\/pgbackrest\/igbackup\/pgbackrest-prod-main\.conf --stanza=main archive-push %p$/,
+    );
+    const given = pitrSchema.parse({ dataDir: '/srv/pg', configFile: '/etc/pgbackrest/own.conf' });
+    assert.equal(pitr.confPath(pitr.withConfPath(given, 'prod')), '/etc/pgbackrest/own.conf');
   });
 
   it('enable: nothing to do when set up; a foreign archiver, a restart, and server problems are named', () => {
