@@ -110,7 +110,9 @@ function selectUnits(h: EnvHandle, engine: Engine, cfg: AnySection, database: st
 async function backupUnits(job: Job, where: Transport): Promise<BackupOutcome<BackupResult>> {
   const { ctx, plan } = job;
   const tools = { ...job.tools, ...(await runSteps(ctx, where, plan.tools)) };
-  const facts = await runSteps(ctx, where, plan.checks);
+  // The checks see the tools' versions (a client older than the server is refused); they add only their own facts.
+  const checked = await runSteps(ctx, where, plan.checks, tools);
+  const facts = Object.fromEntries(Object.entries(checked).filter(([k]) => !Object.hasOwn(tools, k)));
   const units = plan.units;
   return forEachDatabase(ctx, job.engine.name, units, (unit) => backupUnit({ ...job, tools }, where, unit, facts));
 }

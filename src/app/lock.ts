@@ -38,7 +38,7 @@ export function lockKey(h: EnvHandle, scope: LockScope): string {
 }
 
 /** The lock record at key; undefined when there is none; 'invalid' when the object is not a lock record. */
-async function readLock(h: EnvHandle, key: string): Promise<LockRecord | 'invalid' | undefined> {
+export async function readLock(h: EnvHandle, key: string): Promise<LockRecord | 'invalid' | undefined> {
   if (!(await h.store.head(key))) return undefined;
   let r: Partial<Record<keyof LockRecord, unknown>>;
   try {

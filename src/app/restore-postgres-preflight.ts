@@ -14,6 +14,8 @@ export interface RestoreFacts {
   createrole: boolean;
   /** pg_roles.rolconnlimit: -1 = no limit. */
   connLimit: number;
+  /** The server's version number (150008). */
+  serverVersionNum: number;
   maxConnections: number;
   reservedConnections: number;
   /** Client backends now, including the session that read these facts. */
@@ -49,7 +51,14 @@ export function parseRestoreFacts(out: string): RestoreFacts {
       `unexpected answer to the preflight query: ${out.trim().slice(0, 200) || '(no row: the connecting role is not in pg_roles)'}`,
     );
   }
-  const nums = ['connLimit', 'maxConnections', 'reservedConnections', 'clientConnections', 'roleConnections'];
+  const nums = [
+    'connLimit',
+    'serverVersionNum',
+    'maxConnections',
+    'reservedConnections',
+    'clientConnections',
+    'roleConnections',
+  ];
   const bools = ['superuser', 'createdb', 'createrole'];
   const t = v.target as {
     owner?: unknown;

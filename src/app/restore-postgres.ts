@@ -2,7 +2,7 @@
 // database and swap it in (restore-postgres-swap.ts).
 
 import { join } from 'node:path';
-import { ProcessFailedError } from '../domain/errors.js';
+import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres/commands.js';
@@ -164,6 +164,7 @@ async function preflight(ctx: AppContext, r: RestoreInput) {
   const jobs = restoreJobs(opts.jobs ?? cfg.restoreJobs, transport);
   ctx.reporter.step('checking privileges, connections and temp space');
   const facts = parseRestoreFacts(await admin(pg.sql.restoreFacts(target)));
+  refuseOldClient(pg.parseToolVersion(version.stdout), facts.serverVersionNum, m.tools['pg_dump'], r);
   const needs = { target, connections: jobs, rolesToChange: 0 };
   const refused = restoreShortcomings(facts, needs);
   if (refused) throw refused;
@@ -219,4 +220,25 @@ async function downloadDump(
     throw await explainNoSpace(err, { ...w.space, dir: w.dir });
   });
   return { dumpPath, plain };
+}
+
+/**
+ * pg_restore must be at least as new as the server it restores into and as the pg_dump that made the backup (an older
+ * pg_restore cannot read a newer archive format): exit 2 naming the package, before anything is downloaded.
+ */
+function refuseOldClient(pgRestore: string, serverNum: number, dumpedBy: string | undefined, r: RestoreInput): void {
+  const where = { host: r.transport.host, server: `${r.conn.host}:${r.conn.port}` };
+  const old = pg.clientTooOld('pg_restore', pgRestore, serverNum, where);
+  if (old) throw new ConfigError(old.problem, [], { hint: old.hint });
+  const dumpMajor = Number(/^(\d+)/.exec(dumpedBy ?? '')?.[1]);
+  const restoreMajor = Number(/^(\d+)/.exec(pgRestore)?.[1]);
+  if (Number.isInteger(dumpMajor) && Number.isInteger(restoreMajor) && restoreMajor < dumpMajor) {
+    throw new ConfigError(
+      `the backup was made by pg_dump ${dumpedBy}; pg_restore ${pgRestore} on ${where.host} cannot read a newer archive (nothing was run)`,
+      [],
+      {
+        hint: `install postgresql-client-${dumpMajor} or newer on ${where.host} (apt.postgresql.org), or point postgres.binDir at it`,
+      },
+    );
+  }
 }

@@ -24,7 +24,7 @@ export interface StorageReport {
 }
 
 /** The env's S3 settings, with caFile resolved against the config file's directory (as openStore does). */
-function s3Of(ctx: AppContext, h: EnvHandle): S3StorageConfig {
+export function s3Of(ctx: AppContext, h: EnvHandle): S3StorageConfig {
   const cfg = h.env.storage;
   if (cfg.type !== 's3') {
     throw new ConfigError(`env "${h.name}" uses a ${cfg.type} store: storage init/check apply to s3 stores`);
@@ -105,7 +105,7 @@ async function knownUnsupported(h: EnvHandle): Promise<string[]> {
 }
 
 /** A multipart upload (two parts) with the env's KMS key, read back and compared, then removed (all versions). */
-async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3StorageConfig): Promise<GovernanceItem> {
+export async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3StorageConfig): Promise<GovernanceItem> {
   const store = new S3Store({ ...cfg, minPartSizeMiB: 5, queueSize: 1 });
   const key = controlKeys.storageProbe(store.prefix, h.name, `kms-${Date.now()}-${randomBytes(4).toString('hex')}`);
   const data = randomBytes(6 * 1024 * 1024 + 1234);

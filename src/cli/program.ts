@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { registerBackup } from './backup.js';
 import type { CliDeps } from './globals.js';
+import { registerDoctor } from './doctor.js';
 import { registerDrill } from './drill.js';
 import { registerList } from './list.js';
 import { registerPitr } from './pitr.js';
@@ -51,6 +52,7 @@ export function buildProgram(deps: CliDeps): Command {
   registerRedis(program, deps);
   registerVerify(program, deps);
   registerStorage(program, deps);
+  registerDoctor(program, deps);
   registerPitr(program, deps);
   registerPrune(program, deps);
   registerStatus(program, deps);

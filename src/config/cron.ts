@@ -57,3 +57,20 @@ function fieldProblem(field: string, index: number): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * The longest time between two runs of a valid schedule, in seconds: the worst RPO it can give. Runs are walked from
+ * `from` over at most 400 days or 5000 runs (a schedule every minute shows its gap at once; a yearly one needs a year).
+ */
+export function longestGapSeconds(expr: string, from: Date): number {
+  const it = CronExpressionParser.parse(expr.trim(), { currentDate: from, tz: 'UTC' });
+  const end = from.getTime() + 400 * 86_400_000;
+  let prev = it.next().getTime();
+  let longest = 0;
+  for (let i = 0; i < 5000 && prev < end; i++) {
+    const next = it.next().getTime();
+    longest = Math.max(longest, next - prev);
+    prev = next;
+  }
+  return Math.round(longest / 1000);
+}

@@ -16,8 +16,9 @@ import {
   makeBucket,
   makeDatabase,
   psql,
+  knownHostsFile,
   s3,
-  sshServer,
+  sshTransport,
   uniqueName,
 } from '../helpers/servers.js';
 import { survivors } from '../helpers/procs.js';
@@ -79,17 +80,8 @@ describe('a child whose descendants keep its pipes open', () => {
     const log = '/tmp/igbackup-remote-holders.log';
     await writeFile(log, '', { flag: 'a' });
     await chmod(log, 0o666); // written by the SSH test user
-    const [type, b64] = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
-    await writeFile(join(dir, 'known_hosts'), `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`);
-    const transport = {
-      type: 'ssh',
-      host: sshServer.host,
-      port: sshServer.port,
-      user: sshServer.user,
-      identityFile: sshServer.key,
-      knownHosts: join(dir, 'known_hosts'),
-      idleTimeoutSec: 2,
-    };
+    await knownHostsFile(dir);
+    const transport = sshTransport(dir, { idleTimeoutSec: 2 });
     await writeConfig(dir, {
       envs: {
         vm: {

@@ -7,7 +7,13 @@ import { chmod, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
 import { execa } from 'execa';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+} from '@aws-sdk/client-s3';
 import { parseJson, runCli, tempDir, writeConfig } from '../helpers/cli.js';
 import { PGBIN, RUN_AS, pitrConfig, pitrEnv, startCluster, type PitrCluster } from '../helpers/pitr.js';
 import { makeBucket, s3, s3Client } from '../helpers/servers.js';
@@ -423,6 +429,10 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       .sort();
     const gap = segments.at(-3);
     assert.ok(gap, 'a segment to remove');
+    const kept = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key: gap }));
+    const body = Buffer.from(
+      await (kept.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+    );
     await s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key: gap }));
     const r = await cli(['restore', 'postgres', '--env', 'prod', '--physical', '--latest']);
     assert.equal(r.code, 3, `${r.stdout}\n${r.stderr}`);
@@ -431,6 +441,20 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       (await readdir(c.dir)).filter((f) => f.includes('.igbackup-')),
       [],
       'the short copy is removed',
+    );
+    // pgBackRest's own verify passes a missing segment (it checks the files that are there): igbackup's does not.
+    const v = await cli(['verify', 'postgres', '--env', 'prod', '--physical']);
+    assert.equal(v.code, 3, `${v.stdout}\n${v.stderr}`);
+    const name = /([0-9A-F]{24})-/.exec(gap)?.[1] ?? '';
+    assert.match(v.stderr, new RegExp(`misses 1 segment\\(s\\) between .*: ${name}; a restore`));
+    await s3Client().send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: gap,
+        Body: body,
+        ServerSideEncryption: 'aws:kms',
+        SSEKMSKeyId: s3.kmsKeyId,
+      }),
     );
   });
 
@@ -458,6 +482,39 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
     const bad = await cli(['verify', 'postgres', '--env', 'prod', '--physical']);
     assert.equal(bad.code, 3, `${bad.stdout}\n${bad.stderr}`);
     assert.match(bad.stderr, /pgbackrest verify found damage in s3:\/\//);
+  });
+
+  it('a repository that lost its backup.info (and the copy): exit 3 naming the loss, never "enable first"', async () => {
+    const keys = ['backup.info', 'backup.info.copy'].map((f) => `pgbackrest/prod/main/backup/main/${f}`);
+    const kept: Buffer[] = [];
+    for (const Key of keys) {
+      const o = await s3Client().send(new GetObjectCommand({ Bucket: bucket, Key }));
+      kept.push(Buffer.from(await (o.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray()));
+      await s3Client().send(new DeleteObjectCommand({ Bucket: bucket, Key }));
+    }
+    try {
+      for (const args of [
+        ['restore', 'postgres', '--env', 'prod', '--physical', '--latest'],
+        ['backup', 'postgres', '--env', 'prod', '--physical'],
+      ]) {
+        const r = await cli(args);
+        assert.equal(r.code, 3, `${args.join(' ')}: ${r.stdout}\n${r.stderr}`);
+        assert.match(r.stderr, /lost its stanza data for "main" \(pgBackRest: missing stanza data\)/);
+        assert.doesNotMatch(r.stderr, /pitr enable/);
+      }
+    } finally {
+      for (const [i, Key] of keys.entries()) {
+        await s3Client().send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key,
+            Body: kept[i],
+            ServerSideEncryption: 'aws:kms',
+            SSEKMSKeyId: s3.kmsKeyId,
+          }),
+        );
+      }
+    }
   });
 });
 

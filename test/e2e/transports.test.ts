@@ -19,6 +19,7 @@ import {
   pg,
   psql,
   sshServer,
+  sshTransport,
   uniqueName,
   waitForDumpCopy,
 } from '../helpers/servers.js';
@@ -33,18 +34,6 @@ async function hostKeyLine(): Promise<{ line: string; fp: string }> {
   return {
     line: `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`,
     fp: fingerprint(Buffer.from(b64, 'base64')),
-  };
-}
-
-function sshTransport(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    type: 'ssh',
-    host: sshServer.host,
-    port: sshServer.port,
-    user: sshServer.user,
-    identityFile: sshServer.key,
-    knownHosts: join(dir, 'known_hosts'),
-    ...extra,
   };
 }
 

@@ -1,5 +1,7 @@
 // Test access to the real servers that scripts/test.sh started: RADOS Gateway (S3 + KMS) and PostgreSQL.
 
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { S3Client, CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -137,6 +139,25 @@ export const sshServer = {
     return need('IGBACKUP_TEST_SSH_HOST_PUB');
   },
 };
+
+/** The SSH transport section for the test sshd, its host key trusted through `<dir>/known_hosts` (knownHostsFile). */
+export function sshTransport(dir: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 'ssh',
+    host: sshServer.host,
+    port: sshServer.port,
+    user: sshServer.user,
+    identityFile: sshServer.key,
+    knownHosts: join(dir, 'known_hosts'),
+    ...extra,
+  };
+}
+
+/** Writes `<dir>/known_hosts` with the test sshd's host key. */
+export async function knownHostsFile(dir: string): Promise<void> {
+  const [type, b64] = (await readFile(sshServer.hostPubFile, 'utf8')).trim().split(/\s+/);
+  await writeFile(join(dir, 'known_hosts'), `[${sshServer.host}]:${sshServer.port} ${type} ${b64}\n`);
+}
 
 /** A database with one table of `rows` md5 rows (about 70 bytes each), big enough to catch pg_dump mid-COPY. */
 export async function makeBigDatabase(prefix: string, rows: number): Promise<string> {

@@ -1,7 +1,7 @@
 // Use case `backup postgres --physical`: a pgBackRest base backup (full, diff or incr) into the env's repository,
 // reported from what the repository then lists (not from pgBackRest's exit alone); and the listing of base backups.
 
-import { IgbackupError, messageOf } from '../../domain/errors.js';
+import { IgbackupError, IntegrityError, messageOf } from '../../domain/errors.js';
 import { parseStanzaInfo, type BaseBackup, type StanzaInfo } from '../../engines/postgres/pitr-info.js';
 import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
 import { withLock } from '../lock.js';
@@ -82,6 +82,15 @@ export async function listPhysical(ctx: AppContext, h: EnvHandle): Promise<Physi
 export async function stanzaInfo(t: PitrTarget): Promise<StanzaInfo> {
   const out = await pgbackrestOk(t, ['info', '--output=json'], backupHint(t));
   const info = parseStanzaInfo(out, t.p.cluster);
+  if (info?.statusCode === 3 || (info && /missing stanza data/i.test(info.status))) {
+    // The stanza exists but its backup.info or archive.info is gone: the repository lost its index, not nothing.
+    throw new IntegrityError(
+      `the repository ${t.repoUrl} lost its stanza data for "${t.p.cluster}" (pgBackRest: ${info.status})`,
+      {
+        hint: 'do not run stanza-create over it: the bucket is versioned, so bring back the previous version of backup.info and archive.info (and their .copy files) under the stanza, then run igbackup verify postgres --physical; if they cannot be brought back, take a new full base backup after pgbackrest stanza-upgrade',
+      },
+    );
+  }
   if (!info || /missing stanza/i.test(info.status)) {
     throw new IgbackupError(`the repository ${t.repoUrl} has no stanza "${t.p.cluster}"`, {
       hint: `run igbackup pitr enable --env ${t.h.name} first`,

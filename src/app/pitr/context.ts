@@ -5,7 +5,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { PostgresConfig, S3StorageConfig } from '../../config/schema.js';
 import { resolveSecret } from '../../config/secrets.js';
-import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
+import { ConfigError, ProcessFailedError, StorageError } from '../../domain/errors.js';
+import * as pitrRepo from '../../engines/postgres/pitr-repo.js';
 import type { PgConnection } from '../../engines/postgres/commands.js';
 import * as pg from '../../engines/postgres/commands.js';
 import * as pitr from '../../engines/postgres/pitr.js';
@@ -99,7 +100,11 @@ export async function runPgbackrest(t: PitrTarget, args: string[]): Promise<Capt
 /** Like runPgbackrest, but a failure throws naming the subcommand and the hint. */
 export async function pgbackrestOk(t: PitrTarget, args: string[], hint: string): Promise<string> {
   const r = await runPgbackrest(t, args);
-  if (!succeeded(r)) throw new ProcessFailedError(`pgbackrest ${args[0] ?? ''}`, r, { hint });
+  if (succeeded(r)) return r.stdout;
+  const refused = pitrRepo.repoRefusal(`${r.stdout}\n${r.stderrTail}`);
+  if (refused)
+    throw new StorageError(`pgbackrest ${args[0] ?? ''}: ${refused.what} at ${t.repoUrl}`, { hint: refused.hint });
+  throw new ProcessFailedError(`pgbackrest ${args[0] ?? ''}`, r, { hint });
   return r.stdout;
 }
 

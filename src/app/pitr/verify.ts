@@ -3,10 +3,11 @@
 
 import { IntegrityError, ProcessFailedError } from '../../domain/errors.js';
 import * as pitrInfo from '../../engines/postgres/pitr-info.js';
+import * as pitrRepo from '../../engines/postgres/pitr-repo.js';
 import { succeeded } from '../../transports/transport.js';
 import { selectEnv, type AppContext } from '../context.js';
 import { stanzaInfo } from './backup.js';
-import { openPitr, runPgbackrest } from './context.js';
+import { openPitr, pgbackrestOk, runPgbackrest, type PitrTarget } from './context.js';
 
 export interface PhysicalVerifyResult {
   env: string;
@@ -30,7 +31,7 @@ export async function physicalVerify(ctx: AppContext, o: { env: string }): Promi
     const durationMs = Math.round(performance.now() - t0);
     const said = `${r.stdout}\n${r.stderrTail}`;
     // pgBackRest 2.45 exits 0 even when it found damage (measured): its summary is the verdict, not its exit status.
-    const damage = pitrInfo.verifyDamage(said);
+    const damage = pitrRepo.verifyDamage(said);
     if (damage) {
       throw new IntegrityError(`pgbackrest verify found damage in ${t.repoUrl}:\n${damage}`, {
         hint: 'take a new full base backup (igbackup backup postgres --physical --type full) and find what damaged the repository; a backup marked invalid cannot be restored',
@@ -39,6 +40,7 @@ export async function physicalVerify(ctx: AppContext, o: { env: string }): Promi
     if (!succeeded(r)) {
       throw new ProcessFailedError('pgbackrest verify', r, { hint: `see pgBackRest's log under ${t.p.workDir}/log` });
     }
+    await checkContinuity(t, info);
     return {
       env: t.h.name,
       cluster: t.p.cluster,
@@ -51,4 +53,24 @@ export async function physicalVerify(ctx: AppContext, o: { env: string }): Promi
   } finally {
     await t.transport.close();
   }
+}
+
+/**
+ * Every WAL segment from the oldest base backup's start to the newest segment is in the repository: pgBackRest's verify
+ * checks the files that are there, not the ones that are missing (measured: a segment deleted in the middle passes), and
+ * a restore past a missing segment stops there.
+ */
+async function checkContinuity(t: PitrTarget, info: pitrInfo.StanzaInfo): Promise<void> {
+  const oldest = info.backups.find((b) => !b.error && b.walStart);
+  if (!oldest || !info.walMax || !info.archiveId) return;
+  const where = `archive/${t.p.cluster}/${info.archiveId}`;
+  const listed = await pgbackrestOk(t, ['repo-ls', '--recurse', '--output=json', where], `pgbackrest repo-ls ${where}`);
+  const gaps = pitrRepo.walGaps(Object.keys(JSON.parse(listed) as object), oldest.walStart, info.walMax);
+  if (!gaps.count) return;
+  throw new IntegrityError(
+    `the WAL archive in ${t.repoUrl} misses ${gaps.count} segment(s) between ${oldest.walStart} (the oldest base backup's start) and ${info.walMax}: ${gaps.missing.join(', ')}${gaps.count > gaps.missing.length ? ', …' : ''}; a restore to any moment after the first of them stops there`,
+    {
+      hint: 'take a new full base backup now (igbackup backup postgres --physical --type full): moments before it that need a missing segment are lost; then find what removed the segments (a lifecycle rule, a prune by another tool, a person)',
+    },
+  );
 }

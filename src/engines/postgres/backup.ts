@@ -43,15 +43,22 @@ function databasesExist(x: PostgresBackupInput): Read {
     kind: 'read',
     what: `psql (connecting to ${conn.host}:${conn.port}/${cfg.maintenanceDatabase})`,
     command: pg.psqlCommand(conn, cfg.maintenanceDatabase),
-    stdin: pg.sql.existingDatabases(x.units),
+    stdin: pg.sql.serverVersionNum() + pg.sql.existingDatabases(x.units),
     hint: `check that the server answers and ${conn.user} may connect to ${cfg.maintenanceDatabase} (postgres.maintenanceDatabase); psql must be installed on ${x.host} (or postgres.binDir set)`,
-    parse: (out): Facts | Problem => {
-      const found = new Set(
-        out
-          .split('\n')
-          .map((l) => l.trim())
-          .filter(Boolean),
-      );
+    parse: (out, tools): Facts | Problem => {
+      const lines = out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
+      const serverNum = Number(lines.find((l) => l.startsWith('server '))?.slice(7));
+      for (const program of x.globals ? (['pg_dump', 'pg_dumpall'] as const) : (['pg_dump'] as const)) {
+        const old = pg.clientTooOld(program, tools[program], serverNum, {
+          host: x.host,
+          server: `${conn.host}:${conn.port}`,
+        });
+        if (old) return { config: true, ...old };
+      }
+      const found = new Set(lines);
       const missing = x.units.filter((_, i) => !found.has(String(i + 1)));
       if (!missing.length) return {};
       return {

@@ -172,6 +172,11 @@ export const sql = {
    * Which of these databases exist: the 1-based positions in `dbs`, one per line. Compared as the server does
    * (`::name`, so a name longer than 63 bytes matches the truncated name PostgreSQL created and connects to).
    */
+  /** Whether the connecting role is a superuser and whether it may read every table (t|f per answer). */
+  dumpPrivileges: (): string =>
+    `SELECT r.rolsuper, pg_has_role(current_user, 'pg_read_all_data', 'MEMBER') FROM pg_roles r WHERE r.rolname = current_user;\n`,
+  /** The server's version number (150008), on a line of its own that starts with "server ". */
+  serverVersionNum: (): string => `SELECT 'server ' || current_setting('server_version_num');\n`,
   existingDatabases: (dbs: string[]): string =>
     `SELECT i FROM unnest(ARRAY[${dbs.map(quoteLiteral).join(', ')}]::text[]) WITH ORDINALITY AS t(n, i) WHERE EXISTS (SELECT 1 FROM pg_database WHERE datname = n::name) ORDER BY i;\n`,
   createDatabase: (db: string, settings?: { encoding: string; collate: string; ctype: string }): string =>
@@ -188,6 +193,7 @@ export const sql = {
   restoreFacts: (target: string): string =>
     `SELECT json_build_object(
   'user', r.rolname, 'superuser', r.rolsuper, 'createdb', r.rolcreatedb, 'createrole', r.rolcreaterole, 'connLimit', r.rolconnlimit,
+  'serverVersionNum', current_setting('server_version_num')::int,
   'maxConnections', current_setting('max_connections')::int,
   'reservedConnections', current_setting('superuser_reserved_connections')::int,
   'clientConnections', (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' OR (backend_type IS NULL AND datname IS NOT NULL)),
@@ -276,6 +282,26 @@ $igb$;
 export function parseToolVersion(output: string): string {
   const m = /\)\s+(\d+(?:\.\d+)*)/.exec(output) ?? /(\d+\.\d+(?:\.\d+)?)/.exec(output);
   return m?.[1] ?? output.trim();
+}
+
+/**
+ * A client program older than the server, as a problem naming the package to install (undefined: fine). pg_dump refuses
+ * a newer server; pg_restore and psql of an older major miss what the newer server's catalog holds. A newer client
+ * works with every older server, so the newest major is the one to install.
+ */
+export function clientTooOld(
+  program: string,
+  clientVersion: string | undefined,
+  serverVersionNum: number,
+  where: { host: string; server: string },
+): { problem: string; hint: string } | undefined {
+  const client = Number(/^(\d+)/.exec(clientVersion ?? '')?.[1]);
+  const server = Math.floor(serverVersionNum / 10000);
+  if (!Number.isInteger(client) || !Number.isInteger(server) || server < 10 || client >= server) return undefined;
+  return {
+    problem: `${program} ${clientVersion} on ${where.host} is older than the PostgreSQL ${server} server at ${where.server}: ${program} ${client} cannot work with a newer server (nothing was run)`,
+    hint: `install postgresql-client-${server} or newer on ${where.host} (the PostgreSQL project's apt repository, apt.postgresql.org, carries every major; a newer client works with older servers too), or point postgres.binDir at it`,
+  };
 }
 
 /** Name for a scratch database that sorts next to the target and fits in 63 bytes. */

@@ -18,18 +18,22 @@ export interface BaseBackup {
 
 export interface StanzaInfo {
   status: string;
+  /** pgBackRest's status code: 0 ok, 1 missing stanza path, 2 no valid backups, 3 missing stanza data, 99 other. */
+  statusCode?: number | undefined;
   /** WAL segments in the repository, oldest and newest (undefined when none). */
   walMin?: string | undefined;
   walMax?: string | undefined;
   backups: BaseBackup[];
   /** The PostgreSQL major version of the repository's current database. */
   pgVersion?: string | undefined;
+  /** The archive's folder for the current database ("15-1": version and database id), where its WAL is. */
+  archiveId?: string | undefined;
 }
 
 interface RawInfo {
   name?: string;
   status?: { code?: number; message?: string };
-  archive?: { min?: string | null; max?: string | null }[];
+  archive?: { id?: string; min?: string | null; max?: string | null }[];
   db?: { version?: string }[];
   backup?: {
     label?: string;
@@ -50,9 +54,11 @@ export function parseStanzaInfo(json: string, stanza: string): StanzaInfo | unde
   const archive = s.archive?.at(-1);
   return {
     status: s.status?.message ?? 'unknown',
+    statusCode: s.status?.code,
     walMin: archive?.min ?? undefined,
     walMax: archive?.max ?? undefined,
     pgVersion: s.db?.at(-1)?.version,
+    archiveId: archive?.id,
     backups: (s.backup ?? []).map((b) => ({
       label: b.label ?? '?',
       type: b.type === 'diff' || b.type === 'incr' ? b.type : 'full',
@@ -252,21 +258,6 @@ export function parseTarget(text: string, now: Date): { target: string; at: Date
   if (at.getTime() > now.getTime())
     return { problem: `--to ${at.toISOString()} is in the future: recovery cannot reach it` };
   return { target: at.toISOString().replace('T', ' ').replace('Z', '+00'), at };
-}
-
-/**
- * What `pgbackrest verify` (info level) says is damaged, as a short text; undefined when it found nothing. Its summary
- * is "stanza: S / status: error / backup: L, status: invalid, … / checksum invalid: N" (2.45 exits 0 all the same).
- */
-export function verifyDamage(output: string): string | undefined {
-  const lines = output.split('\n').map((l) => l.replace(/^\S+ \S+ P\d+ +\w+: /, '').trim());
-  const bad = lines.filter((l) =>
-    /status: (error|invalid)|checksum invalid:|missing:|size invalid:|other:|invalid checksum|missing file/i.test(l),
-  );
-  if (!bad.length) return undefined;
-  const summary = bad.filter((l) => !/^invalid checksum '/.test(l));
-  const files = bad.length - summary.length;
-  return [...summary, ...(files ? [`${files} file(s) with an invalid checksum`] : [])].join('\n');
 }
 
 /**

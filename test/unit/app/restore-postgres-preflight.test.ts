@@ -16,6 +16,7 @@ const ok: RestoreFacts = {
   createdb: true,
   createrole: false,
   connLimit: -1,
+  serverVersionNum: 150008,
   maxConnections: 100,
   reservedConnections: 3,
   clientConnections: 10,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { pitrSchema } from '../../../src/config/sections/pitr.js';
 import * as info from '../../../src/engines/postgres/pitr-info.js';
+import * as repo from '../../../src/engines/postgres/pitr-repo.js';
 import * as pitr from '../../../src/engines/postgres/pitr.js';
 
 const p = pitr.withConfPath(pitrSchema.parse({ dataDir: '/var/lib/postgresql/15/main' }), 'prod');
@@ -76,6 +77,54 @@ describe('pitr (pure)', () => {
     assert.match(aws, /^repo1-s3-uri-style=host$/m);
     assert.match(aws, /^repo1-s3-key-type=auto$/m, 'no keys: the instance or pod role');
     assert.doesNotMatch(aws, /repo1-storage-port|repo1-cipher/);
+  });
+
+  it('walGaps: missing segments between two positions, across a log boundary and a timeline switch', () => {
+    const sha = 'a'.repeat(40);
+    const seg = (tl: number, log: number, n: number): string =>
+      `${tl.toString(16).padStart(8, '0')}${log.toString(16).padStart(8, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
+    const names = [
+      '.',
+      '0000000100000000',
+      ...Array.from({ length: 0x100 - 0xf0 }, (_, i) => `0000000100000000/${seg(1, 0, 0xf0 + i)}-${sha}.zst`),
+      `0000000100000001/${seg(1, 1, 0)}-${sha}.zst`,
+      // promoted: timeline 2 continues at 1/01
+      `0000000200000001/${seg(2, 1, 1)}-${sha}.zst`,
+      `0000000200000001/${seg(2, 1, 3)}-${sha}`,
+      `00000002.history`,
+      `0000000100000000/${seg(1, 0, 0xf1)}.00000028.backup`,
+    ];
+    assert.deepEqual(repo.walGaps(names, seg(1, 0, 0xf0), seg(2, 1, 3)), {
+      missing: ['000000020000000100000002'],
+      count: 1,
+    });
+    assert.deepEqual(repo.walGaps(names, seg(1, 0, 0xf0), seg(2, 1, 1)), { missing: [], count: 0 });
+    const withoutF5 = names.filter((n) => !n.includes(seg(1, 0, 0xf5)));
+    assert.deepEqual(repo.walGaps(withoutF5, seg(1, 0, 0xf0), seg(2, 1, 3), 1), {
+      missing: ['0000000100000000000000F5'],
+      count: 2,
+    });
+    assert.deepEqual(repo.walGaps(names, 'bogus', seg(2, 1, 3)), { missing: [], count: 0 });
+    // The abandoned timeline went on past the promotion: its 1/02 does not stand in for the one timeline 2 lacks.
+    const abandoned = [1, 2, 3].map((n) => `0000000100000001/${seg(1, 1, n)}-${sha}.zst`);
+    assert.deepEqual(repo.walGaps([...names, ...abandoned], seg(1, 0, 0xf0), seg(2, 1, 3)), {
+      missing: ['000000020000000100000002'],
+      count: 1,
+    });
+  });
+
+  it("repoRefusal: pgBackRest's raw HTTP exchange becomes the reason and where to look", () => {
+    // As pgBackRest 2.45 prints a refused request (credentials redacted by pgBackRest itself).
+    const raw =
+      'ERROR: [039]: HTTP request failed with 403 (Forbidden):\n*** Path/Query ***:\nGET /bucket?delimiter=%2F&list-type=2\n*** Response Content ***:\n<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code></Error>';
+    const r = repo.repoRefusal(raw);
+    assert.equal(r?.what, "the bucket refused pgBackRest's request (HTTP 403 SignatureDoesNotMatch)");
+    assert.match(r?.hint ?? '', /postgres\.pitr\.s3Credentials/);
+    assert.match(
+      repo.repoRefusal('ERROR: [095]: unable to verify certificate presented by localhost:17443')?.hint ?? '',
+      /storage\.caFile/,
+    );
+    assert.equal(repo.repoRefusal('ERROR: [056]: unable to find primary cluster'), undefined);
   });
 
   it('one pgbackrest.conf per env and cluster unless pitr.configFile names one', () => {
@@ -182,11 +231,11 @@ describe('pitr (pure)', () => {
       '2026-11-27 10:41:33.610 P00   INFO: verify command end: completed successfully (39243ms)',
     ].join('\n');
     assert.equal(
-      info.verifyDamage(damaged),
+      repo.verifyDamage(damaged),
       'status: error\nbackup: 20261127-101631F, status: invalid, total files checked: 965, total valid files: 195\nchecksum invalid: 770\n2 file(s) with an invalid checksum',
     );
     const clean =
       '2026-11-27 10:30:04.988 P00   INFO: verify command begin 2.45: --stanza=main\n2026-11-27 10:30:04.988 P00   INFO: verify command end: completed successfully (82270ms)\n';
-    assert.equal(info.verifyDamage(clean), undefined);
+    assert.equal(repo.verifyDamage(clean), undefined);
   });
 });

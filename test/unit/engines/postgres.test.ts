@@ -84,4 +84,20 @@ describe('postgres engine', () => {
   it('parses tool versions', () => {
     assert.equal(pg.parseToolVersion('pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)\n'), '15.18');
   });
+
+  it('a client older than the server names the package; same or newer majors, and unknown versions, pass', () => {
+    const where = { host: 'db1:22', server: '10.0.0.5:5432' };
+    const old = pg.clientTooOld('pg_dump', '15.18', 160004, where);
+    assert.match(
+      old?.problem ?? '',
+      /^pg_dump 15\.18 on db1:22 is older than the PostgreSQL 16 server at 10\.0\.0\.5:5432/,
+    );
+    assert.match(old?.hint ?? '', /install postgresql-client-16 or newer on db1:22/);
+    assert.equal(pg.clientTooOld('pg_dump', '16.1', 160004, where), undefined);
+    assert.equal(pg.clientTooOld('pg_dump', '17.2', 150008, where), undefined);
+    assert.equal(pg.clientTooOld('pg_dump', 'unknown', 160004, where), undefined);
+    assert.equal(pg.clientTooOld('pg_dump', '15.1', Number.NaN, where), undefined);
+    // 9.6 numbering (90624) is below 10: majors were two numbers then; igbackup does not judge them.
+    assert.equal(pg.clientTooOld('pg_dump', '9.6', 90624, where), undefined);
+  });
 });
