@@ -230,15 +230,6 @@ function refuseOldClient(pgRestore: string, serverNum: number, dumpedBy: string 
   const where = { host: r.transport.host, server: `${r.conn.host}:${r.conn.port}` };
   const old = pg.clientTooOld('pg_restore', pgRestore, serverNum, where);
   if (old) throw new ConfigError(old.problem, [], { hint: old.hint });
-  const dumpMajor = Number(/^(\d+)/.exec(dumpedBy ?? '')?.[1]);
-  const restoreMajor = Number(/^(\d+)/.exec(pgRestore)?.[1]);
-  if (Number.isInteger(dumpMajor) && Number.isInteger(restoreMajor) && restoreMajor < dumpMajor) {
-    throw new ConfigError(
-      `the backup was made by pg_dump ${dumpedBy}; pg_restore ${pgRestore} on ${where.host} cannot read a newer archive (nothing was run)`,
-      [],
-      {
-        hint: `install postgresql-client-${dumpMajor} or newer on ${where.host} (apt.postgresql.org), or point postgres.binDir at it`,
-      },
-    );
-  }
+  const newer = pg.archiveTooNew(pgRestore, dumpedBy, where.host);
+  if (newer) throw new ConfigError(newer.problem, [], { hint: newer.hint });
 }

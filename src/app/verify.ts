@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { IntegrityError } from '../domain/errors.js';
+import { ConfigError, IntegrityError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
 import type { Manifest, ManifestArtifact } from '../domain/manifest.js';
 import type { NativeCheckStep } from '../engines/native-check.js';
@@ -13,6 +13,8 @@ import { engineNamed } from '../engines/registry.js';
 import { decompressStage } from '../pipeline/compress.js';
 import type { Digest } from '../pipeline/hash.js';
 import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
+import { capture } from '../transports/run.js';
+import { succeeded } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
@@ -55,6 +57,7 @@ export async function verifyBackup(
   const entry = await resolveBackup(ctx, h, opts.engine, opts);
   const m = entry.manifest;
   await ensureBackupReadable(ctx, h.store, m, opts.archive);
+  await readerPreflight(ctx, h, m);
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const checks: VerifyResult['checks'] = [];
@@ -143,6 +146,18 @@ async function fileDigest(path: string): Promise<Digest> {
 }
 
 /** The engine's own reader over the whole downloaded artifact, on this machine (its plan: engines/<name>/index.ts). */
+/** The engine's reader here can read what made the artifact (pg_restore against pg_dump), before the download. */
+async function readerPreflight(ctx: AppContext, h: EnvHandle, m: Manifest): Promise<void> {
+  const engine = engineNamed(m.engine);
+  const section = engine ? h.env[engine.name] : undefined;
+  const plan = engine?.nativeCheck('', section && 'binDir' in section ? section.binDir : undefined);
+  if (plan?.kind !== 'commands' || !plan.toolCheck) return;
+  const r = await capture(ctx.runner, plan.toolCheck.command);
+  // A reader that does not run is reported by the check itself, with its own hint.
+  const old = succeeded(r) ? plan.toolCheck.judge(r.stdout, m.tools) : undefined;
+  if (old) throw new ConfigError(old.problem, [], { hint: old.hint });
+}
+
 export async function nativeCheck(
   ctx: AppContext,
   h: EnvHandle,

@@ -24,7 +24,7 @@ Exit codes:
   3   integrity error (size/sha256 mismatch, an archive the engine's own reader rejects, missing or invalid manifest)
   4   not found (no such backup)
   5   confirmation required (protected env without --yes)
-  6   a check found drift (redis check, storage check/init), a recovery target is breached (status) or a drill failed
+  6   a check found drift (redis check, storage check/init, doctor), a recovery target is breached (status) or a drill failed
   7   another run holds the lock (a backup of the same engine and env, a restore into the same target, a drill)
   69  a service is DOWN: a restore or offline backup stopped Redis/Neo4j and could not start it again
   70  internal error (a bug in igbackup; the message carries the stack for a report)

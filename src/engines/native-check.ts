@@ -19,6 +19,19 @@ export type NativeCheckPlan =
   | {
       kind: 'commands';
       steps: NativeCheckStep[];
+      /**
+       * The reader's version against what made the artifact (the manifest's tools), judged before anything is
+       * downloaded: a problem is a configuration error (exit 2) naming what to install.
+       */
+      toolCheck?:
+        | {
+            command: CommandSpec;
+            judge: (
+              stdout: string,
+              made: Readonly<Record<string, string>>,
+            ) => { problem: string; hint: string } | undefined;
+          }
+        | undefined;
       /** The verdict when every step passed: the tool named and what was read, from the steps' details. */
       summary: (details: string[]) => { tool: string; detail: string };
     }

@@ -30,7 +30,7 @@ describe('version preflight (PostgreSQL)', () => {
     await assertNothingStored(bucket);
   });
 
-  it('restore with pg_restore 14: exit 2 before the download, the target untouched', async () => {
+  it('restore and verify with pg_restore 14: exit 2 before the download, the target untouched', async () => {
     const bucket = await makeBucket();
     await writeConfig(dir, { envs: { ci: { storage: s3Storage(bucket), postgres: pgSection([db]) } } });
     const made = await runCli(['--json', 'backup', 'postgres', '--env', 'ci'], { cwd: dir });
@@ -45,5 +45,14 @@ describe('version preflight (PostgreSQL)', () => {
     assert.match(r.stderr, /pg_restore 14\.13 on .* is older than the PostgreSQL 15 server/);
     assert.doesNotMatch(r.stderr, /must not run a client older/);
     assert.equal(await psql(db, 'SELECT count(*) FROM customers'), before);
+    // verify reads the archive here: pg_restore 14 cannot read what pg_dump 15 wrote.
+    const v = await runCli(['verify', 'postgres', '--env', 'ci', '--from', key], { cwd: dir });
+    assert.equal(v.code, 2, v.stderr);
+    assert.match(
+      v.stderr,
+      /the backup was made by pg_dump 15\.\d+; pg_restore 14\.13 on this machine cannot read a newer archive/,
+    );
+    assert.match(v.stderr, /install postgresql-client-15 or newer/);
+    assert.doesNotMatch(v.stderr, /downloading|must not run a client older/);
   });
 });

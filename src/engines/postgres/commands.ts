@@ -304,6 +304,24 @@ export function clientTooOld(
   };
 }
 
+/**
+ * A pg_restore of an older major than the pg_dump that made the archive cannot read it (the archive format grows with
+ * the majors): the problem naming the package, or undefined (fine, or a version unknown).
+ */
+export function archiveTooNew(
+  pgRestore: string,
+  dumpedBy: string | undefined,
+  host: string,
+): { problem: string; hint: string } | undefined {
+  const dump = Number(/^(\d+)/.exec(dumpedBy ?? '')?.[1]);
+  const restore = Number(/^(\d+)/.exec(pgRestore)?.[1]);
+  if (!Number.isInteger(dump) || !Number.isInteger(restore) || restore >= dump) return undefined;
+  return {
+    problem: `the backup was made by pg_dump ${dumpedBy}; pg_restore ${pgRestore} on ${host} cannot read a newer archive (nothing was run)`,
+    hint: `install postgresql-client-${dump} or newer on ${host} (apt.postgresql.org), or point postgres.binDir at it`,
+  };
+}
+
 /** Name for a scratch database that sorts next to the target and fits in 63 bytes. */
 export function scratchName(target: string, purpose: 'restore' | 'old' | 'drill', stamp: string): string {
   const suffix = `__igb_${purpose}_${stamp}`;

@@ -45,6 +45,10 @@ export const postgres: Engine<'postgres'> = {
     const conn = { host: '', port: 0, user: '', binDir };
     return {
       kind: 'commands',
+      toolCheck: {
+        command: pg.versionCommand(conn, 'pg_restore'),
+        judge: (out, made) => pg.archiveTooNew(pg.parseToolVersion(out), made['pg_dump'], 'this machine'),
+      },
       steps: [
         {
           tool: 'pg_restore --list',
