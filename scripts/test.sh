@@ -3,6 +3,7 @@
 # missing), then runs every test with node's test runner. `--unit` runs only the fast tests without servers;
 # `bash scripts/test.sh FILE...` runs only the given test files (servers started as for a full run). The full run and
 # `--unit` run `npm run lint` (ESLint + Prettier) first; the tests still run, and a lint failure fails the command.
+# The full run ends with the unit tests under Node 22, 24 and 26 (scripts/test-node-versions.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +63,13 @@ if [ "$rc" != 0 ] && [ "$mode" != "--unit" ]; then
   # Say what state the servers were in, so a red CI run can be read without rerunning it.
   bash scripts/services/radosgw.sh diagnose || true
   echo "--- processes: $(ps -e --no-headers | wc -l); postgres: $(pg_isready -h 127.0.0.1 -p "$IGBACKUP_TEST_PG_PORT" 2>&1)"
+fi
+# The full run also proves the unit tests under the Node majors the README supports besides this machine's.
+node_rc=0
+if [ "$mode" = all ]; then bash scripts/test-node-versions.sh || node_rc=$?; fi
+if [ "$node_rc" != 0 ]; then
+  echo "=== the unit tests failed under another Node major (scripts/test-node-versions.sh): the test command fails" >&2
+  [ "$rc" != 0 ] || rc=$node_rc
 fi
 if [ "$lint_rc" != 0 ]; then
   echo "=== npm run lint failed (exit $lint_rc; its output is above the tests): the test command fails" >&2

@@ -7,7 +7,7 @@ import * as pitrRepo from '../../engines/postgres/pitr-repo.js';
 import { succeeded } from '../../transports/transport.js';
 import { selectEnv, type AppContext } from '../context.js';
 import { stanzaInfo } from './backup.js';
-import { openPitr, pgbackrestOk, runPgbackrest, type PitrTarget } from './context.js';
+import { openPitr, pgbackrestOk, queryJson, runPgbackrest, type PitrTarget } from './context.js';
 
 export interface PhysicalVerifyResult {
   env: string;
@@ -65,7 +65,31 @@ async function checkContinuity(t: PitrTarget, info: pitrInfo.StanzaInfo): Promis
   if (!oldest || !info.walMax || !info.archiveId) return;
   const where = `archive/${t.p.cluster}/${info.archiveId}`;
   const listed = await pgbackrestOk(t, ['repo-ls', '--recurse', '--output=json', where], `pgbackrest repo-ls ${where}`);
-  const gaps = pitrRepo.walGaps(Object.keys(JSON.parse(listed) as object), oldest.walStart, info.walMax);
+  const names = Object.keys(JSON.parse(listed) as object);
+  const timeline = info.walMax.slice(0, 8);
+  let history = '';
+  if (timeline !== '00000001') {
+    // The target timeline's history says which timeline each position must be read from.
+    if (!names.includes(`${timeline}.history`)) {
+      throw new IntegrityError(
+        `the WAL archive in ${t.repoUrl} lacks ${timeline}.history: a restore cannot follow timeline ${timeline} past its start`,
+        {
+          hint: 'take a new full base backup now (igbackup backup postgres --physical --type full), then find what removed it',
+        },
+      );
+    }
+    history = await pgbackrestOk(
+      t,
+      ['repo-get', `${where}/${timeline}.history`],
+      `pgbackrest repo-get ${where}/${timeline}.history`,
+    );
+  }
+  // The segment size places the history's switch points: the source's setting, or PostgreSQL's default without it.
+  const size = await queryJson<{ bytes: number }>(t, pitrInfo.WAL_SEGMENT_SIZE_SQL, 'wal_segment_size').catch(
+    () => undefined,
+  );
+  const bytes = size && Number.isInteger(size.bytes) && size.bytes >= 1 << 20 ? size.bytes : undefined;
+  const gaps = pitrRepo.walGaps(names, oldest.walStart, info.walMax, history, bytes);
   if (!gaps.count) return;
   throw new IntegrityError(
     `the WAL archive in ${t.repoUrl} misses ${gaps.count} segment(s) between ${oldest.walStart} (the oldest base backup's start) and ${info.walMax}: ${gaps.missing.join(', ')}${gaps.count > gaps.missing.length ? ', …' : ''}; a restore to any moment after the first of them stops there`,

@@ -45,6 +45,9 @@ interface RawInfo {
   }[];
 }
 
+/** The cluster's WAL segment size in bytes, as one JSON row ({"bytes": 16777216}). */
+export const WAL_SEGMENT_SIZE_SQL = `SELECT json_build_object('bytes', setting::bigint * CASE unit WHEN 'B' THEN 1 WHEN 'kB' THEN 1024 WHEN 'MB' THEN 1048576 ELSE 1 END) FROM pg_settings WHERE name = 'wal_segment_size';\n`;
+
 /** Parses `pgbackrest info --output=json` for one stanza; a stanza that is not there is undefined. */
 export function parseStanzaInfo(json: string, stanza: string): StanzaInfo | undefined {
   const all = JSON.parse(json) as RawInfo[];

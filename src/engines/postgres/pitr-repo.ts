@@ -25,45 +25,63 @@ export function repoRefusal(output: string): { what: string; hint: string } | un
 /** A WAL file stored in the repository: `<24 hex>-<sha1>[.ext]` (not .history, .backup or .partial files). */
 const STORED_SEGMENT = /(?:^|\/)([0-9A-F]{24})-[0-9a-f]{40}(?:\.[a-z0-9]+)?$/;
 
+/** What initdb --wal-segsize allows: powers of two from 1 MiB to 1 GiB. */
+const VALID_SEGMENT_SIZES = Array.from({ length: 11 }, (_, i) => 2 ** (20 + i));
+
 /**
  * The WAL segments missing between `from` and `to` (inclusive), from the names `pgbackrest repo-ls` lists under the
- * archive: a restore to any moment past the first one stops there. Two rules, so that a promotion's timelines cannot
- * hide a gap: each timeline's segments are contiguous from its first to its last (a segment that a newer timeline
- * needs is never stood in for by the abandoned one's), and every position in the range is on some timeline (none lost
- * between a timeline's end and the next one's start). Segments per log file follow from the segment size (2^32 /
- * size), which the names show: the highest segment seen, rounded up to a power of two (16 MiB segments: 256).
- * Returns at most `limit` missing segments (named on the timeline that lacks them) and how many are missing in all.
+ * archive: a restore to any moment past the first one stops there. Which timeline each position must be on follows
+ * the target timeline's history file (`history`: the text of `<to's timeline>.history`; none on timeline 1): before a
+ * switch point the parent's, from the switch point's segment on the child's (the parent keeps that one only as a
+ * .partial). So an abandoned timeline's later segments never stand in for the current one's, and a missing first
+ * segment of a timeline is found. `segmentBytes` is the cluster's WAL segment size (wal_segment_size; 16 MiB unless
+ * initdb was told otherwise); names with a higher segment number than it allows win over it. Returns at most `limit`
+ * missing segments (named on the timeline that must hold them) and how many are missing in all.
  */
-export function walGaps(names: string[], from: string, to: string, limit = 10): { missing: string[]; count: number } {
+export function walGaps(
+  names: string[],
+  from: string,
+  to: string,
+  history = '',
+  segmentBytes = 16 * 1024 * 1024,
+  limit = 10,
+): { missing: string[]; count: number } {
   const valid = (w: string): boolean => /^[0-9A-F]{24}$/.test(w);
   if (!valid(from) || !valid(to)) return { missing: [], count: 0 };
   const stored = names.map((n) => STORED_SEGMENT.exec(n)?.[1]).filter((n): n is string => n !== undefined);
   const seg = (w: string): bigint => BigInt(`0x${w.slice(16, 24)}`);
-  let perLog = 1n;
+  const size = VALID_SEGMENT_SIZES.includes(segmentBytes) ? segmentBytes : 16 * 1024 * 1024;
+  let perLog = 0x100000000n / BigInt(size);
   for (const w of [...stored, from, to]) while (perLog <= seg(w)) perLog *= 2n;
   const at = (w: string): bigint => BigInt(`0x${w.slice(8, 16)}`) * perLog + seg(w);
   const hex = (v: bigint): string => v.toString(16).toUpperCase().padStart(8, '0');
-  const name = (tl: string, n: bigint): string => `${tl}${hex(n / perLog)}${hex(n % perLog)}`;
-  const [lo, hi] = [at(from), at(to)];
-  const byTimeline = new Map<string, Set<bigint>>();
-  for (const w of stored) {
-    const tl = w.slice(0, 8);
-    byTimeline.set(tl, (byTimeline.get(tl) ?? new Set()).add(at(w)));
+  const have = new Set(stored.map((w) => `${w.slice(0, 8)}:${at(w)}`));
+  const switches = historySwitches(history, 0x100000000n / perLog, perLog);
+  const timelineAt = (n: bigint): string => switches.find((s) => n < s.at)?.timeline ?? to.slice(0, 8);
+  const missing: string[] = [];
+  let count = 0;
+  for (let n = at(from); n <= at(to); n++) {
+    const tl = timelineAt(n);
+    if (have.has(`${tl}:${n}`)) continue;
+    count++;
+    if (missing.length < limit) missing.push(`${tl}${hex(n / perLog)}${hex(n % perLog)}`);
   }
-  const lacking = new Map<bigint, string>();
-  for (const [tl, have] of [...byTimeline].sort(([a], [b]) => a.localeCompare(b))) {
-    const first = [...have].reduce((a, b) => (a < b ? a : b));
-    const last = [...have].reduce((a, b) => (a > b ? a : b));
-    for (let n = first > lo ? first : lo; n <= (last < hi ? last : hi); n++) {
-      if (!have.has(n) && !lacking.has(n)) lacking.set(n, name(tl, n));
-    }
+  return { missing, count };
+}
+
+/**
+ * A timeline history file's switch points, oldest first: "<parent timeline> <switch LSN hi/lo> <reason>" per line;
+ * each as the parent's timeline (8 hex) and the position of the segment the switch is in.
+ */
+function historySwitches(text: string, segmentBytes: bigint, perLog: bigint): { timeline: string; at: bigint }[] {
+  const out: { timeline: string; at: bigint }[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*(\d+)\s+([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})\b/.exec(line);
+    if (!m) continue;
+    const tl = Number(m[1]).toString(16).toUpperCase().padStart(8, '0');
+    out.push({ timeline: tl, at: BigInt(`0x${m[2]}`) * perLog + BigInt(`0x${m[3]}`) / segmentBytes });
   }
-  const tlOf = to.slice(0, 8);
-  for (let n = lo; n <= hi; n++) {
-    if (![...byTimeline.values()].some((have) => have.has(n)) && !lacking.has(n)) lacking.set(n, name(tlOf, n));
-  }
-  const missing = [...lacking].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, w]) => w);
-  return { missing: missing.slice(0, limit), count: missing.length };
+  return out;
 }
 
 /**

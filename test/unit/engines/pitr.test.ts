@@ -79,38 +79,58 @@ describe('pitr (pure)', () => {
     assert.doesNotMatch(aws, /repo1-storage-port|repo1-cipher/);
   });
 
-  it('walGaps: missing segments between two positions, across a log boundary and a timeline switch', () => {
+  it('walGaps: missing segments, across a log boundary and a timeline switch that the history file places', () => {
     const sha = 'a'.repeat(40);
     const seg = (tl: number, log: number, n: number): string =>
       `${tl.toString(16).padStart(8, '0')}${log.toString(16).padStart(8, '0')}${n.toString(16).padStart(8, '0')}`.toUpperCase();
+    const file = (tl: number, log: number, n: number): string =>
+      `${seg(tl, 0, 0).slice(0, 16)}/${seg(tl, log, n)}-${sha}.zst`;
+    // Timeline 1 up to 1/01 (its 1/01 kept only as a .partial); promoted at 1/01000028: timeline 2 from 1/01 on.
+    const history = '1\t1/01000028\tno recovery target specified\n';
     const names = [
       '.',
-      '0000000100000000',
-      ...Array.from({ length: 0x100 - 0xf0 }, (_, i) => `0000000100000000/${seg(1, 0, 0xf0 + i)}-${sha}.zst`),
-      `0000000100000001/${seg(1, 1, 0)}-${sha}.zst`,
-      // promoted: timeline 2 continues at 1/01
-      `0000000200000001/${seg(2, 1, 1)}-${sha}.zst`,
-      `0000000200000001/${seg(2, 1, 3)}-${sha}`,
-      `00000002.history`,
+      ...Array.from({ length: 0x10 }, (_, i) => file(1, 0, 0xf0 + i)),
+      file(1, 1, 0),
+      `0000000100000001/${seg(1, 1, 1)}.partial-${sha}.zst`,
+      '00000002.history',
+      file(2, 1, 1),
+      file(2, 1, 2),
+      file(2, 1, 3),
       `0000000100000000/${seg(1, 0, 0xf1)}.00000028.backup`,
     ];
-    assert.deepEqual(repo.walGaps(names, seg(1, 0, 0xf0), seg(2, 1, 3)), {
+    const from = seg(1, 0, 0xf0);
+    assert.deepEqual(repo.walGaps(names, from, seg(2, 1, 3), history), { missing: [], count: 0 });
+    const without = (f: string) => names.filter((n) => n !== f);
+    assert.deepEqual(repo.walGaps(without(file(2, 1, 2)), from, seg(2, 1, 3), history), {
       missing: ['000000020000000100000002'],
       count: 1,
     });
-    assert.deepEqual(repo.walGaps(names, seg(1, 0, 0xf0), seg(2, 1, 1)), { missing: [], count: 0 });
-    const withoutF5 = names.filter((n) => !n.includes(seg(1, 0, 0xf5)));
-    assert.deepEqual(repo.walGaps(withoutF5, seg(1, 0, 0xf0), seg(2, 1, 3), 1), {
-      missing: ['0000000100000000000000F5'],
-      count: 2,
+    // The new timeline's first segment: the parent's .partial does not stand in for it.
+    assert.deepEqual(repo.walGaps(without(file(2, 1, 1)), from, seg(2, 1, 3), history), {
+      missing: ['000000020000000100000001'],
+      count: 1,
     });
+    // An abandoned timeline went on past the switch: its later segments do not stand in for timeline 2's.
+    const abandoned = [...without(file(2, 1, 2)), file(1, 1, 1), file(1, 1, 2), file(1, 1, 3)];
+    assert.deepEqual(repo.walGaps(abandoned, from, seg(2, 1, 3), history).missing, ['000000020000000100000002']);
+    // Across the log boundary (0/FF then 1/00), with a limit.
+    assert.deepEqual(
+      repo.walGaps(
+        without(file(1, 0, 0xf5)).filter((n) => n !== file(1, 0, 0xff)),
+        from,
+        seg(2, 1, 3),
+        history,
+        16 * 1024 * 1024,
+        1,
+      ),
+      {
+        missing: ['0000000100000000000000F5'],
+        count: 2,
+      },
+    );
     assert.deepEqual(repo.walGaps(names, 'bogus', seg(2, 1, 3)), { missing: [], count: 0 });
-    // The abandoned timeline went on past the promotion: its 1/02 does not stand in for the one timeline 2 lacks.
-    const abandoned = [1, 2, 3].map((n) => `0000000100000001/${seg(1, 1, n)}-${sha}.zst`);
-    assert.deepEqual(repo.walGaps([...names, ...abandoned], seg(1, 0, 0xf0), seg(2, 1, 3)), {
-      missing: ['000000020000000100000002'],
-      count: 1,
-    });
+    // A segment size PostgreSQL cannot have (1 MiB to 1 GiB, a power of two) is not trusted: the default is used.
+    assert.deepEqual(repo.walGaps(names, from, seg(2, 1, 3), history, 1), { missing: [], count: 0 });
   });
 
   it("repoRefusal: pgBackRest's raw HTTP exchange becomes the reason and where to look", () => {
