@@ -35,6 +35,20 @@ PORT=46999; PW=bench-pw; export PGPASSWORD=$PW
 cleanup() {
   for d in "$WORK"/pg/data "$WORK"/pg/copy-*; do [ -d "$d" ] && "${AS[@]}" "$PGBIN/pg_ctl" -D "$d" -m immediate stop >/dev/null 2>&1 || true; done
   rm -rf "$WORK"
+  # The repository goes too: the test S3 keeps objects in memory (memstore), and a full store stalls every client.
+  [ -n "${BUCKET:-}" ] && node -e "
+    const s3 = require('@aws-sdk/client-s3');
+    const c = new s3.S3Client({ region: 'us-east-1', endpoint: process.env.IGBACKUP_TEST_S3_ENDPOINT, forcePathStyle: true });
+    (async () => {
+      for (let token; ; ) {
+        const l = await c.send(new s3.ListObjectsV2Command({ Bucket: '$BUCKET', ContinuationToken: token }));
+        for (const o of l.Contents ?? []) await c.send(new s3.DeleteObjectCommand({ Bucket: '$BUCKET', Key: o.Key }));
+        if (!l.IsTruncated) break;
+        token = l.NextContinuationToken;
+      }
+      await c.send(new s3.DeleteBucketCommand({ Bucket: '$BUCKET' }));
+    })().catch((e) => console.error('could not remove the bench bucket $BUCKET:', e.message));
+  " || true
 }
 trap cleanup EXIT
 now() { date +%s.%N; }

@@ -10,7 +10,7 @@ import * as redis from '../engines/redis/commands.js';
 import { makeWorkspace } from '../pipeline/restore-stream.js';
 import { downloadMainArtifact } from './artifact.js';
 import { capture } from '../transports/run.js';
-import { succeeded } from '../transports/transport.js';
+import { succeeded, type Transport } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
 import { resolveBackup } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
@@ -75,6 +75,7 @@ async function restoreRedisLocked(
   const ws = await makeWorkspace(opts.tmpDir);
   try {
     const target = await redisFiles(transport, conn, cfg, h.name);
+    await refuseOlderTarget(transport, conn, entry.manifest.tools['server'], `${cfg.host}:${cfg.port}`);
     await preflightRedisRestore(ctx, transport, conn, cfg.restore, target);
     const plain = join(ws.dir, 'dump.rdb');
     const dump = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
@@ -108,6 +109,21 @@ async function restoreRedisLocked(
     await ws.cleanup();
     await transport.close();
   }
+}
+
+/** The target Redis must be able to load what the backup's Redis wrote: exit 2 before anything is downloaded. */
+async function refuseOlderTarget(
+  transport: Transport,
+  conn: redis.RedisConnection,
+  backupServer: string | undefined,
+  where: string,
+): Promise<void> {
+  const r = await capture(transport, redis.cli(conn, 'INFO', 'server'));
+  // Redis answered redisFiles a moment ago; a failure here leaves the judgement to the steps that follow.
+  const old = succeeded(r)
+    ? redis.targetTooOld(backupServer, redis.parseInfo(r.stdout).redis_version, where)
+    : undefined;
+  if (old) throw new ConfigError(old.problem, [], { hint: old.hint });
 }
 
 /** redis-check-rdb on the verified download, before Redis is touched; what it read (keys, keys with an expire). */

@@ -520,14 +520,14 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
 
 /** Waits until every closed WAL segment is archived (pg_stat_archiver caught up with pg_switch_wal). */
 async function waitArchived(c: PitrCluster): Promise<void> {
-  for (let i = 0; i < 60; i++) {
+  for (let i = 0; i < 120; i++) {
     const pending = await c.sql(
       'SELECT last_archived_wal IS NOT NULL AND last_archived_wal >= pg_walfile_name(pg_current_wal_lsn() - 1) FROM pg_stat_archiver',
     );
     if (pending === 't') return;
     await new Promise((res) => setTimeout(res, 500));
   }
-  throw new Error('WAL was not archived within 30 s');
+  throw new Error('WAL was not archived within 60 s');
 }
 
 async function stopCopy(dataDir: string): Promise<void> {

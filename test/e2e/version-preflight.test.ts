@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
 import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { assertNothingStored, makeBucket, makeDatabase, psql, uniqueName } from '../helpers/servers.js';
+import { startRedis } from '../helpers/redis.js';
 
 const OLD = join(ROOT, 'test', 'fixtures', 'pgold');
 
@@ -54,5 +56,36 @@ describe('version preflight (PostgreSQL)', () => {
     );
     assert.match(v.stderr, /install postgresql-client-15 or newer/);
     assert.doesNotMatch(v.stderr, /downloading|must not run a client older/);
+  });
+  it('redis: a backup written by a newer Redis is refused before the target is stopped (exit 2)', async () => {
+    const r = await startRedis();
+    try {
+      await r.cli('SET', 'kept', 'yes');
+      const redis = {
+        host: '127.0.0.1',
+        port: r.port,
+        restore: { start: r.start, configFile: r.conf, loadTimeoutSec: 60 },
+      };
+      await writeConfig(dir, { envs: { dev: { storage: { type: 'file', path: './store' }, redis } } });
+      const b = await runCli(['--json', 'backup', 'redis', '--env', 'dev'], { cwd: dir });
+      assert.equal(b.code, 0, b.stderr);
+      // The manifest as a Redis 7.4 would have written it (the artifact's bytes and hashes unchanged).
+      const folder = join(dir, 'store', 'dev', 'redis');
+      const name = (await readdir(folder)).find((f) => f.endsWith('.manifest.json'));
+      assert.ok(name, 'the manifest');
+      const m = JSON.parse(await readFile(join(folder, name), 'utf8')) as { tools: Record<string, string> };
+      m.tools.server = '7.4.1';
+      await writeFile(join(folder, name), JSON.stringify(m, null, 2));
+      await r.cli('SET', 'after', 'backup');
+      const res = await runCli(['restore', 'redis', '--env', 'dev', '--latest'], { cwd: dir });
+      assert.equal(res.code, 2, res.stderr);
+      assert.match(
+        res.stderr,
+        /written by Redis 7\.4\.1; Redis 7\.\d+\.\d+ at 127\.0\.0\.1:\d+ cannot load a newer RDB/,
+      );
+      assert.equal(await r.cli('GET', 'after'), 'backup', 'Redis was neither stopped nor changed');
+    } finally {
+      await r.stop();
+    }
   });
 });

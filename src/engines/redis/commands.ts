@@ -227,3 +227,24 @@ export function persistenceReport(
   }
   return rows;
 }
+
+/**
+ * A Redis older than the one that wrote the backup cannot load it (the RDB format grows with the releases: 7.0 writes
+ * version 10, 7.2 version 11, 7.4 version 12): compared by major and minor. Undefined: fine, or a version unknown.
+ */
+export function targetTooOld(
+  backupServer: string | undefined,
+  targetServer: string | undefined,
+  where: string,
+): { problem: string; hint: string } | undefined {
+  const parse = (v: string | undefined): [number, number] | undefined => {
+    const m = /^(\d+)\.(\d+)/.exec(v ?? '');
+    return m ? [Number(m[1]), Number(m[2])] : undefined;
+  };
+  const [b, t] = [parse(backupServer), parse(targetServer)];
+  if (!b || !t || t[0] > b[0] || (t[0] === b[0] && t[1] >= b[1])) return undefined;
+  return {
+    problem: `the backup was written by Redis ${backupServer}; Redis ${targetServer} at ${where} cannot load a newer RDB (nothing was stopped or changed)`,
+    hint: `restore into Redis ${b[0]}.${b[1]} or newer (upgrade the target first), or pick a backup taken by this version (igbackup list)`,
+  };
+}

@@ -91,4 +91,18 @@ describe('redis engine', () => {
     assert.ok(!files.placeFileCommand(p).argv[2]?.includes(p));
     assert.equal(redis.disableAofInConfigCommand('/etc/redis.conf').argv.at(-1), '/etc/redis.conf');
   });
+  it("a target Redis older than the backup's (by major and minor) is refused; same, newer or unknown pass", () => {
+    const old = redis.targetTooOld('7.4.1', '7.0.15', '10.0.0.7:6379');
+    assert.match(
+      old?.problem ?? '',
+      /written by Redis 7\.4\.1; Redis 7\.0\.15 at 10\.0\.0\.7:6379 cannot load a newer RDB/,
+    );
+    assert.match(old?.hint ?? '', /Redis 7\.4 or newer/);
+    assert.equal(redis.targetTooOld('7.0.15', '7.0.11', 'x'), undefined);
+    assert.equal(redis.targetTooOld('7.0.15', '7.2.4', 'x'), undefined);
+    assert.equal(redis.targetTooOld('6.2.14', '7.0.15', 'x'), undefined);
+    assert.ok(redis.targetTooOld('8.0.0', '7.4.2', 'x'));
+    assert.equal(redis.targetTooOld('unknown', '7.0.15', 'x'), undefined);
+    assert.equal(redis.targetTooOld('7.4.1', undefined, 'x'), undefined);
+  });
 });
