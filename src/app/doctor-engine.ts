@@ -65,9 +65,8 @@ async function targetChecks(
   let tools: Record<string, string> = {};
   const toolsOk = await c.probe(area, `tools on ${t.host}`, async () => {
     tools = await runSteps(ctx, t, plan.tools);
-    return Object.entries(tools)
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ');
+    const found = Object.entries(tools).map(([k, v]) => `${k} ${v}`);
+    return found.length ? found.join(', ') : 'none needed by this method';
   });
   if (!toolsOk) return;
   await c.probe(area, `login and ${engine.unit === 'database' ? 'databases' : 'instance'}`, async () => {
