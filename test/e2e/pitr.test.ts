@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { chmod, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -191,6 +192,29 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
       assert.equal(await c.sql('SHOW data_directory'), join(c.dir, 'data'));
     } finally {
       await stopCopy(res.dataDir);
+    }
+  });
+
+  it('restore --physical: a spare port another process binds (not a PostgreSQL) is passed over for the next one', async () => {
+    // A listener that answers no protocol: pg_isready finds nobody there, the copy's bind fails, igbackup moves on.
+    const blocker = createServer((sock) => sock.destroy());
+    await new Promise<void>((res) => blocker.listen(c.port + 1, '127.0.0.1', () => res()));
+    try {
+      const r = await cli(['--json', 'restore', 'postgres', '--env', 'prod', '--physical', '--latest']);
+      assert.equal(r.code, 0, r.stderr);
+      const res = parseJson<{ result: { port: number; dataDir: string } }>(r).result;
+      try {
+        assert.ok(res.port > c.port + 1, `port ${res.port}`);
+        assert.match(
+          r.stderr,
+          new RegExp(`port ${c.port + 1} was taken before the copy started: starting it on port ${res.port}`),
+        );
+        assert.equal(await c.sql('SELECT pg_is_in_recovery()', res.port), 'f');
+      } finally {
+        await stopCopy(res.dataDir);
+      }
+    } finally {
+      blocker.close();
     }
   });
 

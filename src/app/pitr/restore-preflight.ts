@@ -88,9 +88,9 @@ async function portFree(t: PitrTarget, port: number): Promise<boolean> {
   return (await capture(t.transport, pitr.readyCommand(t.conn.binDir, port))).exitCode === 2;
 }
 
-/** The first port after the cluster's on which nothing answers on the host (pg_isready: 2 = no response). */
-async function sparePort(t: PitrTarget): Promise<number> {
-  for (let port = t.cfg.port + 1; port <= Math.min(65535, t.cfg.port + 50); port++) {
+/** The first port from `from` (after the cluster's) on which nothing answers on the host (pg_isready: 2 = no response). */
+export async function sparePort(t: PitrTarget, from = t.cfg.port + 1): Promise<number> {
+  for (let port = from; port <= Math.min(65535, t.cfg.port + 50); port++) {
     if (await portFree(t, port)) return port;
   }
   throw new ConfigError(`no free port found after ${t.cfg.port} on ${t.transport.host}`, [], { hint: 'pass --port' });

@@ -16,7 +16,7 @@ import { selectEnv, type AppContext } from '../context.js';
 import { runPlan, type Step } from '../plan.js';
 import { scratchStamp } from '../scratch.js';
 import { waitUntil } from '../wait.js';
-import { preflight } from './restore-preflight.js';
+import { preflight, sparePort } from './restore-preflight.js';
 import { openPitr, pgbackrestOk, type PitrTarget } from './context.js';
 
 export interface PhysicalRestoreOptions {
@@ -61,16 +61,16 @@ export async function restoreCopy(
   const { repo, port, source } = await preflight(t, target?.at, dir, o.port);
   const pgBin = t.p.pgBin ?? `/usr/lib/postgresql/${repo.pgVersion ?? '15'}/bin`;
   const t0 = performance.now();
-  const run = { t, dir, port, pgBin, source, to: target?.target, walMax: repo.walMax };
+  const run = { t, dir, port, chosen: o.port === undefined, pgBin, source, to: target?.target, walMax: repo.walMax };
   await runPlan(steps(ctx, run), { reporter: ctx.reporter, signal: ctx.signal });
   return {
     env: t.h.name,
     cluster: t.p.cluster,
     dataDir: dir,
-    port,
+    port: run.port,
     target: target?.target ?? 'the end of the archive (latest)',
     durationMs: Math.round(performance.now() - t0),
-    connect: `psql -h 127.0.0.1 -p ${port} -U ${t.conn.user}`,
+    connect: `psql -h 127.0.0.1 -p ${run.port} -U ${t.conn.user}`,
     promoted: true,
     pgBin,
   };
@@ -79,7 +79,9 @@ export async function restoreCopy(
 interface Run {
   t: PitrTarget;
   dir: string;
+  /** The copy's port; igbackup's choice (`chosen`) moves on when another process took it before the start. */
   port: number;
+  chosen: boolean;
   pgBin: string;
   source: info.SourceFiles | undefined;
   to: string | undefined;
@@ -153,12 +155,39 @@ async function configureCopy(r: Run): Promise<void> {
 async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => CommandSpec): Promise<void> {
   const { t } = r;
   const log = posix.join(r.dir, 'igbackup-restore.log');
-  const start = await capture(t.transport, pitr.detached(pgCtl('-l', log, '-w', '-t', '300', 'start').argv));
-  if (!succeeded(start))
-    throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
+  // Nothing answered on the spare port when it was chosen, but any process may bind it before the copy does (an
+  // outgoing connection's local port, another server starting): then the next spare port, a few times.
+  for (let attempt = 1; ; attempt++) {
+    const start = await capture(t.transport, pitr.detached(pgCtl('-l', log, '-w', '-t', '300', 'start').argv));
+    if (succeeded(start)) break;
+    const taken = r.chosen && attempt < PORT_ATTEMPTS && (await portWasTaken(t, log));
+    if (!taken) throw await withLog(r.t, new ProcessFailedError('pg_ctl start (the restored copy)', start), log);
+    const next = await sparePort(t, r.port + 1);
+    ctx.reporter.step(`port ${r.port} was taken before the copy started: starting it on port ${next}`);
+    r.port = next;
+    await captureOk(t.transport, {
+      argv: [
+        ...t.p.runAs,
+        'sh',
+        '-c',
+        'printf "%s" "$2" >> "$1/postgresql.auto.conf"',
+        'sh',
+        r.dir,
+        `\nport = ${next}\n`,
+      ],
+    });
+  }
   const conn = { ...t.conn, host: '127.0.0.1', port: r.port };
   await waitRecoveryEnd(ctx, t, { conn, status: pgCtl('status').argv, log, what: 'the restored copy' });
   if (r.to === undefined) await checkReachedEnd(t, conn, r.walMax);
+}
+
+const PORT_ATTEMPTS = 5;
+
+/** The copy's log says its port was in use (PostgreSQL: "could not bind ... Address already in use"). */
+async function portWasTaken(t: PitrTarget, log: string): Promise<boolean> {
+  const tail = await capture(t.transport, { argv: [...t.p.runAs, 'tail', '-n', '15', log] });
+  return /Address already in use/.test(tail.stdout);
 }
 
 /** With --latest: the copy reached the newest WAL the repository held (else a missing segment cut it short). */
