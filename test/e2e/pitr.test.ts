@@ -198,16 +198,25 @@ describe('pitr through pgBackRest (real PostgreSQL, pgBackRest and S3 over TLS)'
   it('restore --physical: a spare port another process binds (not a PostgreSQL) is passed over for the next one', async () => {
     // A listener that answers no protocol: pg_isready finds nobody there, the copy's bind fails, igbackup moves on.
     const blocker = createServer((sock) => sock.destroy());
-    await new Promise<void>((res) => blocker.listen(c.port + 1, '127.0.0.1', () => res()));
+    // The first port after the cluster's this test can bind (another process may hold c.port + 1 already: then
+    // igbackup passes over that one too).
+    let blocked = 0;
+    for (let p = c.port + 1; p <= c.port + 10 && !blocked; p++) {
+      blocked = await new Promise<number>((res) => {
+        blocker.once('error', () => res(0));
+        blocker.listen(p, '127.0.0.1', () => res(p));
+      });
+    }
+    assert.ok(blocked, 'a port to block');
     try {
       const r = await cli(['--json', 'restore', 'postgres', '--env', 'prod', '--physical', '--latest']);
       assert.equal(r.code, 0, r.stderr);
       const res = parseJson<{ result: { port: number; dataDir: string } }>(r).result;
       try {
-        assert.ok(res.port > c.port + 1, `port ${res.port}`);
+        assert.ok(res.port > blocked, `port ${res.port}, blocked ${blocked}`);
         assert.match(
           r.stderr,
-          new RegExp(`port ${c.port + 1} was taken before the copy started: starting it on port ${res.port}`),
+          new RegExp(`port ${blocked} was taken before the copy started: starting it on port \\d+`),
         );
         assert.equal(await c.sql('SELECT pg_is_in_recovery()', res.port), 'f');
       } finally {
