@@ -6,6 +6,7 @@ import { ConfigError, ProcessFailedError } from '../domain/errors.js';
 import { mainArtifact, type Manifest } from '../domain/manifest.js';
 import { formatBytes } from '../domain/human.js';
 import * as pg from '../engines/postgres/commands.js';
+import { archiveTooNew, clientTooOld } from '../engines/postgres/versions.js';
 import { decompressStage } from '../pipeline/compress.js';
 import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture, captureOk } from '../transports/run.js';
@@ -228,8 +229,8 @@ async function downloadDump(
  */
 function refuseOldClient(pgRestore: string, serverNum: number, dumpedBy: string | undefined, r: RestoreInput): void {
   const where = { host: r.transport.host, server: `${r.conn.host}:${r.conn.port}` };
-  const old = pg.clientTooOld('pg_restore', pgRestore, serverNum, where);
+  const old = clientTooOld('pg_restore', pgRestore, serverNum, where);
   if (old) throw new ConfigError(old.problem, [], { hint: old.hint });
-  const newer = pg.archiveTooNew(pgRestore, dumpedBy, where.host);
+  const newer = archiveTooNew(pgRestore, dumpedBy, where.host);
   if (newer) throw new ConfigError(newer.problem, [], { hint: newer.hint });
 }

@@ -184,10 +184,14 @@ async function startAndWait(ctx: AppContext, r: Run, pgCtl: (...a: string[]) => 
 
 const PORT_ATTEMPTS = 5;
 
+/** The last lines of the copy's server log on the host (empty when it cannot be read). */
+async function logTail(t: PitrTarget, log: string): Promise<string> {
+  return (await capture(t.transport, { argv: [...t.p.runAs, 'tail', '-n', '15', log] })).stdout;
+}
+
 /** The copy's log says its port was in use (PostgreSQL: "could not bind ... Address already in use"). */
 async function portWasTaken(t: PitrTarget, log: string): Promise<boolean> {
-  const tail = await capture(t.transport, { argv: [...t.p.runAs, 'tail', '-n', '15', log] });
-  return /Address already in use/.test(tail.stdout);
+  return /Address already in use/.test(await logTail(t, log));
 }
 
 /** With --latest: the copy reached the newest WAL the repository held (else a missing segment cut it short). */
@@ -233,8 +237,7 @@ export async function waitRecoveryEnd(
 
 /** The error with the copy's server log tail (why recovery stopped: e.g. a target after the end of the archive). */
 export async function withLog(t: PitrTarget, err: IgbackupError, log: string): Promise<IgbackupError> {
-  const tail = await capture(t.transport, { argv: [...t.p.runAs, 'tail', '-n', '15', log] });
-  return new IgbackupError(`${err.message}\n--- ${log} ---\n${tail.stdout.trim()}`, {
+  return new IgbackupError(`${err.message}\n--- ${log} ---\n${(await logTail(t, log)).trim()}`, {
     cause: err,
     hint: 'a target after the last archived WAL cannot be reached: pick an earlier --to, or --latest',
   });

@@ -4,6 +4,7 @@
 import type { PostgresConfig } from '../../config/sections/postgres.js';
 import type { BackupPlan, Facts, Problem, Read, UnitPlan } from '../backup-plan.js';
 import * as pg from './commands.js';
+import { clientTooOld } from './versions.js';
 
 export interface PostgresBackupInput {
   cfg: PostgresConfig;
@@ -52,7 +53,7 @@ function databasesExist(x: PostgresBackupInput): Read {
         .filter(Boolean);
       const serverNum = Number(lines.find((l) => l.startsWith('server '))?.slice(7));
       for (const program of x.globals ? (['pg_dump', 'pg_dumpall'] as const) : (['pg_dump'] as const)) {
-        const old = pg.clientTooOld(program, tools[program], serverNum, {
+        const old = clientTooOld(program, tools[program], serverNum, {
           host: x.host,
           server: `${conn.host}:${conn.port}`,
         });

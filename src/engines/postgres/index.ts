@@ -5,6 +5,7 @@ import type { PostgresConfig } from '../../config/sections/postgres.js';
 import { DRILL_COMMON, RESTORE_COMMON, VERIFY_COMMON, type Engine } from '../engine.js';
 import { postgresBackupPlan } from './backup.js';
 import * as pg from './commands.js';
+import { archiveTooNew } from './versions.js';
 import type { PgConnection } from './commands.js';
 
 /** How the client tools connect, from the section and the resolved password. */
@@ -47,7 +48,7 @@ export const postgres: Engine<'postgres'> = {
       kind: 'commands',
       toolCheck: {
         command: pg.versionCommand(conn, 'pg_restore'),
-        judge: (out, made) => pg.archiveTooNew(pg.parseToolVersion(out), made['pg_dump'], 'this machine'),
+        judge: (out, made) => archiveTooNew(pg.parseToolVersion(out), made['pg_dump'], 'this machine'),
       },
       steps: [
         {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as pg from '../../../src/engines/postgres/commands.js';
+import { clientTooOld } from '../../../src/engines/postgres/versions.js';
 
 const conn: pg.PgConnection = { host: 'db', port: 5433, user: 'backup', password: 's3cret', sslmode: 'require' };
 
@@ -87,17 +88,17 @@ describe('postgres engine', () => {
 
   it('a client older than the server names the package; same or newer majors, and unknown versions, pass', () => {
     const where = { host: 'db1:22', server: '10.0.0.5:5432' };
-    const old = pg.clientTooOld('pg_dump', '15.18', 160004, where);
+    const old = clientTooOld('pg_dump', '15.18', 160004, where);
     assert.match(
       old?.problem ?? '',
       /^pg_dump 15\.18 on db1:22 is older than the PostgreSQL 16 server at 10\.0\.0\.5:5432/,
     );
     assert.match(old?.hint ?? '', /install postgresql-client-16 or newer on db1:22/);
-    assert.equal(pg.clientTooOld('pg_dump', '16.1', 160004, where), undefined);
-    assert.equal(pg.clientTooOld('pg_dump', '17.2', 150008, where), undefined);
-    assert.equal(pg.clientTooOld('pg_dump', 'unknown', 160004, where), undefined);
-    assert.equal(pg.clientTooOld('pg_dump', '15.1', Number.NaN, where), undefined);
+    assert.equal(clientTooOld('pg_dump', '16.1', 160004, where), undefined);
+    assert.equal(clientTooOld('pg_dump', '17.2', 150008, where), undefined);
+    assert.equal(clientTooOld('pg_dump', 'unknown', 160004, where), undefined);
+    assert.equal(clientTooOld('pg_dump', '15.1', Number.NaN, where), undefined);
     // 9.6 numbering (90624) is below 10: majors were two numbers then; igbackup does not judge them.
-    assert.equal(pg.clientTooOld('pg_dump', '9.6', 90624, where), undefined);
+    assert.equal(clientTooOld('pg_dump', '9.6', 90624, where), undefined);
   });
 });
