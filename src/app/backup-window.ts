@@ -9,8 +9,8 @@ import type { OfflineWindow } from '../engines/backup-plan.js';
 import type { Transport } from '../transports/transport.js';
 import type { BackupOutcome } from './backup-common.js';
 import type { AppContext } from './context.js';
-import { withServiceStopped } from './neo4j-offline.js';
-import { withOfflinePod } from './neo4j-offline-pod.js';
+import { withServiceStopped } from './neo4j/offline.js';
+import { withOfflinePod } from './neo4j/offline-pod.js';
 
 interface Stored {
   database: string;
@@ -47,8 +47,13 @@ function storedButNotBack<R extends Stored>(err: unknown, done: BackupOutcome<R>
   const stored = done.results.map((r) => `  ${r.database}: ${r.key} (complete, manifest written)`).join('\n');
   if (err instanceof ServiceDownError) {
     // The service is down: that stays the error (exit 69, its first line); the stored backups are added below it.
-    err.message = `${err.message}\nThe backup itself succeeded and is stored:\n${stored}`;
-    return err;
+    return new ServiceDownError(err.service, {
+      cause: err.cause,
+      commands: err.commands,
+      recovery: err.recovery,
+      hint: err.hint,
+      after: `The backup itself succeeded and is stored:\n${stored}`,
+    });
   }
   const hint = err instanceof IgbackupError && err.hint ? `${err.hint}; ` : '';
   return new IgbackupError(`${messageOf(err)}\nThe backup itself succeeded and is stored:\n${stored}`, {

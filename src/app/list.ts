@@ -4,7 +4,7 @@ import { ConfigError } from '../domain/errors.js';
 import { mainArtifact } from '../domain/manifest.js';
 import { ENGINES } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
-import { listPhysical, type PhysicalListing } from './pitr/backup.js';
+import { listPhysical, type PhysicalListing } from './postgres/pitr/backup.js';
 import { selectEnv, type AppContext } from './context.js';
 
 export interface ListedBackup {

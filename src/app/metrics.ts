@@ -3,7 +3,7 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { Gauge, Pushgateway, Registry } from 'prom-client';
 import type { EnvConfig } from '../config/schema.js';
-import type { PitrStatus } from './pitr/status.js';
+import type { PitrStatus } from './postgres/pitr/status.js';
 import type { StatusResult } from './status.js';
 import type { AppContext } from './context.js';
 

@@ -6,7 +6,7 @@ import { readCatalog } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { controlKeys } from '../domain/keys.js';
 import { manifestCacheFile, readManifests } from './manifest-cache.js';
-import { pitrStatusSafe, withPitr, type PitrStatus } from './pitr/status.js';
+import { pitrStatusSafe, withPitr, type PitrStatus } from './postgres/pitr/status.js';
 
 export interface StatusRow {
   engine: string;

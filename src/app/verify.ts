@@ -20,7 +20,7 @@ import { resolveBackup } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { runCheckTool, type Check } from './check-tool.js';
 import { explainNoSpace } from './disk-space.js';
-import { loadIntoScratch } from './neo4j-scratch.js';
+import { loadIntoScratch } from './neo4j/scratch.js';
 
 export interface VerifyResult {
   env: string;

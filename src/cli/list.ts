@@ -2,7 +2,7 @@
 
 import { Argument, type Command } from 'commander';
 import { listBackups } from '../app/list.js';
-import type { PhysicalListing } from '../app/pitr/backup.js';
+import type { PhysicalListing } from '../app/postgres/pitr/backup.js';
 import { IgbackupError } from '../domain/errors.js';
 import type { Output } from './output.js';
 import { ENGINES } from '../config/schema.js';

@@ -2,14 +2,14 @@
 // into a new data directory, for point-in-time recovery.
 
 import type { Command } from 'commander';
-import { physicalBackup } from '../app/pitr/backup.js';
-import { physicalRestore } from '../app/pitr/restore.js';
-import { physicalRestoreInPlace } from '../app/pitr/restore-in-place.js';
+import { physicalBackup } from '../app/postgres/pitr/backup.js';
+import { physicalRestore } from '../app/postgres/pitr/restore.js';
+import { physicalRestoreInPlace } from '../app/postgres/pitr/restore-in-place.js';
 import type { AppContext } from '../app/context.js';
 import { askEnv } from './ask.js';
 import type { Output } from './output.js';
-import { physicalVerify } from '../app/pitr/verify.js';
-import { physicalDrill } from '../app/pitr/drill.js';
+import { physicalVerify } from '../app/postgres/pitr/verify.js';
+import { physicalDrill } from '../app/postgres/pitr/drill.js';
 import { ConfigError } from '../domain/errors.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';

@@ -1,8 +1,8 @@
 // `igbackup pitr enable`: continuous WAL archiving to the env's bucket through pgBackRest (point-in-time recovery).
 
 import type { Command } from 'commander';
-import { pitrEnable } from '../app/pitr/enable.js';
-import { pitrHeartbeat } from '../app/pitr/heartbeat.js';
+import { pitrEnable } from '../app/postgres/pitr/enable.js';
+import { pitrHeartbeat } from '../app/postgres/pitr/heartbeat.js';
 import { formatDuration } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 

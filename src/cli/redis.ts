@@ -1,7 +1,7 @@
 // `igbackup redis check`: persistence settings of the env's Redis against the config's expectations.
 
 import type { Command } from 'commander';
-import { checkRedis, failOnDrift } from '../app/check-redis.js';
+import { checkRedis, failOnDrift } from '../app/redis/check.js';
 import { table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 

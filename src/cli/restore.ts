@@ -1,18 +1,15 @@
 // `igbackup restore <engine>`: verifies a backup's artifact, then restores it (protected envs need --yes).
 
 import { Argument, type Command } from 'commander';
-import { restorePostgres } from '../app/restore-postgres.js';
+import { restore, type GlobalsOutcome, type RestoreResult } from '../app/restore.js';
 import { askEnv } from './ask.js';
 import { physicalRestoreAction, physicalRestoreOptions } from './physical.js';
-import type { GlobalsOutcome } from '../app/restore-postgres-globals.js';
-import { restoreNeo4j } from '../app/restore-neo4j.js';
-import { restoreRedis } from '../app/restore-redis.js';
 import { ConfigError } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
-import { selectEnv, type AppContext } from '../app/context.js';
+import { selectEnv } from '../app/context.js';
+import type { EngineName } from '../engines/engine.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
-import type { Output } from './output.js';
 import { archiveFlags, archiveOptions, boundedInt, LIMITS, rangeText } from './parse.js';
 
 interface RestoreFlags {
@@ -70,62 +67,23 @@ export function registerRestore(program: Command, deps: CliDeps): void {
       .option('--force-unlock', 'remove the lock of another run on this target first (only when that run is dead)'),
   ).action(async (engine: string, flags: RestoreFlags, cmd: Command) => {
     if (flags.physical) return physicalRestoreAction(deps, engine, flags, cmd);
-    const g = globalsOf(cmd);
-    const out = deps.output(g);
-    const ctx = await buildContext(deps, g, out);
-    const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
-    const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
-    refuseFlagsNotFor(cmd, engine, 'restore');
-    if (engine === 'neo4j') return restoreNeo4jAction(ctx, flags, ask, out);
-    if (engine === 'redis') return restoreRedisAction(ctx, flags, ask, out);
-    await restorePostgresAction(ctx, flags, ask, out);
+    await restoreAction(deps, engine as EngineName, flags, cmd);
   });
 }
 
-type Ask = ((q: string) => Promise<boolean>) | undefined;
-
-/** `restore neo4j`: the offline restore, then what Neo4j was left as. */
-async function restoreNeo4jAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
-  const r = await restoreNeo4j(ctx, selectEnv(ctx, flags.env), {
-    from: flags.from,
-    latest: flags.latest,
-    database: flags.database,
-    tmpDir: flags.tmpDir,
-    yes: Boolean(flags.yes),
-    forceUnlock: Boolean(flags.forceUnlock),
-    ask,
-    archive: archiveOptions(flags),
-  });
-  out.json({ ok: true, command: 'restore', result: r });
-  out.text(
-    `${out.c.green('✔')} restored ${r.key}\n  into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
-      `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`,
-  );
-}
-
-/** `restore redis`: the RDB swap, then the keys Redis has against the backup's. */
-async function restoreRedisAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
-  const r = await restoreRedis(ctx, selectEnv(ctx, flags.env), {
-    from: flags.from,
-    latest: flags.latest,
-    tmpDir: flags.tmpDir,
-    yes: Boolean(flags.yes),
-    forceUnlock: Boolean(flags.forceUnlock),
-    ask,
-    archive: archiveOptions(flags),
-  });
-  out.json({ ok: true, command: 'restore', result: r });
-  out.text(
-    `${out.c.green('✔')} restored ${r.key}\n  Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`,
-  );
-}
-
-async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: Ask, out: Output): Promise<void> {
+/** `restore <engine>` (logical): one use case for every engine, then what it left in the engine's terms. */
+async function restoreAction(deps: CliDeps, engine: EngineName, flags: RestoreFlags, cmd: Command): Promise<void> {
+  const g = globalsOf(cmd);
+  const out = deps.output(g);
+  const ctx = await buildContext(deps, g, out);
+  const interactive = deps.stdinIsTTY && !g.json && out.opts.interactive;
+  const ask = interactive ? (q: string) => askEnv(q, flags.env, out.opts.stderr) : undefined;
+  refuseFlagsNotFor(cmd, engine, 'restore');
   if (flags.overwriteRoles && !flags.withGlobals)
     throw new ConfigError('--overwrite-roles applies only with --with-globals', [], {
       hint: 'add --with-globals, or drop --overwrite-roles',
     });
-  const r = await restorePostgres(ctx, selectEnv(ctx, flags.env), {
+  const r = await restore(ctx, selectEnv(ctx, flags.env), engine, {
     from: flags.from,
     latest: flags.latest,
     database: flags.database,
@@ -142,11 +100,26 @@ async function restorePostgresAction(ctx: AppContext, flags: RestoreFlags, ask: 
     archive: archiveOptions(flags),
   });
   out.json({ ok: true, command: 'restore', result: r });
-  out.text(
-    `${out.c.green('✔')} restored ${r.key}\n  into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
-      (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : '') +
-      (r.globals ? globalsText(r.globals) : ''),
-  );
+  out.text(`${out.c.green('✔')} restored ${r.key}\n  ${restoredText(r)}`);
+}
+
+/** What the restore left, in the engine's terms. */
+function restoredText(r: RestoreResult): string {
+  switch (r.engine) {
+    case 'neo4j':
+      return (
+        `into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
+        `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`
+      );
+    case 'redis':
+      return `Redis has ${r.dbsize} keys${r.keysInBackup !== undefined ? ` (backup: ${r.keysInBackup})` : ''}${r.aof ? ', AOF rewritten' : ''}; sha256 verified; ${formatDuration(r.durationMs)}`;
+    case 'postgres':
+      return (
+        `into database "${r.targetDatabase}" (${formatBytes(r.bytes)}, sha256 verified) in ${formatDuration(r.durationMs)}` +
+        (r.keptOldAs ? `\n  previous database kept as "${r.keptOldAs}"` : '') +
+        (r.globals ? globalsText(r.globals) : '')
+      );
+  }
 }
 
 function globalsText(g: GlobalsOutcome): string {

@@ -2,7 +2,7 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { statusRegistry } from '../app/metrics.js';
-import type { PitrStatus } from '../app/pitr/status.js';
+import type { PitrStatus } from '../app/postgres/pitr/status.js';
 import { status, type StatusResult } from '../app/status.js';
 import { DriftError } from '../domain/errors.js';
 import { formatAge, formatBytes, formatDuration, table } from './format.js';

@@ -175,15 +175,21 @@ export class ArchivedError extends IgbackupError {}
 export class ServiceDownError extends IgbackupError {
   readonly service: string;
   readonly commands: string[];
-  constructor(service: string, opts: { cause: unknown; commands: string[]; recovery: string[]; hint?: string }) {
+  readonly recovery: string[];
+  constructor(
+    service: string,
+    opts: { cause: unknown; commands: string[]; recovery: string[]; hint?: string | undefined; after?: string },
+  ) {
     const first = `${service} is DOWN: igbackup stopped it for this operation and could not start it again`;
     const lines = [first, `what failed first: ${messageOf(opts.cause)}`, `recovery: ${opts.recovery.join('; ')}`];
+    if (opts.after) lines.push(opts.after);
     super(lines.join('\n'), {
       cause: opts.cause,
       hint: opts.hint ?? `bring it back by hand: ${opts.commands.join(' && ')}`,
     });
     this.service = service;
     this.commands = opts.commands;
+    this.recovery = opts.recovery;
   }
 }
 

@@ -1,6 +1,6 @@
 // An engine's own reader over a whole downloaded artifact, as data (pure): the commands verify and restore run on the
 // runner and how each one's output is judged; or a throwaway DBMS the artifact is loaded into (Neo4j), which the
-// app runs (app/neo4j-scratch.ts).
+// app runs (app/neo4j/scratch.ts).
 
 import type { CommandSpec } from '../domain/command.js';
 

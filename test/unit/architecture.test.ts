@@ -81,6 +81,31 @@ describe('architecture (STYLE.md layering)', () => {
     assert.deepEqual(bad, []);
   });
 
+  it("engines stay apart in app/: an engine's folder imports no other engine's, and the CLI reaches a restore through app/restore.ts", () => {
+    const ENGINE_DIRS = ['postgres', 'redis', 'neo4j'];
+    const engineOf = (f: string): string | undefined => {
+      const [top, sub] = f.split('/');
+      return top === 'app' && sub && ENGINE_DIRS.includes(sub) ? sub : undefined;
+    };
+    assert.deepEqual(
+      ENGINE_DIRS.filter((d) => !FILES.some((f) => engineOf(f) === d)),
+      [],
+      'every engine has its folder in app/',
+    );
+    const crossed = EDGES.filter((e) => engineOf(e.from) && engineOf(e.to) && engineOf(e.from) !== engineOf(e.to));
+    assert.deepEqual(
+      crossed.map((e) => `${e.from} → ${e.to}`),
+      [],
+    );
+    const direct = EDGES.filter(
+      (e) => layer(e.from) === 'cli' && /^app\/(postgres|redis|neo4j)\/restore\.ts$/.test(e.to),
+    );
+    assert.deepEqual(
+      direct.map((e) => `${e.from} → ${e.to}`),
+      [],
+    );
+  });
+
   it('has no import cycle at run time', () => {
     const next = new Map<string, string[]>();
     for (const e of EDGES) if (!e.typeOnly) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);

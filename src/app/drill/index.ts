@@ -12,9 +12,9 @@ import { resolveBackup } from '../catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from '../context.js';
 import { engineSection } from '../engine-section.js';
 import { withLock } from '../lock.js';
-import { drillNeo4j } from './neo4j.js';
-import { drillPostgres } from './postgres.js';
-import { drillRedis } from './redis.js';
+import { drillNeo4j } from '../neo4j/drill.js';
+import { drillPostgres } from '../postgres/drill.js';
+import { drillRedis } from '../redis/drill.js';
 import type { DrillOptions, DrillReport } from './report.js';
 
 /** What a drill of each engine does (into what throwaway target): one procedure per engine, looked up here only. */

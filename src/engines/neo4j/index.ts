@@ -30,7 +30,7 @@ export const neo4j: Engine<'neo4j'> = {
       : undefined,
   passwordRef: () => undefined,
   backupPlan: (cfg, r) => neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp }),
-  // Loaded into a throwaway DBMS on this machine (its own neo4j.conf) and checked there: app/neo4j-scratch.ts.
+  // Loaded into a throwaway DBMS on this machine (its own neo4j.conf) and checked there: app/neo4j/scratch.ts.
   nativeCheck: () => ({
     kind: 'scratch-dbms',
     describe: (format) =>

@@ -1,0 +1,226 @@
+// Use case: restore a Neo4j backup: check what it needs (nothing changed, temp space included), verify it, then with
+// Neo4j offline keep a copy of the current database, load the dump (Community) or restore the backup artifact
+// (Enterprise), check it — the copy loaded back on any failure or cancel — and leave Neo4j in the state it was found in.
+
+import { dirname, join } from 'node:path';
+import { ConfigError } from '../../domain/errors.js';
+import { formatBytes } from '../../domain/human.js';
+import { mainArtifact } from '../../domain/manifest.js';
+import * as files from '../../engines/files.js';
+import * as neo4j from '../../engines/neo4j/commands.js';
+import type { Neo4jConfig } from '../../config/schema.js';
+import { decompressStage } from '../../pipeline/compress.js';
+import { feedFile, makeWorkspace } from '../../pipeline/restore-stream.js';
+import { downloadMainArtifact } from '../artifact.js';
+import { capture, captureOk } from '../../transports/run.js';
+import type { Transport } from '../../transports/transport.js';
+import { neo4jTools } from '../../engines/neo4j/backup.js';
+import { sectionOf } from '../engine-section.js';
+import { freeBytes, spaceShortage, type SpaceNeed } from '../disk-space.js';
+import { replaceDatabase } from './replace.js';
+import { ensureBackupReadable, type ArchiveOptions } from '../archive.js';
+import { resolveBackup } from '../catalog.js';
+import { requireConfirmation, type ConfirmPolicy } from '../confirm.js';
+import { withRestoreLock, type RestoreLockOptions } from '../lock.js';
+import type { AppContext, EnvHandle } from '../context.js';
+import { withServiceStopped, type OfflineWindow } from './offline.js';
+import { checkWorkload, withOfflinePod } from './offline-pod.js';
+import { openTransport } from '../transports.js';
+
+export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
+  from?: string | undefined;
+  latest?: boolean | undefined;
+  database?: string | undefined;
+  tmpDir?: string | undefined;
+  archive?: ArchiveOptions | undefined;
+}
+
+export interface Neo4jRestoreResult {
+  env: string;
+  engine: 'neo4j';
+  key: string;
+  database: string;
+  bytes: number;
+  sha256: string;
+  checked: boolean;
+  /** Size of the copy of the previous database taken before the load (removed after success); absent when it did not exist. */
+  previousBytes?: number | undefined;
+  /** The state Neo4j is left in: the state it was found in. */
+  neo4j: 'running' | 'stopped';
+  durationMs: number;
+}
+
+/** One restore (or backup) of the env's neo4j at a time: the restore stops the whole service, so it takes the engine's lock. */
+export async function restoreNeo4j(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: Neo4jRestoreOptions,
+): Promise<Neo4jRestoreResult> {
+  return withRestoreLock(ctx, h, 'neo4j', undefined, opts, () => restoreNeo4jLocked(ctx, h, opts));
+}
+
+async function restoreNeo4jLocked(
+  ctx: AppContext,
+  h: EnvHandle,
+  opts: Neo4jRestoreOptions,
+): Promise<Neo4jRestoreResult> {
+  const t0 = performance.now();
+  const cfg = sectionOf(ctx, h, 'neo4j');
+  const entry = await resolveBackup(ctx, h, 'neo4j', opts);
+  const db = entry.manifest.target.database;
+  await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);
+  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
+  const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
+  try {
+    const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
+    await preflightNeo4jRestore(ctx, cfg, transport, enterprise);
+    const space = copySpace(entry.manifest, opts.tmpDir);
+    const short = spaceShortage(await freeBytes(opts.tmpDir), space);
+    if (short) throw short;
+    const { art, r } = await downloadAndReplace(ctx, h, { cfg, transport, entry, enterprise, space }, opts.tmpDir);
+    if (r.w.foundStopped)
+      ctx.reporter.warn(
+        `Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`,
+      );
+    const previous = r.previousBytes !== undefined ? { previousBytes: r.previousBytes } : {};
+    const state = r.w.foundStopped ? 'stopped' : 'running';
+    return {
+      env: h.name,
+      engine: 'neo4j',
+      key: entry.key,
+      database: db,
+      bytes: art.bytes,
+      sha256: art.sha256,
+      checked: r.checked,
+      ...previous,
+      neo4j: state,
+      durationMs: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await transport.close();
+  }
+}
+
+/** What the replacement works on: the env's section, its transport, the backup, its format, the space it needs. */
+interface Replacement {
+  cfg: Neo4jConfig;
+  transport: Transport;
+  entry: Awaited<ReturnType<typeof resolveBackup>>;
+  enterprise: boolean;
+  space: Omit<SpaceNeed, 'dir'>;
+}
+
+/**
+ * Downloads the backup into a workspace, then replaces the database with it in an offline window (a helper pod on
+ * the PVC for Community in Kubernetes, else the stopped service); the workspace is removed afterwards.
+ */
+async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement, tmpDir: string | undefined) {
+  const { cfg, transport, entry, enterprise } = x;
+  const db = entry.manifest.target.database;
+  const ws = await makeWorkspace(tmpDir);
+  try {
+    const plain = join(ws.dir, 'artifact');
+    const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+    const inWindow = (where: Transport, w: OfflineWindow) =>
+      replaceDatabase(ctx, {
+        cfg,
+        where,
+        w,
+        db,
+        dir: ws.dir,
+        keepDir: dirname(ws.dir),
+        space: x.space,
+        applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
+        apply: (at) => (enterprise ? restoreBackupFile(ctx, cfg, at, db, plain) : loadFile(ctx, cfg, at, db, plain)),
+      }).then((r) => ({ ...r, w }));
+    const r =
+      cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
+        ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
+        : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
+    return { art, r };
+  } finally {
+    await ws.cleanup();
+  }
+}
+
+/**
+ * Temp space, checked before the download: the decompressed backup plus the copy of the current database. That copy's
+ * size cannot be known before Neo4j is stopped (the store's directory is in neo4j.conf, which igbackup does not read):
+ * it is estimated at the backup's size, and a copy that does not fit fails before anything is loaded.
+ */
+function copySpace(m: Parameters<typeof mainArtifact>[0], base: string | undefined): Omit<SpaceNeed, 'dir'> {
+  const raw = mainArtifact(m).rawBytes;
+  return {
+    base,
+    neededBytes: 2 * raw,
+    what: `the decompressed backup (${formatBytes(raw)}) and a copy of the current database taken before it is replaced (its size is unknown until it is dumped; estimated at the backup's size)`,
+    alternatives: [],
+  };
+}
+
+/** Community: `database load --from-stdin --overwrite-destination=true` fed from the verified file. */
+async function loadFile(ctx: AppContext, cfg: Neo4jConfig, where: Transport, db: string, plain: string): Promise<void> {
+  const loader = where.start(neo4j.loadCommand(neo4jTools(cfg), db));
+  loader.stdout.resume();
+  await feedFile(plain, decompressStage('none', ctx.runner), loader);
+}
+
+/** Enterprise: put the artifact on the host, `database restore --overwrite-destination=true`, remove it. */
+async function restoreBackupFile(
+  ctx: AppContext,
+  cfg: Neo4jConfig,
+  where: Transport,
+  db: string,
+  plain: string,
+): Promise<void> {
+  const dir = `${cfg.enterprise.workDir.replace(/\/+$/, '')}/igbackup-restore-${Date.now()}`;
+  const file = `${dir}/${db}${neo4j.BACKUP_EXTENSION}`;
+  await captureOk(where, neo4j.makeDirCommand(dir));
+  try {
+    const writer = where.start(files.placeFileCommand(file));
+    writer.stdout.resume();
+    await feedFile(plain, decompressStage('none', ctx.runner), writer);
+    await captureOk(where, neo4j.restoreCommand(neo4jTools(cfg), db, file));
+  } finally {
+    await capture(where, neo4j.removeDirCommand(dir));
+  }
+}
+
+/**
+ * Before the download and any stop, read-only: the service control commands and neo4j-admin where they will run
+ * (in Kubernetes Community: neo4j-admin in the running pod, whose image the helper pod uses, and the StatefulSet and
+ * PVC), Enterprise's work directory. Throws a ConfigError listing every problem.
+ */
+async function preflightNeo4jRestore(
+  ctx: AppContext,
+  cfg: Neo4jConfig,
+  transport: Transport,
+  enterprise: boolean,
+): Promise<void> {
+  ctx.reporter.step(`checking what the restore needs on ${transport.host} (nothing is changed)`);
+  const inPod = cfg.transport.type === 'kubernetes' && cfg.edition === 'community';
+  const checks = neo4j.restorePathChecks({
+    admin: cfg.neo4jAdmin,
+    service: inPod ? undefined : cfg.service,
+    workDir: enterprise ? cfg.enterprise.workDir : undefined,
+  });
+  const problems = files.pathProblems(
+    checks,
+    await captureOk(transport, files.pathChecksCommand(checks)),
+    transport.host,
+  );
+  if (inPod && cfg.transport.type === 'kubernetes') {
+    problems.push(
+      ...(await checkWorkload(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>)),
+    );
+  }
+  if (problems.length) {
+    throw new ConfigError(
+      `the restore cannot run on ${transport.host}: ${problems.length} problem(s), nothing was changed and nothing downloaded`,
+      problems,
+      {
+        hint: 'fix each problem listed (each says how), then run the restore again; Neo4j keeps running untouched',
+      },
+    );
+  }
+}

@@ -1,0 +1,207 @@
+// The Redis drill: the RDB loaded into a scratch redis-server here, or restored into the Redis of a fresh namespace;
+// the command smoke tests; always torn down (unless --keep).
+
+import { join } from 'node:path';
+import type { RedisConfig } from '../../config/schema.js';
+import { ConfigError } from '../../domain/errors.js';
+import * as redis from '../../engines/redis/commands.js';
+import { makeWorkspace } from '../../pipeline/restore-stream.js';
+import { capture } from '../../transports/run.js';
+import { succeeded, type Transport } from '../../transports/transport.js';
+import { downloadMainArtifact } from '../artifact.js';
+import type { resolveBackup } from '../catalog.js';
+import type { AppContext, EnvHandle } from '../context.js';
+import { freePort } from '../ports.js';
+import { redisConnection, redisReady, redisSection } from './common.js';
+import { restoreRedis } from './restore.js';
+import { openTransport } from '../transports.js';
+import { waitUntil } from '../wait.js';
+import { inDrillNamespace, inNamespace, kubeTransport } from '../drill/namespace.js';
+import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from '../drill/report.js';
+
+/** The configured Redis smoke tests, through `transport` against the restored server. */
+async function redisChecks(
+  h: EnvHandle,
+  transport: Transport,
+  conn: redis.RedisConnection,
+  checks: DrillCheck[],
+): Promise<void> {
+  for (const c of h.env.drill.redis) {
+    const r = await capture(transport, redis.cli(conn, ...c.command));
+    const got = r.stdout.trim();
+    const ok =
+      succeeded(r) && (c.expect === undefined || got === c.expect) && (c.min === undefined || Number(got) >= c.min);
+    checks.push({
+      name: c.command.join(' '),
+      ok,
+      detail: `got "${got}"${c.expect !== undefined ? `, expected "${c.expect}"` : ''}${c.min !== undefined ? `, expected >= ${c.min}` : ''}`,
+    });
+  }
+}
+
+/**
+ * Redis: in Kubernetes, a fresh namespace with the Redis workload, the restore (AOF-aware, always brought back) into
+ * its pod through kubectl exec, then the smoke tests there; otherwise the RDB loaded into a scratch redis-server here.
+ */
+export async function drillRedis(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
+  const k = h.env.drill.kubernetes;
+  if (!k?.redis) return drillRedisScratch(ctx, h, entry, opts);
+  const kr = k.redis;
+  const cfg = redisSection(ctx, h);
+  const restore = drillRestoreSettings(h, kr.restore ?? cfg.restore);
+  const started = ctx.now();
+  const t0 = performance.now();
+  const base = {
+    env: h.name,
+    engine: 'redis',
+    database: entry.manifest.target.database,
+    key: entry.key,
+    startedAt: started.toISOString(),
+    kept: opts.keep,
+  };
+  return inDrillNamespace(
+    ctx,
+    k,
+    { engine: 'redis', manifest: kr.manifest, pod: kr.pod },
+    opts,
+    async (ns) => {
+      const section: RedisConfig = {
+        ...cfg,
+        transport: kubeTransport(ctx, k, ns, kr.pod, kr.container),
+        host: '127.0.0.1',
+        port: kr.port,
+        user: undefined,
+        password: kr.password,
+        tls: undefined,
+        restore,
+      };
+      const { checks, error } = await restoreAndCheckInNamespace(
+        ctx,
+        h,
+        entry.key,
+        section,
+        `pod ${kr.pod} of namespace ${ns}`,
+      );
+      return finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0);
+    },
+    (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
+  );
+}
+
+/** How Redis is restored in the drill pod (the drill's own setting, else the env's); a ConfigError when neither is set. */
+function drillRestoreSettings<T>(h: EnvHandle, restore: T | undefined): T {
+  if (restore) return restore;
+  throw new ConfigError(
+    `envs.${h.name}.drill.kubernetes.redis.restore is not configured (nor envs.${h.name}.redis.restore)`,
+    [],
+    {
+      hint: 'set restore.start: how Redis starts in the drill pod, e.g. [redis-server, /etc/redis/redis.conf, --daemonize, "yes"]',
+    },
+  );
+}
+
+/** The production restore into the Redis that `section` points at (in the namespace), then the smoke tests there. */
+async function restoreAndCheckInNamespace(
+  ctx: AppContext,
+  h: EnvHandle,
+  key: string,
+  section: RedisConfig,
+  where: string,
+): Promise<{ checks: DrillCheck[]; error: string | undefined }> {
+  const inNs = inNamespace(h, { redis: section });
+  const checks: DrillCheck[] = [];
+  const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
+  try {
+    ctx.reporter.step(`drill: restoring ${key} into Redis in ${where}`);
+    const r = await restoreRedis(ctx, inNs, { from: key, yes: true, lockHeld: true });
+    checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
+    await redisChecks(h, transport, await redisConnection(ctx, inNs, section), checks);
+    return { checks, error: undefined };
+  } catch (err) {
+    return { checks, error: errorText(err) };
+  } finally {
+    await transport.close();
+  }
+}
+
+/** Redis on a VM or locally: the RDB loaded into a scratch redis-server on this machine. */
+async function drillRedisScratch(
+  ctx: AppContext,
+  h: EnvHandle,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
+  opts: DrillOptions,
+): Promise<DrillReport> {
+  const started = ctx.now();
+  const t0 = performance.now();
+  const ws = await makeWorkspace();
+  const port = await freePort();
+  const checks: DrillCheck[] = [];
+  let error: string | undefined;
+  const conn: redis.RedisConnection = { host: '127.0.0.1', port };
+  let scratch: ReturnType<AppContext['runner']['start']> | undefined;
+  try {
+    await downloadMainArtifact(ctx, h.store, entry.manifest, join(ws.dir, 'dump.rdb'));
+    ctx.reporter.step(`drill: loading ${entry.key} into a scratch redis-server on 127.0.0.1:${port}`);
+    scratch = startScratchRedis(ctx, ws.dir, port);
+    await waitUntil('scratch redis-server', 120_000, () => redisReady(ctx.runner, conn));
+    const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
+    checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
+    await redisChecks(h, ctx.runner, conn, checks);
+  } catch (err) {
+    error = errorText(err);
+  } finally {
+    if (scratch) {
+      await capture(ctx.runner, redis.cli(conn, 'SHUTDOWN', 'NOSAVE'));
+      scratch.kill();
+      await scratch.done;
+    }
+    if (!opts.keep) await ws.cleanup();
+  }
+  return finish(
+    ctx,
+    h,
+    {
+      env: h.name,
+      engine: 'redis',
+      database: entry.manifest.target.database,
+      key: entry.key,
+      target: `127.0.0.1:${port} (scratch redis-server)`,
+      startedAt: started.toISOString(),
+      checks,
+      kept: opts.keep,
+      error,
+    },
+    t0,
+  );
+}
+
+/** Starts a scratch redis-server on 127.0.0.1:port that loads dir/dump.rdb and never writes (no AOF, no save). */
+function startScratchRedis(ctx: AppContext, dir: string, port: number): ReturnType<AppContext['runner']['start']> {
+  const scratch = ctx.runner.start({
+    argv: [
+      'redis-server',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--dbfilename',
+      'dump.rdb',
+      '--appendonly',
+      'no',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+    ],
+    stdin: 'ignore',
+  });
+  scratch.stdout.resume();
+  return scratch;
+}
