@@ -112,6 +112,11 @@ rgw crypt s3 kms encryption keys = $KMS_KEY_ID=$KMS_KEY_B64
 rgw crypt require ssl = false
 rgw dns name = localhost
 rgw thread pool size = 64
+# Deleted objects' data is freed by the gateway's garbage collector, by default two hours later: a memstore OSD would
+# fill up with what earlier tests and benchmarks deleted (then every write stalls). Collect within a minute or two.
+rgw gc obj min wait = 30
+rgw gc processor period = 30
+rgw gc processor max time = 30
 CONF
 }
 

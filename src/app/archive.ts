@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ArchivedError, IgbackupError } from '../domain/errors.js';
 import { reasonOf } from '../domain/notes.js';
-import type { Manifest } from '../domain/manifest.js';
+import { objectKeysOf, type Manifest } from '../domain/manifest.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { AppContext } from './context.js';
 
@@ -94,10 +94,5 @@ export async function ensureBackupReadable(
   manifest: Manifest,
   o: ArchiveOptions | undefined,
 ): Promise<void> {
-  await ensureReadable(
-    ctx,
-    store,
-    manifest.artifacts.map((a) => a.key),
-    o ?? DEFAULT_ARCHIVE,
-  );
+  await ensureReadable(ctx, store, objectKeysOf(manifest), o ?? DEFAULT_ARCHIVE);
 }

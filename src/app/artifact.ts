@@ -1,11 +1,18 @@
 // Uploads one producer's output as a verified artifact (engine-agnostic), and removes artifacts on a later failure.
 
 import type { Compression } from '../domain/compression.js';
-import { mainArtifact, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
+import {
+  mainArtifact,
+  objectsOf,
+  type Manifest,
+  type ManifestArtifact,
+  type ManifestSegment,
+} from '../domain/manifest.js';
 import { reasonOf, withNote } from '../domain/notes.js';
 import { compressStage, decompressStage, type ZstdOptions } from '../pipeline/compress.js';
 import { downloadVerified } from '../pipeline/restore-stream.js';
 import { streamToStore } from '../pipeline/backup-stream.js';
+import type { StoredSegment } from '../pipeline/segments.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { CommandSpec, Transport } from '../transports/transport.js';
 import type { AppContext } from './context.js';
@@ -61,6 +68,18 @@ export async function uploadArtifact(ctx: AppContext, store: ObjectStore, job: A
     rawSha256: result.raw.sha256,
     ...(result.put.versionId ? { versionId: result.put.versionId } : {}),
     ...(result.put.etag ? { etag: result.put.etag } : {}),
+    ...(result.put.segments ? { segments: result.put.segments.map(segmentEntry) } : {}),
+  };
+}
+
+/** A segment as the manifest records it (no undefined fields). */
+function segmentEntry(s: StoredSegment): ManifestSegment {
+  return {
+    key: s.key,
+    bytes: s.bytes,
+    sha256: s.sha256,
+    ...(s.versionId ? { versionId: s.versionId } : {}),
+    ...(s.etag ? { etag: s.etag } : {}),
   };
 }
 
@@ -75,10 +94,10 @@ export async function removeArtifacts(
   err: unknown,
 ): Promise<Error> {
   let out = err instanceof Error ? err : new Error(String(err));
-  for (const a of artifacts) {
-    const where = `${store.description}/${a.key}${a.versionId ? ` (version ${a.versionId})` : ''}`;
+  for (const o of artifacts.flatMap(objectsOf)) {
+    const where = `${store.description}/${o.key}${o.versionId ? ` (version ${o.versionId})` : ''}`;
     try {
-      await store.delete(a.key, a.versionId);
+      await store.delete(o.key, o.versionId);
       out = withNote(out, `removed ${where}: it was stored, but the backup did not complete`);
     } catch (e) {
       ctx.reporter.warn(`could not remove ${where} after the failure: ${(e as Error).message}`);

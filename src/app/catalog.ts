@@ -11,7 +11,7 @@ import {
   toManifestKey,
   MANIFEST_SUFFIX,
 } from '../domain/keys.js';
-import { parseManifest, sortNewestFirst, type Manifest } from '../domain/manifest.js';
+import { objectKeysOf, parseManifest, sortNewestFirst, type Manifest } from '../domain/manifest.js';
 import type { ObjectInfo } from '../storage/store.js';
 import type { AppContext, EnvHandle } from './context.js';
 import { manifestCacheFile, readManifests } from './manifest-cache.js';
@@ -89,7 +89,7 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
       });
   }
   const referenced = new Set<string>();
-  for (const b of backups) for (const a of b.manifest.artifacts) referenced.add(a.key);
+  for (const b of backups) for (const k of objectKeysOf(b.manifest)) referenced.add(k);
   const orphans = direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
 }
@@ -160,6 +160,9 @@ async function latest(
   );
 }
 
+/** The most objects (artifacts and their segments) one manifest is checked for without a full listing. */
+const MAX_HEADS = 4096;
+
 /** Judges one manifest by reading it and heading only its own artifacts (no full listing). */
 async function judgeOne(
   ctx: AppContext,
@@ -175,10 +178,12 @@ async function judgeOne(
     throw new IntegrityError(`manifest ${manifestKey} cannot be used: ${t && 'problem' in t ? t.problem : 'not read'}`);
   const listing = new Map<string, Listed>([[manifestKey, head]]);
   const parsed = parseManifest(t.text);
-  for (const a of parsed.ok ? parsed.manifest.artifacts.slice(0, 16) : []) {
-    if (checkKeyInPrefix(a.key, prefix)) continue; // outside the env's folder: judged below, never touched
-    const info = await h.store.head(a.key);
-    if (info) listing.set(a.key, info);
+  // Outside the env's folder: judged below, never touched. More objects than any real backup has: judged missing.
+  const keys = (parsed.ok ? objectKeysOf(parsed.manifest) : []).filter((k) => !checkKeyInPrefix(k, prefix));
+  for (let i = 0; i < Math.min(keys.length, MAX_HEADS); i += 16) {
+    const batch = keys.slice(i, Math.min(i + 16, MAX_HEADS));
+    const infos = await Promise.all(batch.map((k) => h.store.head(k)));
+    infos.forEach((info, j) => info && listing.set(batch[j] as string, info));
   }
   const j = judgeManifest(manifestKey, t.text, head, listing, {
     enginePrefix: prefix,

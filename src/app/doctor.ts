@@ -127,6 +127,8 @@ async function backupChecks(ctx: AppContext, h: EnvHandle, c: Checks): Promise<v
       lastDurationSec: durations.length ? Math.max(...durations) : undefined,
       pitr: engine.name === 'postgres' && Boolean(h.env.postgres?.pitr),
       edition: engine.name === 'neo4j' ? h.env.neo4j?.edition : undefined,
+      replica: Boolean(h.env.redis?.replica),
+      heartbeat: h.env.schedule?.redisHeartbeat !== undefined,
     });
     c.add(engine.name, `schedule and method vs the ${h.env.tier ?? 'no'} tier`, fit.status, fit.detail, fit.fix);
     await lockCheck(ctx, h, engine.name, c);

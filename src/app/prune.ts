@@ -4,6 +4,7 @@
 // nor anything a kept backup names. Manifests go first, so an interrupted prune never leaves a manifest without data.
 
 import { ConfigError } from '../domain/errors.js';
+import { objectKeysOf } from '../domain/manifest.js';
 import { selectRetention, type RetentionPolicy } from '../domain/retention.js';
 import { ENGINES } from '../config/schema.js';
 import { readCatalog, type Catalog } from './catalog.js';
@@ -130,12 +131,10 @@ function planBackups(result: PruneResult, engine: string, cat: Catalog, policy: 
   for (const { item, why } of decision.keep) {
     result.kept.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why });
     protectedKeys.add(item.manifestKey);
-    for (const a of item.manifest.artifacts) protectedKeys.add(a.key);
+    for (const k of objectKeysOf(item.manifest)) protectedKeys.add(k);
   }
   for (const { item, why } of decision.remove) {
-    const objects = [item.manifestKey, ...item.manifest.artifacts.map((a) => a.key)].filter(
-      (k) => !protectedKeys.has(k),
-    );
+    const objects = [item.manifestKey, ...objectKeysOf(item.manifest)].filter((k) => !protectedKeys.has(k));
     result.removed.push({
       key: item.key,
       engine,

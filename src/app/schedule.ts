@@ -24,6 +24,13 @@ function jobs(ctx: AppContext, h: EnvHandle): ScheduleJob[] {
     if (cron !== undefined && h.env[engine]) out.push({ engine, cron: cron.trim().split(/\s+/).join(' ') });
   }
   if (h.env.postgres?.pitr && s) out.push(...physicalJobs(h.name, s.postgresPhysical));
+  if (h.env.redis && s?.redisHeartbeat !== undefined)
+    out.push({
+      engine: 'redis',
+      name: 'redis-beat',
+      cron: s.redisHeartbeat.trim().split(/\s+/).join(' '),
+      args: ['redis', 'heartbeat', '--env', h.name],
+    });
   if (!out.length) {
     throw new ConfigError(`nothing to schedule for env "${h.name}" in ${ctx.configFile}`, [], {
       hint: `set envs.${h.name}.schedule.postgres / redis / neo4j to a cron expression (e.g. "*/15 * * * *") for engines the env configures`,

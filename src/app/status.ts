@@ -16,12 +16,19 @@ export interface StatusRow {
   lastBytes?: number | undefined;
   lastDurationMs?: number | undefined;
   rpoSeconds?: number | undefined;
+  /**
+   * Set when the RPO counts from the newest heartbeat the backup's source held (Redis with `redis heartbeat`
+   * scheduled: replication lag included) instead of the backup's end.
+   */
+  dataAsOf?: string | undefined;
   rpoTargetSeconds?: number | undefined;
   rtoTargetSeconds?: number | undefined;
   /** The newest drill report, if any. */
   lastDrill?: { at: string; ok: boolean; rtoSeconds: number } | undefined;
   breached: boolean;
   reason: string;
+  /** What bounds this engine's RPO, when the method does (Neo4j Community: the offline-dump interval). */
+  note?: string | undefined;
 }
 
 export interface StatusResult {
@@ -60,13 +67,35 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
     rto: tier ? tier.rtoMinutes * 60 : undefined,
   };
   const [newest, drills] = await Promise.all([newestBackups(ctx, h, now), lastDrills(ctx, h, now)]);
-  let rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) =>
-    statusRow(engine, database, newest.get(`${engine}/${database}`), drills.get(`${engine}/${database}`), targets, now),
-  );
+  let rows: StatusRow[] = configuredTargets(h.env).map(({ engine, database }) => ({
+    ...statusRow(
+      engine,
+      database,
+      newest.get(`${engine}/${database}`),
+      drills.get(`${engine}/${database}`),
+      targets,
+      now,
+    ),
+    ...(engine === 'neo4j' && h.env.neo4j?.edition === 'community' ? { note: COMMUNITY_NOTE } : {}),
+  }));
   // The archiver's state is now, not at a past moment: with --at the logical dumps alone are judged.
   const pitr = h.env.postgres?.pitr && !opts.at ? await pitrStatusSafe(ctx, h, tier?.rpoMinutes) : undefined;
   if (pitr) rows = withPitr(rows, pitr);
   return { env: h.name, tier: h.env.tier, at: now.toISOString(), rows, ok: !rows.some((r) => r.breached), pitr };
+}
+
+/** Neo4j Community has no online or incremental backup: what that means for the RPO, said wherever it is judged. */
+export const COMMUNITY_NOTE =
+  'Neo4j Community: the RPO is the interval between offline dumps (no online or incremental backup), and each dump stops the database for its duration';
+
+/**
+ * When the backup's data is from (ms): the heartbeat its source held, when the manifest records one that is not
+ * after the backup's end (a manifest can lie), else the backup's end.
+ */
+function dataAsOf(b: Backup): number {
+  const end = Date.parse(b.manifest.finishedAt);
+  const beat = Date.parse(b.manifest.tools.heartbeat ?? '');
+  return Number.isNaN(beat) || beat > end ? end : beat;
 }
 
 /** The newest complete backup per engine/database as of `now`, of the engines the env configures. */
@@ -105,7 +134,8 @@ function statusRow(
       breached: true,
       reason: 'no complete backup',
     };
-  const rpo = Math.max(0, Math.round((now.getTime() - Date.parse(b.manifest.finishedAt)) / 1000));
+  const asOf = dataAsOf(b);
+  const rpo = Math.max(0, Math.round((now.getTime() - asOf) / 1000));
   // A stored report's own verdict is not enough: its RTO is judged again against today's target.
   const drillBad =
     lastDrill !== undefined &&
@@ -119,6 +149,7 @@ function statusRow(
     lastBytes: b.manifest.artifacts.reduce((n, a) => n + a.bytes, 0),
     lastDurationMs: b.manifest.durationMs,
     rpoSeconds: rpo,
+    ...(asOf !== Date.parse(b.manifest.finishedAt) ? { dataAsOf: new Date(asOf).toISOString() } : {}),
     rpoTargetSeconds: rpoTarget,
     rtoTargetSeconds: rtoTarget,
     lastDrill,

@@ -117,7 +117,7 @@ async function downloadAndHash(
   });
   const stored = {
     name: `${a.role}: as stored`,
-    detail: `${formatBytes(a.bytes)}, size and sha256 ${a.sha256.slice(0, 16)}… match the manifest`,
+    detail: `${formatBytes(a.bytes)}${a.segments ? ` in ${a.segments.length} segments` : ''}, size and sha256 ${a.sha256.slice(0, 16)}… match the manifest`,
   };
   const raw: Digest = m.compression === 'none' ? { bytes: a.bytes, sha256: a.sha256 } : await fileDigest(path);
   if (raw.bytes !== a.rawBytes || raw.sha256 !== a.rawSha256) {

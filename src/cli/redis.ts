@@ -1,7 +1,8 @@
-// `igbackup redis check`: persistence settings of the env's Redis against the config's expectations.
+// `igbackup redis check`: persistence settings of the env's Redis against the config's expectations; `redis heartbeat`.
 
 import type { Command } from 'commander';
 import { checkRedis, failOnDrift } from '../app/redis/check.js';
+import { redisHeartbeat } from '../app/redis/heartbeat.js';
 import { table } from './format.js';
 import { buildContext, globalsOf, type CliDeps } from './globals.js';
 
@@ -30,5 +31,19 @@ export function registerRedis(program: Command, deps: CliDeps): void {
           .join('\n')}`,
       );
       failOnDrift(r);
+    });
+  redis
+    .command('heartbeat')
+    .description(
+      'set envs.<env>.redis.heartbeatKey to the time on the primary (schedule it every minute: backups and drills measure the RPO by it)',
+    )
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .action(async (flags: { env: string }, cmd: Command) => {
+      const g = globalsOf(cmd);
+      const out = deps.output(g);
+      const ctx = await buildContext(deps, g, out);
+      const r = await redisHeartbeat(ctx, flags);
+      out.json({ ok: true, command: 'redis heartbeat', result: r });
+      out.text(`${out.c.green('✔')} heartbeat ${r.key} = ${r.at}`);
     });
 }

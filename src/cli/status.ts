@@ -74,5 +74,11 @@ function statusTable(s: StatusResult): string {
       r.breached ? 'BREACHED' : 'ok',
     ]);
   }
-  return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}${s.pitr ? `\n${pitrLines(s.pitr)}` : ''}`;
+  const notes = [...new Set(s.rows.flatMap((r) => (r.note ? [`${r.engine}: ${r.note}`] : [])))];
+  const beats = s.rows.filter((r) => r.dataAsOf);
+  const lines = [
+    ...beats.map((r) => `${r.engine}/${r.database}: RPO counted from the heartbeat in its last backup, ${r.dataAsOf}`),
+    ...notes,
+  ];
+  return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}${s.pitr ? `\n${pitrLines(s.pitr)}` : ''}${lines.map((l) => `\n${l}`).join('')}`;
 }

@@ -61,6 +61,8 @@ export const scheduleSchema = z.strictObject({
       heartbeat: cronSchema.default('* * * * *'),
     })
     .prefault({}),
+  /** With redis: `igbackup redis heartbeat` on this schedule (every minute for a 5-minute tier); drills and status measure the RPO by it. */
+  redisHeartbeat: cronSchema.optional(),
   configPath: absolutePath.default('/etc/igbackup/igbackup.yaml'),
   envFile: absolutePath.default('/etc/igbackup/igbackup.env'),
   logDir: absolutePath.default('/var/log/igbackup'),

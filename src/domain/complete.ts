@@ -1,8 +1,8 @@
 // The one definition of a complete backup (pure): a manifest is proof only when it agrees with its own key, its
 // artifacts lie beside it and exist in the store's listing with the recorded sizes, and it is not from the future.
 
-import { isManifestKey, keyTimestamp, MANIFEST_SUFFIX } from './keys.js';
-import { mainArtifact, parseManifest, type Manifest } from './manifest.js';
+import { isManifestKey, keyTimestamp, MANIFEST_SUFFIX, segmentKey } from './keys.js';
+import { mainArtifact, objectsOf, parseManifest, type Manifest, type ManifestArtifact } from './manifest.js';
 import { keySafeName } from './names.js';
 
 /** How far a manifest's finishedAt may lie after the manifest object's own LastModified (or now): clock skew. */
@@ -113,12 +113,30 @@ function artifactProblems(
     else if (!a.key.startsWith(enginePrefix)) out.push(`artifact ${a.key} lies outside ${enginePrefix}`);
     else if (!where || where.stem !== stem || isManifestKey(a.key))
       out.push(`artifact ${a.key} does not belong to this backup (${stem ?? '?'})`);
-    else {
-      const l = listing.get(a.key);
-      if (!l) out.push(`artifact ${a.key} is missing from the store`);
-      else if (l.bytes !== a.bytes)
-        out.push(`artifact ${a.key} has ${l.bytes} bytes in the store, the manifest says ${a.bytes}`);
-    }
+    else out.push(...storedProblems(a, listing, seen));
+  }
+  return out;
+}
+
+/** An artifact's objects against the listing: each there with its size; segments at their own keys, adding up. */
+function storedProblems(a: ManifestArtifact, listing: ReadonlyMap<string, Listed>, seen: Set<string>): string[] {
+  const out: string[] = [];
+  if (a.segments) {
+    a.segments.forEach((s, i) => {
+      const want = i === 0 ? a.key : segmentKey(a.key, i + 1);
+      if (s.key !== want) out.push(`segment ${i + 1} of ${a.key} is at ${s.key}, not ${want}`);
+      if (i > 0 && seen.has(s.key)) out.push(`artifact ${s.key} is named twice`);
+      seen.add(s.key);
+    });
+    const sum = a.segments.reduce((n, s) => n + s.bytes, 0);
+    if (sum !== a.bytes) out.push(`the segments of ${a.key} add up to ${sum} bytes, the manifest says ${a.bytes}`);
+    if (out.length) return out;
+  }
+  for (const o of objectsOf(a)) {
+    const l = listing.get(o.key);
+    if (!l) out.push(`artifact ${o.key} is missing from the store`);
+    else if (l.bytes !== o.bytes)
+      out.push(`artifact ${o.key} has ${l.bytes} bytes in the store, the manifest says ${o.bytes}`);
   }
   return out;
 }
@@ -129,10 +147,12 @@ function artifactProblems(
  * but prune never lets such a backup be the one that stands in for the older ones (fail-safe: it keeps more).
  */
 function intact(m: Manifest, listing: ReadonlyMap<string, Listed>): boolean {
-  return m.artifacts.every((a) => {
-    const now = listing.get(a.key)?.etag;
-    return a.etag === undefined || now === undefined || now === a.etag;
-  });
+  return m.artifacts.every((a) =>
+    objectsOf(a).every((o) => {
+      const now = listing.get(o.key)?.etag;
+      return o.etag === undefined || now === undefined || now === o.etag;
+    }),
+  );
 }
 
 function decodeName(n: string): string {

@@ -76,6 +76,11 @@ export function artifactKey(opts: {
   return joinKey(opts.storePrefix, opts.env, opts.engine, file);
 }
 
+/** Key of the n-th segment (n ≥ 2) of an artifact stored in segments; the first segment is at the artifact's key. */
+export function segmentKey(artifact: string, n: number): string {
+  return `${artifact}.seg-${String(n).padStart(4, '0')}`;
+}
+
 export function manifestKeyFor(artifact: string): string {
   return `${artifact}${MANIFEST_SUFFIX}`;
 }

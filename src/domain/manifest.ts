@@ -5,6 +5,15 @@ import { COMPRESSIONS } from './compression.js';
 
 export const MANIFEST_SCHEMA = 'igbackup.manifest/v1';
 
+/** One stored object of an artifact split into segments (each at most what one multipart upload can carry). */
+const segmentSchema = z.object({
+  key: z.string().min(1),
+  bytes: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  versionId: z.string().optional(),
+  etag: z.string().optional(),
+});
+
 const artifactSchema = z.object({
   role: z.string().min(1), // "dump", "globals", ...
   key: z.string().min(1),
@@ -15,6 +24,11 @@ const artifactSchema = z.object({
   versionId: z.string().optional(),
   /** The store's ETag right after the write (S3): a later listing with another ETag means the object was replaced. */
   etag: z.string().optional(),
+  /**
+   * Set when the artifact was stored as several objects, in order (the first at `key`, the others at
+   * segmentKey(key, n)); `bytes` and `sha256` are those of the concatenation. Absent: one object at `key`.
+   */
+  segments: z.array(segmentSchema).min(2).optional(),
 });
 
 export const manifestSchema = z.object({
@@ -37,6 +51,19 @@ export const manifestSchema = z.object({
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestArtifact = z.infer<typeof artifactSchema>;
+export type ManifestSegment = z.infer<typeof segmentSchema>;
+
+/** The objects an artifact is stored as, in order: its segments, or the one object at its key. */
+export function objectsOf(
+  a: ManifestArtifact,
+): { key: string; bytes: number; versionId?: string | undefined; etag?: string | undefined }[] {
+  return a.segments ?? [{ key: a.key, bytes: a.bytes, versionId: a.versionId, etag: a.etag }];
+}
+
+/** Every object key a manifest's artifacts are stored as. */
+export function objectKeysOf(m: Manifest): string[] {
+  return m.artifacts.flatMap((a) => objectsOf(a).map((o) => o.key));
+}
 
 /** Parses manifest JSON text; returns the manifest or a list of problems (pure). */
 export function parseManifest(text: string): { ok: true; manifest: Manifest } | { ok: false; problems: string[] } {

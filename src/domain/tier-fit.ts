@@ -18,7 +18,14 @@ export interface FitInput {
   pitr?: boolean | undefined;
   /** neo4j: the edition (community dumps offline: the database stops for each). */
   edition?: 'community' | 'enterprise' | undefined;
+  /** redis: backups come from a replica (redis.replica), so the primary is never forked for them. */
+  replica?: boolean | undefined;
+  /** redis: `redis heartbeat` is scheduled, so drills and status measure the RPO by the data itself. */
+  heartbeat?: boolean | undefined;
 }
+
+/** At or below this RPO target a Redis backed up from its primary forks it too often to call the schedule ok. */
+const REDIS_TIGHT_SEC = 15 * 60;
 
 const human = (sec: number): string =>
   sec < 60
@@ -63,6 +70,18 @@ export function tierFit(x: FitInput): Fit {
     };
   }
   if (community) return { status: 'warn', detail: `"${x.cron}" meets the ${target} RPO target.${community}` };
+  if (x.engine === 'redis' && x.rpoTargetSec <= REDIS_TIGHT_SEC && (!x.replica || !x.heartbeat)) {
+    return {
+      status: 'warn',
+      detail: `"${x.cron}" meets the ${target} RPO target, but${x.replica ? '' : ' every backup forks the primary (copy-on-write memory, latency)'}${!x.replica && !x.heartbeat ? ' and' : ''}${x.heartbeat ? '' : ' nothing measures the RPO in the data itself'}`,
+      fix: [
+        x.replica ? '' : `set envs.${x.env}.redis.replica to back up from a replica`,
+        x.heartbeat ? '' : `schedule.redisHeartbeat "* * * * *" (igbackup redis heartbeat)`,
+      ]
+        .filter(Boolean)
+        .join('; '),
+    };
+  }
   return {
     status: 'ok',
     detail: `"${x.cron}": at most ${human(worst)} between backups, within the ${target} RPO target`,

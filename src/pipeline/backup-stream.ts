@@ -4,11 +4,12 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CancelledError, IntegrityError, ProcessFailedError } from '../domain/errors.js';
 import { notesOf, withNote } from '../domain/notes.js';
-import type { ObjectStore, PutResult } from '../storage/store.js';
+import type { ObjectStore } from '../storage/store.js';
 import { succeeded, type RunningCommand } from '../transports/transport.js';
 import type { Stage } from './compress.js';
 import { HashCounter, HashGate, type Digest } from './hash.js';
 import { roundTrip, roundTripProblem } from './round-trip.js';
+import { putSegmented, removeSegments, type SegmentedPutResult } from './segments.js';
 
 /** How long a broken stream waits for the dying process's exit status before reporting the stream error. */
 const STAGE_EXIT_GRACE_MS = 2000;
@@ -39,7 +40,7 @@ export interface StreamToStoreInput {
 export interface StreamToStoreResult {
   raw: Digest;
   stored: Digest;
-  put: PutResult;
+  put: SegmentedPutResult;
 }
 
 /**
@@ -90,7 +91,7 @@ export async function streamToStore(input: StreamToStoreInput): Promise<StreamTo
   const flow = rt
     ? pipeline(producer.stdout, raw, compression.stream, rt.tee, gate)
     : pipeline(producer.stdout, raw, compression.stream, gate);
-  const put = input.store.put(input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
+  const put = putSegmented(input.store, input.key, gate, { sizeEstimate: input.sizeEstimate, signal: abort.signal });
   const endGrace = routeFailures({ producerOk, compressed: compression.done, flow, put }, fail);
 
   const settled = await Promise.allSettled([put, flow, producerOk, compression.done]);
@@ -131,7 +132,12 @@ function verdictOf(
  * everything settled (no timer outlives the run).
  */
 function routeFailures(
-  parts: { producerOk: Promise<void>; compressed: Promise<void>; flow: Promise<void>; put: Promise<PutResult> },
+  parts: {
+    producerOk: Promise<void>;
+    compressed: Promise<void>;
+    flow: Promise<void>;
+    put: Promise<SegmentedPutResult>;
+  },
   fail: (err: unknown) => void,
 ): () => void {
   const { producerOk, compressed, flow, put } = parts;
@@ -201,10 +207,10 @@ function watchIdle(
  * error says so (the store removed what a failed put left; a put that completed is undone here, by its version). */
 async function outcome(
   input: StreamToStoreInput,
-  put: PromiseSettledResult<PutResult>,
+  put: PromiseSettledResult<SegmentedPutResult>,
   failure: unknown,
   stored: Digest,
-): Promise<PutResult> {
+): Promise<SegmentedPutResult> {
   if (put.status === 'rejected') throw carryNotes(failure, put.reason);
   let why = failure;
   if (why === undefined && stored.bytes !== put.value.bytes) {
@@ -225,16 +231,7 @@ function carryNotes(failure: unknown, putError: unknown): Error {
   );
 }
 
-/** Removes an object whose upload completed although the backup failed or was cancelled, saying so in the error. */
-export async function removeStored(store: ObjectStore, put: PutResult, failure: unknown): Promise<Error> {
-  const where = `${store.description}/${put.key}${put.versionId ? ` (version ${put.versionId})` : ''}`;
-  try {
-    await store.delete(put.key, put.versionId);
-    return withNote(failure, `${where} had been stored completely and was removed`);
-  } catch (err) {
-    return withNote(
-      failure,
-      `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`,
-    );
-  }
+/** Removes what an upload completed (every segment) although the backup failed or was cancelled, saying so in the error. */
+export async function removeStored(store: ObjectStore, put: SegmentedPutResult, failure: unknown): Promise<Error> {
+  return removeSegments(store, put.segments ?? [put], failure);
 }

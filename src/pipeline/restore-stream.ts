@@ -11,6 +11,7 @@ import { reasonOf, succeeded, type RunningCommand } from '../transports/transpor
 import type { Stage } from './compress.js';
 import { ForwardUnlessFailed } from './forward.js';
 import { HashCounter, type Digest } from './hash.js';
+import { readSegments, type StoredSegment } from './segments.js';
 
 export interface Workspace {
   dir: string;
@@ -41,8 +42,11 @@ export async function checkTmpDir(dir: string): Promise<void> {
     });
 }
 
+/** What a download must give: the artifact's size and sha256, and its segments when it was stored in several. */
+type Expected = Digest & { segments?: StoredSegment[] | undefined };
+
 /**
- * Downloads `key`, hashing on the way, into `path` — as stored, or decompressed through `decompress` in the same
+ * Downloads `key` (or the segments `expected` lists, in order), hashing on the way, into `path` — as stored, or decompressed through `decompress` in the same
  * pass. Rejects with IntegrityError (and removes the file) unless size and sha256 equal `expected`; a decompressor
  * failure is reported only when the bytes themselves matched. On every failure (a missing or short object included)
  * the decompressor is killed before this rejects; a cancellation rejects with the signal's reason.
@@ -51,7 +55,7 @@ export async function downloadVerified(
   store: ObjectStore,
   key: string,
   path: string,
-  expected: Digest,
+  expected: Expected,
   opts: { onBytes?: (bytes: number) => void; signal?: AbortSignal | undefined; decompress?: Stage } = {},
 ): Promise<Digest> {
   try {
@@ -68,10 +72,12 @@ async function download(
   store: ObjectStore,
   key: string,
   path: string,
-  expected: Digest,
+  expected: Expected,
   opts: { onBytes?: (bytes: number) => void; signal?: AbortSignal | undefined; decompress?: Stage },
 ): Promise<Digest> {
-  const body = await store.get(key, { signal: opts.signal });
+  const body = expected.segments
+    ? readSegments(store, expected.segments, opts.signal)
+    : await store.get(key, { signal: opts.signal });
   const hash = new HashCounter(opts.onBytes);
   const file = createWriteStream(path, { mode: 0o600 });
   const d = opts.decompress;

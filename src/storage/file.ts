@@ -18,8 +18,14 @@ export class FileStore implements ObjectStore {
   constructor(
     private readonly root: string,
     readonly prefix: string,
+    /** Store artifacts larger than this in segments (storage.segmentMiB); a file has no size limit of its own. */
+    private readonly segmentBytes?: number,
   ) {
     this.description = `file://${root}`;
+  }
+
+  maxPutBytes(_sizeEstimate?: number): number | undefined {
+    return this.segmentBytes;
   }
 
   private pathOf(key: string): string {

@@ -3,6 +3,7 @@
 
 import type { Readable } from 'node:stream';
 import type { S3StorageConfig } from '../config/schema.js';
+import { uploadSizing } from '../domain/parts.js';
 import type { S3Store } from './s3.js';
 import type { ObjectInfo, ObjectStore, PutOptions, PutResult } from './store.js';
 
@@ -23,6 +24,10 @@ export class LazyS3Store implements ObjectStore {
 
   async put(key: string, body: Readable, options?: PutOptions): Promise<PutResult> {
     return (await this.store()).put(key, body, options);
+  }
+
+  maxPutBytes(sizeEstimate?: number): number | undefined {
+    return uploadSizing(this.cfg, sizeEstimate).maxPutBytes;
   }
 
   async putBytes(key: string, data: Buffer | string, options?: PutOptions): Promise<PutResult> {

@@ -14,7 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { randomBytes } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { IgbackupError, IntegrityError, StorageError } from '../domain/errors.js';
-import { choosePartSize, MiB } from '../domain/parts.js';
+import { uploadSizing } from '../domain/parts.js';
 import type { S3StorageConfig } from '../config/schema.js';
 import { ByteCounter } from './counting.js';
 import { translateS3Error } from './s3-errors.js';
@@ -95,7 +95,7 @@ export class S3Store implements ObjectStore {
             Metadata: meta,
           },
           queueSize: this.cfg.queueSize,
-          partSize: choosePartSize(options.sizeEstimate, this.cfg.minPartSizeMiB * MiB),
+          partSize: uploadSizing(this.cfg, options.sizeEstimate).partSize,
           leavePartsOnError: false,
         });
         try {
@@ -111,6 +111,10 @@ export class S3Store implements ObjectStore {
     } finally {
       options.signal?.removeEventListener('abort', stop);
     }
+  }
+
+  maxPutBytes(sizeEstimate?: number): number | undefined {
+    return uploadSizing(this.cfg, sizeEstimate).maxPutBytes;
   }
 
   /** Reads the object back and checks its size and encryption (the caller's sweep removes it when they disagree). */

@@ -53,6 +53,13 @@ export interface ObjectStore {
    */
   put(key: string, body: Readable, options?: PutOptions): Promise<PutResult>;
 
+  /**
+   * The most one put of an artifact of about `sizeEstimate` bytes (undefined: unknown) may carry as one object:
+   * S3's 10,000 parts of the part size this store would choose (capped by its memory budget), or the configured
+   * segment size; undefined when there is no limit. A writer stores a larger artifact in segments of at most this.
+   */
+  maxPutBytes(sizeEstimate?: number): number | undefined;
+
   /** Stores a small buffer (manifests, reports) with the same encryption, read-back and failure guarantees as put. */
   putBytes(key: string, data: Buffer | string, options?: PutOptions): Promise<PutResult>;
 

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { it } from 'node:test';
 import { S3Store } from '../../src/storage/s3.js';
+import { MiB } from '../../src/domain/parts.js';
 import { ConfigError, StorageError } from '../../src/domain/errors.js';
 import { objectStoreSuite } from '../storage/suite.js';
 import { ListObjectVersionsCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
@@ -23,6 +24,7 @@ function storeFor(bucket: string, extra: Partial<ConstructorParameters<typeof S3
     checksums: 'auto',
     queueSize: 2,
     minPartSizeMiB: 5,
+    memoryBudgetMiB: 192,
     lifecycle: {
       transitionAfterDays: 30,
       storageClass: 'GLACIER',
@@ -59,6 +61,9 @@ const s3Promises = {
   // radosgw 16 does not implement RestoreObject (it never archives); AWS answers 403 InvalidObjectState here.
   restoreRefusal: /request a restore of s3:\/\/igb-test-\w+\/g\/not-archived\.txt failed: NotImplemented \(HTTP 501\)/,
   versionsAt,
+  // queueSize 2, memoryBudgetMiB 192: parts capped at 48 MiB, so an unknown size (sized for 1 TiB: 105 MiB parts)
+  // gets 48 MiB x 10,000; a 1 GiB estimate needs only the 5 MiB minimum part.
+  maxPutBytes: { unknown: 48 * MiB * 10_000, oneGiB: 5 * MiB * 10_000 },
 };
 // Versioned, as igbackup storage init sets a bucket up; and unversioned, where purge is delete.
 objectStoreSuite('s3 (radosgw, SSE-KMS, versioned bucket)', async () => storeFor(await versionedBucket()), {

@@ -38,6 +38,8 @@ export interface StorePromises {
   etags: boolean;
   /** How requestRestore of an object that is not archived is refused (the store's own words). */
   restoreRefusal: RegExp;
+  /** What maxPutBytes answers for an unknown size and for a 1 GiB estimate (undefined: no limit). */
+  maxPutBytes: { unknown: number | undefined; oneGiB: number | undefined };
   /** Counts the versions and delete markers at `key` without going through the store under test. */
   versionsAt: (store: ObjectStore, key: string) => Promise<number>;
 }
@@ -52,6 +54,12 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       assert.deepEqual(await readAll(await store.get('a/b/one.bin')), data);
       const h = await store.head('a/b/one.bin');
       assert.equal(h?.bytes, data.length);
+    });
+
+    it('maxPutBytes says how much one put may carry as one object (flat memory: never more than the budget allows)', async () => {
+      const store = await make();
+      assert.equal(store.maxPutBytes(undefined), opts.maxPutBytes.unknown);
+      assert.equal(store.maxPutBytes(1024 ** 3), opts.maxPutBytes.oneGiB);
     });
 
     it('streams an object larger than one multipart part intact', async () => {

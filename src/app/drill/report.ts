@@ -27,6 +27,8 @@ export interface DrillReport {
   ok: boolean;
   kept: boolean;
   error?: string | undefined;
+  /** The RPO the restored data proves: its newest heartbeat against the moment restored to (or the backup's end). */
+  achievedRpoSeconds?: number | undefined;
 }
 
 export interface DrillOptions {

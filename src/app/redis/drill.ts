@@ -40,6 +40,40 @@ async function redisChecks(
 }
 
 /**
+ * The RPO the restored data proves: the newest heartbeat in it against the end of the backup, within the tier's target.
+ * No beat in the data is a failed check when the heartbeat is scheduled, and nothing to measure otherwise.
+ */
+async function heartbeatCheck(
+  ctx: AppContext,
+  h: EnvHandle,
+  where: { transport: Transport; conn: redis.RedisConnection },
+  finishedAt: string,
+  checks: DrillCheck[],
+): Promise<number | undefined> {
+  const key = h.env.redis?.heartbeatKey ?? 'igbackup:heartbeat';
+  const r = await capture(where.transport, redis.cli(where.conn, 'GET', key));
+  const beat = succeeded(r) ? redis.parseHeartbeat(r.stdout) : undefined;
+  if (!beat) {
+    if (h.env.schedule?.redisHeartbeat !== undefined)
+      checks.push({
+        name: 'RPO (heartbeat)',
+        ok: false,
+        detail: `no heartbeat ${key} in the restored data: does igbackup redis heartbeat --env ${h.name} run on its schedule?`,
+      });
+    return undefined;
+  }
+  const seconds = Math.max(0, Math.round((Date.parse(finishedAt) - Date.parse(beat)) / 1000));
+  const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
+  const limit = tier ? tier.rpoMinutes * 60 : undefined;
+  checks.push({
+    name: 'RPO (heartbeat)',
+    ok: limit === undefined || seconds <= limit,
+    detail: `newest heartbeat in the restored data ${beat}: ${seconds} s before the backup finished${limit === undefined ? '' : ` (tier target ${limit} s)`}`,
+  });
+  return seconds;
+}
+
+/**
  * Redis: in Kubernetes, a fresh namespace with the Redis workload, the restore (AOF-aware, always brought back) into
  * its pod through kubectl exec, then the smoke tests there; otherwise the RDB loaded into a scratch redis-server here.
  */
@@ -80,14 +114,17 @@ export async function drillRedis(
         tls: undefined,
         restore,
       };
-      const { checks, error } = await restoreAndCheckInNamespace(
+      const { checks, error, rpo } = await restoreAndCheckInNamespace(
         ctx,
         h,
-        entry.key,
+        entry,
         section,
         `pod ${kr.pod} of namespace ${ns}`,
       );
-      return finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0);
+      return {
+        ...finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0),
+        achievedRpoSeconds: rpo,
+      };
     },
     (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
   );
@@ -109,21 +146,23 @@ function drillRestoreSettings<T>(h: EnvHandle, restore: T | undefined): T {
 async function restoreAndCheckInNamespace(
   ctx: AppContext,
   h: EnvHandle,
-  key: string,
+  entry: Awaited<ReturnType<typeof resolveBackup>>,
   section: RedisConfig,
   where: string,
-): Promise<{ checks: DrillCheck[]; error: string | undefined }> {
+): Promise<{ checks: DrillCheck[]; error: string | undefined; rpo: number | undefined }> {
   const inNs = inNamespace(h, { redis: section });
   const checks: DrillCheck[] = [];
   const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.redis`);
   try {
-    ctx.reporter.step(`drill: restoring ${key} into Redis in ${where}`);
-    const r = await restoreRedis(ctx, inNs, { from: key, yes: true, lockHeld: true });
+    ctx.reporter.step(`drill: restoring ${entry.key} into Redis in ${where}`);
+    const r = await restoreRedis(ctx, inNs, { from: entry.key, yes: true, lockHeld: true });
     checks.push({ name: 'restore', ok: true, detail: `DBSIZE ${r.dbsize}` });
-    await redisChecks(h, transport, await redisConnection(ctx, inNs, section), checks);
-    return { checks, error: undefined };
+    const conn = await redisConnection(ctx, inNs, section);
+    await redisChecks(h, transport, conn, checks);
+    const rpo = await heartbeatCheck(ctx, h, { transport, conn }, entry.manifest.finishedAt, checks);
+    return { checks, error: undefined, rpo };
   } catch (err) {
-    return { checks, error: errorText(err) };
+    return { checks, error: errorText(err), rpo: undefined };
   } finally {
     await transport.close();
   }
@@ -142,6 +181,7 @@ async function drillRedisScratch(
   const port = await freePort();
   const checks: DrillCheck[] = [];
   let error: string | undefined;
+  let rpo: number | undefined;
   const conn: redis.RedisConnection = { host: '127.0.0.1', port };
   let scratch: ReturnType<AppContext['runner']['start']> | undefined;
   try {
@@ -152,6 +192,7 @@ async function drillRedisScratch(
     const dbsize = (await capture(ctx.runner, redis.cli(conn, 'DBSIZE'))).stdout.trim();
     checks.push({ name: 'load', ok: true, detail: `DBSIZE ${dbsize}` });
     await redisChecks(h, ctx.runner, conn, checks);
+    rpo = await heartbeatCheck(ctx, h, { transport: ctx.runner, conn }, entry.manifest.finishedAt, checks);
   } catch (err) {
     error = errorText(err);
   } finally {
@@ -162,7 +203,7 @@ async function drillRedisScratch(
     }
     if (!opts.keep) await ws.cleanup();
   }
-  return finish(
+  const report = finish(
     ctx,
     h,
     {
@@ -178,6 +219,7 @@ async function drillRedisScratch(
     },
     t0,
   );
+  return { ...report, achievedRpoSeconds: rpo };
 }
 
 /** Starts a scratch redis-server on 127.0.0.1:port that loads dir/dump.rdb and never writes (no AOF, no save). */

@@ -36,6 +36,23 @@ export const redisSchema = z.strictObject({
   user: z.string().min(1).optional(),
   password: secretRefSchema.optional(),
   tls: redisTlsSchema.optional(),
+  /**
+   * A replica of this Redis (same user, password and TLS): backups are taken from it, and the primary is never forked
+   * for a backup while one is configured. A replica that is not in sync (link down, or no byte from the primary for
+   * maxLagSec) fails the backup instead (exit 1); `doctor` checks it too.
+   */
+  replica: z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535),
+      maxLagSec: z.number().int().min(1).max(86_400).default(60),
+    })
+    .optional(),
+  /**
+   * The key `igbackup redis heartbeat` (scheduled every minute) sets to the time on the primary. A backup records the
+   * beat its source had; a drill reads it from the restored data: the RPO measured, replication lag included.
+   */
+  heartbeatKey: z.string().min(1).max(200).default('igbackup:heartbeat'),
   /** rdb-stream: redis-cli --rdb - (no file access needed); bgsave: BGSAVE, then stream the dump.rdb file. */
   mode: z.enum(['rdb-stream', 'bgsave']).default('rdb-stream'),
   bgsaveTimeoutSec: z.number().int().min(1).max(86400).default(3600),

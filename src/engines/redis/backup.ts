@@ -7,6 +7,7 @@ import * as redis from './commands.js';
 
 export interface RedisBackupInput {
   cfg: RedisConfig;
+  /** Where the RDB comes from: the replica when the section names one, else the primary. */
   conn: redis.RedisConnection;
   mode: 'rdb-stream' | 'bgsave';
   /** Where redis-cli runs, for the hints. */
@@ -28,11 +29,39 @@ export function redisBackupPlan(x: RedisBackupInput): BackupPlan {
       },
     ],
     checks: [
+      ...(x.cfg.replica ? [replicaCheck(x)] : []),
       info('server', (i) => ({ server: i.redis_version ?? 'unknown' })),
       info('keyspace', (i) => ({ keysAtStart: String(redis.keyspaceKeys(i)) })),
       info('memory', (i) => ({ memory: i.used_memory ?? '0' })),
     ],
     unit: () => unitPlan(x),
+  };
+}
+
+/** With a replica configured: it must be one, in sync; the primary is never backed up (forked) in its stead. */
+function replicaCheck(x: RedisBackupInput): Read {
+  const r = x.cfg.replica as NonNullable<RedisConfig['replica']>;
+  return cliRead(x, 'INFO replication (the replica)', ['INFO', 'replication'], (out): Facts | Problem => {
+    const i = redis.parseInfo(out);
+    const why = redis.replicaProblem(i, r.maxLagSec);
+    if (why)
+      return {
+        problem: `redis.replica ${r.host}:${r.port} cannot be backed up from: ${why}; a backup from it could miss writes, and igbackup does not fork the primary in its stead`,
+        hint: 'repair replication (INFO replication on the replica says why), or remove redis.replica to back up the primary',
+      };
+    return { replicaLagSec: i.master_last_io_seconds_ago ?? '' };
+  });
+}
+
+/** The heartbeat the source holds right before its snapshot: the backup holds at least this beat. */
+function heartbeatRead(x: RedisBackupInput): Read {
+  return {
+    ...cliRead(x, `GET ${x.cfg.heartbeatKey}`, ['GET', x.cfg.heartbeatKey], (out) => ({
+      heartbeat: redis.parseHeartbeat(out) ?? '',
+    })),
+    // A key of another type (WRONGTYPE) or a user not allowed to read it: the backup goes on without a beat.
+    warn: (why) =>
+      `the heartbeat key ${x.cfg.heartbeatKey} could not be read (${why}): the RPO is measured by the backup's age`,
   };
 }
 
@@ -50,11 +79,17 @@ function cliRead(x: RedisBackupInput, what: string, args: string[], parse: Read[
 function unitPlan(x: RedisBackupInput): UnitPlan {
   const { cfg, conn, mode } = x;
   return {
-    steps: mode === 'bgsave' ? bgsaveSteps(x) : [],
+    steps: [heartbeatRead(x), ...(mode === 'bgsave' ? bgsaveSteps(x) : [])],
     format: redis.ARTIFACT_FORMAT,
     address: `${cfg.host}:${cfg.port}`,
     sizeEstimate: (f) => (Number(f.memory) > 0 ? Number(f.memory) : undefined),
-    manifestFacts: (f) => ({ server: f.server ?? 'unknown', keysAtStart: f.keysAtStart ?? '0', mode }),
+    manifestFacts: (f) => ({
+      server: f.server ?? 'unknown',
+      keysAtStart: f.keysAtStart ?? '0',
+      mode,
+      source: cfg.replica ? `replica ${conn.host}:${conn.port}` : 'primary',
+      ...(f.heartbeat ? { heartbeat: f.heartbeat } : {}),
+    }),
     artifacts: (f) => [
       {
         role: 'dump',
@@ -64,8 +99,8 @@ function unitPlan(x: RedisBackupInput): UnitPlan {
             ? redis.catCommand(`${(f.dir ?? '').replace(/\/+$/, '')}/${f.dbfilename}`)
             : redis.rdbStreamCommand(conn),
         magic: redis.RDB_MAGIC,
-        report: `streaming the RDB of ${cfg.host}:${cfg.port} (${mode})`,
-        producerHint: `check that Redis at ${cfg.host}:${cfg.port} is reachable and the credentials allow SYNC/--rdb (or use mode: bgsave)`,
+        report: `streaming the RDB of ${conn.host}:${conn.port}${cfg.replica ? ' (the replica)' : ''} (${mode})`,
+        producerHint: `check that Redis at ${conn.host}:${conn.port} is reachable and the credentials allow SYNC/--rdb (or use mode: bgsave)`,
       },
     ],
   };

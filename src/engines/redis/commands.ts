@@ -126,6 +126,26 @@ export function parseInfo(text: string): Record<string, string> {
   return out;
 }
 
+/**
+ * Whether a server's INFO replication shows a replica fit to back up from (pure): a replica, its link to the primary
+ * up, and a byte from the primary within maxLagSec. Returns the problem, or undefined.
+ */
+export function replicaProblem(info: Record<string, string>, maxLagSec: number): string | undefined {
+  if (info.role !== 'slave') return `it is not a replica (role:${info.role ?? 'unknown'})`;
+  if (info.master_link_status !== 'up')
+    return `its link to the primary ${info.master_host ?? '?'}:${info.master_port ?? '?'} is ${info.master_link_status ?? 'unknown'}${info.master_sync_in_progress === '1' ? ' (a full sync is in progress)' : ''}`;
+  const io = Number(info.master_last_io_seconds_ago);
+  if (Number.isFinite(io) && io > maxLagSec)
+    return `it heard nothing from the primary for ${io} s (redis.replica.maxLagSec ${maxLagSec})`;
+  return undefined;
+}
+
+/** The heartbeat a `GET key` answered: an ISO time, or undefined (no beat yet, or not a time). */
+export function parseHeartbeat(out: string): string | undefined {
+  const v = out.trim();
+  return /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined;
+}
+
 /** Parses `redis-cli CONFIG GET a b ...` (name and value on alternating lines). */
 export function parseConfigGet(text: string): Record<string, string> {
   const lines = text.split(/\r?\n/);

@@ -8,9 +8,14 @@ import { redisBackupPlan } from './backup.js';
 import * as commands from './commands.js';
 import type { RedisConnection } from './commands.js';
 
-/** How redis-cli connects, from the section and the resolved password. */
-export function redisConnection(cfg: RedisConfig, password: string | undefined): RedisConnection {
-  return { host: cfg.host, port: cfg.port, user: cfg.user, password, tls: cfg.tls, binDir: cfg.binDir };
+/** How redis-cli connects, from the section and the resolved password: to the primary, or to the replica. */
+export function redisConnection(
+  cfg: RedisConfig,
+  password: string | undefined,
+  to: 'primary' | 'replica' = 'primary',
+): RedisConnection {
+  const at = to === 'replica' && cfg.replica ? cfg.replica : cfg;
+  return { host: at.host, port: at.port, user: cfg.user, password, tls: cfg.tls, binDir: cfg.binDir };
 }
 
 export const redis: Engine<'redis'> = {
@@ -31,7 +36,12 @@ export const redis: Engine<'redis'> = {
   validate: () => undefined,
   passwordRef: (cfg) => cfg.password,
   backupPlan: (cfg, r) =>
-    redisBackupPlan({ cfg, conn: redisConnection(cfg, r.password), mode: r.mode ?? cfg.mode, host: r.host }),
+    redisBackupPlan({
+      cfg,
+      conn: redisConnection(cfg, r.password, cfg.replica ? 'replica' : 'primary'),
+      mode: r.mode ?? cfg.mode,
+      host: r.host,
+    }),
   // redis-check-rdb from this machine's PATH (redis.binDir names where the tools are on the Redis host).
   nativeCheck: (file) => ({
     kind: 'commands',

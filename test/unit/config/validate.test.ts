@@ -56,6 +56,19 @@ describe('config validation', () => {
     );
   });
 
+  it('a memory budget below what one upload holds is refused with the fix; segmentMiB is a positive size', () => {
+    const s3 = (extra: string) => `envs:\n  p:\n    storage: {type: s3, bucket: abc, kmsKeyId: k, ${extra}}\n`;
+    assert.match(
+      problems(s3('queueSize: 4, minPartSizeMiB: 8, memoryBudgetMiB: 40')).join(),
+      /envs\.p\.storage\.memoryBudgetMiB: is smaller than \(queueSize \+ 2\) x minPartSizeMiB.*raise memoryBudgetMiB, or lower queueSize or minPartSizeMiB/,
+    );
+    assert.ok(validateConfigText(s3('queueSize: 4, minPartSizeMiB: 8, memoryBudgetMiB: 48'), 'c.yaml').ok);
+    assert.match(
+      problems('envs:\n  p:\n    storage: {type: file, path: x, segmentMiB: 0}\n').join(),
+      /envs\.p\.storage\.segmentMiB/,
+    );
+  });
+
   it('secret references need exactly one of env/file', () => {
     const p = problems(
       'envs:\n  p:\n    storage: {type: file, path: x}\n    postgres: {databases: [a], password: {env: A, file: /x}}\n',

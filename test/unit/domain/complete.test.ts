@@ -131,6 +131,65 @@ describe('a complete backup', () => {
   });
 });
 
+describe('a backup stored in segments', () => {
+  const seg2 = `${key}.seg-0002`;
+  const segs = (patch: (s: Record<string, any>[]) => void = () => undefined) =>
+    manifest((m) => {
+      const s: Record<string, any>[] = [
+        { key, bytes: 60, sha256: sha, etag: '"e1"' },
+        { key: seg2, bytes: 40, sha256: sha, etag: '"e2"' },
+      ];
+      patch(s);
+      m.artifacts[0].segments = s;
+    });
+  const both = () =>
+    new Map<string, Listed>([
+      [key, { bytes: 60, lastModified: self.lastModified, etag: '"e1"' }],
+      [seg2, { bytes: 40, lastModified: self.lastModified, etag: '"e2"' }],
+    ]);
+  it('is complete when every segment is listed at its own key with its size, and they add up', () => {
+    const j = judge(segs(), both());
+    assert.ok(j.complete, j.complete ? '' : j.reasons.join('; '));
+    assert.equal(j.complete && j.intact, true);
+  });
+  it('a missing or short segment, or one replaced, is named', () => {
+    const l = both();
+    l.delete(seg2);
+    assert.match(reasons(segs(), l), /artifact .*\.seg-0002 is missing from the store/);
+    const short = both();
+    short.set(seg2, { bytes: 39, lastModified: self.lastModified });
+    assert.match(reasons(segs(), short), /\.seg-0002 has 39 bytes in the store, the manifest says 40/);
+    const replaced = both();
+    replaced.set(seg2, { bytes: 40, lastModified: self.lastModified, etag: '"other"' });
+    const j = judge(segs(), replaced);
+    assert.equal(j.complete && j.intact, false);
+  });
+  it('segments that point elsewhere (another backup, out of order) or do not add up are not proof', () => {
+    const other = `${P}app_20261126T110000.000Z.dump.zst`;
+    assert.match(
+      reasons(
+        segs((s) => (s[1]!.key = other)),
+        both(),
+      ),
+      /segment 2 of .* is at .*20261126T110000\.000Z\.dump\.zst, not .*\.seg-0002/,
+    );
+    assert.match(
+      reasons(
+        segs((s) => (s[1]!.bytes = 41)),
+        both(),
+      ),
+      /the segments of .* add up to 101 bytes, the manifest says 100/,
+    );
+    assert.match(
+      reasons(
+        segs((s) => s.splice(1, 1)),
+        both(),
+      ),
+      /manifest does not parse: artifacts\.0\.segments/,
+    );
+  });
+});
+
 describe('prune rail for replaced objects', () => {
   const b = (k: string, daysAgo: number, intact = true) => ({
     key: k,

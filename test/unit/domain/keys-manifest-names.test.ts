@@ -17,7 +17,7 @@ import {
   sortNewestFirst,
   type Manifest,
 } from '../../../src/domain/manifest.js';
-import { choosePartSize, maxObjectSize, GiB, MiB, TiB } from '../../../src/domain/parts.js';
+import { choosePartSize, maxObjectSize, partCap, uploadSizing, GiB, MiB, TiB } from '../../../src/domain/parts.js';
 import { keySafeName, quoteIdent, quoteLiteral } from '../../../src/domain/names.js';
 
 const sample: Manifest = {
@@ -114,6 +114,24 @@ describe('multipart part size', () => {
     const big = 2 * TiB;
     assert.ok(maxObjectSize(choosePartSize(big)) >= 3 * big);
     assert.equal(choosePartSize(1, 5 * MiB), 5 * MiB);
+  });
+});
+
+describe('upload sizing under a memory budget', () => {
+  const cfg = { minPartSizeMiB: 8, memoryBudgetMiB: 192, queueSize: 2 };
+  it('caps the part size at budget / (queueSize + 2), so a larger or unknown size never grows memory', () => {
+    assert.equal(partCap(192 * MiB, 2), 48 * MiB);
+    assert.equal(partCap(10 * MiB, 4), 5 * MiB); // never below S3's minimum part
+    for (const estimate of [undefined, TiB, 10 * TiB])
+      assert.equal(uploadSizing(cfg, estimate).partSize, 48 * MiB, String(estimate));
+    assert.equal(uploadSizing(cfg, GiB).partSize, 8 * MiB);
+  });
+  it('says how much one object may carry at that part size; a configured segment size lowers it', () => {
+    assert.equal(uploadSizing(cfg, undefined).maxPutBytes, 48 * MiB * 10_000);
+    assert.equal(uploadSizing(cfg, GiB).maxPutBytes, 8 * MiB * 10_000);
+    assert.equal(uploadSizing({ ...cfg, segmentMiB: 1 }, TiB).maxPutBytes, MiB);
+    // A 1 TiB artifact at the capped part size: three segments (468.75 GiB each at most).
+    assert.equal(Math.ceil(TiB / uploadSizing(cfg, TiB).maxPutBytes), 3);
   });
 });
 

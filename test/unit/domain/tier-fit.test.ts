@@ -37,6 +37,18 @@ describe('tier fit', () => {
     assert.equal(tierFit({ ...gold, rpoTargetSec: undefined, cron: undefined, gapSec: undefined }).status, 'ok');
   });
 
+  it('Redis at a tight tier: ok only from a replica with the heartbeat scheduled; otherwise a warning naming both fixes', () => {
+    const r = { engine: 'redis' as const, env: 'prod', rpoTargetSec: 300, cron: '* * * * *', gapSec: 60 };
+    assert.equal(tierFit({ ...r, replica: true, heartbeat: true }).status, 'ok');
+    const primary = tierFit({ ...r, replica: false, heartbeat: false });
+    assert.equal(primary.status, 'warn');
+    assert.match(primary.detail, /every backup forks the primary .* and nothing measures the RPO in the data itself/);
+    assert.match(primary.fix ?? '', /redis\.replica.*schedule\.redisHeartbeat/);
+    assert.match(tierFit({ ...r, replica: true, heartbeat: false }).fix ?? '', /^schedule\.redisHeartbeat/);
+    // A loose tier does not warn: a fork an hour is what Redis's own save policy does.
+    assert.equal(tierFit({ ...r, rpoTargetSec: 86_400, cron: '0 * * * *', gapSec: 3600 }).status, 'ok');
+  });
+
   it('Neo4j Community: the RPO is the dump interval and each dump stops the database, said even when it fits', () => {
     const x = { engine: 'neo4j' as const, env: 'prod', rpoTargetSec: 300, edition: 'community' as const };
     const fits = tierFit({ ...x, cron: '*/5 * * * *', gapSec: 300 });

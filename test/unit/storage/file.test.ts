@@ -16,6 +16,7 @@ objectStoreSuite('file', async () => new FileStore(await scratchDir('igb-fs-'), 
   versioned: false,
   etags: false,
   restoreRefusal: /a file store never archives objects; nothing to restore/,
+  maxPutBytes: { unknown: undefined, oneGiB: undefined },
   // The file itself, looked up without the store (its description is file://ROOT).
   versionsAt: async (store, key) =>
     existsSync(join(store.description.replace(/^file:\/\//, ''), ...key.split('/'))) ? 1 : 0,
@@ -38,4 +39,10 @@ it('file store refuses to list a folder reached through a symlink (an env folder
   await symlink(join(root, 'prod2'), join(root, 'alias'));
   await assert.rejects(store.list('alias/postgres/'), /folder alias\/postgres is reached through a symlink/);
   assert.equal((await store.list('prod2/postgres/')).length, 1);
+});
+
+it('file store with storage.segmentMiB: maxPutBytes is the segment size, whatever the estimate', async () => {
+  const store = new FileStore(await scratchDir('igb-fs-'), '', 3 * 1024 * 1024);
+  assert.equal(store.maxPutBytes(undefined), 3 * 1024 * 1024);
+  assert.equal(store.maxPutBytes(1024 ** 4), 3 * 1024 * 1024);
 });

@@ -13,6 +13,7 @@ const cfg = {
   checksums: 'auto' as const,
   queueSize: 2,
   minPartSizeMiB: 8,
+  memoryBudgetMiB: 192,
   lifecycle: {
     transitionAfterDays: 30,
     storageClass: 'GLACIER' as const,
