@@ -12,6 +12,7 @@ import { engineNamed } from '../engines/registry.js';
 import { capture } from '../transports/run.js';
 import type { CommandSpec, Transport } from '../transports/transport.js';
 import { removeArtifacts, uploadArtifact } from './artifact.js';
+import { readCatalog } from './catalog.js';
 import { forEachDatabase, runnerTools, writeManifest, type BackupOutcome } from './backup-common.js';
 import { withBackupWindow } from './backup-window.js';
 import { runSteps } from './backup-steps.js';
@@ -31,6 +32,8 @@ export interface RunBackupOptions {
   globals?: boolean | undefined;
   mode?: 'rdb-stream' | 'bgsave' | undefined;
   forceUnlock?: boolean | undefined;
+  /** Neo4j Enterprise: full, diff or auto. */
+  type?: string | undefined;
 }
 
 export interface BackupResult {
@@ -80,7 +83,15 @@ async function backupWith(ctx: AppContext, h: EnvHandle, engine: Engine, o: RunB
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.${engine.name}`);
   try {
     const request = { env: h.name, configFile: ctx.configFile, units, globals: o.globals, mode: o.mode, password };
-    const plan = engine.backupPlan(cfg, { ...request, host: transport.host, stamp: scratchStamp(ctx.now()) });
+    const previous = engine.chained?.(cfg, o.type) ? await newestPerUnit(ctx, h, engine.name) : undefined;
+    const plan = engine.backupPlan(cfg, {
+      ...request,
+      host: transport.host,
+      stamp: scratchStamp(ctx.now()),
+      type: o.type,
+      previous,
+    });
+    if (plan.refused) throw new ConfigError(plan.refused.problem, [], { hint: plan.refused.hint });
     const job: Job = { ctx, h, engine, cfg, plan, compression, tools };
     return await withBackupWindow(
       ctx,
@@ -92,6 +103,19 @@ async function backupWith(ctx: AppContext, h: EnvHandle, engine: Engine, o: RunB
   } finally {
     await transport.close();
   }
+}
+
+/** Per unit, the newest complete backup in the store and its manifest's facts (what a chained backup builds on). */
+async function newestPerUnit(
+  ctx: AppContext,
+  h: EnvHandle,
+  engine: string,
+): Promise<Record<string, { key: string; facts: Record<string, string> }>> {
+  const out: Record<string, { key: string; facts: Record<string, string> }> = {};
+  for (const b of (await readCatalog(ctx, h, engine)).backups)
+    // newest first
+    out[b.manifest.target.database] ??= { key: b.key, facts: b.manifest.tools };
+  return out;
 }
 
 /** The configured units, or the one asked for (which must be configured). */

@@ -1,7 +1,7 @@
 // Reads what an env holds for an engine and judges it with the one definition of a complete backup
 // (domain/complete.ts): complete backups, suspect manifests (with reasons) and orphan objects.
 
-import { judgeManifest, type Listed } from '../domain/complete.js';
+import { brokenChains, judgeManifest, type Listed } from '../domain/complete.js';
 import { ConfigError, IntegrityError, NotFoundError } from '../domain/errors.js';
 import {
   checkKeyInPrefix,
@@ -88,10 +88,36 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
         finishedAt: j.manifest?.finishedAt,
       });
   }
+  withoutBrokenChains(backups, suspects);
   const referenced = new Set<string>();
   for (const b of backups) for (const k of objectKeysOf(b.manifest)) referenced.add(k);
   const orphans = direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
+}
+
+/** Moves the differential backups whose chain is broken from `backups` to `suspects` (with the reason). */
+function withoutBrokenChains(backups: CatalogEntry[], suspects: SuspectEntry[]): void {
+  const broken = brokenChains(
+    backups.map((b) => ({
+      key: b.key,
+      database: b.manifest.target.database,
+      startedAt: b.manifest.startedAt,
+      parent: b.manifest.tools.parent,
+    })),
+  );
+  for (let i = backups.length - 1; i >= 0; i--) {
+    const b = backups[i] as CatalogEntry;
+    const why = broken.get(b.key);
+    if (!why) continue;
+    backups.splice(i, 1);
+    suspects.push({
+      manifestKey: b.manifestKey,
+      lastModified: b.lastModified,
+      reasons: [why],
+      database: b.manifest.target.database,
+      finishedAt: b.manifest.finishedAt,
+    });
+  }
 }
 
 /** Names the store location for the manifest cache (never credentials). */

@@ -20,6 +20,9 @@ export interface ListedBackup {
   createdBy: string;
   sourceHost: string;
   artifacts: number;
+  /** Neo4j Enterprise: full, or differential on `parent` (the chain's previous backup). */
+  backupType?: string | undefined;
+  parent?: string | undefined;
 }
 
 export interface ListResult {
@@ -67,6 +70,8 @@ export async function listBackups(
         createdBy: b.manifest.createdBy,
         sourceHost: b.manifest.sourceHost,
         artifacts: b.manifest.artifacts.length,
+        ...(b.manifest.tools.backupType ? { backupType: b.manifest.tools.backupType } : {}),
+        ...(b.manifest.tools.parent ? { parent: b.manifest.tools.parent } : {}),
       });
     }
     for (const s of cat.suspects) {

@@ -5,7 +5,7 @@
 
 import { ConfigError } from '../domain/errors.js';
 import { objectKeysOf } from '../domain/manifest.js';
-import { selectRetention, type RetentionPolicy } from '../domain/retention.js';
+import { keepChains, selectRetention, type RetentionPolicy } from '../domain/retention.js';
 import { ENGINES } from '../config/schema.js';
 import { readCatalog, type Catalog } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
@@ -125,8 +125,9 @@ function planBackups(result: PruneResult, engine: string, cat: Catalog, policy: 
     engine,
     database: b.manifest.target.database,
     finishedAt: b.manifest.finishedAt,
+    parent: b.manifest.tools.parent,
   }));
-  const decision = selectRetention(entries, policy, now);
+  const decision = keepChains(selectRetention(entries, policy, now));
   const protectedKeys = new Set<string>();
   for (const { item, why } of decision.keep) {
     result.kept.push({ key: item.key, engine, database: item.database, finishedAt: item.finishedAt, why });

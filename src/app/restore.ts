@@ -3,16 +3,16 @@
 
 import type { EngineName } from '../engines/engine.js';
 import type { AppContext, EnvHandle } from './context.js';
-import { restoreNeo4j, type Neo4jRestoreResult } from './neo4j/restore.js';
+import { restoreNeo4j, type Neo4jRestoreOptions, type Neo4jRestoreResult } from './neo4j/restore.js';
 import {
   restorePostgres,
-  type RestoreOptions,
+  type RestoreOptions as PostgresRestoreOptions,
   type RestoreResult as PostgresRestoreResult,
 } from './postgres/restore.js';
-import { restoreRedis, type RedisRestoreResult } from './redis/restore.js';
+import { restoreRedis, type RedisRestoreOptions, type RedisRestoreResult } from './redis/restore.js';
 
 /** What a restore takes: every engine's options (the CLI has refused the flags that do not apply to the engine). */
-export type { RestoreOptions };
+export type RestoreOptions = PostgresRestoreOptions & RedisRestoreOptions & Neo4jRestoreOptions;
 export type { GlobalsOutcome } from './postgres/restore-globals.js';
 export type { PostgresRestoreResult, RedisRestoreResult, Neo4jRestoreResult };
 

@@ -16,7 +16,7 @@ import { downloadVerified, makeWorkspace } from '../pipeline/restore-stream.js';
 import { capture } from '../transports/run.js';
 import { succeeded } from '../transports/transport.js';
 import { ensureBackupReadable, type ArchiveOptions } from './archive.js';
-import { resolveBackup } from './catalog.js';
+import { resolveBackup, type CatalogEntry } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { runCheckTool, type Check } from './check-tool.js';
 import { explainNoSpace } from './disk-space.js';
@@ -68,7 +68,7 @@ export async function verifyBackup(
         ...(await downloadAndHash(ctx, h, m, a, paths[a.role] as string, { base: opts.tmpDir, dir: ws.dir })),
       );
     }
-    const native = await nativeCheck(ctx, h, m, paths.dump ?? '', ws.dir);
+    const native = await nativeCheck(ctx, h, entry, paths.dump ?? '', ws.dir);
     if (!native.ok) {
       throw new IntegrityError(`${entry.key}: ${native.tool} rejects the artifact: ${native.detail}`, {
         hint: 'its bytes match the manifest, so the backup was already bad when it was taken; take a new backup (and check the source), and use an older one meanwhile (igbackup list)',
@@ -161,10 +161,11 @@ async function readerPreflight(ctx: AppContext, h: EnvHandle, m: Manifest): Prom
 export async function nativeCheck(
   ctx: AppContext,
   h: EnvHandle,
-  m: Manifest,
+  entry: CatalogEntry,
   path: string,
   dir: string,
 ): Promise<Check> {
+  const m = entry.manifest;
   const engine = engineNamed(m.engine);
   if (!engine) throw new IntegrityError(`the manifest names an unknown engine "${m.engine}"`);
   const section = h.env[engine.name];
@@ -172,7 +173,7 @@ export async function nativeCheck(
   const plan = engine.nativeCheck(path, binDir);
   if (plan.kind === 'scratch-dbms') {
     ctx.reporter.step('loading the artifact into a throwaway DBMS and running its consistency check');
-    const { check } = await loadIntoScratch(ctx, h, m, path, dir);
+    const { check } = await loadIntoScratch(ctx, h, entry, path, dir);
     return check.ok ? { ...check, detail: `${plan.describe(m.format)}; consistency check: ${check.detail}` } : check;
   }
   const details: string[] = [];

@@ -7,6 +7,7 @@ import { IgbackupError, SomeFailedError, messageOf } from '../domain/errors.js';
 import { ENGINES } from '../config/schema.js';
 import { formatBytes, formatDuration } from './format.js';
 import { buildContext, globalsOf, refuseFlagsNotFor, type CliDeps } from './globals.js';
+import { ConfigError } from '../domain/errors.js';
 import { parseCompression } from './parse.js';
 
 function errorJson(err: unknown): { type: string; message: string; hint?: string | undefined } {
@@ -39,11 +40,10 @@ export function registerBackup(program: Command, deps: CliDeps): void {
     )
     .option('--physical', 'postgres: a pgBackRest base backup for point-in-time recovery (see igbackup pitr enable)')
     .addOption(
-      new Option('--type <type>', 'with --physical: full, diff or incr (default incr; the first is full)').choices([
-        'full',
-        'diff',
-        'incr',
-      ]),
+      new Option(
+        '--type <type>',
+        'with --physical: full, diff or incr (default incr; the first is full); neo4j enterprise: full, diff (on the chain in the store) or auto (default: enterprise.type)',
+      ).choices(['full', 'diff', 'incr', 'auto']),
     )
     .action((engine: string, opts: BackupFlags, cmd: Command) =>
       opts.physical ? physicalBackupAction(deps, engine, opts, cmd) : backupAction(deps, engine, opts, cmd),
@@ -58,7 +58,7 @@ interface BackupFlags {
   mode?: 'rdb-stream' | 'bgsave';
   forceUnlock?: boolean;
   physical?: boolean;
-  type?: 'full' | 'diff' | 'incr';
+  type?: 'full' | 'diff' | 'incr' | 'auto';
 }
 
 /** Runs the backups, prints each stored one and each failure; several databases with failures throw SomeFailedError. */
@@ -67,7 +67,11 @@ async function backupAction(deps: CliDeps, engine: string, opts: BackupFlags, cm
   const out = deps.output(g);
   const ctx = await buildContext(deps, g, out);
   refuseFlagsNotFor(cmd, engine, 'backup');
-  const { results, failures } = await runBackup(ctx, { engine, ...opts });
+  if (opts.type === 'incr')
+    throw new ConfigError('--type incr applies only to postgres --physical', [], {
+      hint: 'neo4j enterprise takes --type full, diff or auto',
+    });
+  const { results, failures } = await runBackup(ctx, { engine, ...opts, type: opts.type });
   const only = failures.length === 1 && results.length === 0 ? failures[0] : undefined;
   if (only) throw only.error; // one database tried: its own error, as it is
   const failed = failures.map((f) => ({ database: f.database, error: errorJson(f.error) }));

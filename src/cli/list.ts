@@ -34,7 +34,7 @@ export function registerList(program: Command, deps: CliDeps): void {
             formatDuration(b.durationMs),
             b.sha256.slice(0, 12),
             b.createdBy,
-            b.key,
+            b.parent ? `${b.key} (diff on ${b.parent.slice(b.parent.lastIndexOf('/') + 1)})` : b.key,
           ]);
         }
         out.text(`${r.store}\n${table(rows)}`);

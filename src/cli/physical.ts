@@ -21,7 +21,7 @@ export function physicalRestoreOptions(c: Command): Command {
     .option('--physical', 'postgres: restore a pgBackRest backup into a NEW data directory (point-in-time recovery)')
     .option(
       '--to <time>',
-      'with --physical: the moment to recover to, ISO 8601 with its zone (e.g. 2026-11-27T10:15:00Z)',
+      'with --physical, or neo4j enterprise: the moment to recover to, ISO 8601 with its zone (e.g. 2026-11-27T10:15:00Z); neo4j enterprise also takes a transaction id',
     )
     .option('--target-dir <dir>', 'with --physical: the new data directory (default: beside the cluster, stamped)')
     .option(
@@ -47,7 +47,7 @@ function requirePostgres(engine: string): void {
 export async function physicalBackupAction(
   deps: CliDeps,
   engine: string,
-  opts: { env: string; type?: 'full' | 'diff' | 'incr'; forceUnlock?: boolean },
+  opts: { env: string; type?: 'full' | 'diff' | 'incr' | 'auto'; forceUnlock?: boolean },
   cmd: Command,
 ): Promise<void> {
   requirePostgres(engine);
@@ -55,6 +55,10 @@ export async function physicalBackupAction(
   const g = globalsOf(cmd);
   const out = deps.output(g);
   const ctx = await buildContext(deps, g, out);
+  if (opts.type === 'auto')
+    throw new ConfigError('--type auto applies only to neo4j enterprise', [], {
+      hint: 'with --physical: full, diff or incr (pgBackRest takes a full backup when there is none)',
+    });
   const r = await physicalBackup(ctx, { env: opts.env, type: opts.type ?? 'incr', forceUnlock: opts.forceUnlock });
   out.json({ ok: true, command: 'backup', method: 'physical', result: r });
   out.text(

@@ -98,6 +98,7 @@ async function restoreAction(deps: CliDeps, engine: EngineName, flags: RestoreFl
     forceUnlock: Boolean(flags.forceUnlock),
     ask,
     archive: archiveOptions(flags),
+    to: flags.to,
   });
   out.json({ ok: true, command: 'restore', result: r });
   out.text(`${out.c.green('✔')} restored ${r.key}\n  ${restoredText(r)}`);
@@ -109,6 +110,8 @@ function restoredText(r: RestoreResult): string {
     case 'neo4j':
       return (
         `into Neo4j database "${r.database}" (sha256 verified${r.checked ? ', neo4j-admin check passed' : ''}); ${formatDuration(r.durationMs)}` +
+        (r.chain ? `\n  a chain of ${r.chain.length} backups, the full one ${r.chain[0]}` : '') +
+        (r.until ? `\n  recovered up to ${r.until}` : '') +
         `\n  Neo4j ${r.neo4j === 'running' ? 'is running' : 'is left stopped, as it was found'}`
       );
     case 'redis':

@@ -162,3 +162,36 @@ function decodeName(n: string): string {
     return n;
   }
 }
+
+/** A complete backup as a chain link: a differential one names the backup it builds on (manifest facts `parent`). */
+export interface Link {
+  key: string;
+  database: string;
+  startedAt: string;
+  parent?: string | undefined;
+}
+
+/**
+ * The backups whose chain is broken (pure), with the reason: a differential backup is restorable only when its parent
+ * is a complete backup of the same database taken before it, and that one's chain is whole too.
+ */
+export function brokenChains(links: Link[]): Map<string, string> {
+  const byKey = new Map(links.map((l) => [l.key, l]));
+  const broken = new Map<string, string>();
+  const oldestFirst = [...links].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
+  for (const l of oldestFirst) {
+    if (l.parent === undefined) continue;
+    const p = byKey.get(l.parent);
+    const why = !p
+      ? `its parent ${l.parent} is not a complete backup`
+      : p.database !== l.database
+        ? `its parent ${l.parent} is a backup of "${p.database}", not "${l.database}"`
+        : !(Date.parse(p.startedAt) < Date.parse(l.startedAt))
+          ? `its parent ${l.parent} was not taken before it`
+          : broken.has(p.key)
+            ? `the chain of its parent ${l.parent} is broken`
+            : undefined;
+    if (why) broken.set(l.key, `differential backup whose chain is broken: ${why}`);
+  }
+  return broken;
+}

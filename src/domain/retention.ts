@@ -57,3 +57,24 @@ export function selectRetention<T extends Dated>(items: T[], policy: RetentionPo
   }
   return { keep, remove };
 }
+
+/**
+ * Keeps what a kept backup builds on (pure): a differential backup restores only with its whole chain, so retention
+ * never removes a link of a kept one's chain, whatever its age.
+ */
+export function keepChains<T extends Dated & { parent?: string | undefined }>(
+  d: RetentionDecision<T>,
+): RetentionDecision<T> {
+  const all = new Map([...d.keep, ...d.remove].map((x) => [x.item.key, x.item]));
+  const needed = new Map<string, string>(); // a link -> the kept backup that needs it
+  for (const { item } of d.keep)
+    for (let p = item.parent; p !== undefined && !needed.has(p); p = all.get(p)?.parent) needed.set(p, item.key);
+  const keep = [...d.keep];
+  const remove: RetentionDecision<T>['remove'] = [];
+  for (const r of d.remove) {
+    const by = needed.get(r.item.key);
+    if (by) keep.push({ item: r.item, why: `part of the backup chain of ${by} (a differential backup needs it)` });
+    else remove.push(r);
+  }
+  return { keep, remove };
+}

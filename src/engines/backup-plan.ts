@@ -124,4 +124,6 @@ export interface BackupPlan {
   /** Taken offline around the units (the tools and checks run inside it). */
   window?: OfflineWindow | undefined;
   unit: (name: string) => UnitPlan;
+  /** A request this engine cannot carry out (an option its edition lacks): exit 2 before anything runs. */
+  refused?: Problem | undefined;
 }

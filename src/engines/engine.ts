@@ -43,6 +43,13 @@ export interface BackupRequest {
   host: string;
   /** Unique per run (scratch names). */
   stamp: string;
+  /** `--type` (Neo4j Enterprise: full, diff or auto). */
+  type?: string | undefined;
+  /**
+   * Per unit, the newest complete backup in the store and its manifest's facts, for engines whose backups build on
+   * the previous one (Engine.chained); absent otherwise.
+   */
+  previous?: Readonly<Record<string, { key: string; facts: Readonly<Record<string, string>> }>> | undefined;
 }
 
 export interface Engine<N extends EngineName = EngineName> {
@@ -65,6 +72,8 @@ export interface Engine<N extends EngineName = EngineName> {
   validate(cfg: EngineSections[N]): Problem | undefined;
   /** The password the connection needs, by reference (resolved by the use case). */
   passwordRef(cfg: EngineSections[N]): SecretRef | undefined;
+  /** Set when a backup may build on the previous one (a chain): the use case then passes BackupRequest.previous. */
+  chained?(cfg: EngineSections[N], type: string | undefined): boolean;
   /** The backup, as data (engines/backup-plan.ts). */
   backupPlan(cfg: EngineSections[N], request: BackupRequest): BackupPlan;
   /**

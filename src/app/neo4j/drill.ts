@@ -39,7 +39,7 @@ export async function drillNeo4j(
     const path = join(ws.dir, 'artifact');
     await downloadMainArtifact(ctx, h.store, entry.manifest, path);
     ctx.reporter.step(`drill: loading ${entry.key} into a throwaway Neo4j DBMS and checking it`);
-    const { scratch, check } = await loadIntoScratch(ctx, h, entry.manifest, path, ws.dir);
+    const { scratch, check } = await loadIntoScratch(ctx, h, entry, path, ws.dir);
     target = `throwaway Neo4j DBMS on 127.0.0.1:${scratch.boltPort} (${scratch.root})`;
     checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
     if (check.ok && cypherFor(h, database).length)

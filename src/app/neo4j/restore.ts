@@ -19,7 +19,8 @@ import { sectionOf } from '../engine-section.js';
 import { freeBytes, spaceShortage, type SpaceNeed } from '../disk-space.js';
 import { replaceDatabase } from './replace.js';
 import { ensureBackupReadable, type ArchiveOptions } from '../archive.js';
-import { resolveBackup } from '../catalog.js';
+import type { CatalogEntry } from '../catalog.js';
+import { chainFor, downloadChain, recoveryPoint, restoreBackupChain } from './chain.js';
 import { requireConfirmation, type ConfirmPolicy } from '../confirm.js';
 import { withRestoreLock, type RestoreLockOptions } from '../lock.js';
 import type { AppContext, EnvHandle } from '../context.js';
@@ -33,6 +34,8 @@ export interface Neo4jRestoreOptions extends ConfirmPolicy, RestoreLockOptions {
   database?: string | undefined;
   tmpDir?: string | undefined;
   archive?: ArchiveOptions | undefined;
+  /** Enterprise: recover the backup chain up to this moment (ISO time with a zone) or transaction id. */
+  to?: string | undefined;
 }
 
 export interface Neo4jRestoreResult {
@@ -48,6 +51,10 @@ export interface Neo4jRestoreResult {
   /** The state Neo4j is left in: the state it was found in. */
   neo4j: 'running' | 'stopped';
   durationMs: number;
+  /** Enterprise: the backups restored, the full one first, when there were more than one. */
+  chain?: string[] | undefined;
+  /** Enterprise: what `--restore-until` was given (--to). */
+  until?: string | undefined;
 }
 
 /** One restore (or backup) of the env's neo4j at a time: the restore stops the whole service, so it takes the engine's lock. */
@@ -66,18 +73,21 @@ async function restoreNeo4jLocked(
 ): Promise<Neo4jRestoreResult> {
   const t0 = performance.now();
   const cfg = sectionOf(ctx, h, 'neo4j');
-  const entry = await resolveBackup(ctx, h, 'neo4j', opts);
+  const point = opts.to === undefined ? undefined : recoveryPoint(opts.to, ctx.now());
+  const { entry, chain } = await chainFor(ctx, h, opts, point);
   const db = entry.manifest.target.database;
-  await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${entry.key}`, opts);
-  await ensureBackupReadable(ctx, h.store, entry.manifest, opts.archive);
+  const what = `${entry.key}${chain.length > 1 ? ` (a chain of ${chain.length} backups)` : ''}${point ? ` up to ${point.until}` : ''}`;
+  await requireConfirmation(h.name, h.env.protected, `replace Neo4j database "${db}" with ${what}`, opts);
+  for (const link of chain) await ensureBackupReadable(ctx, h.store, link.manifest, opts.archive);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   try {
     const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
     await preflightNeo4jRestore(ctx, cfg, transport, enterprise);
-    const space = copySpace(entry.manifest, opts.tmpDir);
+    const space = copySpace(chain, opts.tmpDir);
     const short = spaceShortage(await freeBytes(opts.tmpDir), space);
     if (short) throw short;
-    const { art, r } = await downloadAndReplace(ctx, h, { cfg, transport, entry, enterprise, space }, opts.tmpDir);
+    const x = { cfg, transport, entry, chain, until: point?.until, enterprise, space };
+    const { art, r } = await downloadAndReplace(ctx, h, x, opts.tmpDir);
     if (r.w.foundStopped)
       ctx.reporter.warn(
         `Neo4j was not running before the restore and is left stopped (start it with: ${r.w.howToStart})`,
@@ -95,6 +105,8 @@ async function restoreNeo4jLocked(
       ...previous,
       neo4j: state,
       durationMs: Math.round(performance.now() - t0),
+      ...(chain.length > 1 ? { chain: chain.map((c) => c.key) } : {}),
+      ...(point ? { until: point.until } : {}),
     };
   } finally {
     await transport.close();
@@ -105,7 +117,11 @@ async function restoreNeo4jLocked(
 interface Replacement {
   cfg: Neo4jConfig;
   transport: Transport;
-  entry: Awaited<ReturnType<typeof resolveBackup>>;
+  entry: CatalogEntry;
+  /** The backups to restore, oldest first: the full one, the differential ones on it, `entry` last. */
+  chain: CatalogEntry[];
+  /** --restore-until (Enterprise). */
+  until: string | undefined;
   enterprise: boolean;
   space: Omit<SpaceNeed, 'dir'>;
 }
@@ -120,7 +136,17 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
   const ws = await makeWorkspace(tmpDir);
   try {
     const plain = join(ws.dir, 'artifact');
-    const art = await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+    const chained = enterprise && (x.chain.length > 1 || x.until !== undefined);
+    const links = chained ? await downloadChain(ctx, h, x.chain, ws.dir) : [];
+    const art = chained
+      ? mainArtifact(entry.manifest)
+      : await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+    const apply = (at: Transport): Promise<void> =>
+      chained
+        ? restoreBackupChain(ctx, cfg, at, db, links, x.until)
+        : enterprise
+          ? restoreBackupFile(ctx, cfg, at, db, plain)
+          : loadFile(ctx, cfg, at, db, plain);
     const inWindow = (where: Transport, w: OfflineWindow) =>
       replaceDatabase(ctx, {
         cfg,
@@ -131,7 +157,7 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
         keepDir: dirname(ws.dir),
         space: x.space,
         applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
-        apply: (at) => (enterprise ? restoreBackupFile(ctx, cfg, at, db, plain) : loadFile(ctx, cfg, at, db, plain)),
+        apply,
       }).then((r) => ({ ...r, w }));
     const r =
       cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
@@ -148,11 +174,11 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
  * size cannot be known before Neo4j is stopped (the store's directory is in neo4j.conf, which igbackup does not read):
  * it is estimated at the backup's size, and a copy that does not fit fails before anything is loaded.
  */
-function copySpace(m: Parameters<typeof mainArtifact>[0], base: string | undefined): Omit<SpaceNeed, 'dir'> {
-  const raw = mainArtifact(m).rawBytes;
+function copySpace(chain: CatalogEntry[], base: string | undefined): Omit<SpaceNeed, 'dir'> {
+  const raw = chain.reduce((n, c) => n + mainArtifact(c.manifest).rawBytes, 0);
   return {
     base,
-    neededBytes: 2 * raw,
+    neededBytes: raw + mainArtifact((chain.at(-1) as CatalogEntry).manifest).rawBytes,
     what: `the decompressed backup (${formatBytes(raw)}) and a copy of the current database taken before it is replaced (its size is unknown until it is dumped; estimated at the backup's size)`,
     alternatives: [],
   };

@@ -6,7 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ProcessFailedError } from '../../domain/errors.js';
-import type { Manifest } from '../../domain/manifest.js';
+import type { CatalogEntry } from '../catalog.js';
+import { scratchSource } from './chain.js';
 import * as neo4j from '../../engines/neo4j/commands.js';
 import { decompressStage } from '../../pipeline/compress.js';
 import { feedFile } from '../../pipeline/restore-stream.js';
@@ -34,14 +35,18 @@ function settings(h: EnvHandle) {
   };
 }
 
-/** Loads the downloaded artifact into a new scratch DBMS under dir and runs the consistency check on it. */
+/**
+ * Loads the downloaded artifact into a new scratch DBMS under dir and runs the consistency check on it; a differential
+ * Enterprise backup is restored with its whole chain.
+ */
 export async function loadIntoScratch(
   ctx: AppContext,
   h: EnvHandle,
-  m: Manifest,
+  entry: CatalogEntry,
   path: string,
   dir: string,
 ): Promise<{ scratch: ScratchNeo4j; check: Check }> {
+  const m = entry.manifest;
   const { tools, edition, scratch: s } = settings(h);
   const root = join(dir, 'neo4j-scratch');
   for (const d of ['conf', 'data', 'run', 'logs']) await mkdir(join(root, d), { recursive: true });
@@ -53,7 +58,7 @@ export async function loadIntoScratch(
   const scratch: ScratchNeo4j = { root, boltPort, db: m.target.database, env: { NEO4J_CONF: join(root, 'conf') } };
   if (m.format === neo4j.BACKUP_FORMAT) {
     const restored = await runCheckTool(ctx, 'neo4j-admin database restore', {
-      ...neo4j.restoreCommand(tools, scratch.db, path),
+      ...neo4j.restoreCommand(tools, scratch.db, await scratchSource(ctx, h, entry, path, dir)),
       env: scratch.env,
     });
     if (!restored.ok) return { scratch, check: restored };

@@ -30,8 +30,13 @@ export const neo4jSchema = z.strictObject({
     .strictObject({
       /** --from=host:port of the backup server (default: the local instance). */
       from: z.string().min(1).optional(),
-      /** Scratch directory on the Neo4j host for backup artifacts and restores. */
+      /**
+       * Directory on the Neo4j host for backup artifacts and restores; it keeps each database's current backup chain
+       * (chain-<env>-<db>), which a differential backup builds on.
+       */
       workDir: z.string().min(1).default('/tmp/igbackup-neo4j'),
+      /** What `backup neo4j` takes without --type: full, diff (on the chain in the store), or auto (diff when it can). */
+      type: z.enum(['full', 'diff', 'auto']).default('full'),
     })
     .prefault({}),
   /** Kubernetes (Community): scale the StatefulSet to 0 and dump from a helper pod that mounts the data PVC. */

@@ -10,6 +10,11 @@ export interface Neo4jBackupInput {
   units: string[];
   /** Unique per run: names the Enterprise scratch dirs. */
   stamp: string;
+  env: string;
+  /** --type: full, diff or auto (Enterprise); undefined: enterprise.type. */
+  type?: string | undefined;
+  /** Per database, the newest complete backup in the store (a differential builds on it). */
+  previous?: Readonly<Record<string, { key: string; facts: Readonly<Record<string, string>> }>> | undefined;
 }
 
 export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
@@ -18,9 +23,21 @@ export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
 
 export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
   const { cfg } = x;
-  if (cfg.edition === 'enterprise') return { units: x.units, tools: [], checks: [], unit: (db) => onlineUnit(x, db) };
+  if (cfg.edition === 'enterprise') {
+    const type = (x.type ?? cfg.enterprise.type) as neo4j.BackupType;
+    return { units: x.units, tools: [], checks: [], unit: (db) => onlineUnit(x, db, type) };
+  }
+  const refused =
+    x.type !== undefined && x.type !== 'full'
+      ? {
+          problem: `--type ${x.type} needs Neo4j Enterprise (neo4j.edition is community)`,
+          hint: 'Community has no online or differential backup: drop --type (each backup is a full offline dump)',
+          config: true,
+        }
+      : undefined;
   return {
     units: x.units,
+    refused,
     // Read inside the offline window, where the dump runs (the helper pod in Kubernetes); its absence is no failure.
     tools: [
       {
@@ -58,20 +75,46 @@ function artifact(db: string, extension: string) {
   };
 }
 
-/** Enterprise: `database backup` into a scratch dir on the host, the newest artifact streamed, the dir removed. */
-function onlineUnit(x: Neo4jBackupInput, db: string): UnitPlan {
+/**
+ * Enterprise: `database backup` online into the database's chain directory on the host (emptied first for a full
+ * backup, which starts a new chain), its newest artifact streamed. The directory stays: the next differential backup
+ * builds on it, and only when it ends where the store's chain does (an artifact whose upload failed is never built on).
+ */
+function onlineUnit(x: Neo4jBackupInput, db: string, type: neo4j.BackupType): UnitPlan {
   const { cfg } = x;
-  const dir = `${cfg.enterprise.workDir.replace(/\/+$/, '')}/igbackup-${db}-${x.stamp}`;
+  const dir = `${cfg.enterprise.workDir.replace(/\/+$/, '')}/chain-${x.env}-${db}`;
   const t = neo4jTools(cfg);
+  const prev = x.previous?.[db];
+  const inStore = prev && { key: prev.key, artifact: prev.facts.neo4jArtifact };
   return {
-    ...common(cfg, neo4j.BACKUP_FORMAT),
+    format: neo4j.BACKUP_FORMAT,
+    address: undefined,
     steps: [
-      { kind: 'read', what: `mkdir ${dir}`, command: neo4j.makeDirCommand(dir), parse: () => ({}) },
+      {
+        kind: 'read',
+        what: `the backup chain of ${db} in ${dir}`,
+        command: neo4j.listBackupsCommand(dir, db),
+        parse: (out): Facts | Problem => {
+          const d = neo4j.chainDecision(type, out.split('\n').filter(Boolean), inStore);
+          if ('problem' in d)
+            return {
+              problem: d.problem,
+              hint: 'take a full backup first: igbackup backup neo4j --type full (or --type auto)',
+            };
+          return { take: d.take, parent: d.take === 'DIFF' ? d.parent : '' };
+        },
+      },
+      {
+        kind: 'read',
+        what: `the chain directory ${dir}`,
+        command: (f) => (f.take === 'FULL' ? neo4j.resetDirCommand(dir) : neo4j.makeDirCommand(dir)),
+        parse: () => ({}),
+      },
       {
         kind: 'read',
         what: 'neo4j-admin database backup',
         report: `neo4j-admin database backup ${db} (online)`,
-        command: neo4j.backupCommand(t, db, dir, cfg.enterprise.from),
+        command: (f) => neo4j.backupCommand(t, db, dir, cfg.enterprise.from, f.take === 'DIFF' ? 'DIFF' : 'FULL'),
         parse: () => ({}),
       },
       {
@@ -84,7 +127,13 @@ function onlineUnit(x: Neo4jBackupInput, db: string): UnitPlan {
             : { problem: `neo4j-admin database backup wrote no ${db}-*.backup into ${dir}` },
       },
     ],
-    cleanup: [neo4j.removeDirCommand(dir)],
+    manifestFacts: (f) => ({
+      edition: cfg.edition,
+      syntax: cfg.syntax,
+      backupType: f.take === 'DIFF' ? 'diff' : 'full',
+      ...(f.take === 'DIFF' && f.parent ? { parent: f.parent } : {}),
+      neo4jArtifact: (f.file ?? '').split('/').pop() ?? '',
+    }),
     artifacts: (f) => [{ ...artifact(db, neo4j.BACKUP_EXTENSION), command: { argv: ['cat', f.file ?? ''] } }],
   };
 }

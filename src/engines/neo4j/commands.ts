@@ -35,16 +35,83 @@ export function checkCommand(t: Neo4jTools, db: string): CommandSpec {
   return { argv: [t.admin, 'database', 'check', db] };
 }
 
-/** Enterprise online backup into a directory: one `<db>-<timestamp>.backup` artifact per run. */
-export function backupCommand(t: Neo4jTools, db: string, dir: string, from?: string): CommandSpec {
+/**
+ * Enterprise online backup into a directory: one `<db>-<timestamp>.backup` artifact per run; a DIFF builds on the
+ * chain whose newest artifact is in that directory.
+ */
+export function backupCommand(
+  t: Neo4jTools,
+  db: string,
+  dir: string,
+  from: string | undefined,
+  type: 'FULL' | 'DIFF' = 'FULL',
+): CommandSpec {
   return {
-    argv: [t.admin, 'database', 'backup', ...(from ? [`--from=${from}`] : []), `--to-path=${dir}`, '--type=FULL', db],
+    argv: [
+      t.admin,
+      'database',
+      'backup',
+      ...(from ? [`--from=${from}`] : []),
+      `--to-path=${dir}`,
+      `--type=${type}`,
+      db,
+    ],
   };
 }
 
-/** Enterprise restore of one artifact over the (stopped) database. */
-export function restoreCommand(t: Neo4jTools, db: string, file: string): CommandSpec {
-  return { argv: [t.admin, 'database', 'restore', `--from-path=${file}`, '--overwrite-destination=true', db] };
+/**
+ * Enterprise restore over the (stopped) database, from one artifact or a directory holding a backup chain; `until`
+ * (a transaction id, or a UTC time as "YYYY-MM-DD HH:MM:SS") recovers the chain up to that point.
+ */
+export function restoreCommand(t: Neo4jTools, db: string, from: string, until?: string): CommandSpec {
+  return {
+    argv: [
+      t.admin,
+      'database',
+      'restore',
+      `--from-path=${from}`,
+      ...(until ? [`--restore-until=${until}`] : []),
+      '--overwrite-destination=true',
+      db,
+    ],
+  };
+}
+
+/** The artifacts of db in dir, one name per line, oldest first (none: empty output). */
+export function listBackupsCommand(dir: string, db: string): CommandSpec {
+  return {
+    argv: ['sh', '-c', 'cd "$1" 2>/dev/null || exit 0; ls -1 "$2"-*.backup 2>/dev/null | sort', 'igbackup', dir, db],
+  };
+}
+
+/** Empties dir for a new chain (a full backup starts one), creating it when missing. */
+export function resetDirCommand(dir: string): CommandSpec {
+  return { argv: ['sh', '-c', 'rm -rf "$1" && mkdir -p "$1"', 'igbackup', dir] };
+}
+
+/** What a backup run asks for, and what it takes: a full backup starts a chain, a differential extends it. */
+export type BackupType = 'full' | 'diff' | 'auto';
+
+/**
+ * Full or differential (pure): a differential needs the chain on the host to end where the store's does (the
+ * newest complete backup's artifact is the newest one in the chain directory); `auto` falls back to a full backup.
+ */
+export function chainDecision(
+  type: BackupType,
+  onHost: string[],
+  inStore: { key: string; artifact: string | undefined } | undefined,
+): { take: 'FULL' } | { take: 'DIFF'; parent: string } | { problem: string } {
+  if (type === 'full') return { take: 'FULL' };
+  const tip = onHost.at(-1);
+  const why = !inStore
+    ? 'the store has no complete Enterprise backup of it to build on'
+    : !inStore.artifact
+      ? `its newest complete backup ${inStore.key} records no neo4j-admin artifact name (taken by an older igbackup)`
+      : tip !== inStore.artifact
+        ? `the chain on the Neo4j host ends with ${tip ?? 'nothing'}, the store's with ${inStore.artifact} (${inStore.key})`
+        : undefined;
+  if (why === undefined && inStore) return { take: 'DIFF', parent: inStore.key };
+  return type === 'auto' ? { take: 'FULL' } : { problem: `no chain to take a differential backup on: ${why}` };
 }
 
 /** Prints the newest `<db>-*.backup` in dir (paths as arguments, never inside the script). */

@@ -11,8 +11,8 @@ export const neo4j: Engine<'neo4j'> = {
   unit: 'database',
   restoreLock: 'engine',
   flags: {
-    backup: ['env', 'database', 'compression', 'forceUnlock'],
-    restore: [...RESTORE_COMMON, 'database'],
+    backup: ['env', 'database', 'compression', 'forceUnlock', 'type'],
+    restore: [...RESTORE_COMMON, 'database', 'to'],
     verify: [...VERIFY_COMMON],
     drill: [...DRILL_COMMON],
     backupPhysical: [],
@@ -22,14 +22,21 @@ export const neo4j: Engine<'neo4j'> = {
   },
   units: (cfg) => cfg.databases,
   validate: (cfg) =>
-    cfg.transport.type === 'kubernetes' && cfg.edition === 'community' && !cfg.kubernetes
+    cfg.edition === 'community' && cfg.enterprise.type !== 'full'
       ? {
-          problem: 'kubernetes is needed for Community in Kubernetes',
-          hint: 'set statefulSet, pvc and image: the dump runs offline in a helper pod that mounts the data PVC',
+          problem: `enterprise.type ${cfg.enterprise.type} needs edition enterprise`,
+          hint: 'Neo4j Community has no online or differential backup: set edition: enterprise, or drop enterprise.type',
         }
-      : undefined,
+      : cfg.transport.type === 'kubernetes' && cfg.edition === 'community' && !cfg.kubernetes
+        ? {
+            problem: 'kubernetes is needed for Community in Kubernetes',
+            hint: 'set statefulSet, pvc and image: the dump runs offline in a helper pod that mounts the data PVC',
+          }
+        : undefined,
   passwordRef: () => undefined,
-  backupPlan: (cfg, r) => neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp }),
+  chained: (cfg, type) => cfg.edition === 'enterprise' && (type ?? cfg.enterprise.type) !== 'full',
+  backupPlan: (cfg, r) =>
+    neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp, env: r.env, type: r.type, previous: r.previous }),
   // Loaded into a throwaway DBMS on this machine (its own neo4j.conf) and checked there: app/neo4j/scratch.ts.
   nativeCheck: () => ({
     kind: 'scratch-dbms',

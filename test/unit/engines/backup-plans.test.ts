@@ -5,6 +5,7 @@ import { describe, it } from 'node:test';
 import { neo4jSchema, postgresSchema, redisSchema } from '../../../src/config/schema.js';
 import { isProblem, type Facts, type Read, type Wait } from '../../../src/engines/backup-plan.js';
 import { ENGINE_REGISTRY } from '../../../src/engines/registry.js';
+import { chainDecision } from '../../../src/engines/neo4j/commands.js';
 
 const request = { env: 'prod', configFile: '/etc/igbackup.yaml', host: 'db:22', stamp: '20261127-abcd' };
 
@@ -88,23 +89,54 @@ describe('backup plans', () => {
     assert.equal(wait.timeoutMs, cfg.bgsaveTimeoutSec * 1000, 'the wait is bounded by bgsaveTimeoutSec');
     const [rdb] = unit.artifacts({ dir: '/var/lib/redis/', dbfilename: 'dump.rdb' });
     assert.deepEqual(rdb?.command.argv, ['cat', '/var/lib/redis/dump.rdb']);
-    const bgsave = unit.steps[1] as Read;
+    assert.equal((unit.steps[0] as Read).what, 'redis-cli GET igbackup:heartbeat', 'the heartbeat is read first');
+    const bgsave = unit.steps.find((x) => x.what === 'redis-cli BGSAVE') as Read;
     assert.equal(bgsave.errorAnswer?.test('NOPERM this user has no permissions'), true);
     const refused = bgsave.parse('Background save already in progress', {});
     assert.ok(isProblem(refused) && refused.failed);
   });
 
-  it('redis rdb-stream: no steps, the replica stream, the key count kept in the manifest', () => {
+  it('redis rdb-stream: the heartbeat read, the replica stream, the key count and the beat kept in the manifest', () => {
     const cfg = redisSchema.parse({});
     const plan = ENGINE_REGISTRY.redis.backupPlan(cfg, { ...request, units: [cfg.name] });
     const unit = plan.unit(cfg.name);
-    assert.equal(unit.steps.length, 0);
+    assert.equal(unit.steps.length, 1);
+    const beat = unit.steps[0] as Read;
+    assert.deepEqual(beat.parse('2026-11-27T10:00:00.000Z\n', {}), { heartbeat: '2026-11-27T10:00:00.000Z' });
+    assert.deepEqual(beat.parse('\n', {}), { heartbeat: '' }, 'no beat yet');
+    assert.ok(beat.warn, 'an unreadable heartbeat is only a warning');
     assert.ok(unit.artifacts({})[0]?.command.argv.includes('--rdb'));
-    assert.deepEqual(unit.manifestFacts?.({ server: '7.0.15', keysAtStart: '12' }), {
+    assert.deepEqual(unit.manifestFacts?.({ server: '7.0.15', keysAtStart: '12', heartbeat: '' }), {
       server: '7.0.15',
       keysAtStart: '12',
       mode: 'rdb-stream',
+      source: 'primary',
     });
+  });
+
+  it('redis with a replica: backs up the replica, which must be one in sync; the primary is never the fallback', () => {
+    const cfg = redisSchema.parse({ port: 6379, replica: { host: 'replica.local', port: 6380, maxLagSec: 30 } });
+    const plan = ENGINE_REGISTRY.redis.backupPlan(cfg, { ...request, units: [cfg.name] });
+    const check = plan.checks[0] as Read;
+    const argv = (check.command as { argv: string[] }).argv;
+    assert.deepEqual(argv.slice(1, 5), ['-h', 'replica.local', '-p', '6380']);
+    const ok =
+      'role:slave\nmaster_host:10.0.0.1\nmaster_port:6379\nmaster_link_status:up\nmaster_last_io_seconds_ago:1\n';
+    assert.deepEqual(check.parse(ok, {}), { replicaLagSec: '1' });
+    const problem = (out: string): string => {
+      const r = check.parse(out, {});
+      assert.ok(isProblem(r));
+      return r.problem;
+    };
+    assert.match(problem('role:master\n'), /not a replica \(role:master\)/);
+    assert.match(problem(ok.replace('up', 'down')), /link to the primary 10\.0\.0\.1:6379 is down/);
+    assert.match(
+      problem(ok.replace(':1\n', ':45\n')),
+      /heard nothing from the primary for 45 s \(redis\.replica\.maxLagSec 30\)/,
+    );
+    const unit = plan.unit(cfg.name);
+    assert.ok(unit.artifacts({})[0]?.command.argv.join(' ').includes('-h replica.local -p 6380'));
+    assert.equal(unit.manifestFacts?.({ heartbeat: '2026-11-27T10:00:00.000Z' }).source, 'replica replica.local:6380');
   });
 
   it('neo4j: Community needs an offline window (service or helper pod); Enterprise cleans its scratch dir', () => {
@@ -127,13 +159,57 @@ describe('backup plans', () => {
     });
     assert.equal(ent.window, undefined);
     const unit = ent.unit('neo4j');
-    assert.match(unit.cleanup?.[0]?.argv.join(' ') ?? '', /igbackup-neo4j-20261127-abcd/);
-    const newest = unit.steps[2] as Read;
+    assert.equal(unit.cleanup, undefined, 'the chain directory stays for the next differential backup');
+    const chain = unit.steps[0] as Read;
+    assert.match((chain.command as { argv: string[] }).argv.join(' '), /chain-prod-neo4j/);
+    assert.deepEqual(chain.parse('neo4j-a.backup\n', {}), { take: 'FULL', parent: '' }, 'full by default');
+    const dir = unit.steps[1] as Read;
+    assert.match((dir.command as (f: Facts) => { argv: string[] })({ take: 'FULL' }).argv.join(' '), /rm -rf/);
+    const backup = unit.steps[2] as Read;
+    assert.match((backup.command as (f: Facts) => { argv: string[] })({ take: 'DIFF' }).argv.join(' '), /--type=DIFF/);
+    const newest = unit.steps[3] as Read;
     assert.ok(isProblem(newest.parse('\n', {})), 'no backup file written is a problem');
     assert.deepEqual(unit.artifacts({ file: '/tmp/x/neo4j-1.backup' })[0]?.command.argv, [
       'cat',
       '/tmp/x/neo4j-1.backup',
     ]);
+    assert.deepEqual(unit.manifestFacts?.({ take: 'DIFF', parent: 'k0', file: '/w/neo4j-2.backup' }), {
+      edition: 'enterprise',
+      syntax: '5',
+      backupType: 'diff',
+      parent: 'k0',
+      neo4jArtifact: 'neo4j-2.backup',
+    });
+    const community = ENGINE_REGISTRY.neo4j.backupPlan(neo4jSchema.parse({}), {
+      ...request,
+      units: ['neo4j'],
+      type: 'diff',
+    });
+    assert.match(community.refused?.problem ?? '', /--type diff needs Neo4j Enterprise/);
+  });
+
+  it('neo4j enterprise chains: a differential backup builds only on the chain the store and the host agree on', () => {
+    const store = { key: 'p/neo4j_1.backup.zst', artifact: 'neo4j-1.backup' };
+    assert.deepEqual(chainDecision('diff', ['neo4j-0.backup', 'neo4j-1.backup'], store), {
+      take: 'DIFF',
+      parent: store.key,
+    });
+    assert.match(
+      (chainDecision('diff', [], store) as { problem: string }).problem,
+      /the chain on the Neo4j host ends with nothing, the store's with neo4j-1\.backup/,
+    );
+    assert.match(
+      (chainDecision('diff', ['neo4j-1.backup', 'neo4j-2.backup'], store) as { problem: string }).problem,
+      /ends with neo4j-2\.backup/,
+      'an artifact whose upload failed is never built on',
+    );
+    assert.match(
+      (chainDecision('diff', [], undefined) as { problem: string }).problem,
+      /no complete Enterprise backup/,
+    );
+    assert.deepEqual(chainDecision('auto', [], store), { take: 'FULL' });
+    assert.deepEqual(chainDecision('auto', ['neo4j-1.backup'], store), { take: 'DIFF', parent: store.key });
+    assert.deepEqual(chainDecision('full', ['neo4j-1.backup'], store), { take: 'FULL' });
   });
 
   it('native checks: postgres reads the table of contents then every block; redis parses every record; neo4j needs a DBMS', () => {

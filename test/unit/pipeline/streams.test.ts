@@ -111,6 +111,7 @@ describe('streamToStore', () => {
   it('an upload failure stops the producer', async () => {
     const failingStore = {
       ...(await store()),
+      maxPutBytes: () => undefined,
       put: async (_k: string, body: Readable) => {
         await new Promise((r) => body.once('data', r));
         throw new Error('store down');
