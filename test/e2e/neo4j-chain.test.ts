@@ -11,15 +11,9 @@ import { describe, it } from 'node:test';
 import { DeleteObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { parseJson, runCli, s3Storage, writeConfig } from '../helpers/cli.js';
 import { makeBucket, s3Client } from '../helpers/servers.js';
-import { neo4jHome } from '../helpers/neo4j.js';
+import { neo4jHome, STANDIN_SERVICE } from '../helpers/neo4j.js';
 
-const service = {
-  stop: ['neo4j', 'stop'],
-  start: ['neo4j', 'start'],
-  status: ['neo4j', 'status'],
-  readyTimeoutSec: 5,
-  startAttempts: 3,
-};
+const service = STANDIN_SERVICE;
 
 interface Tools {
   backupType?: string;

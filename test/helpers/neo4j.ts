@@ -8,6 +8,15 @@ import { execa } from 'execa';
 import { ROOT, tempDir } from './cli.js';
 
 export const N4J = join(ROOT, 'test', 'fixtures', 'neo4j');
+
+/** neo4j.service for the stand-in: its own script on PATH (neo4j start|stop|status). */
+export const STANDIN_SERVICE = {
+  stop: ['neo4j', 'stop'],
+  start: ['neo4j', 'start'],
+  status: ['neo4j', 'status'],
+  readyTimeoutSec: 5,
+  startAttempts: 3,
+};
 export const KUBE = join(ROOT, 'test', 'fixtures', 'kube');
 
 export interface Neo4jHome {
