@@ -7,8 +7,11 @@ import * as pitr from '../engines/postgres/pitr.js';
 import type { Engine } from '../engines/engine.js';
 import { withConfPath } from '../engines/postgres/pitr.js';
 import { postgresConnection } from '../engines/postgres/index.js';
-import { captureOk } from '../transports/run.js';
-import type { Transport } from '../transports/transport.js';
+import * as redis from '../engines/redis/commands.js';
+import { redisConnection } from '../engines/redis/index.js';
+import { IgbackupError } from '../domain/errors.js';
+import { capture, captureOk } from '../transports/run.js';
+import { succeeded, type Transport } from '../transports/transport.js';
 import { runnerTools } from './backup-common.js';
 import { runSteps } from './backup-steps.js';
 import type { AppContext, EnvHandle } from './context.js';
@@ -74,6 +77,46 @@ async function targetChecks(
     return `${units.join(', ')}: reachable${engine.name === 'postgres' ? ', the clients are not older than the server' : ''}`;
   });
   if (engine.name === 'postgres' && 'maintenanceDatabase' in cfg) await postgresChecks(h, cfg, t, password, c);
+  if (engine.name === 'redis' && 'heartbeatKey' in cfg) await redisBackupRights(cfg, t, password, c);
+}
+
+/**
+ * What the Redis user may run for a backup (ACL DRYRUN, Redis >= 7, as the user redis-cli is logged in as): SYNC for
+ * rdb-stream (redis-cli --rdb attaches as a replica), BGSAVE and what reads the file for bgsave; on the replica when
+ * one is configured. A server that refuses ACL DRYRUN itself cannot tell: a warning.
+ */
+async function redisBackupRights(
+  cfg: Extract<AnySection, { heartbeatKey: string }>,
+  t: Transport,
+  password: string | undefined,
+  c: Checks,
+): Promise<void> {
+  const conn = redisConnection(cfg, password, cfg.replica ? 'replica' : 'primary');
+  const ask = async (...args: string[]): Promise<string | undefined> => {
+    const r = await capture(t, redis.cli(conn, ...args));
+    const out = r.stdout.trim();
+    return succeeded(r) && !redis.ERROR_ANSWER.test(out) ? out : undefined;
+  };
+  const commands = cfg.mode === 'bgsave' ? [['BGSAVE'], ['INFO', 'persistence'], ['CONFIG', 'GET', 'dir']] : [['SYNC']];
+  await c.probe('redis', `what a backup (${cfg.mode}) may run`, async () => {
+    const who = (await ask('ACL', 'WHOAMI')) ?? cfg.user ?? 'default';
+    const refused: string[] = [];
+    for (const command of commands) {
+      const answer = await ask('ACL', 'DRYRUN', who, ...command);
+      if (answer === undefined)
+        return {
+          status: 'warn',
+          detail: `could not check what "${who}" may run (ACL DRYRUN is refused or unknown)`,
+          fix: `make sure "${who}" may run ${commands.map((x) => x.join(' ')).join(', ')}`,
+        };
+      if (answer !== 'OK') refused.push(`${command.join(' ')} (${answer})`);
+    }
+    if (refused.length)
+      throw new IgbackupError(`"${who}" may not run ${refused.join(', ')}: the ${cfg.mode} backup needs it`, {
+        hint: `ACL SETUSER ${who} ${commands.map((x) => `+${(x[0] as string).toLowerCase()}`).join(' ')}${cfg.mode === 'rdb-stream' ? ' (or mode: bgsave)' : ''}`,
+      });
+    return `"${who}" may run ${commands.map((x) => x.join(' ')).join(', ')}`;
+  });
 }
 
 async function postgresChecks(

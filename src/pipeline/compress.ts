@@ -11,6 +11,8 @@ export interface Stage {
   /** Resolves when the stage finished cleanly; rejects with the reason otherwise. */
   done: Promise<void>;
   kill(): void;
+  /** Set when the stage passes bytes through unchanged (no compression): its output is its input. */
+  identity?: boolean | undefined;
 }
 
 export interface ZstdOptions {
@@ -22,13 +24,13 @@ export interface ZstdOptions {
 export function compressStage(kind: Compression, runner: Transport, zstd: ZstdOptions): Stage {
   if (kind === 'zstd') return zstdStage(runner, ['-q', `-${zstd.level}`, `-T${zstd.threads}`, '-c']);
   if (kind === 'gzip') return zlibStage(createGzip({ level: 6 }));
-  return zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 }));
+  return { ...zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 })), identity: true };
 }
 
 export function decompressStage(kind: Compression, runner: Transport): Stage {
   if (kind === 'zstd') return zstdStage(runner, ['-q', '-d', '-c']);
   if (kind === 'gzip') return zlibStage(createGunzip());
-  return zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 }));
+  return { ...zlibStage(new PassThrough({ highWaterMark: 1024 * 1024 })), identity: true };
 }
 
 function zstdStage(runner: Transport, args: string[]): Stage {

@@ -111,6 +111,8 @@ export async function feedFile(
   decompress: Stage,
   consumer: RunningCommand,
   onBytes?: (bytes: number) => void,
+  /** What the consumer must receive (decompressed); known by itself when the stage passes bytes through. */
+  expectedBytes?: number,
 ): Promise<void> {
   const stdin = consumer.stdin;
   if (!stdin) throw new Error(`${consumer.name} was started without stdin`);
@@ -119,9 +121,10 @@ export async function feedFile(
   const flow = pipeline(createReadStream(path), progress, decompress.stream, fed, stdin);
   let flowError: unknown;
   await flow.catch((err: unknown) => {
-    // The consumer closing its stdin early (EPIPE) shows up in its exit status; keep the first real error.
+    // The consumer closing its stdin early (EPIPE) shows up in its exit status; keep the first real error. A close
+    // after every byte (see closedAfterAll) is judged below, once the consumer's exit status is known.
     flowError = err;
-    decompress.kill();
+    if (!closedAfterAll(err)) decompress.kill();
   });
   const result = await consumer.done;
   if (result.cancelled) throw result.cancelled;
@@ -129,7 +132,28 @@ export async function feedFile(
     decompress.kill();
     throw new ProcessFailedError(consumer.name, result);
   }
-  await decompress.done;
-  if (flowError) throw flowError;
+  const stageError = await decompress.done.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  if (flowError !== undefined || stageError !== undefined) {
+    const total = expectedBytes ?? (decompress.identity ? (await stat(path)).size : undefined);
+    const everyByte = total !== undefined && fed.digest().bytes === total;
+    if (stageError !== undefined && !(everyByte && closedAfterAll(stageError))) throw stageError;
+    if (flowError !== undefined && !(everyByte && closedAfterAll(flowError))) {
+      decompress.kill();
+      throw flowError;
+    }
+  }
   await consumer.verify?.(fed.digest());
+}
+
+/**
+ * A consumer that read every byte and exited 0 may close its stdin before our end of the pipe has finished: the
+ * pipeline then reports a premature close (or EPIPE) although nothing was lost. Only that case, with every byte
+ * handed to stdin (counted against what the consumer must receive), is not a failure.
+ */
+function closedAfterAll(err: unknown): boolean {
+  const code = (err as { code?: string } | undefined)?.code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'EPIPE';
 }

@@ -74,6 +74,7 @@ describe('doctor (real PostgreSQL, Redis, OpenSSH and S3)', () => {
       'postgres login and databases',
       'postgres what a dump may read',
       'redis login and instance',
+      'redis what a backup (rdb-stream) may run',
       `postgres/${db} newest backup`,
       'postgres schedule and method vs the silver tier',
     ]) {
@@ -106,6 +107,21 @@ describe('doctor (real PostgreSQL, Redis, OpenSSH and S3)', () => {
     const f = failed(d.report).find((c) => c.check === 'login and databases');
     assert.ok(f, JSON.stringify(d.report.checks));
     assert.match(f.detail, /127\.0\.0\.1:9/);
+  });
+
+  it('a Redis user that may not run SYNC: fail naming the ACL fix (checked on the server, nothing run)', async () => {
+    await r.cli('ACL', 'SETUSER', 'nosync', 'on', `>${REDIS_PW}`, '~*', '&*', '+@all', '-sync', '-psync');
+    const cfg = healthy();
+    await writeConfig(dir, {
+      ...cfg,
+      envs: { prod: { ...cfg.envs.prod, redis: { ...cfg.envs.prod.redis, user: 'nosync' } } },
+    });
+    const d = await doctor();
+    assert.equal(d.code, 6, d.stderr);
+    const f = failed(d.report).find((c) => c.check === 'what a backup (rdb-stream) may run');
+    assert.match(f?.detail ?? '', /"nosync" may not run SYNC/);
+    assert.match(f?.fix ?? '', /ACL SETUSER nosync \+sync \(or mode: bgsave\)/);
+    assert.ok(!d.stdout.includes(REDIS_PW));
   });
 
   it('a client older than the server (pg_dump 14 against 15): fail naming the package', async () => {

@@ -38,6 +38,12 @@ describe('neo4j community on a VM (local transport)', () => {
     assert.ok(await n.running());
     const key = parseJson<{ results: { key: string }[] }>(b).results[0]!.key;
     assert.match(key, /^vm\/neo4j\/neo4j_.*\.dump\.zst$/);
+    // status says what bounds Community's RPO.
+    const st = await runCli(['status', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.match(
+      st.stdout,
+      /neo4j: Neo4j Community: the RPO is the interval between offline dumps .* each dump stops the database/,
+    );
 
     await writeFile(n.store, 'changed after the backup');
     await writeFile(n.log, '');

@@ -116,8 +116,12 @@ async function runPgRestore(ctx: AppContext, s: SwapInput, database: string): Pr
     const cmd = s.transport.start(pg.restoreCommand(s.conn, database, { jobs: 1, noOwner, settings: s.settings }));
     cmd.stdout.resume();
     const total = mainArtifact(s.m).bytes;
-    await feedFile(s.dumpPath, decompressStage(s.m.compression, ctx.runner), cmd, (b) =>
-      ctx.reporter.progress(b, total),
+    await feedFile(
+      s.dumpPath,
+      decompressStage(s.m.compression, ctx.runner),
+      cmd,
+      (b) => ctx.reporter.progress(b, total),
+      mainArtifact(s.m).rawBytes,
     );
   } catch (err) {
     // The dump's objects belong to roles this role may not act as (or that do not exist here): say how to go on.

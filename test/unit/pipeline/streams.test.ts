@@ -2,12 +2,14 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { ProcessFailedError } from '../../../src/domain/errors.js';
-import { compressStage } from '../../../src/pipeline/compress.js';
+import { compressStage, decompressStage } from '../../../src/pipeline/compress.js';
+import { feedFile } from '../../../src/pipeline/restore-stream.js';
 import { streamToStore } from '../../../src/pipeline/backup-stream.js';
 import { HashGate } from '../../../src/pipeline/hash.js';
 import { FileStore } from '../../../src/storage/file.js';
@@ -135,5 +137,37 @@ describe('streamToStore', () => {
       key: 'k',
     });
     assert.equal((await readFile(join((s as unknown as { root: string }).root, 'k'))).length, 8192);
+  });
+});
+
+describe('feedFile', () => {
+  it('a consumer that reads every byte and exits 0 at once is a success (its stdin closing first is no failure)', async () => {
+    const dir = await scratchDir('igb-feed-');
+    const size = 3 * 1024 * 1024 + 17;
+    const file = join(dir, 'in');
+    await writeFile(file, Buffer.alloc(size, 7));
+    // `head -c SIZE` exits the moment it has the last byte: before this side's end of the pipe has finished, often.
+    for (let i = 0; i < 30; i++) {
+      const c = local.start({ argv: ['head', '-c', String(size)], stdin: 'pipe' });
+      c.stdout.resume();
+      await feedFile(file, decompressStage('none', local), c);
+    }
+    // Compressed: the decompressed size given by the caller is what every byte means.
+    const zst = join(dir, 'in.zst');
+    await execa('zstd', ['-q', '-1', file, '-o', zst]);
+    for (let i = 0; i < 10; i++) {
+      const c = local.start({ argv: ['head', '-c', String(size)], stdin: 'pipe' });
+      c.stdout.resume();
+      await feedFile(zst, decompressStage('zstd', local), c, undefined, size);
+    }
+  });
+
+  it('a consumer that exits 0 before it has read everything is a failure', async () => {
+    const dir = await scratchDir('igb-feed-');
+    const file = join(dir, 'in');
+    await writeFile(file, Buffer.alloc(8 * 1024 * 1024, 7));
+    const c = local.start({ argv: ['head', '-c', '100'], stdin: 'pipe' });
+    c.stdout.resume();
+    await assert.rejects(feedFile(file, decompressStage('none', local), c), /EPIPE|Premature close/);
   });
 });
