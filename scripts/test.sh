@@ -41,6 +41,8 @@ if [ "$mode" != "--unit" ]; then
   bash scripts/services/postgres.sh start "$IGBACKUP_SERVICES_DIR/pg" "$IGBACKUP_TEST_PG_PORT" "$IGBACKUP_TEST_PG_PASSWORD"
   bash scripts/services/sshd.sh start
   eval "$(bash scripts/services/sshd.sh env)"
+  bash scripts/services/neo4j.sh start
+  eval "$(bash scripts/services/neo4j.sh env)"
   files=$(find test -name '*.test.ts' | sort)
   [ "$mode" = selected ] && files="${selected[*]}"
 else

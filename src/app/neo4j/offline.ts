@@ -54,6 +54,9 @@ function runOn(transport: Transport, argv: string[]): string {
 export async function startNeo4j(ctx: AppContext, transport: Transport, svc: Neo4jConfig['service']): Promise<string> {
   let last = '';
   for (let attempt = 1; attempt <= svc.startAttempts; attempt++) {
+    // A stop that did not take (or a start that came through after all): the real `neo4j start` refuses a running
+    // DBMS, and a running Neo4j is what this was to bring about.
+    if (await isRunning(transport, svc.status)) return attempt === 1 ? 'Neo4j is running' : 'started Neo4j';
     const r = await capture(transport, { argv: svc.start });
     if (succeeded(r)) {
       try {
