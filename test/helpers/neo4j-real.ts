@@ -2,7 +2,7 @@
 // out of Maven Central (IGBACKUP_NEO4J_DIST): its own home (conf on a free loopback Bolt port, data, logs, run), a
 // password, started and answering Cypher; the launchers first on PATH for igbackup.
 
-import { mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { tempDir } from './cli.js';
@@ -11,6 +11,8 @@ import { freePort } from './redis.js';
 export interface RealNeo4j {
   home: string;
   port: number;
+  /** `<home>/bin/neo4j` and `neo4j-admin`: the launchers with this DBMS's NEO4J_HOME and NEO4J_CONF set (for SSH). */
+  bin: { neo4j: string; admin: string };
   /** Environment for igbackup and the launchers: PATH, NEO4J_HOME, NEO4J_CONF. */
   env: Record<string, string>;
   /** Runs Cypher through the real cypher-shell (plain output, header line dropped). */
@@ -29,11 +31,13 @@ export function neo4jDist(): string {
   return dist;
 }
 
-export async function realNeo4j(): Promise<RealNeo4j> {
+/** A DBMS of its own; with `owner`, its files belong to that user and it runs as that user (the SSH test user). */
+export async function realNeo4j(opts: { owner?: string } = {}): Promise<RealNeo4j> {
   const dist = neo4jDist();
   const dir = await tempDir();
   const home = join(dir, 'neo4j');
-  for (const d of ['conf', 'data', 'logs', 'run', 'import', 'plugins']) await mkdir(join(home, d), { recursive: true });
+  for (const d of ['conf', 'data', 'logs', 'run', 'import', 'plugins', 'bin'])
+    await mkdir(join(home, d), { recursive: true });
   const port = await freePort();
   await writeFile(
     join(home, 'conf', 'neo4j.conf'),
@@ -54,8 +58,24 @@ export async function realNeo4j(): Promise<RealNeo4j> {
     NEO4J_HOME: home,
     NEO4J_CONF: join(home, 'conf'),
   };
-  const run = (cmd: string, args: string[], input?: string) =>
-    execa(join(dist, 'bin', cmd), args, { env: { ...env, NEO4J_PASSWORD: PASSWORD }, input, reject: false });
+  const bin = { neo4j: join(home, 'bin', 'neo4j'), admin: join(home, 'bin', 'neo4j-admin') };
+  for (const [file, name] of [
+    [bin.neo4j, 'neo4j'],
+    [bin.admin, 'neo4j-admin'],
+  ] as const) {
+    const script = `#!/bin/sh\nNEO4J_HOME='${home}' NEO4J_CONF='${join(home, 'conf')}' exec '${join(dist, 'bin', name)}' "$@"\n`;
+    await writeFile(file, script, { mode: 0o755 });
+  }
+  if (opts.owner) {
+    await chmod(dir, 0o755);
+    await execa('chown', ['-R', opts.owner, home]);
+  }
+  const as = (argv: string[]): string[] => (opts.owner ? ['runuser', '-u', opts.owner, '--', ...argv] : argv);
+  const run = (cmd: string, args: string[], input?: string) => {
+    const own = cmd === 'neo4j' || cmd === 'neo4j-admin';
+    const [file, ...rest] = own ? as([join(home, 'bin', cmd), ...args]) : [join(dist, 'bin', cmd), ...args];
+    return execa(file as string, rest, { env: { ...env, NEO4J_PASSWORD: PASSWORD }, input, reject: false });
+  };
   await run('neo4j-admin', ['dbms', 'set-initial-password', PASSWORD]);
   const cypher = async (query: string): Promise<string> => {
     const r = await run('cypher-shell', ['-a', `bolt://127.0.0.1:${port}`, '-u', 'neo4j', '--format', 'plain'], query);
@@ -81,6 +101,7 @@ export async function realNeo4j(): Promise<RealNeo4j> {
   return {
     home,
     port,
+    bin,
     env,
     cypher,
     fingerprint: async () =>
