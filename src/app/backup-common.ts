@@ -2,12 +2,13 @@
 
 import { hostname } from 'node:os';
 import type { Compression } from '../domain/compression.js';
-import { CancelledError, ProcessFailedError, messageOf } from '../domain/errors.js';
+import { CancelledError, IgbackupError, ProcessFailedError, messageOf } from '../domain/errors.js';
 import { manifestKeyFor } from '../domain/keys.js';
 import { MANIFEST_SCHEMA, serializeManifest, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
 import { capture } from '../transports/run.js';
 import { succeeded, type Transport } from '../transports/transport.js';
 import type { AppContext, EnvHandle } from './context.js';
+import { MAX_MANIFEST_BYTES } from './manifest-cache.js';
 
 /** What one backup run stored and what failed: every configured database is tried. */
 export interface BackupOutcome<R> {
@@ -94,9 +95,16 @@ export async function writeManifest(
     encryption: h.env.storage.type === 's3' ? { sse: 'aws:kms', kmsKeyId: h.env.storage.kmsKeyId } : { sse: 'none' },
   };
   const manifestKey = manifestKeyFor(main.key);
+  const text = serializeManifest(manifest);
+  // Never a manifest every reader would refuse: the backup fails instead (its artifacts are removed by the caller).
+  if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES)
+    throw new IgbackupError(
+      `the manifest of ${main.key} would be ${Buffer.byteLength(text)} bytes, more than the ${MAX_MANIFEST_BYTES} readers accept`,
+      { hint: 'fewer segments: raise storage.segmentMiB' },
+    );
   ctx.reporter.step(`writing manifest ${manifestKey}`);
   // Tied to the run's cancellation: a manifest not confirmed when a cancel lands is removed (the backup is not
   // complete); once this returns, it is.
-  await h.store.putBytes(manifestKey, serializeManifest(manifest), { signal: ctx.signal });
+  await h.store.putBytes(manifestKey, text, { signal: ctx.signal });
   return { manifestKey, manifest };
 }

@@ -92,7 +92,9 @@ async function backupWith(ctx: AppContext, h: EnvHandle, engine: Engine, o: RunB
       previous,
     });
     if (plan.refused) throw new ConfigError(plan.refused.problem, [], { hint: plan.refused.hint });
-    const job: Job = { ctx, h, engine, cfg, plan, compression, tools };
+    // Before any offline window: its facts (tool versions) go to the manifest like the tools'.
+    const before = plan.before?.length ? await runSteps(ctx, transport, plan.before) : {};
+    const job: Job = { ctx, h, engine, cfg, plan, compression, tools: { ...tools, ...before } };
     return await withBackupWindow(
       ctx,
       { transport: cfg.transport, engine: engine.name },

@@ -89,6 +89,7 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
       });
   }
   withoutBrokenChains(backups, suspects);
+  chainIntact(backups);
   const referenced = new Set<string>();
   for (const b of backups) for (const k of objectKeysOf(b.manifest)) referenced.add(k);
   const orphans = direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
@@ -103,6 +104,8 @@ function withoutBrokenChains(backups: CatalogEntry[], suspects: SuspectEntry[]):
       database: b.manifest.target.database,
       startedAt: b.manifest.startedAt,
       parent: b.manifest.tools.parent,
+      backupType: b.manifest.tools.backupType,
+      artifactName: b.manifest.tools.neo4jArtifact,
     })),
   );
   for (let i = backups.length - 1; i >= 0; i--) {
@@ -117,6 +120,19 @@ function withoutBrokenChains(backups: CatalogEntry[], suspects: SuspectEntry[]):
       database: b.manifest.target.database,
       finishedAt: b.manifest.finishedAt,
     });
+  }
+}
+
+/**
+ * A differential backup restores only with its chain: when a link's objects were replaced (ETag differs), every
+ * backup built on it counts as replaced too (prune's rail, --latest's preference).
+ */
+function chainIntact(backups: CatalogEntry[]): void {
+  const byKey = new Map(backups.map((b) => [b.key, b]));
+  const oldestFirst = [...backups].sort((a, b) => Date.parse(a.manifest.startedAt) - Date.parse(b.manifest.startedAt));
+  for (const b of oldestFirst) {
+    const parent = b.manifest.tools.parent === undefined ? undefined : byKey.get(b.manifest.tools.parent);
+    if (parent && !parent.intact) b.intact = false;
   }
 }
 

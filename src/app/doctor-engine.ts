@@ -67,7 +67,7 @@ async function targetChecks(
   });
   let tools: Record<string, string> = {};
   const toolsOk = await c.probe(area, `tools on ${t.host}`, async () => {
-    tools = await runSteps(ctx, t, plan.tools);
+    tools = await runSteps(ctx, t, [...(plan.before ?? []), ...plan.tools]);
     const found = Object.entries(tools).map(([k, v]) => `${k} ${v}`);
     return found.length ? found.join(', ') : 'none needed by this method';
   });

@@ -108,7 +108,9 @@ async function backupChecks(ctx: AppContext, h: EnvHandle, c: Checks): Promise<v
         'newest backup',
         'fail',
         r.reason,
-        `igbackup backup ${r.engine} --env ${h.name}, then check the schedule`,
+        r.dataAsOf
+          ? `the RPO counts from the heartbeat in the last backup (${r.dataAsOf}): run igbackup redis heartbeat --env ${h.name} and check schedule.redisHeartbeat and the replica's lag`
+          : `igbackup backup ${r.engine} --env ${h.name}, then check the schedule`,
       );
     } else c.add(area, 'newest backup', 'ok', r.reason);
   }

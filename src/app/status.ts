@@ -156,7 +156,7 @@ function statusRow(
     breached,
     reason:
       rpoTarget !== undefined && rpo > rpoTarget
-        ? `RPO ${rpo} s exceeds the ${targets.tier} target of ${rpoTarget} s`
+        ? `RPO ${rpo} s${asOf !== Date.parse(b.manifest.finishedAt) ? ` (from the heartbeat in the last backup, ${new Date(asOf).toISOString()})` : ''} exceeds the ${targets.tier} target of ${rpoTarget} s`
         : drillBad
           ? `the last drill failed (RTO ${lastDrill?.rtoSeconds} s)`
           : rpoTarget === undefined

@@ -7,4 +7,9 @@ export interface CommandSpec {
   env?: Record<string, string> | undefined;
   /** Whether the caller will write to stdin; otherwise stdin is closed at once. */
   stdin?: 'pipe' | 'ignore' | undefined;
+  /**
+   * For a command whose output is captured (transports/run.ts capture): killed, and a failure saying so, when it has
+   * not finished within this long (a server that accepts the connection and never answers).
+   */
+  timeoutMs?: number | undefined;
 }

@@ -169,6 +169,10 @@ export interface Link {
   database: string;
   startedAt: string;
   parent?: string | undefined;
+  /** `diff` for a differential backup: it must name a parent. */
+  backupType?: string | undefined;
+  /** The file name the engine gave the artifact: unique within a chain (a restore places the links by name). */
+  artifactName?: string | undefined;
 }
 
 /**
@@ -180,7 +184,10 @@ export function brokenChains(links: Link[]): Map<string, string> {
   const broken = new Map<string, string>();
   const oldestFirst = [...links].sort((a, b) => Date.parse(a.startedAt) - Date.parse(b.startedAt));
   for (const l of oldestFirst) {
-    if (l.parent === undefined) continue;
+    if (l.parent === undefined) {
+      if (l.backupType === 'diff') broken.set(l.key, 'differential backup whose chain is broken: it names no parent');
+      continue;
+    }
     const p = byKey.get(l.parent);
     const why = !p
       ? `its parent ${l.parent} is not a complete backup`
@@ -190,8 +197,22 @@ export function brokenChains(links: Link[]): Map<string, string> {
           ? `its parent ${l.parent} was not taken before it`
           : broken.has(p.key)
             ? `the chain of its parent ${l.parent} is broken`
-            : undefined;
+            : l.artifactName !== undefined && namesInChain(p, byKey).has(l.artifactName)
+              ? `its artifact name ${l.artifactName} is already taken in its chain`
+              : undefined;
     if (why) broken.set(l.key, `differential backup whose chain is broken: ${why}`);
   }
   return broken;
+}
+
+/** The artifact names of a link and its ancestors (bounded by the number of links: a cycle ends the walk). */
+function namesInChain(from: Link, byKey: Map<string, Link>): Set<string> {
+  const names = new Set<string>();
+  for (
+    let at: Link | undefined = from, n = 0;
+    at && n <= byKey.size;
+    at = at.parent ? byKey.get(at.parent) : undefined, n++
+  )
+    if (at.artifactName !== undefined) names.add(at.artifactName);
+  return names;
 }

@@ -58,3 +58,9 @@ export function uploadSizing(
   const parts = maxObjectSize(partSize);
   return { partSize, maxPutBytes: cfg.segmentMiB === undefined ? parts : Math.min(parts, cfg.segmentMiB * MiB) };
 }
+
+/**
+ * The most segments one artifact may have: its manifest lists each (~250 bytes) and readers refuse manifests over
+ * 1 MiB. Only a tiny storage.segmentMiB reaches it (at S3's own limit it is petabytes).
+ */
+export const MAX_SEGMENTS = 3000;

@@ -121,6 +121,8 @@ export interface BackupPlan {
   tools: Read[];
   /** Read after the tools, once for all units (the databases exist, the server's facts). */
   checks: Read[];
+  /** Read where the work runs before an offline window opens (a tool the work needs: nothing stopped without it). */
+  before?: Read[] | undefined;
   /** Taken offline around the units (the tools and checks run inside it). */
   window?: OfflineWindow | undefined;
   unit: (name: string) => UnitPlan;

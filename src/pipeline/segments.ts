@@ -5,7 +5,8 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
-import { IntegrityError } from '../domain/errors.js';
+import { ConfigError, IntegrityError } from '../domain/errors.js';
+import { MAX_SEGMENTS } from '../domain/parts.js';
 import { segmentKey } from '../domain/keys.js';
 import { withNote } from '../domain/notes.js';
 import type { ObjectStore, PutOptions, PutResult } from '../storage/store.js';
@@ -50,6 +51,7 @@ export async function putSegmented(
   let open: Open | undefined;
   const start = (): Open => {
     const n = done.length + 1;
+    if (n > MAX_SEGMENTS) throw tooManySegments(key, limit);
     const k = n === 1 ? key : segmentKey(key, n);
     const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
     // Destroyed with the body's error before the store attached to it (it may still be opening): the put sees that.
@@ -94,6 +96,14 @@ export async function putSegmented(
   const first = results[0] as PutResult;
   if (done.length === 1) return first;
   return { ...first, bytes: done.reduce((n, s) => n + s.bytes, 0), segments: done };
+}
+
+function tooManySegments(key: string, limit: number): ConfigError {
+  return new ConfigError(
+    `${key} needs more than ${MAX_SEGMENTS} segments of ${Math.round(limit / 2 ** 20)} MiB: its manifest could not list them all`,
+    [],
+    { hint: 'raise storage.segmentMiB (or remove it where the server has no object size limit)' },
+  );
 }
 
 /** After a failure: the open segment's put is ended with the error, the completed ones are removed. */

@@ -24,9 +24,24 @@ export async function capture(transport: Transport, spec: CommandSpec, input?: s
     cmd.stdout.once('close', resolve);
     cmd.stdout.once('error', () => resolve());
   });
-  const result = await cmd.done;
+  let timedOut = false;
+  const timer =
+    spec.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          cmd.kill();
+        }, spec.timeoutMs);
+  const result = await cmd.done.finally(() => clearTimeout(timer));
   await stdoutDone;
   if (result.cancelled) throw result.cancelled;
+  if (timedOut)
+    return {
+      ...result,
+      exitCode: undefined,
+      startError: `no answer within ${Math.round((spec.timeoutMs ?? 0) / 1000)} s (killed)`,
+      stdout: '',
+    };
   const out = Buffer.concat(chunks);
   if (succeeded(result) && cmd.verify) {
     // Remote transports: the trailer covers stdin (when input was fed) or stdout.

@@ -115,14 +115,18 @@ describe('neo4j enterprise backup chains (stand-in neo4j-admin)', () => {
     assert.deepEqual(await readFile(n.store), contents[0]);
 
     // Bad --to: neither a time with a zone nor a transaction id; in the future; before every backup ends.
+    await n.clearCalls();
+    const beforeAll = new Date(artifactSecond(tools[0]!.neo4jArtifact!) * 1000 - 60_000).toISOString();
     for (const [to, why] of [
       ['yesterday', /neither a time with a zone nor a transaction id/],
       ['2099-01-01T00:00:00Z', /is in the future/],
+      [beforeAll, /no complete Enterprise backup chain of "neo4j" holds .*full backups ended at/s],
     ] as const) {
       const bad = await cli('restore', 'neo4j', '--env', 'vm', '--to', to);
       assert.equal(bad.code, 2, bad.stderr);
       assert.match(bad.stderr, why);
     }
+    assert.deepEqual(await n.calls(), [], 'refused before anything was stopped');
 
     // verify of a differential backup restores its chain in a throwaway DBMS.
     const v = await cli('verify', 'neo4j', '--env', 'vm', '--latest');

@@ -30,8 +30,8 @@ describe('neo4j community on a VM (local transport)', () => {
     const b = await runCli(['--json', 'backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
     assert.equal(b.code, 0, b.stderr);
     assert.deepEqual(await n.calls(), [
+      'neo4j-admin --version', // before the stop: nothing is stopped for a missing neo4j-admin
       'neo4j stop',
-      'neo4j-admin --version',
       'neo4j-admin database dump neo4j --to-stdout',
       'neo4j start',
     ]);
@@ -74,6 +74,27 @@ describe('neo4j community on a VM (local transport)', () => {
       await assertNothingStored(bucket);
     });
   }
+
+  it('a missing neo4j-admin fails the backup before Neo4j is stopped, and doctor says so', async () => {
+    const n = await neo4jHome();
+    const bucket = await makeBucket();
+    const neo4j = { service, neo4jAdmin: join(n.dir, 'no-such-neo4j-admin') };
+    await writeConfig(n.dir, { envs: { vm: { storage: s3Storage(bucket), neo4j } } });
+    const b = await runCli(['backup', 'neo4j', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.notEqual(b.code, 0, b.stderr);
+    assert.match(b.stderr, /no-such-neo4j-admin/);
+    assert.ok(!(await n.calls()).includes('neo4j stop'), 'Neo4j was stopped for nothing');
+    assert.ok(await n.running());
+    const d = await runCli(['--json', 'doctor', '--env', 'vm'], { cwd: n.dir, env: n.env() });
+    assert.equal(d.code, 6, d.stdout);
+    const failed = parseJson<{ checks: { status: string; check: string }[] }>(d).checks.filter(
+      (c) => c.status === 'fail',
+    );
+    assert.ok(
+      failed.some((c) => c.check.startsWith('tools on')),
+      JSON.stringify(failed),
+    );
+  });
 
   it('a backup of a Neo4j found stopped dumps without stop or start and leaves it stopped, saying so', async () => {
     const n = await neo4jHome();

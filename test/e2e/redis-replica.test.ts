@@ -90,6 +90,24 @@ describe('Redis backups from a replica, with a heartbeat', () => {
       );
       assert.ok(rep.achievedRpoSeconds !== undefined && rep.achievedRpoSeconds < 120);
 
+      // A replica of another primary: in sync, but with someone else's data: refused, never stored as this env's.
+      const other = await startRedis();
+      try {
+        await replica.cli('REPLICAOF', '127.0.0.1', String(other.port));
+        await until('the replica following the other primary', 30_000, async () => {
+          const info = await replica.cli('INFO', 'replication');
+          return /master_link_status:up/.test(info) && info.includes(`master_port:${other.port}`);
+        });
+        const foreign = await runCli(['backup', 'redis', '--env', 'prod'], { cwd: dir });
+        assert.equal(foreign.code, 1, foreign.stderr);
+        assert.match(
+          foreign.stderr,
+          new RegExp(`it follows another primary \\(127\\.0\\.0\\.1:${other.port}, replication ID`),
+        );
+      } finally {
+        await other.stop();
+      }
+
       // Out of sync: the link down (the primary it follows is gone), then not a replica at all. The backup fails
       // (exit 1, naming why and the fix) and the primary is still never forked; doctor says so too (exit 6).
       await replica.cli('REPLICAOF', '127.0.0.1', '1');

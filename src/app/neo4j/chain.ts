@@ -46,37 +46,69 @@ export async function chainFor(
   point: RecoveryPoint | undefined,
 ): Promise<{ entry: CatalogEntry; chain: CatalogEntry[] }> {
   const cat = await readCatalog(ctx, h, 'neo4j');
-  const entry =
-    point?.kind === 'time' && !sel.from
-      ? coveringBackup(cat.backups, sel.database ?? h.env.neo4j?.databases[0] ?? 'neo4j', point.at)
-      : await resolveBackup(ctx, h, 'neo4j', sel);
+  if (point?.kind === 'time' && !sel.from) return coveringChain(cat.backups, databaseOf(h, sel.database), point.at);
+  const entry = await resolveBackup(
+    ctx,
+    h,
+    'neo4j',
+    sel.latest ? { ...sel, database: databaseOf(h, sel.database) } : sel,
+  );
   if (point && entry.manifest.format !== neo4j.BACKUP_FORMAT)
     throw new ConfigError(`--to needs a Neo4j Enterprise backup; ${entry.key} is a ${entry.manifest.format}`, [], {
       hint: 'a Community dump restores as it was taken: drop --to',
     });
-  if (point?.kind === 'time' && Date.parse(entry.manifest.finishedAt) < point.at.getTime())
-    throw new ConfigError(
-      `${entry.key} ends at ${entry.manifest.finishedAt}, before --to ${point.at.toISOString()}`,
-      [],
-      {
-        hint: 'choose a later backup, or drop --from: igbackup picks the one whose chain holds that moment',
-      },
-    );
-  return { entry, chain: linksTo(entry, cat.backups) };
+  const chain = linksTo(entry, cat.backups);
+  if (point?.kind === 'time') {
+    const why = uncovered(chain, point.at);
+    if (why)
+      throw new ConfigError(`--to ${point.at.toISOString()}: the chain of ${entry.key} ${why}`, [], {
+        hint: 'drop --from: igbackup picks the chain that holds that moment',
+      });
+  }
+  return { entry, chain };
 }
 
-/** The oldest complete Enterprise backup of `db` that ends at or after `at`. */
-function coveringBackup(backups: CatalogEntry[], db: string, at: Date): CatalogEntry {
+/** The one database a restore without --from means: -d, or the only configured one (several: exit 2). */
+function databaseOf(h: EnvHandle, database: string | undefined): string {
+  const all = h.env.neo4j?.databases ?? ['neo4j'];
+  if (database !== undefined) return database;
+  if (all.length === 1) return all[0] as string;
+  throw new ConfigError(
+    `env "${h.name}" backs up several Neo4j databases (${all.join(', ')}): say which to restore`,
+    [],
+    {
+      hint: `pass -d ${all.join('|')}`,
+    },
+  );
+}
+
+/** Why a chain cannot be recovered to `at` (it ends before, or its full backup ended after it), or undefined. */
+function uncovered(chain: CatalogEntry[], at: Date): string | undefined {
+  const last = chain.at(-1) as CatalogEntry;
+  const first = chain[0] as CatalogEntry;
+  if (Date.parse(last.manifest.finishedAt) < at.getTime()) return `ends at ${last.manifest.finishedAt}, before it`;
+  if (Date.parse(first.manifest.finishedAt) > at.getTime())
+    return `starts with the full backup ${first.key}, which ended at ${first.manifest.finishedAt}, after it`;
+  return undefined;
+}
+
+/**
+ * The chain that holds `at`: from the oldest complete Enterprise backup of `db` ending at or after it, the first whose
+ * full backup had ended by then. None: exit 2 naming the moments that can be reached.
+ */
+function coveringChain(backups: CatalogEntry[], db: string, at: Date): { entry: CatalogEntry; chain: CatalogEntry[] } {
   const mine = backups.filter((b) => b.manifest.target.database === db && b.manifest.format === neo4j.BACKUP_FORMAT);
-  const covering = mine.filter((b) => Date.parse(b.manifest.finishedAt) >= at.getTime());
-  const pick = covering.at(-1); // newest first: the last is the oldest
-  if (!pick)
-    throw new ConfigError(
-      `no complete Enterprise backup of "${db}" ends at or after ${at.toISOString()}${mine[0] ? ` (the newest ends at ${mine[0].manifest.finishedAt})` : ''}`,
-      [],
-      { hint: 'take a backup (igbackup backup neo4j --type diff), or give an earlier --to' },
-    );
-  return pick;
+  const ending = mine.filter((b) => Date.parse(b.manifest.finishedAt) >= at.getTime()).reverse(); // oldest first
+  for (const entry of ending) {
+    const chain = linksTo(entry, backups);
+    if (!uncovered(chain, at)) return { entry, chain };
+  }
+  const fulls = mine.filter((b) => b.manifest.tools.parent === undefined).map((b) => b.manifest.finishedAt);
+  throw new ConfigError(`no complete Enterprise backup chain of "${db}" holds ${at.toISOString()}`, [], {
+    hint: mine.length
+      ? `a chain reaches from its full backup's end to its newest backup's end; full backups ended at ${fulls.sort().join(', ') || 'none'}, the newest backup at ${mine[0]?.manifest.finishedAt}`
+      : 'take a backup first (igbackup backup neo4j --type full)',
+  });
 }
 
 /** The chain from its full backup to `entry`, each link a complete backup (the catalog drops broken chains). */

@@ -1,6 +1,6 @@
 // Shared Redis plumbing for the use cases: connection from config, redis-cli calls that must succeed, waits.
 
-import { ProcessFailedError } from '../../domain/errors.js';
+import { IgbackupError, ProcessFailedError } from '../../domain/errors.js';
 import type { RedisConfig } from '../../config/schema.js';
 import type { Engine } from '../../engines/engine.js';
 import { redisConnection as engineConnection } from '../../engines/redis/index.js';
@@ -26,6 +26,15 @@ export async function redisConnection(ctx: AppContext, h: EnvHandle, cfg: RedisC
 export async function redisCli(transport: Transport, conn: redis.RedisConnection, ...args: string[]): Promise<string> {
   const r = await capture(transport, redis.cli(conn, ...args));
   const out = r.stdout.trim();
+  if (succeeded(r) && redis.ERROR_ANSWER.test(out))
+    throw new IgbackupError(
+      `redis-cli ${args[0] ?? ''}: Redis answered with an error: ${out.split('\n').slice(-2).join(' ')}`,
+      {
+        hint: /WRONGPASS|NOAUTH/.test(out)
+          ? 'the login was refused: check the password (and user) the redis section references'
+          : undefined,
+      },
+    );
   if (!succeeded(r) || redis.ERROR_ANSWER.test(out)) {
     throw new ProcessFailedError(`redis-cli ${args[0] ?? ''}`.trim(), {
       ...r,

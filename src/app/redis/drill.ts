@@ -39,6 +39,9 @@ async function redisChecks(
   }
 }
 
+/** How far a heartbeat may lie after the backup's end (clocks of the primary and of the runner): 5 minutes. */
+const HEARTBEAT_SKEW_MS = 5 * 60_000;
+
 /**
  * The RPO the restored data proves: the newest heartbeat in it against the end of the backup, within the tier's target.
  * No beat in the data is a failed check when the heartbeat is scheduled, and nothing to measure otherwise.
@@ -52,16 +55,24 @@ async function heartbeatCheck(
 ): Promise<number | undefined> {
   const key = h.env.redis?.heartbeatKey ?? 'igbackup:heartbeat';
   const r = await capture(where.transport, redis.cli(where.conn, 'GET', key));
-  const beat = succeeded(r) ? redis.parseHeartbeat(r.stdout) : undefined;
-  if (!beat) {
+  const answer = r.stdout.trim();
+  const beat = succeeded(r) && !redis.ERROR_ANSWER.test(answer) ? redis.parseHeartbeat(answer) : 'unreadable';
+  const fail = (detail: string): undefined => void checks.push({ name: 'RPO (heartbeat)', ok: false, detail });
+  if (beat === undefined) {
     if (h.env.schedule?.redisHeartbeat !== undefined)
-      checks.push({
-        name: 'RPO (heartbeat)',
-        ok: false,
-        detail: `no heartbeat ${key} in the restored data: does igbackup redis heartbeat --env ${h.name} run on its schedule?`,
-      });
+      fail(
+        `no heartbeat ${key} in the restored data: does igbackup redis heartbeat --env ${h.name} run on its schedule?`,
+      );
     return undefined;
   }
+  if (beat === 'unreadable')
+    return fail(
+      `the heartbeat ${key} in the restored data is not a time igbackup wrote (${JSON.stringify(answer.slice(0, 40))}): the RPO cannot be measured; let only igbackup redis heartbeat write it`,
+    );
+  if (Date.parse(beat) > Date.parse(finishedAt) + HEARTBEAT_SKEW_MS)
+    return fail(
+      `the heartbeat in the restored data (${beat}) is later than the backup's end (${finishedAt}): the primary's clock is ahead, or the key was written by hand; the RPO cannot be measured`,
+    );
   const seconds = Math.max(0, Math.round((Date.parse(finishedAt) - Date.parse(beat)) / 1000));
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
   const limit = tier ? tier.rpoMinutes * 60 : undefined;

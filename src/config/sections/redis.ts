@@ -45,7 +45,16 @@ export const redisSchema = z.strictObject({
     .strictObject({
       host: z.string().min(1),
       port: z.number().int().min(1).max(65535),
-      maxLagSec: z.number().int().min(1).max(86_400).default(60),
+      /** Refuse a replica that heard nothing from its primary for longer (an idle primary pings every 10 s). */
+      maxLagSec: z
+        .number()
+        .int()
+        .min(
+          15,
+          'must be at least 15: an idle primary pings its replicas only every repl-ping-replica-period (10 s by default)',
+        )
+        .max(86_400)
+        .default(60),
     })
     .optional(),
   /**

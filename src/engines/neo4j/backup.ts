@@ -2,7 +2,7 @@
 // on the data PVC in Kubernetes); Enterprise runs `database backup` online into a scratch dir and streams the result.
 
 import type { Neo4jConfig } from '../../config/sections/neo4j.js';
-import type { BackupPlan, Facts, Problem, UnitPlan } from '../backup-plan.js';
+import type { BackupPlan, Facts, Problem, Read, UnitPlan } from '../backup-plan.js';
 import * as neo4j from './commands.js';
 
 export interface Neo4jBackupInput {
@@ -25,8 +25,9 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
   const { cfg } = x;
   if (cfg.edition === 'enterprise') {
     const type = (x.type ?? cfg.enterprise.type) as neo4j.BackupType;
-    return { units: x.units, tools: [], checks: [], unit: (db) => onlineUnit(x, db, type) };
+    return { units: x.units, tools: [adminVersion(cfg)], checks: [], unit: (db) => onlineUnit(x, db, type) };
   }
+  const pod = cfg.transport.type === 'kubernetes' && cfg.kubernetes;
   const refused =
     x.type !== undefined && x.type !== 'full'
       ? {
@@ -38,16 +39,20 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
   return {
     units: x.units,
     refused,
-    // Read inside the offline window, where the dump runs (the helper pod in Kubernetes); its absence is no failure.
-    tools: [
-      {
-        kind: 'read',
-        what: 'neo4j-admin --version',
-        command: neo4j.versionCommand(neo4jTools(cfg)),
-        parse: (out) => ({ 'neo4j-admin': out.trim().split('\n')[0] ?? '' }),
-        optional: true,
-      },
-    ],
+    // On a VM neo4j-admin must be there before Neo4j is stopped for it (in Kubernetes it is the helper pod's).
+    before: pod ? [] : [adminVersion(cfg)],
+    // In Kubernetes read inside the offline window, where the dump runs (the helper pod); its absence is no failure.
+    tools: pod
+      ? [
+          {
+            kind: 'read',
+            what: 'neo4j-admin --version',
+            command: neo4j.versionCommand(neo4jTools(cfg)),
+            parse: (out) => ({ 'neo4j-admin': out.trim().split('\n')[0] ?? '' }),
+            optional: true,
+          },
+        ]
+      : [],
     checks: [],
     window:
       cfg.transport.type === 'kubernetes' && cfg.kubernetes
@@ -58,6 +63,17 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
       steps: [],
       artifacts: () => [{ ...artifact(db, neo4j.DUMP_EXTENSION), command: neo4j.dumpCommand(neo4jTools(cfg), db) }],
     }),
+  };
+}
+
+/** neo4j-admin's version where the work runs: a missing or broken neo4j-admin fails here, nothing stopped. */
+function adminVersion(cfg: Neo4jConfig): Read {
+  return {
+    kind: 'read',
+    what: `${cfg.neo4jAdmin} --version`,
+    command: neo4j.versionCommand(neo4jTools(cfg)),
+    parse: (out) => ({ 'neo4j-admin': out.trim().split('\n')[0] ?? '' }),
+    hint: `install Neo4j's neo4j-admin where Neo4j runs, or set neo4j.neo4jAdmin to its path`,
   };
 }
 

@@ -9,6 +9,8 @@ export interface RedisBackupInput {
   cfg: RedisConfig;
   /** Where the RDB comes from: the replica when the section names one, else the primary. */
   conn: redis.RedisConnection;
+  /** The configured primary (the replica must follow it). */
+  primary: redis.RedisConnection;
   mode: 'rdb-stream' | 'bgsave';
   /** Where redis-cli runs, for the hints. */
   host: string;
@@ -29,7 +31,7 @@ export function redisBackupPlan(x: RedisBackupInput): BackupPlan {
       },
     ],
     checks: [
-      ...(x.cfg.replica ? [replicaCheck(x)] : []),
+      ...(x.cfg.replica ? [primaryReplication(x), replicaCheck(x)] : []),
       info('server', (i) => ({ server: i.redis_version ?? 'unknown' })),
       info('keyspace', (i) => ({ keysAtStart: String(redis.keyspaceKeys(i)) })),
       info('memory', (i) => ({ memory: i.used_memory ?? '0' })),
@@ -38,12 +40,33 @@ export function redisBackupPlan(x: RedisBackupInput): BackupPlan {
   };
 }
 
-/** With a replica configured: it must be one, in sync; the primary is never backed up (forked) in its stead. */
+/** The configured primary's replication ID (INFO replication reads, it forks nothing): what the replica must follow. */
+function primaryReplication(x: RedisBackupInput): Read {
+  return {
+    kind: 'read',
+    what: `redis-cli INFO replication (the primary ${x.primary.host}:${x.primary.port})`,
+    command: redis.cli(x.primary, 'INFO', 'replication'),
+    parse: (out): Facts | Problem => {
+      const id = redis.parseInfo(out).master_replid;
+      return id ? { primaryReplid: id } : { problem: 'INFO replication of the primary names no master_replid' };
+    },
+    errorAnswer: redis.ERROR_ANSWER,
+  };
+}
+
+/**
+ * With a replica configured: it must be one, in sync, following the configured primary (the same replication ID);
+ * the primary is never backed up (forked) in its stead.
+ */
 function replicaCheck(x: RedisBackupInput): Read {
   const r = x.cfg.replica as NonNullable<RedisConfig['replica']>;
-  return cliRead(x, 'INFO replication (the replica)', ['INFO', 'replication'], (out): Facts | Problem => {
+  return cliRead(x, 'INFO replication (the replica)', ['INFO', 'replication'], (out, f): Facts | Problem => {
     const i = redis.parseInfo(out);
-    const why = redis.replicaProblem(i, r.maxLagSec);
+    const why =
+      redis.replicaProblem(i, r.maxLagSec) ??
+      (f.primaryReplid && i.master_replid !== f.primaryReplid
+        ? `it follows another primary (${i.master_host ?? '?'}:${i.master_port ?? '?'}, replication ID ${i.master_replid ?? '?'}), not ${x.primary.host}:${x.primary.port} (${f.primaryReplid})`
+        : undefined);
     if (why)
       return {
         problem: `redis.replica ${r.host}:${r.port} cannot be backed up from: ${why}; a backup from it could miss writes, and igbackup does not fork the primary in its stead`,
@@ -56,9 +79,12 @@ function replicaCheck(x: RedisBackupInput): Read {
 /** The heartbeat the source holds right before its snapshot: the backup holds at least this beat. */
 function heartbeatRead(x: RedisBackupInput): Read {
   return {
-    ...cliRead(x, `GET ${x.cfg.heartbeatKey}`, ['GET', x.cfg.heartbeatKey], (out) => ({
-      heartbeat: redis.parseHeartbeat(out) ?? '',
-    })),
+    ...cliRead(x, `GET ${x.cfg.heartbeatKey}`, ['GET', x.cfg.heartbeatKey], (out): Facts | Problem => {
+      const beat = redis.parseHeartbeat(out);
+      return beat === 'unreadable'
+        ? { problem: `it holds ${JSON.stringify(out.trim().slice(0, 40))}, not a time igbackup redis heartbeat wrote` }
+        : { heartbeat: beat ?? '' };
+    }),
     // A key of another type (WRONGTYPE) or a user not allowed to read it: the backup goes on without a beat.
     warn: (why) =>
       `the heartbeat key ${x.cfg.heartbeatKey} could not be read (${why}): the RPO is measured by the backup's age`,

@@ -23,7 +23,8 @@ export interface RedisConnection {
 
 export const ARTIFACT_FORMAT = 'redis-rdb';
 /** redis-cli prints the server's errors on stdout and exits 0: such an answer is the command's failure. */
-export const ERROR_ANSWER = /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING)\b/;
+export const ERROR_ANSWER =
+  /^(ERR|WRONGPASS|NOAUTH|NOPERM|LOADING|READONLY|OOM|MISCONF|BUSY|MASTERDOWN|NOREPLICAS|WRONGTYPE)\b/;
 export const RDB_EXTENSION = '.rdb';
 /** What every RDB file starts with ("REDIS" and a four-digit version). */
 export const RDB_MAGIC = { bytes: Buffer.from('REDIS'), format: 'Redis RDB file' };
@@ -50,12 +51,16 @@ export function cli(c: RedisConnection, ...args: string[]): CommandSpec {
   }
   // --no-auth-warning: redis-cli would otherwise warn about a password given on the command line (there is none).
   argv.push('--no-auth-warning', ...args);
-  return { argv, env: env(c) };
+  return { argv, env: env(c), timeoutMs: REDIS_CLI_TIMEOUT_MS };
 }
+
+/** How long one redis-cli command may take before it counts as no answer (a frozen server accepts connections). */
+export const REDIS_CLI_TIMEOUT_MS = 120_000;
 
 /** The RDB as a replica sees it (fork + copy-on-write on the server), on stdout. */
 export function rdbStreamCommand(c: RedisConnection): CommandSpec {
-  return cli(c, '--rdb', '-');
+  // A stream, bounded by the transport's idle timeout instead: it may take hours.
+  return { ...cli(c, '--rdb', '-'), timeoutMs: undefined };
 }
 
 export function versionCommand(c: RedisConnection): CommandSpec {
@@ -140,10 +145,15 @@ export function replicaProblem(info: Record<string, string>, maxLagSec: number):
   return undefined;
 }
 
-/** The heartbeat a `GET key` answered: an ISO time, or undefined (no beat yet, or not a time). */
-export function parseHeartbeat(out: string): string | undefined {
+/**
+ * The heartbeat a `GET key` answered, as an ISO time in UTC: a time with a zone (what `igbackup redis heartbeat`
+ * writes); undefined for no value and 'unreadable' for anything else (not a time igbackup can trust).
+ */
+export function parseHeartbeat(out: string): string | 'unreadable' | undefined {
   const v = out.trim();
-  return /^\d{4}-\d{2}-\d{2}T[\d:.]+Z$/.test(v) && !Number.isNaN(Date.parse(v)) ? v : undefined;
+  if (!v) return undefined;
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/.test(v) ? Date.parse(v) : NaN;
+  return Number.isNaN(ms) ? 'unreadable' : new Date(ms).toISOString();
 }
 
 /** Parses `redis-cli CONFIG GET a b ...` (name and value on alternating lines). */

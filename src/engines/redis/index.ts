@@ -39,6 +39,7 @@ export const redis: Engine<'redis'> = {
     redisBackupPlan({
       cfg,
       conn: redisConnection(cfg, r.password, cfg.replica ? 'replica' : 'primary'),
+      primary: redisConnection(cfg, r.password),
       mode: r.mode ?? cfg.mode,
       host: r.host,
     }),

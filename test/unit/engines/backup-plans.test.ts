@@ -104,6 +104,9 @@ describe('backup plans', () => {
     const beat = unit.steps[0] as Read;
     assert.deepEqual(beat.parse('2026-11-27T10:00:00.000Z\n', {}), { heartbeat: '2026-11-27T10:00:00.000Z' });
     assert.deepEqual(beat.parse('\n', {}), { heartbeat: '' }, 'no beat yet');
+    assert.deepEqual(beat.parse('2026-11-27T11:00:00+01:00\n', {}), { heartbeat: '2026-11-27T10:00:00.000Z' });
+    for (const bad of ['garbage', '1795798000', '2026-11-27T16:00:00'])
+      assert.ok(isProblem(beat.parse(`${bad}\n`, {})), `${bad} is not a heartbeat`);
     assert.ok(beat.warn, 'an unreadable heartbeat is only a warning');
     assert.ok(unit.artifacts({})[0]?.command.argv.includes('--rdb'));
     assert.deepEqual(unit.manifestFacts?.({ server: '7.0.15', keysAtStart: '12', heartbeat: '' }), {
@@ -117,7 +120,10 @@ describe('backup plans', () => {
   it('redis with a replica: backs up the replica, which must be one in sync; the primary is never the fallback', () => {
     const cfg = redisSchema.parse({ port: 6379, replica: { host: 'replica.local', port: 6380, maxLagSec: 30 } });
     const plan = ENGINE_REGISTRY.redis.backupPlan(cfg, { ...request, units: [cfg.name] });
-    const check = plan.checks[0] as Read;
+    const primary = plan.checks[0] as Read;
+    assert.deepEqual((primary.command as { argv: string[] }).argv.slice(1, 5), ['-h', '127.0.0.1', '-p', '6379']);
+    assert.deepEqual(primary.parse('role:master\nmaster_replid:abc\n', {}), { primaryReplid: 'abc' });
+    const check = plan.checks[1] as Read;
     const argv = (check.command as { argv: string[] }).argv;
     assert.deepEqual(argv.slice(1, 5), ['-h', 'replica.local', '-p', '6380']);
     const ok =
@@ -130,6 +136,12 @@ describe('backup plans', () => {
     };
     assert.match(problem('role:master\n'), /not a replica \(role:master\)/);
     assert.match(problem(ok.replace('up', 'down')), /link to the primary 10\.0\.0\.1:6379 is down/);
+    const follows = check.parse(`${ok}master_replid:other\n`, { primaryReplid: 'abc' });
+    assert.ok(
+      isProblem(follows) &&
+        /it follows another primary .*replication ID other\), not 127\.0\.0\.1:6379 \(abc\)/.test(follows.problem),
+    );
+    assert.deepEqual(check.parse(`${ok}master_replid:abc\n`, { primaryReplid: 'abc' }), { replicaLagSec: '1' });
     assert.match(
       problem(ok.replace(':1\n', ':45\n')),
       /heard nothing from the primary for 45 s \(redis\.replica\.maxLagSec 30\)/,
@@ -142,15 +154,15 @@ describe('backup plans', () => {
   it('neo4j: Community needs an offline window (service or helper pod); Enterprise cleans its scratch dir', () => {
     const vm = ENGINE_REGISTRY.neo4j.backupPlan(neo4jSchema.parse({}), { ...request, units: ['neo4j'] });
     assert.equal(vm.window?.kind, 'service-stopped');
-    assert.equal(vm.tools[0]?.optional, true, 'the version is read for the manifest only');
+    assert.equal(vm.before?.[0]?.what, 'neo4j-admin --version', 'on a VM neo4j-admin is checked before the stop');
+    assert.equal(vm.before?.[0]?.optional, undefined, 'a missing neo4j-admin fails the backup');
     const k8s = neo4jSchema.parse({
       transport: { type: 'kubernetes', namespace: 'graph', selector: 'app=neo4j' },
       kubernetes: { statefulSet: 'neo4j', pvc: 'data-neo4j-0', image: 'neo4j:5.26-community' },
     });
-    assert.equal(
-      ENGINE_REGISTRY.neo4j.backupPlan(k8s, { ...request, units: ['neo4j'] }).window?.kind,
-      'kubernetes-helper-pod',
-    );
+    const inPod = ENGINE_REGISTRY.neo4j.backupPlan(k8s, { ...request, units: ['neo4j'] });
+    assert.equal(inPod.window?.kind, 'kubernetes-helper-pod');
+    assert.equal(inPod.tools[0]?.optional, true, 'in the helper pod the version is read for the manifest only');
     const noWorkload = ENGINE_REGISTRY.neo4j.validate({ ...k8s, kubernetes: undefined });
     assert.match(noWorkload?.problem ?? '', /kubernetes is needed/);
     const ent = ENGINE_REGISTRY.neo4j.backupPlan(neo4jSchema.parse({ edition: 'enterprise' }), {

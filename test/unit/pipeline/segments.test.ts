@@ -7,7 +7,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { IntegrityError, NotFoundError, ProcessFailedError } from '../../../src/domain/errors.js';
+import { ConfigError, IntegrityError, NotFoundError, ProcessFailedError } from '../../../src/domain/errors.js';
+import { MAX_SEGMENTS } from '../../../src/domain/parts.js';
 import { segmentKey } from '../../../src/domain/keys.js';
 import { streamToStore } from '../../../src/pipeline/backup-stream.js';
 import { compressStage } from '../../../src/pipeline/compress.js';
@@ -104,6 +105,18 @@ describe('putSegmented', () => {
       assert.match(err.message, /a\/x\.seg-0002 had been stored completely and was removed/);
       return true;
     });
+    assert.deepEqual(await store.list(''), []);
+  });
+});
+
+describe('putSegmented limits', () => {
+  it('refuses more segments than a manifest can list (exit 2 naming segmentMiB), leaving nothing', async () => {
+    const { store } = await segmented(1);
+    await assert.rejects(
+      putSegmented(store, 'a/x', body(MAX_SEGMENTS + 1, 500).stream),
+      (e: Error) =>
+        e instanceof ConfigError && /needs more than 3000 segments/.test(e.message) && /segmentMiB/.test(e.hint ?? ''),
+    );
     assert.deepEqual(await store.list(''), []);
   });
 });
