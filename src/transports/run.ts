@@ -39,7 +39,7 @@ export async function capture(transport: Transport, spec: CommandSpec, input?: s
     return {
       ...result,
       exitCode: undefined,
-      startError: `no answer within ${Math.round((spec.timeoutMs ?? 0) / 1000)} s (killed)`,
+      startError: `no answer within ${((spec.timeoutMs ?? 0) / 1000).toFixed((spec.timeoutMs ?? 0) < 10_000 ? 1 : 0)} s (killed)`,
       stdout: '',
     };
   const out = Buffer.concat(chunks);

@@ -54,6 +54,15 @@ describe('Redis backups from a replica, with a heartbeat', () => {
         async () => (await replica.cli('GET', 'igbackup:heartbeat')) === at,
       );
 
+      // Pointed at a read-only replica, the heartbeat is not written: exit 1 naming Redis's answer, never "ok".
+      const roDir = await tempDir();
+      await writeConfig(roDir, {
+        envs: { prod: { storage: s3Storage(bucket), redis: { port: replica.port } } },
+      });
+      const ro = await runCli(['--json', 'redis', 'heartbeat', '--env', 'prod'], { cwd: roDir });
+      assert.equal(ro.code, 1, ro.stderr);
+      assert.match(ro.stderr, /READONLY/);
+
       const primaryForks = await forks(primary);
       const replicaForks = await forks(replica);
       const b = await runCli(['--json', 'backup', 'redis', '--env', 'prod'], { cwd: dir });

@@ -3,8 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backupStem, judgeManifest, type Listed } from '../../../src/domain/complete.js';
-import { selectRetention } from '../../../src/domain/retention.js';
+import { backupStem, brokenChains, judgeManifest, type Link, type Listed } from '../../../src/domain/complete.js';
+import { keepChains, selectRetention } from '../../../src/domain/retention.js';
 
 const P = 'pre/prod/postgres/';
 const now = new Date('2026-11-27T12:00:00.000Z');
@@ -213,5 +213,62 @@ describe('prune rail for replaced objects', () => {
       ['older'],
     );
     assert.match(d.keep[1]!.why, /kept until an intact one is newer/);
+  });
+});
+
+describe('backup chains (differential backups)', () => {
+  const link = (key: string, at: string, extra: Partial<Link> = {}): Link => ({
+    key,
+    database: 'neo4j',
+    startedAt: `2026-11-27T${at}:00.000Z`,
+    artifactName: `${key}.backup`,
+    ...extra,
+  });
+  it('a chain whose links are complete, older and of the same database is whole', () => {
+    const full = link('f', '10:00');
+    const d1 = link('d1', '10:10', { parent: 'f', backupType: 'diff' });
+    const d2 = link('d2', '10:20', { parent: 'd1', backupType: 'diff' });
+    assert.deepEqual([...brokenChains([d2, full, d1]).entries()], []);
+  });
+  it('names every way a chain breaks, and breaks what is built on a broken link', () => {
+    const full = link('f', '10:00');
+    const broken = brokenChains([
+      full,
+      link('gone', '10:10', { parent: 'missing', backupType: 'diff' }),
+      link('on-gone', '10:20', { parent: 'gone', backupType: 'diff' }),
+      link('orphan', '10:30', { backupType: 'diff' }),
+      link('other-db', '10:40', { parent: 'f', backupType: 'diff', database: 'other' }),
+      link('older', '09:00', { parent: 'f', backupType: 'diff' }),
+      link('same-name', '10:50', { parent: 'f', backupType: 'diff', artifactName: 'f.backup' }),
+    ]);
+    assert.match(broken.get('gone') ?? '', /its parent missing is not a complete backup/);
+    assert.match(broken.get('on-gone') ?? '', /the chain of its parent gone is broken/);
+    assert.match(broken.get('orphan') ?? '', /it names no parent/);
+    assert.match(broken.get('other-db') ?? '', /a backup of "neo4j", not "other"/);
+    assert.match(broken.get('older') ?? '', /was not taken before it/);
+    assert.match(broken.get('same-name') ?? '', /artifact name f\.backup is already taken in its chain/);
+    assert.equal(broken.has('f'), false);
+  });
+  it('retention keeps every link a kept backup needs', () => {
+    const dated = (key: string, daysAgo: number, parent?: string) => ({
+      key,
+      engine: 'neo4j',
+      database: 'neo4j',
+      finishedAt: new Date(now.getTime() - daysAgo * 86_400_000).toISOString(),
+      parent,
+    });
+    const d = keepChains(
+      selectRetention(
+        [dated('f', 9), dated('d1', 8, 'f'), dated('d2', 7, 'd1'), dated('old', 20)],
+        { keepLast: 1, keepDays: 0 },
+        now,
+      ),
+    );
+    assert.deepEqual(d.keep.map((k) => k.item.key).sort(), ['d1', 'd2', 'f']);
+    assert.deepEqual(
+      d.remove.map((r) => r.item.key),
+      ['old'],
+    );
+    assert.match(d.keep.find((k) => k.item.key === 'f')!.why, /part of the backup chain of d2/);
   });
 });

@@ -90,3 +90,17 @@ describe('notes on errors', () => {
     assert.deepEqual(notesOf(orig), []);
   });
 });
+
+describe('capture with a timeout', () => {
+  it('a command that never answers is killed at its timeout and reported as no answer; a quick one is untouched', async () => {
+    const local = new LocalTransport();
+    const t0 = performance.now();
+    const r = await capture(local, { argv: ['sleep', '30'], timeoutMs: 300 });
+    assert.ok(performance.now() - t0 < 10_000, `took ${Math.round(performance.now() - t0)} ms`);
+    assert.equal(r.exitCode, undefined);
+    assert.match(r.startError ?? '', /no answer within 0\.3 s \(killed\)/);
+    const ok = await capture(local, { argv: ['echo', 'hi'], timeoutMs: 5000 });
+    assert.equal(ok.exitCode, 0);
+    assert.equal(ok.stdout.trim(), 'hi');
+  });
+});
