@@ -36,7 +36,7 @@ export async function runRead(ctx: AppContext, t: Transport, read: Read, facts: 
   if (succeeded(r) && read.errorAnswer?.test(answer))
     // The server refused (redis-cli prints its error and exits 0): say so, and what a login error means.
     throw new IgbackupError(
-      `${read.what}: the server answered with an error: ${answer.split('\n').slice(-2).join(' ')}`,
+      `${read.what}: the server answered with an error:\n${answer.split('\n').slice(-2).join(' ')}`,
       {
         hint: /WRONGPASS|NOAUTH|AUTH failed/.test(`${answer}\n${r.stderrTail}`)
           ? "the login was refused: check the password (and user) the section references; a redis.replica uses the section's user and password"

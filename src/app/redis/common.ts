@@ -28,7 +28,7 @@ export async function redisCli(transport: Transport, conn: redis.RedisConnection
   const out = r.stdout.trim();
   if (succeeded(r) && redis.ERROR_ANSWER.test(out))
     throw new IgbackupError(
-      `redis-cli ${args[0] ?? ''}: Redis answered with an error: ${out.split('\n').slice(-2).join(' ')}`,
+      `redis-cli ${args[0] ?? ''}: Redis answered with an error:\n${out.split('\n').slice(-2).join(' ')}`,
       {
         hint: /WRONGPASS|NOAUTH/.test(out)
           ? 'the login was refused: check the password (and user) the redis section references'
