@@ -92,7 +92,9 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   chainIntact(backups);
   const referenced = new Set<string>();
   for (const b of backups) for (const k of objectKeysOf(b.manifest)) referenced.add(k);
-  const orphans = direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key));
+  // What a killed write left (a file store's partial files): orphans too, removed by prune after the grace period.
+  const unfinished = (await h.store.listUnfinished(prefix)).filter((o) => !o.key.slice(prefix.length).includes('/'));
+  const orphans = [...direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key)), ...unfinished];
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
 }
 

@@ -85,13 +85,22 @@ export class FileStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
+    return this.listWhere(prefix, false);
+  }
+
+  async listUnfinished(prefix: string): Promise<ObjectInfo[]> {
+    return this.listWhere(prefix, true);
+  }
+
+  /** Complete objects, or (unfinished) the partial files of writes that never finished. */
+  private async listWhere(prefix: string, unfinished: boolean): Promise<ObjectInfo[]> {
     const out: ObjectInfo[] = [];
     // Walk only the deepest directory that the prefix fully names.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
     const start = dirKey ? join(this.root, ...dirKey.split('/')) : this.root;
     await this.refuseSymlinkedFolder(start, dirKey);
-    await this.walk(start, out);
+    await this.walk(start, out, unfinished);
     return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
@@ -114,7 +123,7 @@ export class FileStore implements ObjectStore {
     );
   }
 
-  private async walk(dir: string, out: ObjectInfo[]): Promise<void> {
+  private async walk(dir: string, out: ObjectInfo[], unfinished: boolean): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -124,8 +133,8 @@ export class FileStore implements ObjectStore {
     }
     for (const e of entries) {
       const full = join(dir, e.name);
-      if (e.isDirectory()) await this.walk(full, out);
-      else if (e.isFile() && !e.name.includes(PARTIAL_MARK)) {
+      if (e.isDirectory()) await this.walk(full, out, unfinished);
+      else if (e.isFile() && e.name.includes(PARTIAL_MARK) === unfinished) {
         const st = await stat(full).catch(() => undefined);
         if (!st) continue;
         const key = relative(this.root, full).split(sep).join('/');

@@ -26,6 +26,11 @@ export class LazyS3Store implements ObjectStore {
     return (await this.store()).put(key, body, options);
   }
 
+  /** None (as S3Store), without loading the SDK. */
+  async listUnfinished(): Promise<ObjectInfo[]> {
+    return [];
+  }
+
   maxPutBytes(sizeEstimate?: number): number | undefined {
     return uploadSizing(this.cfg, sizeEstimate).maxPutBytes;
   }

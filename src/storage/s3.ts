@@ -113,6 +113,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
+  /** None: an incomplete multipart upload is not an object (the bucket's lifecycle rule aborts it). */
+  async listUnfinished(): Promise<ObjectInfo[]> {
+    return [];
+  }
+
   maxPutBytes(sizeEstimate?: number): number | undefined {
     return uploadSizing(this.cfg, sizeEstimate).maxPutBytes;
   }

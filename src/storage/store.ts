@@ -75,6 +75,14 @@ export interface ObjectStore {
   /** Every object whose key starts with `prefix`, in key order. Incomplete uploads are never listed. */
   list(prefix: string): Promise<ObjectInfo[]>;
 
+  /**
+   * What writes that never finished left under `prefix` and no cleanup removed (a process killed mid-write): the file
+   * store's partial files, each deletable by its key. Never a complete object; a failed or cancelled write leaves
+   * nothing here. S3 lists none: an incomplete multipart upload is not an object, and the bucket's lifecycle rule
+   * aborts it.
+   */
+  listUnfinished(prefix: string): Promise<ObjectInfo[]>;
+
   /** Removes the object (or one version of it). Removing a missing object is not an error. Idempotent. */
   delete(key: string, versionId?: string): Promise<void>;
 

@@ -100,6 +100,13 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       );
     });
 
+    it('listUnfinished: completed and failed writes leave nothing there', async () => {
+      const store = await make();
+      await store.putBytes('u/done', 'complete');
+      await assert.rejects(store.put('u/failed', failingStream([Buffer.alloc(1000, 1)])));
+      assert.deepEqual(await store.listUnfinished('u/'), []);
+    });
+
     it('an aborted put leaves nothing at the key', async () => {
       const store = await make();
       const ac = new AbortController();

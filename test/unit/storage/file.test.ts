@@ -1,7 +1,7 @@
 // Runs the shared ObjectStore suite against the file store, plus file-specific checks.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat, symlink } from 'node:fs/promises';
+import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -45,4 +45,22 @@ it('file store with storage.segmentMiB: maxPutBytes is the segment size, whateve
   const store = new FileStore(await scratchDir('igb-fs-'), '', 3 * 1024 * 1024);
   assert.equal(store.maxPutBytes(undefined), 3 * 1024 * 1024);
   assert.equal(store.maxPutBytes(1024 ** 4), 3 * 1024 * 1024);
+});
+
+it('file store: a write killed midway (its partial file) is listed as unfinished, never as an object, and deletable', async () => {
+  const root = await scratchDir('igb-fs-');
+  const store = new FileStore(root, '');
+  await store.putBytes('env/pg/a.dump', 'complete');
+  await writeFile(join(root, 'env', 'pg', 'b.dump.igbackup-partial-abc123'), 'half');
+  assert.deepEqual(
+    (await store.list('env/')).map((o) => o.key),
+    ['env/pg/a.dump'],
+  );
+  const unfinished = await store.listUnfinished('env/');
+  assert.deepEqual(
+    unfinished.map((o) => [o.key, o.bytes]),
+    [['env/pg/b.dump.igbackup-partial-abc123', 4]],
+  );
+  await store.delete(unfinished[0]!.key);
+  assert.deepEqual(await store.listUnfinished('env/'), []);
 });
