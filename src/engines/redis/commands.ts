@@ -73,7 +73,8 @@ export function versionCommand(c: RedisConnection): CommandSpec {
  * SHUTDOWN") and keeps running.
  */
 export function shutdownSaveCommand(c: RedisConnection): CommandSpec {
-  return cli(c, 'SHUTDOWN', 'SAVE');
+  // Saving a large dataset takes as long as it takes: no reply bound (the restore's own waits bound what follows).
+  return { ...cli(c, 'SHUTDOWN', 'SAVE'), timeoutMs: undefined };
 }
 
 /**
