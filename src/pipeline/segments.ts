@@ -63,9 +63,10 @@ export async function putSegmented(
   const finish = async (o: Open): Promise<void> => {
     o.pass.end();
     const r = await o.put;
-    if (r.bytes !== o.bytes) throw new IntegrityError(`segment ${o.key}: ${o.bytes} bytes sent, ${r.bytes} stored`);
+    // Recorded before it is judged: a stored segment that disagrees is removed with the others.
     results.push(r);
     done.push({ key: o.key, bytes: r.bytes, sha256: o.hash.digest('hex'), versionId: r.versionId, etag: r.etag });
+    if (r.bytes !== o.bytes) throw new IntegrityError(`segment ${o.key}: ${o.bytes} bytes sent, ${r.bytes} stored`);
   };
   try {
     for await (const chunk of body) {
