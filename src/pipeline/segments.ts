@@ -69,7 +69,9 @@ export async function putSegmented(
     if (r.bytes !== o.bytes) throw new IntegrityError(`segment ${o.key}: ${o.bytes} bytes sent, ${r.bytes} stored`);
   };
   try {
-    for await (const chunk of body) {
+    // Leaving the loop early (a put failed) must not destroy the body: whoever owns it ends it with the real cause
+    // (a destroyed gate would surface as a bare AbortError in the producer's pipeline and could be taken for it).
+    for await (const chunk of body.iterator({ destroyOnReturn: false })) {
       let buf = chunk as Buffer;
       while (buf.length) {
         open ??= start();
