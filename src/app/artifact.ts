@@ -8,11 +8,11 @@ import {
   type ManifestArtifact,
   type ManifestSegment,
 } from '../domain/manifest.js';
-import { reasonOf, withNote } from '../domain/notes.js';
+import { reasonOf } from '../domain/notes.js';
 import { compressStage, decompressStage, type ZstdOptions } from '../pipeline/compress.js';
 import { downloadVerified } from '../pipeline/restore-stream.js';
 import { streamToStore } from '../pipeline/backup-stream.js';
-import type { StoredSegment } from '../pipeline/segments.js';
+import { removeSegments, type StoredSegment } from '../pipeline/segments.js';
 import type { ObjectStore } from '../storage/store.js';
 import type { CommandSpec, Transport } from '../transports/transport.js';
 import type { AppContext } from './context.js';
@@ -93,21 +93,7 @@ export async function removeArtifacts(
   artifacts: ManifestArtifact[],
   err: unknown,
 ): Promise<Error> {
-  let out = err instanceof Error ? err : new Error(String(err));
-  for (const o of artifacts.flatMap(objectsOf)) {
-    const where = `${store.description}/${o.key}${o.versionId ? ` (version ${o.versionId})` : ''}`;
-    try {
-      await store.delete(o.key, o.versionId);
-      out = withNote(out, `removed ${where}: it was stored, but the backup did not complete`);
-    } catch (e) {
-      ctx.reporter.warn(`could not remove ${where} after the failure: ${(e as Error).message}`);
-      out = withNote(
-        out,
-        `${where} was stored and could not be removed (${(e as Error).message}); it has no manifest, so it is not a backup: remove it`,
-      );
-    }
-  }
-  return out;
+  return removeSegments(store, artifacts.flatMap(objectsOf), err, (m) => ctx.reporter.warn(m));
 }
 
 /** Downloads a backup's main artifact into `path`, decompressed in the same pass; rejects unless size and sha256

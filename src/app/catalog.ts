@@ -49,7 +49,7 @@ export interface Catalog {
 
 export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string): Promise<Catalog> {
   const prefix = enginePrefix(h.store.prefix, h.name, engine);
-  const objects = await h.store.list(prefix);
+  const { objects, unfinished: allUnfinished } = await h.store.listWithUnfinished(prefix);
   const listing = new Map<string, Listed>(objects.map((o) => [o.key, o]));
   // Only objects directly in the folder are this env's: deeper keys may be another env's folder nested in this one
   // (an env whose store prefix is `<this env>/<engine>`), never ours to judge or delete.
@@ -93,7 +93,7 @@ export async function readCatalog(ctx: AppContext, h: EnvHandle, engine: string)
   const referenced = new Set<string>();
   for (const b of backups) for (const k of objectKeysOf(b.manifest)) referenced.add(k);
   // What a killed write left (a file store's partial files): orphans too, removed by prune after the grace period.
-  const unfinished = (await h.store.listUnfinished(prefix)).filter((o) => !o.key.slice(prefix.length).includes('/'));
+  const unfinished = allUnfinished.filter((o) => !o.key.slice(prefix.length).includes('/'));
   const orphans = [...direct.filter((o) => !isManifestKey(o.key) && !referenced.has(o.key)), ...unfinished];
   return { prefix, backups: sortNewestFirst(backups), suspects, orphans };
 }

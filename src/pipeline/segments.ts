@@ -131,14 +131,16 @@ export async function removeSegments(
   store: ObjectStore,
   objects: { key: string; versionId?: string | undefined }[],
   failure: unknown,
+  warn?: (message: string) => void,
 ): Promise<Error> {
   let out = failure instanceof Error ? failure : new Error(String(failure));
   for (const o of objects) {
     const where = `${store.description}/${o.key}${o.versionId ? ` (version ${o.versionId})` : ''}`;
     try {
       await store.delete(o.key, o.versionId);
-      out = withNote(out, `${where} had been stored completely and was removed`);
+      out = withNote(out, `${where} had been stored completely and was removed: the backup did not complete`);
     } catch (err) {
+      warn?.(`could not remove ${where} after the failure: ${(err as Error).message}`);
       out = withNote(
         out,
         `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`,

@@ -85,23 +85,21 @@ export class FileStore implements ObjectStore {
   }
 
   async list(prefix: string): Promise<ObjectInfo[]> {
-    return this.listWhere(prefix, false);
+    return (await this.listWithUnfinished(prefix)).objects;
   }
 
-  async listUnfinished(prefix: string): Promise<ObjectInfo[]> {
-    return this.listWhere(prefix, true);
-  }
-
-  /** Complete objects, or (unfinished) the partial files of writes that never finished. */
-  private async listWhere(prefix: string, unfinished: boolean): Promise<ObjectInfo[]> {
-    const out: ObjectInfo[] = [];
+  /** Complete objects and the partial files of writes that never finished, in one walk. */
+  async listWithUnfinished(prefix: string): Promise<{ objects: ObjectInfo[]; unfinished: ObjectInfo[] }> {
+    const out = { objects: [] as ObjectInfo[], unfinished: [] as ObjectInfo[] };
     // Walk only the deepest directory that the prefix fully names.
     const slash = prefix.lastIndexOf('/');
     const dirKey = slash >= 0 ? prefix.slice(0, slash) : '';
     const start = dirKey ? join(this.root, ...dirKey.split('/')) : this.root;
     await this.refuseSymlinkedFolder(start, dirKey);
-    await this.walk(start, out, unfinished);
-    return out.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    await this.walk(start, out);
+    const inPrefix = (list: ObjectInfo[]) =>
+      list.filter((o) => o.key.startsWith(prefix)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return { objects: inPrefix(out.objects), unfinished: inPrefix(out.unfinished) };
   }
 
   /**
@@ -123,7 +121,7 @@ export class FileStore implements ObjectStore {
     );
   }
 
-  private async walk(dir: string, out: ObjectInfo[], unfinished: boolean): Promise<void> {
+  private async walk(dir: string, out: { objects: ObjectInfo[]; unfinished: ObjectInfo[] }): Promise<void> {
     let entries;
     try {
       entries = await readdir(dir, { withFileTypes: true });
@@ -133,12 +131,17 @@ export class FileStore implements ObjectStore {
     }
     for (const e of entries) {
       const full = join(dir, e.name);
-      if (e.isDirectory()) await this.walk(full, out, unfinished);
-      else if (e.isFile() && e.name.includes(PARTIAL_MARK) === unfinished) {
+      if (e.isDirectory()) await this.walk(full, out);
+      else if (e.isFile()) {
         const st = await stat(full).catch(() => undefined);
         if (!st) continue;
         const key = relative(this.root, full).split(sep).join('/');
-        out.push({ key, bytes: st.size, lastModified: st.mtime, sse: 'none' });
+        (e.name.includes(PARTIAL_MARK) ? out.unfinished : out.objects).push({
+          key,
+          bytes: st.size,
+          lastModified: st.mtime,
+          sse: 'none',
+        });
       }
     }
   }

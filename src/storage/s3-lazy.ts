@@ -26,9 +26,8 @@ export class LazyS3Store implements ObjectStore {
     return (await this.store()).put(key, body, options);
   }
 
-  /** None (as S3Store), without loading the SDK. */
-  async listUnfinished(): Promise<ObjectInfo[]> {
-    return [];
+  async listWithUnfinished(prefix: string): Promise<{ objects: ObjectInfo[]; unfinished: ObjectInfo[] }> {
+    return (await this.store()).listWithUnfinished(prefix);
   }
 
   maxPutBytes(sizeEstimate?: number): number | undefined {

@@ -113,9 +113,9 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  /** None: an incomplete multipart upload is not an object (the bucket's lifecycle rule aborts it). */
-  async listUnfinished(): Promise<ObjectInfo[]> {
-    return [];
+  /** No unfinished ones: an incomplete multipart upload is not an object (the bucket's lifecycle rule aborts it). */
+  async listWithUnfinished(prefix: string): Promise<{ objects: ObjectInfo[]; unfinished: ObjectInfo[] }> {
+    return { objects: await this.list(prefix), unfinished: [] };
   }
 
   maxPutBytes(sizeEstimate?: number): number | undefined {

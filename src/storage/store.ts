@@ -76,12 +76,12 @@ export interface ObjectStore {
   list(prefix: string): Promise<ObjectInfo[]>;
 
   /**
-   * What writes that never finished left under `prefix` and no cleanup removed (a process killed mid-write): the file
-   * store's partial files, each deletable by its key. Never a complete object; a failed or cancelled write leaves
-   * nothing here. S3 lists none: an incomplete multipart upload is not an object, and the bucket's lifecycle rule
-   * aborts it.
+   * One listing of `prefix` with, besides the complete objects (as `list`), what writes that never finished left and
+   * no cleanup removed (a process killed mid-write): the file store's partial files, each deletable by its key. Never a
+   * complete object; a failed or cancelled write leaves nothing there. S3 has none: an incomplete multipart upload is
+   * not an object, and the bucket's lifecycle rule aborts it.
    */
-  listUnfinished(prefix: string): Promise<ObjectInfo[]>;
+  listWithUnfinished(prefix: string): Promise<{ objects: ObjectInfo[]; unfinished: ObjectInfo[] }>;
 
   /** Removes the object (or one version of it). Removing a missing object is not an error. Idempotent. */
   delete(key: string, versionId?: string): Promise<void>;

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { tempDir } from './cli.js';
 import { freePort } from './redis.js';
+import { STANDIN_SERVICE } from './neo4j.js';
 
 export interface RealNeo4j {
   home: string;
@@ -114,3 +115,6 @@ export async function realNeo4j(opts: { owner?: string } = {}): Promise<RealNeo4
     stop: async () => void (await run('neo4j', ['stop'])),
   };
 }
+
+/** neo4j.service for the real launchers on PATH; a stop that may take a while on two shared cores. */
+export const realService = { ...STANDIN_SERVICE, readyTimeoutSec: 180, startAttempts: 2 };

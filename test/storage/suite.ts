@@ -100,11 +100,16 @@ export function objectStoreSuite(name: string, make: () => Promise<ObjectStore>,
       );
     });
 
-    it('listUnfinished: completed and failed writes leave nothing there', async () => {
+    it('listWithUnfinished: completed and failed writes leave nothing unfinished; complete objects as list', async () => {
       const store = await make();
       await store.putBytes('u/done', 'complete');
       await assert.rejects(store.put('u/failed', failingStream([Buffer.alloc(1000, 1)])));
-      assert.deepEqual(await store.listUnfinished('u/'), []);
+      const l = await store.listWithUnfinished('u/');
+      assert.deepEqual(l.unfinished, []);
+      assert.deepEqual(
+        l.objects.map((o) => o.key),
+        ['u/done'],
+      );
     });
 
     it('an aborted put leaves nothing at the key', async () => {

@@ -48,24 +48,51 @@ export function errorText(err: unknown): string {
   return err instanceof IgbackupError && err.hint ? `${message} (${err.hint})` : message;
 }
 
+/** What a drill is of and when it started (its RTO counts from `t0`). */
+export interface DrillSubject {
+  engine: string;
+  database: string;
+  key: string;
+  kept: boolean;
+  started: Date;
+  t0: number;
+}
+
+export function drillSubject(
+  ctx: AppContext,
+  s: { engine: string; database: string; key: string; keep: boolean },
+  clock: { started: Date; t0: number } = { started: ctx.now(), t0: performance.now() },
+): DrillSubject {
+  return { engine: s.engine, database: s.database, key: s.key, kept: s.keep, ...clock };
+}
+
+/** The report of a drill of `s` that ended now: the RTO against the env's tier, ok only when every check passed. */
 export function finish(
   ctx: AppContext,
   h: EnvHandle,
-  base: Omit<DrillReport, 'finishedAt' | 'rtoSeconds' | 'rtoTargetSeconds' | 'rtoMet' | 'ok' | 'schema'>,
-  t0: number,
+  s: DrillSubject,
+  outcome: { target: string; checks: DrillCheck[]; error?: string | undefined },
 ): DrillReport {
   const tier = h.env.tier ? ctx.config.tiers[h.env.tier] : undefined;
-  const rtoSeconds = Math.round((performance.now() - t0) / 100) / 10;
+  const rtoSeconds = Math.round((performance.now() - s.t0) / 100) / 10;
   const rtoTargetSeconds = tier ? tier.rtoMinutes * 60 : undefined;
   const rtoMet = rtoTargetSeconds === undefined ? undefined : rtoSeconds <= rtoTargetSeconds;
-  const ok = !base.error && base.checks.every((c) => c.ok) && rtoMet !== false;
+  const ok = !outcome.error && outcome.checks.every((c) => c.ok) && rtoMet !== false;
   return {
     schema: DRILL_SCHEMA,
-    ...base,
+    env: h.name,
+    engine: s.engine,
+    database: s.database,
+    key: s.key,
+    target: outcome.target,
+    startedAt: s.started.toISOString(),
     finishedAt: ctx.now().toISOString(),
     rtoSeconds,
     rtoTargetSeconds,
     rtoMet,
+    checks: outcome.checks,
     ok,
+    kept: s.kept,
+    error: outcome.error,
   };
 }

@@ -45,8 +45,8 @@ export async function chainFor(
   sel: { from?: string | undefined; latest?: boolean | undefined; database?: string | undefined },
   point: RecoveryPoint | undefined,
 ): Promise<{ entry: CatalogEntry; chain: CatalogEntry[] }> {
-  const cat = await readCatalog(ctx, h, 'neo4j');
-  if (point?.kind === 'time' && !sel.from) return coveringChain(cat.backups, databaseOf(h, sel.database), point.at);
+  if (point?.kind === 'time' && !sel.from)
+    return coveringChain((await readCatalog(ctx, h, 'neo4j')).backups, databaseOf(h, sel.database), point.at);
   const entry = await resolveBackup(
     ctx,
     h,
@@ -57,7 +57,9 @@ export async function chainFor(
     throw new ConfigError(`--to needs a Neo4j Enterprise backup; ${entry.key} is a ${entry.manifest.format}`, [], {
       hint: 'a Community dump restores as it was taken: drop --to',
     });
-  const chain = linksTo(entry, cat.backups);
+  // A backup with no parent (every Community dump, every full backup) is a chain of one: no catalog to read.
+  const chain =
+    entry.manifest.tools.parent === undefined ? [entry] : linksTo(entry, (await readCatalog(ctx, h, 'neo4j')).backups);
   if (point?.kind === 'time') {
     const why = uncovered(chain, point.at);
     if (why)

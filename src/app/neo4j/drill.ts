@@ -15,7 +15,14 @@ import { loadIntoScratch, waitForCypher, withScratchServer } from './scratch.js'
 import { restoreNeo4j } from './restore.js';
 import { openTransport } from '../transports.js';
 import { inDrillNamespace, inNamespace, kubeTransport, type KubeDrill } from '../drill/namespace.js';
-import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from '../drill/report.js';
+import {
+  drillSubject,
+  errorText,
+  finish,
+  type DrillCheck,
+  type DrillOptions,
+  type DrillReport,
+} from '../drill/report.js';
 
 /**
  * Neo4j: load the artifact into a throwaway DBMS on this machine (its own neo4j.conf and directories), run
@@ -28,11 +35,10 @@ export async function drillNeo4j(
   opts: DrillOptions,
 ): Promise<DrillReport> {
   if (h.env.drill.kubernetes?.neo4j) return drillNeo4jInNamespace(ctx, h, entry, opts);
-  const started = ctx.now();
-  const t0 = performance.now();
+  const database = entry.manifest.target.database;
+  const subject = drillSubject(ctx, { engine: 'neo4j', database, key: entry.key, keep: opts.keep });
   const ws = await makeWorkspace();
   const checks: DrillCheck[] = [];
-  const database = entry.manifest.target.database;
   let error: string | undefined;
   let target = 'throwaway Neo4j DBMS on this machine';
   try {
@@ -49,22 +55,7 @@ export async function drillNeo4j(
   } finally {
     if (!opts.keep) await ws.cleanup();
   }
-  return finish(
-    ctx,
-    h,
-    {
-      env: h.name,
-      engine: 'neo4j',
-      database,
-      key: entry.key,
-      target,
-      startedAt: started.toISOString(),
-      checks,
-      kept: opts.keep,
-      error,
-    },
-    t0,
-  );
+  return finish(ctx, h, subject, { target, checks, error });
 }
 
 function cypherFor(h: EnvHandle, database: string) {
@@ -111,15 +102,12 @@ async function drillNeo4jInNamespace(
   const k = h.env.drill.kubernetes as KubeDrill;
   const kn = k.neo4j as NonNullable<KubeDrill['neo4j']>;
   const d: Neo4jNamespaceDrill = { k, kn, pod: kn.pod ?? `${kn.statefulSet}-0`, password: undefined };
-  const t0 = performance.now();
-  const base = {
-    env: h.name,
+  const subject = drillSubject(ctx, {
     engine: 'neo4j',
     database: entry.manifest.target.database,
     key: entry.key,
-    startedAt: ctx.now().toISOString(),
-    kept: opts.keep,
-  };
+    keep: opts.keep,
+  });
   if (kn.password) {
     d.password = await resolveSecret(kn.password, ctx.environ, `envs.${h.name}.drill.kubernetes.neo4j.password`);
     ctx.secrets.add(d.password);
@@ -132,9 +120,9 @@ async function drillNeo4jInNamespace(
     async (ns) => {
       const { checks, error } = await restoreAndCheckInNamespace(ctx, h, entry, d, ns);
       const target = `${d.pod} (StatefulSet ${kn.statefulSet}) in namespace ${ns}`;
-      return finish(ctx, h, { ...base, target, checks, error }, t0);
+      return finish(ctx, h, subject, { target, checks, error });
     },
-    (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
+    (ns, error) => finish(ctx, h, subject, { target: `namespace ${ns}`, checks: [], error }),
   );
 }
 

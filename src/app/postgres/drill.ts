@@ -9,7 +9,15 @@ import { restorePostgres } from './restore.js';
 import { scratchStamp } from '../scratch.js';
 import { openTransport } from '../transports.js';
 import { inDrillNamespace, inNamespace, kubeTransport } from '../drill/namespace.js';
-import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from '../drill/report.js';
+import {
+  drillSubject,
+  errorText,
+  finish,
+  type DrillCheck,
+  type DrillSubject,
+  type DrillOptions,
+  type DrillReport,
+} from '../drill/report.js';
 
 export async function drillPostgres(
   ctx: AppContext,
@@ -21,8 +29,8 @@ export async function drillPostgres(
   const k = h.env.drill.kubernetes;
   if (!k?.manifest || !k.pod) return drillPostgresOn(ctx, h, key, database, opts, '');
   // Kubernetes: a fresh namespace with the configured workload; the restore goes into its PostgreSQL.
-  const started = ctx.now();
-  const t0 = performance.now();
+  // The RTO counts from before the namespace was made, as for the other engines.
+  const subject = drillSubject(ctx, { engine: 'postgres', database, key, keep: opts.keep });
   const pod = k.pod;
   return inDrillNamespace(
     ctx,
@@ -41,26 +49,9 @@ export async function drillPostgres(
           password: k.password,
         },
       });
-      // The RTO counts from before the namespace was made, as for the other engines.
-      return drillPostgresOn(ctx, inNs, key, database, opts, ` in namespace ${ns}`, { started, t0 });
+      return drillPostgresOn(ctx, inNs, key, database, opts, ` in namespace ${ns}`, subject);
     },
-    (ns, error) =>
-      finish(
-        ctx,
-        h,
-        {
-          env: h.name,
-          engine: 'postgres',
-          database,
-          key,
-          target: `namespace ${ns}`,
-          startedAt: started.toISOString(),
-          checks: [],
-          kept: opts.keep,
-          error,
-        },
-        t0,
-      ),
+    (ns, error) => finish(ctx, h, subject, { target: `namespace ${ns}`, checks: [], error }),
   );
 }
 
@@ -72,10 +63,9 @@ async function drillPostgresOn(
   database: string,
   opts: DrillOptions,
   where: string,
-  clock: { started: Date; t0: number } = { started: ctx.now(), t0: performance.now() },
+  subject: DrillSubject = drillSubject(ctx, { engine: 'postgres', database, key, keep: opts.keep }),
 ): Promise<DrillReport> {
-  const { started, t0 } = clock;
-  const scratch = pg.scratchName(database, 'drill', scratchStamp(started, '_'));
+  const scratch = pg.scratchName(database, 'drill', scratchStamp(subject.started, '_'));
   const checks: DrillCheck[] = [];
   let error: string | undefined;
   const cfg = postgresSection(ctx, h);
@@ -104,20 +94,5 @@ async function drillPostgresOn(
     }
     await transport.close();
   }
-  return finish(
-    ctx,
-    h,
-    {
-      env: h.name,
-      engine: 'postgres',
-      database,
-      key,
-      target: `${conn.host}:${conn.port}/${scratch}${where}`,
-      startedAt: started.toISOString(),
-      checks,
-      kept: opts.keep,
-      error,
-    },
-    t0,
-  );
+  return finish(ctx, h, subject, { target: `${conn.host}:${conn.port}/${scratch}${where}`, checks, error });
 }

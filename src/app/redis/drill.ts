@@ -17,7 +17,14 @@ import { restoreRedis } from './restore.js';
 import { openTransport } from '../transports.js';
 import { waitUntil } from '../wait.js';
 import { inDrillNamespace, inNamespace, kubeTransport } from '../drill/namespace.js';
-import { errorText, finish, type DrillCheck, type DrillOptions, type DrillReport } from '../drill/report.js';
+import {
+  drillSubject,
+  errorText,
+  finish,
+  type DrillCheck,
+  type DrillOptions,
+  type DrillReport,
+} from '../drill/report.js';
 
 /** The configured Redis smoke tests, through `transport` against the restored server. */
 async function redisChecks(
@@ -99,16 +106,12 @@ export async function drillRedis(
   const kr = k.redis;
   const cfg = redisSection(ctx, h);
   const restore = drillRestoreSettings(h, kr.restore ?? cfg.restore);
-  const started = ctx.now();
-  const t0 = performance.now();
-  const base = {
-    env: h.name,
+  const subject = drillSubject(ctx, {
     engine: 'redis',
     database: entry.manifest.target.database,
     key: entry.key,
-    startedAt: started.toISOString(),
-    kept: opts.keep,
-  };
+    keep: opts.keep,
+  });
   return inDrillNamespace(
     ctx,
     k,
@@ -133,11 +136,11 @@ export async function drillRedis(
         `pod ${kr.pod} of namespace ${ns}`,
       );
       return {
-        ...finish(ctx, h, { ...base, target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }, t0),
+        ...finish(ctx, h, subject, { target: `${kr.pod}:${kr.port} in namespace ${ns}`, checks, error }),
         achievedRpoSeconds: rpo,
       };
     },
-    (ns, error) => finish(ctx, h, { ...base, target: `namespace ${ns}`, checks: [], error }, t0),
+    (ns, error) => finish(ctx, h, subject, { target: `namespace ${ns}`, checks: [], error }),
   );
 }
 
@@ -186,8 +189,12 @@ async function drillRedisScratch(
   entry: Awaited<ReturnType<typeof resolveBackup>>,
   opts: DrillOptions,
 ): Promise<DrillReport> {
-  const started = ctx.now();
-  const t0 = performance.now();
+  const subject = drillSubject(ctx, {
+    engine: 'redis',
+    database: entry.manifest.target.database,
+    key: entry.key,
+    keep: opts.keep,
+  });
   const ws = await makeWorkspace();
   const port = await freePort();
   const checks: DrillCheck[] = [];
@@ -214,22 +221,7 @@ async function drillRedisScratch(
     }
     if (!opts.keep) await ws.cleanup();
   }
-  const report = finish(
-    ctx,
-    h,
-    {
-      env: h.name,
-      engine: 'redis',
-      database: entry.manifest.target.database,
-      key: entry.key,
-      target: `127.0.0.1:${port} (scratch redis-server)`,
-      startedAt: started.toISOString(),
-      checks,
-      kept: opts.keep,
-      error,
-    },
-    t0,
-  );
+  const report = finish(ctx, h, subject, { target: `127.0.0.1:${port} (scratch redis-server)`, checks, error });
   return { ...report, achievedRpoSeconds: rpo };
 }
 

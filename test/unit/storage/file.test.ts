@@ -56,11 +56,15 @@ it('file store: a write killed midway (its partial file) is listed as unfinished
     (await store.list('env/')).map((o) => o.key),
     ['env/pg/a.dump'],
   );
-  const unfinished = await store.listUnfinished('env/');
+  const { objects, unfinished } = await store.listWithUnfinished('env/');
+  assert.deepEqual(
+    objects.map((o) => o.key),
+    ['env/pg/a.dump'],
+  );
   assert.deepEqual(
     unfinished.map((o) => [o.key, o.bytes]),
     [['env/pg/b.dump.igbackup-partial-abc123', 4]],
   );
   await store.delete(unfinished[0]!.key);
-  assert.deepEqual(await store.listUnfinished('env/'), []);
+  assert.deepEqual((await store.listWithUnfinished('env/')).unfinished, []);
 });

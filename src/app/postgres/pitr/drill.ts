@@ -10,7 +10,7 @@ import { pitrSql } from '../../../engines/postgres/pitr.js';
 import { capture } from '../../../transports/run.js';
 import { succeeded } from '../../../transports/transport.js';
 import { selectEnv, type AppContext, type EnvHandle } from '../../context.js';
-import { errorText, finish, type DrillCheck, type DrillReport } from '../../drill/report.js';
+import { drillSubject, errorText, finish, type DrillCheck, type DrillReport } from '../../drill/report.js';
 import { withLock } from '../../lock.js';
 import { openPitr, type PitrTarget } from './context.js';
 import { restoreCopy, type PhysicalRestoreResult } from './restore.js';
@@ -49,7 +49,7 @@ export async function physicalDrill(
 
 async function drillOnce(ctx: AppContext, h: EnvHandle, o: { env: string; to?: string | undefined; keep: boolean }) {
   const started = ctx.now();
-  const t0 = performance.now();
+  const clock = { started, t0: performance.now() };
   const t = await openPitr(ctx, h);
   const checks: DrillCheck[] = [];
   let error: string | undefined;
@@ -72,18 +72,13 @@ async function drillOnce(ctx: AppContext, h: EnvHandle, o: { env: string; to?: s
     if (copy && !o.keep) await teardown(ctx, t, copy);
     await t.transport.close();
   }
-  const base = {
-    env: h.name,
-    engine: 'postgres',
-    database: `${t.p.cluster}-physical`,
-    key: t.repoUrl,
-    target: copy ? `${copy.dataDir} (port ${copy.port})` : 'none',
-    startedAt: started.toISOString(),
-    checks,
-    kept: o.keep,
-    error,
-  };
-  return { ...finish(ctx, h, base, t0), achievedRpoSeconds };
+  const subject = drillSubject(
+    ctx,
+    { engine: 'postgres', database: `${t.p.cluster}-physical`, key: t.repoUrl, keep: o.keep },
+    clock,
+  );
+  const target = copy ? `${copy.dataDir} (port ${copy.port})` : 'none';
+  return { ...finish(ctx, h, subject, { target, checks, error }), achievedRpoSeconds };
 }
 
 /** The env's SQL checks (drill.postgres), each in its database (default: the maintenance database) of the copy. */
