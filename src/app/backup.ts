@@ -31,6 +31,8 @@ export interface RunBackupOptions {
   compression?: Compression | undefined;
   globals?: boolean | undefined;
   mode?: 'rdb-stream' | 'bgsave' | undefined;
+  /** Neo4j Community: dump or tar (default: neo4j.method). */
+  method?: 'dump' | 'tar' | undefined;
   forceUnlock?: boolean | undefined;
   /** Neo4j Enterprise: full, diff or auto. */
   type?: string | undefined;
@@ -82,7 +84,16 @@ async function backupWith(ctx: AppContext, h: EnvHandle, engine: Engine, o: RunB
   const tools = await runnerTools(ctx, compression);
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.${engine.name}`);
   try {
-    const request = { env: h.name, configFile: ctx.configFile, units, globals: o.globals, mode: o.mode, password };
+    const request = {
+      env: h.name,
+      configFile: ctx.configFile,
+      units,
+      database: o.database,
+      globals: o.globals,
+      mode: o.mode,
+      method: o.method,
+      password,
+    };
     const previous = engine.chained?.(cfg, o.type) ? await newestPerUnit(ctx, h, engine.name) : undefined;
     const plan = engine.backupPlan(cfg, {
       ...request,

@@ -5,6 +5,7 @@ import { ENGINES, type EnvConfig } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { controlKeys } from '../domain/keys.js';
+import { storeDatabases, TAR_FORMAT } from '../engines/neo4j/commands.js';
 import { manifestCacheFile, readManifests } from './manifest-cache.js';
 import { pitrStatusSafe, withPitr, type PitrStatus } from './postgres/pitr/status.js';
 
@@ -107,8 +108,12 @@ async function newestBackups(ctx: AppContext, h: EnvHandle, now: Date): Promise<
     const engine = engines[i] as string;
     for (const b of cat.backups) {
       if (Date.parse(b.manifest.finishedAt) > now.getTime()) continue; // not yet taken as of `at`
-      const k = `${engine}/${b.manifest.target.database}`;
-      if (!newest.has(k)) newest.set(k, b); // catalog is newest first
+      // A Neo4j tar holds every database of the DBMS: it is the newest backup of each of them too.
+      const units = [
+        b.manifest.target.database,
+        ...(b.manifest.format === TAR_FORMAT ? storeDatabases(b.manifest) : []),
+      ];
+      for (const u of units) if (!newest.has(`${engine}/${u}`)) newest.set(`${engine}/${u}`, b); // newest first
     }
   }
   return newest;

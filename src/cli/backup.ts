@@ -38,6 +38,12 @@ export function registerBackup(program: Command, deps: CliDeps): void {
         'bgsave',
       ]),
     )
+    .addOption(
+      new Option(
+        '--method <method>',
+        'neo4j community: dump (each database, portable across versions) or tar (the whole data directory; default: neo4j.method)',
+      ).choices(['dump', 'tar']),
+    )
     .option('--physical', 'postgres: a pgBackRest base backup for point-in-time recovery (see igbackup pitr enable)')
     .addOption(
       new Option(
@@ -56,6 +62,7 @@ interface BackupFlags {
   compression?: 'zstd' | 'gzip' | 'none';
   globals?: boolean;
   mode?: 'rdb-stream' | 'bgsave';
+  method?: 'dump' | 'tar';
   forceUnlock?: boolean;
   physical?: boolean;
   type?: 'full' | 'diff' | 'incr' | 'auto';

@@ -37,6 +37,10 @@ export interface BackupRequest {
   units: string[];
   globals?: boolean | undefined;
   mode?: 'rdb-stream' | 'bgsave' | undefined;
+  /** `--method` (Neo4j Community: dump or tar). */
+  method?: 'dump' | 'tar' | undefined;
+  /** `-d`: the one unit asked for (undefined: every configured one). */
+  database?: string | undefined;
   /** The section's password, resolved (never in argv: the commands carry it in their environment). */
   password?: string | undefined;
   /** Where the work runs, for hints. */

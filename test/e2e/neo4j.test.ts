@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { execa } from 'execa';
 import { parseJson, runCli, s3Storage, writeConfig } from '../helpers/cli.js';
 import { assertNothingStored, makeBucket } from '../helpers/servers.js';
-import { N4J, neo4jHome, type Neo4jHome } from '../helpers/neo4j.js';
+import { N4J, neo4jHome, writeKubeState, type Neo4jHome } from '../helpers/neo4j.js';
 
 const service = {
   stop: ['neo4j', 'stop'],
@@ -219,20 +219,7 @@ describe('neo4j enterprise (online backup)', () => {
 describe('neo4j community in Kubernetes (stand-in kubectl)', () => {
   async function setup(): Promise<{ n: Neo4jHome; state: string; kubeLog: string; bucket: string }> {
     const n = await neo4jHome();
-    const state = join(n.dir, 'kube-state.json');
-    await writeFile(
-      state,
-      JSON.stringify({
-        statefulsets: { neo4j: { replicas: 1 } },
-        persistentvolumeclaims: { 'data-neo4j-0': {} },
-        pods: [
-          {
-            metadata: { name: 'neo4j-0', namespace: 'graph', labels: { app: 'neo4j' } },
-            status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
-          },
-        ],
-      }),
-    );
+    const state = await writeKubeState(n.dir);
     const bucket = await makeBucket();
     await writeConfig(n.dir, {
       envs: {

@@ -65,3 +65,22 @@ export async function neo4jHome(): Promise<Neo4jHome> {
     clearCalls: () => writeFile(log, ''),
   };
 }
+
+/** The stand-in cluster's state for Neo4j in namespace graph: StatefulSet neo4j (1 replica), its PVC, pod neo4j-0. */
+export async function writeKubeState(dir: string): Promise<string> {
+  const state = join(dir, 'kube-state.json');
+  await writeFile(
+    state,
+    JSON.stringify({
+      statefulsets: { neo4j: { replicas: 1 } },
+      persistentvolumeclaims: { 'data-neo4j-0': {} },
+      pods: [
+        {
+          metadata: { name: 'neo4j-0', namespace: 'graph', labels: { app: 'neo4j' } },
+          status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+        },
+      ],
+    }),
+  );
+  return state;
+}

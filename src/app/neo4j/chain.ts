@@ -70,10 +70,14 @@ export async function chainFor(
   return { entry, chain };
 }
 
-/** The one database a restore without --from means: -d, or the only configured one (several: exit 2). */
+/**
+ * The one unit a restore without --from means: -d, the whole DBMS (_dbms) where the env backs up with tar, or the only
+ * configured database (several: exit 2).
+ */
 function databaseOf(h: EnvHandle, database: string | undefined): string {
   const all = h.env.neo4j?.databases ?? ['neo4j'];
   if (database !== undefined) return database;
+  if (h.env.neo4j?.method === 'tar') return neo4j.STORE_UNIT;
   if (all.length === 1) return all[0] as string;
   throw new ConfigError(
     `env "${h.name}" backs up several Neo4j databases (${all.join(', ')}): say which to restore`,

@@ -48,8 +48,9 @@ export async function drillNeo4j(
     const { scratch, check } = await loadIntoScratch(ctx, h, entry, path, ws.dir);
     target = `throwaway Neo4j DBMS on 127.0.0.1:${scratch.boltPort} (${scratch.root})`;
     checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
-    if (check.ok && cypherFor(h, database).length)
-      await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, database, query, checks));
+    // A tar holds every database: the Cypher checks run in its first one that is not `system`.
+    if (check.ok && cypherFor(h, scratch.db).length)
+      await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, scratch.db, query, checks));
   } catch (err) {
     error = errorText(err);
   } finally {

@@ -18,6 +18,7 @@ import { neo4jTools } from '../../engines/neo4j/backup.js';
 import { sectionOf } from '../engine-section.js';
 import { freeBytes, spaceShortage, type SpaceNeed } from '../disk-space.js';
 import { replaceDatabase } from './replace.js';
+import { checkStoreVersion, replaceStore } from './replace-store.js';
 import { ensureBackupReadable, type ArchiveOptions } from '../archive.js';
 import type { CatalogEntry } from '../catalog.js';
 import { chainFor, downloadChain, recoveryPoint, restoreBackupChain } from './chain.js';
@@ -82,8 +83,10 @@ async function restoreNeo4jLocked(
   const transport = await openTransport(ctx, cfg.transport, `envs.${h.name}.neo4j`);
   try {
     const enterprise = entry.manifest.format === neo4j.BACKUP_FORMAT;
+    const tar = entry.manifest.format === neo4j.TAR_FORMAT;
     await preflightNeo4jRestore(ctx, cfg, transport, enterprise);
-    const space = copySpace(chain, opts.tmpDir);
+    if (tar) await checkStoreVersion(cfg, transport, entry.manifest, entry.key);
+    const space = tar ? archiveSpace(entry, opts.tmpDir) : copySpace(chain, opts.tmpDir);
     const short = spaceShortage(await freeBytes(opts.tmpDir), space);
     if (short) throw short;
     const x = { cfg, transport, entry, chain, until: point?.until, enterprise, space };
@@ -141,6 +144,21 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
     const art = chained
       ? mainArtifact(entry.manifest)
       : await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
+    if (entry.manifest.format === neo4j.TAR_FORMAT) {
+      const kube = cfg.transport.type === 'kubernetes' ? cfg.transport : undefined;
+      const inPod = kube && cfg.kubernetes;
+      const input = { cfg, file: plain, rawBytes: art.rawBytes, databases: neo4j.storeDatabases(entry.manifest) };
+      const inWindow = (where: Transport, w: OfflineWindow) =>
+        replaceStore(ctx, { ...input, where, w, dataDir: inPod ? inPod.mountPath : cfg.dataDir }).then((r) => ({
+          ...r,
+          previousBytes: undefined,
+          w,
+        }));
+      const r = inPod
+        ? await withOfflinePod(ctx, kube, inPod, inWindow)
+        : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
+      return { art, r };
+    }
     const apply = (at: Transport): Promise<void> =>
       chained
         ? restoreBackupChain(ctx, cfg, at, db, links, x.until)
@@ -182,6 +200,12 @@ function copySpace(chain: CatalogEntry[], base: string | undefined): Omit<SpaceN
     what: `the decompressed backup (${formatBytes(raw)}) and a copy of the current database taken before it is replaced (its size is unknown until it is dumped; estimated at the backup's size)`,
     alternatives: [],
   };
+}
+
+/** Temp space for a tar restore: the decompressed archive (the current data stays on its host, moved aside). */
+function archiveSpace(entry: CatalogEntry, base: string | undefined): Omit<SpaceNeed, 'dir'> {
+  const raw = mainArtifact(entry.manifest).rawBytes;
+  return { base, neededBytes: raw, what: `the decompressed archive (${formatBytes(raw)})`, alternatives: [] };
 }
 
 /** Community: `database load --from-stdin --overwrite-destination=true` fed from the verified file. */

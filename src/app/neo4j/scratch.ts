@@ -5,10 +5,12 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ProcessFailedError } from '../../domain/errors.js';
+import { ConfigError, ProcessFailedError } from '../../domain/errors.js';
 import type { CatalogEntry } from '../catalog.js';
+import type { Manifest } from '../../domain/manifest.js';
 import { scratchSource } from './chain.js';
 import * as neo4j from '../../engines/neo4j/commands.js';
+import { storeDatabases } from '../../engines/neo4j/commands.js';
 import { decompressStage } from '../../pipeline/compress.js';
 import { feedFile } from '../../pipeline/restore-stream.js';
 import { capture, type Captured } from '../../transports/run.js';
@@ -56,6 +58,7 @@ export async function loadIntoScratch(
     neo4j.scratchConf(tools.syntax, { root, boltPort, heap: s.heap, pageCache: s.pageCache, edition }),
   );
   const scratch: ScratchNeo4j = { root, boltPort, db: m.target.database, env: { NEO4J_CONF: join(root, 'conf') } };
+  if (m.format === neo4j.TAR_FORMAT) return unpackIntoScratch(ctx, m, tools, scratch, path);
   if (m.format === neo4j.BACKUP_FORMAT) {
     const restored = await runCheckTool(ctx, 'neo4j-admin database restore', {
       ...neo4j.restoreCommand(tools, scratch.db, await scratchSource(ctx, h, entry, path, dir)),
@@ -146,4 +149,47 @@ export async function waitForCypher(
       stderrTail: `${(err as Error).message}; last answer: ${last}`,
     });
   }
+}
+
+/**
+ * A tar of a data directory: the installed neo4j-admin must be the version that wrote it (else its check proves
+ * nothing); unpacked into the scratch DBMS's data directory, every database in it checked. The scratch's database
+ * (for the drill's Cypher) is the first that is not `system`.
+ */
+async function unpackIntoScratch(
+  ctx: AppContext,
+  m: Manifest,
+  tools: neo4j.Neo4jTools,
+  scratch: ScratchNeo4j,
+  path: string,
+): Promise<{ scratch: ScratchNeo4j; check: Check }> {
+  const dbs = storeDatabases(m);
+  scratch.db = dbs.find((d) => d !== 'system') ?? 'system';
+  const v = await capture(ctx.runner, { ...neo4j.versionCommand(tools), env: scratch.env });
+  const here = succeeded(v) ? neo4j.adminVersionOf(v.stdout) : undefined;
+  const wrote = m.tools['neo4j-admin'];
+  if (!wrote || here !== wrote)
+    throw new ConfigError(
+      `a tar of Neo4j ${wrote ?? '(no version recorded)'}'s data directory can be checked only by that version; neo4j-admin here ${here ? `is ${here}` : 'does not answer'}: the archive was not checked`,
+      [],
+      { hint: `install Neo4j ${wrote ?? 'of the same version'} on this machine (drill.neo4jScratch) to check it` },
+    );
+  const tar = ctx.runner.start(neo4j.unpackCommand(join(scratch.root, 'data')));
+  tar.stdout.resume();
+  try {
+    await feedFile(path, decompressStage('none', ctx.runner), tar);
+  } catch (err) {
+    return { scratch, check: { tool: 'tar -x', ok: false, detail: (err as Error).message } };
+  }
+  for (const db of dbs) {
+    const c = await runCheckTool(ctx, `neo4j-admin database check ${db}`, {
+      ...neo4j.checkCommand(tools, db),
+      env: scratch.env,
+    });
+    if (!c.ok) return { scratch, check: c };
+  }
+  return {
+    scratch,
+    check: { tool: 'neo4j-admin database check', ok: true, detail: `${dbs.join(', ')}: no problems found` },
+  };
 }

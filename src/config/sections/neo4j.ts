@@ -15,6 +15,13 @@ export const neo4jSchema = z.strictObject({
     .min(1)
     .default(['neo4j']),
   neo4jAdmin: z.string().min(1).default('neo4j-admin'),
+  /**
+   * Community: dump (default: each database, portable across Neo4j versions) or tar (the whole data directory, every
+   * database and system, restorable only into the same Neo4j version).
+   */
+  method: z.enum(['dump', 'tar']).default('dump'),
+  /** The DBMS's data directory on the host (server.directories.data), for method tar; in Kubernetes the PVC's mount. */
+  dataDir: z.string().regex(/^\//, 'an absolute path').default('/var/lib/neo4j/data'),
   /** How the DBMS is stopped, started and probed on a VM (or locally). */
   service: z
     .strictObject({

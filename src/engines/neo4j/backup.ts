@@ -15,6 +15,10 @@ export interface Neo4jBackupInput {
   type?: string | undefined;
   /** Per database, the newest complete backup in the store (a differential builds on it). */
   previous?: Readonly<Record<string, { key: string; facts: Readonly<Record<string, string>> }>> | undefined;
+  /** --method (Community): undefined: neo4j.method. */
+  method?: 'dump' | 'tar' | undefined;
+  /** -d, when given. */
+  database?: string | undefined;
 }
 
 export function neo4jTools(cfg: Neo4jConfig): neo4j.Neo4jTools {
@@ -28,6 +32,7 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
     return { units: x.units, tools: [adminVersion(cfg)], checks: [], unit: (db) => onlineUnit(x, db, type) };
   }
   const pod = cfg.transport.type === 'kubernetes' && cfg.kubernetes;
+  const tar = (x.method ?? cfg.method) === 'tar';
   const refused =
     x.type !== undefined && x.type !== 'full'
       ? {
@@ -35,13 +40,20 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
           hint: 'Community has no online or differential backup: drop --type (each backup is a full offline dump)',
           config: true,
         }
-      : undefined;
+      : tar && x.database !== undefined
+        ? {
+            problem: `-d ${x.database} with method tar: a tar backup is the whole data directory (every database)`,
+            hint: 'drop -d, or take a dump of that database with --method dump',
+            config: true,
+          }
+        : undefined;
   return {
-    units: x.units,
+    units: tar ? [neo4j.STORE_UNIT] : x.units,
     refused,
     // On a VM neo4j-admin must be there before Neo4j is stopped for it (in Kubernetes it is the helper pod's).
-    before: pod ? [] : [adminVersion(cfg)],
-    // In Kubernetes read inside the offline window, where the dump runs (the helper pod); its absence is no failure.
+    before: pod ? [] : [adminVersion(cfg), ...(tar ? [storeDatabases(cfg.dataDir)] : [])],
+    // In Kubernetes read inside the offline window, where the dump runs (the helper pod); its absence is no failure
+    // for a dump.
     tools: pod
       ? [
           {
@@ -49,7 +61,8 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
             what: 'neo4j-admin --version',
             command: neo4j.versionCommand(neo4jTools(cfg)),
             parse: (out) => ({ 'neo4j-admin': out.trim().split('\n')[0] ?? '' }),
-            optional: true,
+            // A tar restores only into the version that wrote it: without the version it is no backup.
+            optional: !tar,
           },
         ]
       : [],
@@ -58,10 +71,70 @@ export function neo4jBackupPlan(x: Neo4jBackupInput): BackupPlan {
       cfg.transport.type === 'kubernetes' && cfg.kubernetes
         ? { kind: 'kubernetes-helper-pod', workload: cfg.kubernetes }
         : { kind: 'service-stopped', service: cfg.service },
-    unit: (db) => ({
-      ...common(cfg, neo4j.DUMP_FORMAT),
-      steps: [],
-      artifacts: () => [{ ...artifact(db, neo4j.DUMP_EXTENSION), command: neo4j.dumpCommand(neo4jTools(cfg), db) }],
+    unit: tar
+      ? () => storeUnit(cfg, pod ? pod.mountPath : cfg.dataDir)
+      : (db) => ({
+          ...common(cfg, neo4j.DUMP_FORMAT),
+          steps: [],
+          artifacts: () => [{ ...artifact(db, neo4j.DUMP_EXTENSION), command: neo4j.dumpCommand(neo4jTools(cfg), db) }],
+        }),
+  };
+}
+
+/** The databases in the data directory (read before the stop too, on a VM: a wrong dataDir stops nothing). */
+function storeDatabases(dataDir: string): Read {
+  return {
+    kind: 'read',
+    what: `the databases in ${dataDir}`,
+    command: neo4j.listStoreDatabasesCommand(dataDir),
+    parse: (out): Facts | Problem => {
+      const dbs = out.split('\n').filter(Boolean);
+      return dbs.includes('system')
+        ? { databases: dbs.join(',') }
+        : {
+            problem: `${dataDir} holds no Neo4j store (no databases/system in it; found: ${dbs.join(', ') || 'nothing'})`,
+            hint: "set neo4j.dataDir to the DBMS's server.directories.data (in Kubernetes: kubernetes.mountPath)",
+            config: true,
+          };
+    },
+    hint: `set neo4j.dataDir to the DBMS's data directory (server.directories.data)`,
+  };
+}
+
+/**
+ * tar: the stopped DBMS's whole data directory (on the host, or on the PVC in the helper pod). The databases in it
+ * and its size are read first; the manifest records them, the data directory and (from the tools) the version.
+ */
+function storeUnit(cfg: Neo4jConfig, dataDir: string): UnitPlan {
+  return {
+    format: neo4j.TAR_FORMAT,
+    address: undefined,
+    steps: [
+      storeDatabases(dataDir),
+      {
+        kind: 'read',
+        what: `the size of ${dataDir}`,
+        command: neo4j.storeSizeCommand(dataDir),
+        parse: (out) => ({ storeKib: out.trim().split(/\s+/)[0] ?? '' }),
+        optional: true,
+      },
+    ],
+    sizeEstimate: (f) => (Number(f.storeKib) > 0 ? Number(f.storeKib) * 1024 : undefined),
+    artifacts: () => [
+      {
+        role: 'dump',
+        extension: neo4j.TAR_EXTENSION,
+        command: neo4j.tarCreateCommand(dataDir),
+        report: `archiving ${dataDir} (tar of every database, system included)`,
+        producerHint: `check that ${dataDir} is Neo4j's data directory and readable by the user igbackup runs as there`,
+      },
+    ],
+    manifestFacts: (f) => ({
+      edition: cfg.edition,
+      syntax: cfg.syntax,
+      method: 'tar',
+      databases: f.databases ?? '',
+      dataDir,
     }),
   };
 }

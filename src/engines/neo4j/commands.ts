@@ -3,6 +3,8 @@
 import type { CommandSpec } from '../../domain/command.js';
 import type { PathCheck } from '../files.js';
 
+export * from './store-tar.js';
+
 export interface Neo4jTools {
   admin: string;
   syntax: '5' | '4.4';

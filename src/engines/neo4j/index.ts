@@ -11,7 +11,7 @@ export const neo4j: Engine<'neo4j'> = {
   unit: 'database',
   restoreLock: 'engine',
   flags: {
-    backup: ['env', 'database', 'compression', 'forceUnlock', 'type'],
+    backup: ['env', 'database', 'compression', 'forceUnlock', 'type', 'method'],
     restore: [...RESTORE_COMMON, 'database', 'to'],
     verify: [...VERIFY_COMMON],
     drill: [...DRILL_COMMON],
@@ -27,16 +27,30 @@ export const neo4j: Engine<'neo4j'> = {
           problem: `enterprise.type ${cfg.enterprise.type} needs edition enterprise`,
           hint: 'Neo4j Community has no online or differential backup: set edition: enterprise, or drop enterprise.type',
         }
-      : cfg.transport.type === 'kubernetes' && cfg.edition === 'community' && !cfg.kubernetes
+      : cfg.edition === 'enterprise' && cfg.method === 'tar'
         ? {
-            problem: 'kubernetes is needed for Community in Kubernetes',
-            hint: 'set statefulSet, pvc and image: the dump runs offline in a helper pod that mounts the data PVC',
+            problem: 'method tar is for Neo4j Community (Enterprise backs up online)',
+            hint: 'drop neo4j.method, or set edition: community',
           }
-        : undefined,
+        : cfg.transport.type === 'kubernetes' && cfg.edition === 'community' && !cfg.kubernetes
+          ? {
+              problem: 'kubernetes is needed for Community in Kubernetes',
+              hint: 'set statefulSet, pvc and image: the dump runs offline in a helper pod that mounts the data PVC',
+            }
+          : undefined,
   passwordRef: () => undefined,
   chained: (cfg, type) => cfg.edition === 'enterprise' && (type ?? cfg.enterprise.type) !== 'full',
   backupPlan: (cfg, r) =>
-    neo4jBackupPlan({ cfg, units: r.units, stamp: r.stamp, env: r.env, type: r.type, previous: r.previous }),
+    neo4jBackupPlan({
+      cfg,
+      units: r.units,
+      stamp: r.stamp,
+      env: r.env,
+      type: r.type,
+      previous: r.previous,
+      method: r.method,
+      database: r.database,
+    }),
   // Loaded into a throwaway DBMS on this machine (its own neo4j.conf) and checked there: app/neo4j/scratch.ts.
   nativeCheck: () => ({
     kind: 'scratch-dbms',

@@ -1,0 +1,102 @@
+// The commands of Neo4j's method tar, run for real with sh and tar on a temp directory: moving a data directory's
+// entries aside and back (dot files, a stale put-aside folder left alone), archiving without put-aside folders,
+// unpacking; and the pure parsers.
+
+import assert from 'node:assert/strict';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { execa } from 'execa';
+import * as neo4j from '../../../src/engines/neo4j/commands.js';
+import { tempDir } from '../../helpers/cli.js';
+
+const run = (c: { argv: string[] }, input?: Buffer) =>
+  execa(c.argv[0] as string, c.argv.slice(1), { input, encoding: 'buffer', reject: false });
+
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, rel: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(join(d, e.name), r);
+      else out.push(`${r}=${await readFile(join(d, e.name), 'utf8')}`);
+    }
+  };
+  await walk(dir, '');
+  return out.sort();
+}
+
+describe('neo4j method tar commands', () => {
+  it('move aside, unpack, move back: the data directory is as it was; a stale put-aside folder is never touched', async () => {
+    const data = join(await tempDir(), 'data');
+    await mkdir(join(data, 'databases', 'neo4j'), { recursive: true });
+    await mkdir(join(data, 'databases', 'system'), { recursive: true });
+    await writeFile(join(data, 'databases', 'neo4j', 'store'), 'old-neo4j');
+    await writeFile(join(data, 'databases', 'system', 'store'), 'old-system');
+    await writeFile(join(data, '.dotfile'), 'dot');
+    await mkdir(join(data, '.igbackup-previous-stale'));
+    await writeFile(join(data, '.igbackup-previous-stale', 'x'), 'stale');
+    const before = await tree(data);
+
+    const archive = await run(neo4j.tarCreateCommand(data));
+    assert.equal(archive.exitCode, 0, Buffer.from(archive.stderr as Uint8Array).toString());
+    const listed = await execa('tar', ['-t', '-f', '-'], { input: archive.stdout as Buffer });
+    assert.doesNotMatch(listed.stdout, /igbackup-previous/, 'put-aside folders are never archived');
+    assert.match(listed.stdout, /databases\/neo4j\/store/);
+    assert.match(listed.stdout, /\.dotfile/);
+
+    const aside = '.igbackup-previous-20261127T200000Z';
+    assert.equal((await run(neo4j.moveAsideCommand(data, aside))).exitCode, 0);
+    assert.deepEqual((await readdir(data)).sort(), ['.igbackup-previous-20261127T200000Z', '.igbackup-previous-stale']);
+    assert.deepEqual(
+      (await readdir(join(data, aside))).sort(),
+      ['.dotfile', 'databases'],
+      'every entry, dot files included, is moved',
+    );
+
+    // Something else unpacked (a different store), then undone.
+    await writeFile(join(data, 'new-file'), 'new');
+    await mkdir(join(data, 'databases'));
+    assert.equal((await run(neo4j.moveBackCommand(data, aside))).exitCode, 0);
+    assert.deepEqual(await tree(data), before);
+
+    // Unpacking the archive over an emptied data directory gives the same tree.
+    assert.equal((await run(neo4j.moveAsideCommand(data, aside))).exitCode, 0);
+    const unpacked = await run(neo4j.unpackCommand(data), archive.stdout as Buffer);
+    assert.equal(unpacked.exitCode, 0, Buffer.from(unpacked.stderr as Uint8Array).toString());
+    assert.equal(await readFile(join(data, 'databases', 'neo4j', 'store'), 'utf8'), 'old-neo4j');
+    assert.equal(await readFile(join(data, '.dotfile'), 'utf8'), 'dot');
+  });
+
+  it('a short archive fails to unpack (non-zero), and the databases are listed from the store', async () => {
+    const data = join(await tempDir(), 'data');
+    await mkdir(join(data, 'databases', 'neo4j'), { recursive: true });
+    await mkdir(join(data, 'databases', 'system'), { recursive: true });
+    await writeFile(join(data, 'databases', 'neo4j', 'store'), Buffer.alloc(100_000, 7));
+    await writeFile(join(data, 'databases', 'store_lock'), '');
+    const listed = await run(neo4j.listStoreDatabasesCommand(data));
+    assert.deepEqual(
+      Buffer.from(listed.stdout as Uint8Array)
+        .toString()
+        .trim()
+        .split('\n'),
+      ['neo4j', 'system'],
+    );
+    const missing = await run(neo4j.listStoreDatabasesCommand(join(data, 'nope')));
+    assert.deepEqual([missing.exitCode, Buffer.from(missing.stdout as Uint8Array).toString()], [0, '']);
+
+    const archive = (await run(neo4j.tarCreateCommand(data))).stdout as Buffer;
+    const target = join(await tempDir(), 'data');
+    await mkdir(target);
+    const cut = await run(neo4j.unpackCommand(target), archive.subarray(0, 50_000));
+    assert.notEqual(cut.exitCode, 0, 'a short archive is an error, never a partial success');
+  });
+
+  it('parses df -Pk and neo4j-admin --version; reads the databases of a manifest', () => {
+    assert.equal(neo4j.parseFreeKib('/dev/sda1        102400  51200  40960      56% /var/lib/neo4j\n'), 40960);
+    assert.equal(neo4j.parseFreeKib('garbage'), undefined);
+    assert.equal(neo4j.adminVersionOf('5.26.12\n'), '5.26.12');
+    assert.deepEqual(neo4j.storeDatabases({ tools: { databases: 'neo4j,system' } }), ['neo4j', 'system']);
+    assert.deepEqual(neo4j.storeDatabases({ tools: {} }), ['system']);
+  });
+});
