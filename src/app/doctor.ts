@@ -89,6 +89,20 @@ async function storageChecks(ctx: AppContext, h: EnvHandle, c: Checks): Promise<
       hint: `check storage.bucket (igbackup storage init --env ${h.name} creates it), storage.kmsKeyId, and that this identity has s3:PutObject/GetObject/DeleteObject and kms:GenerateDataKey and kms:Decrypt on the key`,
     });
   });
+  await c.probe('storage', 'immutable backups', async () => {
+    if (!cfg.immutability)
+      return {
+        status: 'warn',
+        detail:
+          'storage.immutability is not set: whoever holds the backup job credentials (ransomware on a database host) can delete every backup',
+        fix: `set storage.immutability (Object Lock) and run igbackup storage init --env ${h.name}; give the backup job the backup role of igbackup storage policy`,
+      };
+    const item = await storage.objectLockStatus(ctx, h);
+    if (item.status === 'ok') return item.detail;
+    throw new IgbackupError(`Object Lock ${item.status}: ${item.detail}`, {
+      hint: `igbackup storage init --env ${h.name} sets it (a bucket created without Object Lock may need to be replaced: see its output)`,
+    });
+  });
 }
 
 /** The newest backups against the tier, each schedule against the RPO target, the temp space, the locks. */

@@ -106,7 +106,7 @@ export async function withLock<T>(
     const cur = await readLock(h, key).catch(() => undefined);
     if (cur !== 'invalid' && cur?.id === mine.id)
       await h.store
-        .purge(key)
+        .release(key)
         .catch((err: unknown) => ctx.reporter.warn(`could not release the lock ${key}: ${(err as Error).message}`));
   }
 }
@@ -126,7 +126,7 @@ async function forceUnlock(ctx: AppContext, h: EnvHandle, key: string, scope: Lo
     ctx.reporter.warn(
       `--force-unlock: removing the lock held by ${held.holder} (pid ${held.pid}) since ${held.acquiredAt}`,
     );
-  await h.store.purge(key);
+  await h.store.release(key);
 }
 
 /** Writes this run's lock record at key (taking over one that does not hold) and reads it back; the record written. */
@@ -158,7 +158,7 @@ async function acquire(
     acquiredAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + lease).toISOString(),
   };
-  await h.store.putBytes(key, JSON.stringify(mine));
+  await h.store.putBytes(key, JSON.stringify(mine), { retention: 'control' });
   await sleep(SETTLE_MS); // two runs racing: the last write wins, and only its writer reads its own id back
   const back = await readLock(h, key);
   if (back === 'invalid' || back?.id !== mine.id) throw locked(back && back !== 'invalid' ? back : mine, h, scope);
@@ -174,7 +174,13 @@ function keepRenewed(ctx: AppContext, h: EnvHandle, key: string, mine: LockRecor
         // Another run's lock (--force-unlock, then a new run): ours is gone. A missing (or garbled) lock is put back: a
         // renewal that failed is rolled back by the store, and this run still holds the engine.
         if (cur && cur !== 'invalid' && cur.id !== mine.id) return;
-        await h.store.putBytes(key, JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }));
+        await h.store.putBytes(
+          key,
+          JSON.stringify({ ...mine, expiresAt: new Date(Date.now() + lease).toISOString() }),
+          {
+            retention: 'control',
+          },
+        );
       })().catch((err: unknown) => ctx.reporter.warn(`could not renew the lock: ${(err as Error).message}`));
     },
     Math.max(1000, Math.floor(lease / 3)),

@@ -3,13 +3,13 @@
 // after the grace period, by their own LastModified. Nothing outside the env's own engine folders is ever deleted,
 // nor anything a kept backup names. Manifests go first, so an interrupted prune never leaves a manifest without data.
 
-import { ConfigError } from '../domain/errors.js';
+import { ConfigError, IgbackupError } from '../domain/errors.js';
 import { objectKeysOf } from '../domain/manifest.js';
 import { keepChains, selectRetention, type RetentionPolicy } from '../domain/retention.js';
 import { ENGINES } from '../config/schema.js';
 import { readCatalog, type Catalog } from './catalog.js';
 import { requireConfirmation, type ConfirmPolicy } from './confirm.js';
-import { selectEnv, type AppContext } from './context.js';
+import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 
 export interface PruneOptions extends ConfirmPolicy {
   env: string;
@@ -47,6 +47,11 @@ export interface PruneResult {
   suspectsKept: (PlannedObject & { reasons: string[] })[];
   orphansRemoved: PlannedObject[];
   orphansKept: PlannedObject[];
+  /**
+   * What the rails would remove but S3 Object Lock keeps (a version locked until a later date): left untouched, not
+   * even a delete marker (that would hide a backup whose data cannot go); removed by a prune after that date.
+   */
+  locked: { key: string; engine: string; kind: 'backup' | 'suspect' | 'orphan'; lockedUntil: string; why: string }[];
   versioning: string;
 }
 
@@ -65,6 +70,7 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
   for (const [i, c] of (await Promise.all(engines.map((e) => readCatalog(ctx, h, e)))).entries())
     catalogs.set(engines[i] as string, c);
   const result = plan(catalogs, policy, ctx.now(), h.name);
+  await holdLocked(h, result, ctx.now());
   result.versioning = opts.purgeVersions
     ? 'every version of each removed backup is deleted (--purge-versions): nothing of them can be recovered; suspect manifests and orphans only get a delete marker (their older versions stay until the lifecycle rule expires them)'
     : 'on a versioned bucket each removal adds a delete marker; the data stays as noncurrent versions until the lifecycle rule expires them (use --purge-versions to delete them now)';
@@ -82,8 +88,12 @@ export async function prune(ctx: AppContext, opts: PruneOptions): Promise<PruneR
     // The last rail: whatever a manifest said, only keys inside this env's own engine folder are ever deleted.
     if (!folder || !key.startsWith(folder) || key.length === folder.length)
       throw new Error(`refusing to delete ${key}: outside ${folder ?? '?'}`);
-    if (purge) await h.store.purge(key);
-    else await h.store.delete(key);
+    try {
+      if (purge) await h.store.purge(key);
+      else await h.store.delete(key);
+    } catch (err) {
+      throw refused(err, key, folder, purge);
+    }
   };
   for (const b of result.removed) {
     ctx.reporter.step(`removing ${b.key}`);
@@ -109,6 +119,7 @@ function plan(catalogs: Map<string, Catalog>, policy: PruneResult['policy'], now
     suspectsKept: [],
     orphansRemoved: [],
     orphansKept: [],
+    locked: [],
     versioning: '',
   };
   for (const [engine, cat] of catalogs) {
@@ -180,4 +191,61 @@ function planUnjudged(
     };
     (aged(o.lastModified) ? result.orphansRemoved : result.orphansKept).push(row);
   }
+}
+
+/**
+ * Moves every planned removal that S3 Object Lock still protects (any of its objects locked until after now) to
+ * `locked`, with the latest date; one HeadObject per object planned for removal, none for kept ones.
+ */
+async function holdLocked(h: EnvHandle, result: PruneResult, now: Date): Promise<void> {
+  const lockedUntil = async (keys: string[]): Promise<Date | undefined> => {
+    let until: Date | undefined;
+    for (const k of keys) {
+      const lock = (await h.store.head(k))?.lock;
+      if (lock && lock.until > now && (!until || lock.until > until)) until = lock.until;
+    }
+    return until;
+  };
+  const hold = (key: string, engine: string, kind: PruneResult['locked'][number]['kind'], until: Date): void => {
+    result.locked.push({
+      key,
+      engine,
+      kind,
+      lockedUntil: until.toISOString(),
+      why: `locked until ${until.toISOString()} (S3 Object Lock): no one can remove it before then; a prune after that date does`,
+    });
+  };
+  const removed = [];
+  for (const b of result.removed) {
+    const until = await lockedUntil(b.objects);
+    if (until) hold(b.key, b.engine, 'backup', until);
+    else removed.push(b);
+  }
+  result.removed = removed;
+  for (const [list, kind] of [
+    ['suspectsRemoved', 'suspect'],
+    ['orphansRemoved', 'orphan'],
+  ] as const) {
+    const kept = [];
+    for (const o of result[list]) {
+      const until = await lockedUntil([o.key]);
+      if (until) hold(o.key, o.engine, kind, until);
+      else kept.push(o);
+    }
+    (result[list] as PlannedObject[]) = kept;
+  }
+}
+
+/** A delete the store refused: which permission these credentials lack (S3 AccessDenied), else the error as it is. */
+function refused(err: unknown, key: string, folder: string, purge: boolean): unknown {
+  const text = (err as Error).message ?? '';
+  if (!/AccessDenied|access denied|forbidden|403/i.test(text)) return err;
+  const wanted = purge ? 's3:DeleteObject and s3:DeleteObjectVersion' : 's3:DeleteObject';
+  return new IgbackupError(
+    `prune needs ${wanted} on ${folder}*: deleting ${key} was refused (${text.split('\n')[0]}); nothing after it was removed`,
+    {
+      cause: err,
+      hint: 'run prune with credentials of the prune role (igbackup storage policy --env <env> --role prune prints it); the backup role may never delete',
+    },
+  );
 }

@@ -31,6 +31,14 @@ function jobs(ctx: AppContext, h: EnvHandle): ScheduleJob[] {
       cron: s.redisHeartbeat.trim().split(/\s+/).join(' '),
       args: ['redis', 'heartbeat', '--env', h.name],
     });
+  if (s?.prune !== undefined)
+    out.push({
+      engine: 'prune',
+      name: 'prune',
+      cron: s.prune.trim().split(/\s+/).join(' '),
+      args: ['prune', '--env', h.name, '--yes'],
+      role: 'prune',
+    });
   if (!out.length) {
     throw new ConfigError(`nothing to schedule for env "${h.name}" in ${ctx.configFile}`, [], {
       hint: `set envs.${h.name}.schedule.postgres / redis / neo4j to a cron expression (e.g. "*/15 * * * *") for engines the env configures`,
@@ -82,6 +90,7 @@ export function scheduleCrontab(ctx: AppContext, opts: { env: string }): string 
     bin: s?.bin ?? '/usr/local/bin/igbackup',
     configPath,
     envFile: s?.envFile ?? '/etc/igbackup/igbackup.env',
+    pruneEnvFile: s?.pruneEnvFile ?? '/etc/igbackup/igbackup-prune.env',
     logDir: s?.logDir ?? '/var/log/igbackup',
     lockDir: s?.lockDir ?? '/var/lock',
     notes: crontabFileNotes(files, configPath),
@@ -99,7 +108,12 @@ export function scheduleK8s(
       hint: 'set at least image and targetNamespace (see config.example.yaml)',
     });
   }
-  const settings = { env: h.name, ...k, needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined };
+  const settings = {
+    env: h.name,
+    ...k,
+    needsWorkloadRights: h.env.neo4j?.kubernetes !== undefined,
+    prunes: h.env.schedule?.prune !== undefined,
+  };
   const cronJobs = jobs(ctx, h).map((j) =>
     cronJob(j, settings, podFileMounts(filesRead(h.name, h.env, [j.engine]), k)),
   );

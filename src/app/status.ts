@@ -3,6 +3,7 @@
 
 import { ENGINES, type EnvConfig } from '../config/schema.js';
 import { readCatalog } from './catalog.js';
+import type { ObjectLockInfo } from '../storage/store.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { controlKeys } from '../domain/keys.js';
 import { storeDatabases, TAR_FORMAT } from '../engines/neo4j/commands.js';
@@ -30,6 +31,9 @@ export interface StatusRow {
   reason: string;
   /** What bounds this engine's RPO, when the method does (Neo4j Community: the offline-dump interval). */
   note?: string | undefined;
+  /** S3 Object Lock of the newest backup's manifest: until when no one can remove it (absent: not locked). */
+  lockedUntil?: string | undefined;
+  lockMode?: string | undefined;
 }
 
 export interface StatusResult {
@@ -79,6 +83,26 @@ export async function statusOf(ctx: AppContext, h: EnvHandle, opts: { at?: Date 
     ),
     ...(engine === 'neo4j' && h.env.neo4j?.edition === 'community' ? { note: COMMUNITY_NOTE } : {}),
   }));
+  // Whether the newest backup of each row is locked (one HeadObject per backup; a file store has no lock).
+  const locks = new Map<string, Promise<ObjectLockInfo | undefined>>();
+  for (const r of rows) {
+    const b = newest.get(`${r.engine}/${r.database}`);
+    if (b && !locks.has(b.manifestKey))
+      locks.set(
+        b.manifestKey,
+        h.store.head(b.manifestKey).then(
+          (i) => i?.lock,
+          () => undefined,
+        ),
+      );
+  }
+  rows = await Promise.all(
+    rows.map(async (r) => {
+      const b = newest.get(`${r.engine}/${r.database}`);
+      const lock = b && (await locks.get(b.manifestKey));
+      return lock && lock.until > now ? { ...r, lockedUntil: lock.until.toISOString(), lockMode: lock.mode } : r;
+    }),
+  );
   // The archiver's state is now, not at a past moment: with --at the logical dumps alone are judged.
   const pitr = h.env.postgres?.pitr && !opts.at ? await pitrStatusSafe(ctx, h, tier?.rpoMinutes) : undefined;
   if (pitr) rows = withPitr(rows, pitr);

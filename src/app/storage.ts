@@ -89,6 +89,13 @@ export async function storageCheck(ctx: AppContext, opts: { env: string }): Prom
   };
 }
 
+/** The bucket's Object Lock audited against storage.immutability (the "object-lock" item of storage check). */
+export async function objectLockStatus(ctx: AppContext, h: EnvHandle): Promise<GovernanceItem> {
+  const cfg = s3Of(ctx, h);
+  const items = governanceItems(new S3Client(s3ClientConfig(cfg)), cfg, h.name).filter((i) => i.name === 'object-lock');
+  return (await auditGovernance(items))[0] ?? { item: 'object-lock', status: 'skipped', detail: 'not configured' };
+}
+
 function stateKey(h: EnvHandle): string {
   return controlKeys.storageInit(h.store.prefix, h.name);
 }
@@ -104,7 +111,10 @@ async function knownUnsupported(h: EnvHandle): Promise<string[]> {
   }
 }
 
-/** A multipart upload (two parts) with the env's KMS key, read back and compared, then removed (all versions). */
+/**
+ * A multipart upload (two parts) with the env's KMS key, read back and compared, then removed by its version (with
+ * Object Lock: locked one day and released with a delete marker, since no one may remove a locked version).
+ */
 export async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3StorageConfig): Promise<GovernanceItem> {
   const store = new S3Store({ ...cfg, minPartSizeMiB: 5, queueSize: 1 });
   const key = controlKeys.storageProbe(store.prefix, h.name, `kms-${Date.now()}-${randomBytes(4).toString('hex')}`);
@@ -114,10 +124,11 @@ export async function kmsRoundTrip(ctx: AppContext, h: EnvHandle, cfg: S3Storage
     const put = await store.put(
       key,
       Readable.from([data.subarray(0, 3 * 1024 * 1024), data.subarray(3 * 1024 * 1024)]),
-      { sizeEstimate: data.length },
+      { sizeEstimate: data.length, retention: 'control' },
     );
     const back = await store.getBytes(key);
-    await store.delete(key, put.versionId);
+    if (cfg.immutability) await store.release(key);
+    else await store.delete(key, put.versionId);
     const same = createHash('sha256').update(back).digest('hex') === createHash('sha256').update(data).digest('hex');
     return same
       ? {

@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, IntegrityError } from '../domain/errors.js';
 import { formatBytes } from '../domain/human.js';
-import type { Manifest, ManifestArtifact } from '../domain/manifest.js';
+import { objectKeysOf, type Manifest, type ManifestArtifact } from '../domain/manifest.js';
 import type { NativeCheckStep } from '../engines/native-check.js';
 import { engineNamed } from '../engines/registry.js';
 import { decompressStage } from '../pipeline/compress.js';
@@ -39,6 +39,8 @@ export interface VerifyResult {
   nativeCheck: Check;
   /** Everything that was checked and passed, in order, in words. */
   checks: { name: string; detail: string }[];
+  /** S3 Object Lock of the backup's objects: the earliest date any of them may be removed; undefined: not locked. */
+  lock?: { mode: string; until: string } | undefined;
 }
 
 export async function verifyBackup(
@@ -84,7 +86,14 @@ export async function verifyBackup(
       rawSha256: a.rawSha256,
       ok: true as const,
     }));
-    return { env: h.name, engine: opts.engine, key: entry.key, artifacts, nativeCheck: native, checks };
+    const lock = await lockOf(ctx, h, [entry.manifestKey, ...objectKeysOf(m)]);
+    checks.push({
+      name: 'Object Lock',
+      detail: lock
+        ? `the manifest and every artifact are locked ${lock.mode}; the earliest may be removed after ${lock.until}`
+        : 'not locked (storage.immutability is not set): whoever may delete objects in the bucket may delete this backup',
+    });
+    return { env: h.name, engine: opts.engine, key: entry.key, artifacts, nativeCheck: native, checks, lock };
   } finally {
     await ws.cleanup();
   }
@@ -193,4 +202,23 @@ export async function nativeCheck(
 function judgeOf(step: NativeCheckStep): ((stdout: string) => Check) | undefined {
   const judge = step.judge;
   return judge && ((out) => ({ tool: step.tool, ...judge(out) }));
+}
+
+/**
+ * The Object Lock over a backup's objects (one HeadObject each): the earliest retain-until of them, or undefined when
+ * any is not locked now; with storage.immutability set, an unlocked object is warned about.
+ */
+async function lockOf(ctx: AppContext, h: EnvHandle, keys: string[]): Promise<VerifyResult['lock']> {
+  let lock: { mode: string; until: Date } | undefined;
+  const now = ctx.now();
+  for (const k of keys) {
+    const l = (await h.store.head(k))?.lock;
+    if (!l || l.until <= now) {
+      if (h.env.storage.type === 's3' && h.env.storage.immutability)
+        ctx.reporter.warn(`${k} is not locked although storage.immutability is set: run igbackup storage check`);
+      return undefined;
+    }
+    if (!lock || l.until < lock.until) lock = l;
+  }
+  return lock && { mode: lock.mode, until: lock.until.toISOString() };
 }

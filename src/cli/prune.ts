@@ -59,6 +59,7 @@ export function registerPrune(program: Command, deps: CliDeps): void {
           ...r.suspectsKept.map((o) => `  keep    ${o.key}  (${o.why}: ${o.reasons.join('; ')})`),
           ...r.orphansRemoved.map((o) => `  ${verb.padEnd(6)}  ${o.key}  (${o.why})`),
           ...r.orphansKept.map((o) => `  keep    ${o.key}  (${o.why})`),
+          ...r.locked.map((o) => `  locked  ${o.key}  (${o.kind}: ${o.why})`),
           `note: ${r.versioning}`,
         ];
         out.text(lines.join('\n'));

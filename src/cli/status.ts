@@ -76,9 +76,11 @@ function statusTable(s: StatusResult): string {
   }
   const notes = [...new Set(s.rows.flatMap((r) => (r.note ? [`${r.engine}: ${r.note}`] : [])))];
   const beats = s.rows.filter((r) => r.dataAsOf);
+  const locked = s.rows.filter((r) => r.lockedUntil);
   const lines = [
     ...beats.map((r) => `${r.engine}/${r.database}: RPO counted from the heartbeat in its last backup, ${r.dataAsOf}`),
     ...notes,
+    ...locked.map((r) => `${r.engine}/${r.database}: newest backup locked ${r.lockMode} until ${r.lockedUntil}`),
   ];
   return `env ${s.env}${s.tier ? ` (tier ${s.tier})` : ''} as of ${s.at}\n${table(rows)}${s.pitr ? `\n${pitrLines(s.pitr)}` : ''}${lines.map((l) => `\n${l}`).join('')}`;
 }

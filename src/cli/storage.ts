@@ -1,6 +1,7 @@
 // `igbackup storage init|check`: set up and audit the env's bucket (versioning, SSE-KMS, lifecycle, policy).
 
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { POLICY_ROLES, type PolicyRole } from '../domain/s3-policy.js';
 import type { StorageReport } from '../app/storage.js';
 import { DriftError, StorageError } from '../domain/errors.js';
 import { table } from './format.js';
@@ -57,6 +58,52 @@ export function registerStorage(program: Command, deps: CliDeps): void {
       render(out, 'audit of', r);
       throwIfNotOk(r, 'drift');
     });
+  registerPolicy(storage, deps);
+}
+
+/** `storage policy`: a role's least-privilege policy, printed (never applied). */
+function registerPolicy(storage: Command, deps: CliDeps): void {
+  storage
+    .command('policy')
+    .description(
+      "print a role's least-privilege policy for the env's prefix and KMS key: backup (write, read, list; never delete), restore (read), prune (delete), admin (bucket set-up)",
+    )
+    .requiredOption('-e, --env <name>', 'environment from the config')
+    .addOption(new Option('--role <role>', 'whose policy').choices([...POLICY_ROLES]).makeOptionMandatory())
+    .addOption(
+      new Option(
+        '--format <format>',
+        "aws: the IAM identity policy (attach it to the role's IAM user or role); json: that and the bucket-policy form for S3-compatible servers",
+      )
+        .choices(['aws', 'json'])
+        .default('aws'),
+    )
+    .option(
+      '--principal <arn...>',
+      'json: the users the bucket-policy form grants to (RADOS Gateway: arn:aws:iam:::user/<uid>)',
+    )
+    .action(
+      async (flags: { env: string; role: PolicyRole; format: 'aws' | 'json'; principal?: string[] }, cmd: Command) => {
+        const g = globalsOf(cmd);
+        const out = deps.output(g);
+        const ctx = await buildContext(deps, g, out);
+        const p = (await import('../app/storage-policy.js')).storagePolicy(ctx, {
+          env: flags.env,
+          role: flags.role,
+          principals: flags.principal,
+        });
+        out.json({ command: 'storage policy', ...p });
+        out.text(
+          JSON.stringify(
+            flags.format === 'aws'
+              ? p.identityPolicy
+              : { identityPolicy: p.identityPolicy, bucketPolicy: p.bucketPolicy },
+            null,
+            2,
+          ),
+        );
+      },
+    );
 }
 
 /**

@@ -32,6 +32,13 @@ const kubernetesScheduleSchema = z.strictObject({
    * ({file:} secrets, SSH keys, kubeconfig...) are mounted from it too, each from the key named like the file.
    */
   secretName: dnsName.default('igbackup-secrets'),
+  /**
+   * The prune job's own identity (schedule.prune): a ServiceAccount (its IRSA role: the prune role of
+   * `igbackup storage policy`) and a Secret (its S3 credentials), never the backup job's. Defaults: <name>-prune.
+   */
+  pruneServiceAccount: dnsName.optional(),
+  pruneServiceAccountAnnotations: z.record(z.string(), z.string()).default({}),
+  pruneSecretName: dnsName.optional(),
   /** ConfigMap holding igbackup.yaml, mounted at /etc/igbackup. */
   configMap: dnsName.default('igbackup-config'),
   /** Namespace of the databases (the Role for exec/scale is created there). */
@@ -63,6 +70,12 @@ export const scheduleSchema = z.strictObject({
     .prefault({}),
   /** With redis: `igbackup redis heartbeat` on this schedule (every minute for a 5-minute tier); drills and status measure the RPO by it. */
   redisHeartbeat: cronSchema.optional(),
+  /**
+   * `igbackup prune --env E --yes` on this schedule, with credentials of its own (the prune role): in Kubernetes its
+   * own ServiceAccount and Secret, on a VM its own env file (pruneEnvFile). The backup job's credentials never delete.
+   */
+  prune: cronSchema.optional(),
+  pruneEnvFile: absolutePath.default('/etc/igbackup/igbackup-prune.env'),
   configPath: absolutePath.default('/etc/igbackup/igbackup.yaml'),
   envFile: absolutePath.default('/etc/igbackup/igbackup.env'),
   logDir: absolutePath.default('/var/log/igbackup'),

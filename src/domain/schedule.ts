@@ -10,6 +10,8 @@ export interface ScheduleJob {
   name?: string | undefined;
   /** igbackup's arguments after the global options (default: backup <engine> --env <env>). */
   args?: string[] | undefined;
+  /** `prune`: runs with the prune identity (its own env file, ServiceAccount and Secret), never the backup's. */
+  role?: 'prune' | undefined;
 }
 
 /** What a job runs: its own arguments, or the backup of its engine. */
@@ -46,6 +48,8 @@ export interface CrontabSettings {
   bin: string;
   configPath: string;
   envFile: string;
+  /** The prune job's env file (the prune role's credentials). */
+  pruneEnvFile: string;
   logDir: string;
   lockDir: string;
   /** Extra comment lines (files the jobs read, who must be able to read them). */
@@ -72,7 +76,7 @@ export function crontab(jobs: ScheduleJob[], s: CrontabSettings): string {
   for (const job of jobs) {
     const name = scheduleName(s.env, job.name ?? job.engine);
     const cmd = [s.bin, '--config', s.configPath, '--quiet', ...jobArgs(job, s.env)];
-    const inner = `set -a; . ${q(s.envFile)}; set +a; exec ${cmd.map(q).join(' ')}`;
+    const inner = `set -a; . ${q(job.role === 'prune' ? s.pruneEnvFile : s.envFile)}; set +a; exec ${cmd.map(q).join(' ')}`;
     const line = `${job.cron} flock -n -E 7 ${q(`${s.lockDir}/${name}.lock`)} sh -c ${q(inner)} >> ${q(`${s.logDir}/${name}.log`)} 2>&1`;
     lines.push(line.replace(/%/g, '\\%'));
   }
@@ -86,6 +90,11 @@ export interface K8sSettings {
   serviceAccount: string;
   serviceAccountAnnotations: Record<string, string>;
   secretName: string;
+  pruneServiceAccount?: string | undefined;
+  pruneServiceAccountAnnotations: Record<string, string>;
+  pruneSecretName?: string | undefined;
+  /** A prune job is scheduled: its ServiceAccount is made too. */
+  prunes: boolean;
   configMap: string;
   targetNamespace: string;
   startingDeadlineSeconds: number;
@@ -145,8 +154,18 @@ export function cronJob(job: ScheduleJob, s: K8sSettings, files: SecretFileMount
   };
 }
 
+/** The prune job's ServiceAccount and Secret: its own (default: the backup's names with "-prune"). */
+export function pruneIdentity(s: K8sSettings): { serviceAccount: string; secretName: string } {
+  return {
+    serviceAccount: s.pruneServiceAccount ?? `${s.serviceAccount}-prune`,
+    secretName: s.pruneSecretName ?? `${s.secretName}-prune`,
+  };
+}
+
 /** The backup pod: non-root, read-only root filesystem, the config from the ConfigMap, the secret files mounted. */
-function backupPodSpec(job: ScheduleJob, s: K8sSettings, files: SecretFileMount[]): Record<string, unknown> {
+function backupPodSpec(job: ScheduleJob, k: K8sSettings, files: SecretFileMount[]): Record<string, unknown> {
+  // The prune job runs as its own identity, with its own credentials: the backup's can never delete.
+  const s = job.role === 'prune' ? { ...k, ...pruneIdentity(k) } : k;
   const args = ['--config', `${POD_CONFIG_DIR}/igbackup.yaml`, ...jobArgs(job, s.env)];
   const fileVolume = files.length
     ? [
@@ -201,17 +220,15 @@ export function rbac(s: K8sSettings): Record<string, unknown>[] {
     );
   }
   const name = scheduleName(s.env);
+  const account = (n: string, annotations: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: n, namespace: s.namespace, labels: LABELS, annotations },
+  });
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: {
-        name: s.serviceAccount,
-        namespace: s.namespace,
-        labels: LABELS,
-        annotations: s.serviceAccountAnnotations,
-      },
-    },
+    account(s.serviceAccount, s.serviceAccountAnnotations),
+    // The prune job's own account (no Role: it reaches only the store, never a database).
+    ...(s.prunes ? [account(pruneIdentity(s).serviceAccount, s.pruneServiceAccountAnnotations)] : []),
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',

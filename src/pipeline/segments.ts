@@ -141,9 +141,12 @@ export async function removeSegments(
       out = withNote(out, `${where} had been stored completely and was removed: the backup did not complete`);
     } catch (err) {
       warn?.(`could not remove ${where} after the failure: ${(err as Error).message}`);
+      const lock = (await store.head(o.key).catch(() => undefined))?.lock;
       out = withNote(
         out,
-        `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`,
+        lock && lock.until.getTime() > Date.now()
+          ? `${where} was stored completely and is locked ${lock.mode} until ${lock.until.toISOString()} (Object Lock), so it could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: list shows it as an orphan, and prune removes it once the lock has expired`
+          : `${where} was stored completely and could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: remove it`,
       );
     }
   }

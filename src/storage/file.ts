@@ -160,6 +160,10 @@ export class FileStore implements ObjectStore {
     return existed ? 1 : 0;
   }
 
+  async release(key: string): Promise<void> {
+    await this.delete(key);
+  }
+
   private async statOrThrow(key: string, path: string): Promise<void> {
     try {
       await stat(path);

@@ -62,6 +62,10 @@ export class LazyS3Store implements ObjectStore {
     return (await this.store()).purge(key);
   }
 
+  async release(key: string): Promise<void> {
+    return (await this.store()).release(key);
+  }
+
   async requestRestore(
     key: string,
     days: number,

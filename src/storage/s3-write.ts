@@ -79,7 +79,9 @@ export async function sweepWrite(t: SweepTarget, cause: unknown): Promise<Error>
       await t.client.send(new DeleteObjectCommand({ Bucket: t.bucket, Key: t.key, VersionId: found.versionId }));
     } catch (err) {
       notes.push(
-        `${where} (version ${version}) was stored by this write and could not be removed (${(err as Error).message}); it is not a complete backup: remove it`,
+        found.lockedUntil
+          ? `${where} (version ${version}) was stored by this write and is locked ${found.lockMode ?? ''} until ${found.lockedUntil.toISOString()} (Object Lock), so it could not be removed (${(err as Error).message}); it has no manifest, so it is not a backup: list shows it as an orphan, and prune removes it once the lock has expired`
+          : `${where} (version ${version}) was stored by this write and could not be removed (${(err as Error).message}); it is not a complete backup: remove it`,
       );
       return withNote(cause, notes.join('; '));
     }
@@ -131,6 +133,9 @@ async function abortStrayUploads(t: SweepTarget): Promise<string | undefined> {
 interface Own {
   /** undefined on unversioned buckets. */
   versionId?: string | undefined;
+  /** Object Lock: the version cannot be removed before this date. */
+  lockedUntil?: Date | undefined;
+  lockMode?: string | undefined;
 }
 
 /** The object at the key if this write stored it, else undefined. */
@@ -138,7 +143,7 @@ async function ownVersion(t: SweepTarget): Promise<Own | undefined> {
   try {
     const h = await t.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key }));
     if (h.Metadata?.[WRITE_ID_META] !== t.writeId) return undefined;
-    return { versionId: h.VersionId };
+    return { versionId: h.VersionId, lockedUntil: h.ObjectLockRetainUntilDate, lockMode: h.ObjectLockMode };
   } catch (err) {
     const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
     if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return undefined;

@@ -93,6 +93,7 @@ export class S3Store implements ObjectStore {
             ServerSideEncryption: 'aws:kms',
             SSEKMSKeyId: this.cfg.kmsKeyId,
             Metadata: meta,
+            ...this.lockParams(options.retention),
           },
           queueSize: this.cfg.queueSize,
           partSize: uploadSizing(this.cfg, options.sizeEstimate).partSize,
@@ -111,6 +112,17 @@ export class S3Store implements ObjectStore {
     } finally {
       options.signal?.removeEventListener('abort', stop);
     }
+  }
+
+  /**
+   * The Object Lock headers of a write when the env has immutability: its mode and a retain-until date counted from
+   * now (explicit, so a bucket default cannot shorten it); `control` objects are kept one day.
+   */
+  private lockParams(retention: PutOptions['retention']) {
+    const lock = this.cfg.immutability;
+    if (!lock) return {};
+    const days = retention === 'control' ? 1 : retentionDays(this.cfg);
+    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: new Date(Date.now() + days * 86_400_000) };
   }
 
   /** No unfinished ones: an incomplete multipart upload is not an object (the bucket's lifecycle rule aborts it). */
@@ -132,6 +144,11 @@ export class S3Store implements ObjectStore {
     if (!kmsKeyMatches(info.kmsKeyId, this.cfg.kmsKeyId)) {
       problems.push(`KMS key is "${info.kmsKeyId ?? 'none'}", not ${this.cfg.kmsKeyId}`);
     }
+    const lock = this.cfg.immutability;
+    if (lock && (info.lock?.mode !== lock.mode || info.lock.until.getTime() <= Date.now()))
+      problems.push(
+        `it is not locked ${lock.mode} (Object Lock ${info.lock ? `${info.lock.mode} until ${info.lock.until.toISOString()}` : 'missing'}): the bucket must have Object Lock enabled (igbackup storage init --env creates one)`,
+      );
     if (problems.length) throw new IntegrityError(`stored object ${key} failed verification: ${problems.join('; ')}`);
     return { key, bytes, versionId: info.versionId, etag: info.etag, sse: 'aws:kms', kmsKeyId: info.kmsKeyId };
   }
@@ -148,6 +165,7 @@ export class S3Store implements ObjectStore {
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: this.cfg.kmsKeyId,
           Metadata: meta,
+          ...this.lockParams(options.retention),
         }),
       );
       return buf.length;
@@ -199,6 +217,9 @@ export class S3Store implements ObjectStore {
         versionId: h.VersionId,
         etag: h.ETag,
         restore: parseRestoreHeader(h.Restore),
+        ...(h.ObjectLockMode && h.ObjectLockRetainUntilDate
+          ? { lock: { mode: h.ObjectLockMode, until: new Date(h.ObjectLockRetainUntilDate) } }
+          : {}),
       };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -246,6 +267,11 @@ export class S3Store implements ObjectStore {
     return removed;
   }
 
+  async release(key: string): Promise<void> {
+    if (this.cfg.immutability) await this.delete(key);
+    else await this.purge(key);
+  }
+
   async delete(key: string, versionId?: string): Promise<void> {
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: key, VersionId: versionId }));
@@ -253,4 +279,9 @@ export class S3Store implements ObjectStore {
       throw this.fail(err, 'delete', key);
     }
   }
+}
+
+/** The days an artifact stays locked: storage.immutability.days, else the lifecycle's transition age. */
+export function retentionDays(cfg: S3StorageConfig): number {
+  return cfg.immutability?.days ?? cfg.lifecycle.transitionAfterDays;
 }

@@ -8,6 +8,18 @@ export interface PutOptions {
   /** Aborting stops the write at whatever stage it is (even while a multipart upload completes); nothing of it is
    * left at the key, and the rejection is the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * Where the store locks what it writes (S3 Object Lock): `backup` (default: artifacts, manifests, reports) carries
+   * the env's full retention; `control` (lock leases, storage probes) a short one, since those are replaced and
+   * released all the time.
+   */
+  retention?: 'backup' | 'control' | undefined;
+}
+
+/** An object version's write-once lock (S3 Object Lock): nobody (COMPLIANCE) may remove it before `until`. */
+export interface ObjectLockInfo {
+  mode: string;
+  until: Date;
 }
 
 export interface PutResult {
@@ -34,6 +46,8 @@ export interface ObjectInfo {
   etag?: string | undefined;
   /** For archived objects (GLACIER, DEEP_ARCHIVE): whether a restore runs, and until when a restored copy stays. */
   restore?: { ongoing: boolean; expiry?: string | undefined } | undefined;
+  /** The version's Object Lock retention (from HeadObject; listings do not carry it). */
+  lock?: ObjectLockInfo | undefined;
 }
 
 export interface ObjectStore {
@@ -91,6 +105,13 @@ export interface ObjectStore {
    * on unversioned stores the same as delete. Returns how many versions were removed.
    */
   purge(key: string): Promise<number>;
+
+  /**
+   * Makes a control object (a lock lease, a storage probe) read as absent: purged where versions may be removed; where
+   * versions are write-once (Object Lock), a delete marker only, which needs no right to remove a version (the locked
+   * versions expire with the lifecycle's noncurrent-version rule once their short retention ends).
+   */
+  release(key: string): Promise<void>;
 
   /** Asks the store to make an archived object readable for `days` (S3 RestoreObject); 'already' if one runs. */
   requestRestore(key: string, days: number, tier: 'Expedited' | 'Standard' | 'Bulk'): Promise<'requested' | 'already'>;

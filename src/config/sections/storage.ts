@@ -50,6 +50,19 @@ const s3StorageSchema = z
         noncurrentVersionExpirationDays: z.number().int().min(1).max(36_500).default(90),
       })
       .prefault({}),
+    /**
+     * Write-once backups (S3 Object Lock): every artifact and manifest igbackup writes carries this retention
+     * explicitly (a wrong bucket default cannot shorten it); `storage init` creates the bucket with Object Lock and
+     * sets it as the bucket's default. COMPLIANCE: nobody can delete a locked version before its date (not even the
+     * account's root); GOVERNANCE: only with s3:BypassGovernanceRetention. Days default to the lifecycle's
+     * transition age, so a backup stays locked at least until it is archived.
+     */
+    immutability: z
+      .strictObject({
+        mode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE'),
+        days: z.number().int().min(1).max(36_500).optional(),
+      })
+      .optional(),
   })
   .refine((s) => s.memoryBudgetMiB >= (s.queueSize + 2) * s.minPartSizeMiB, {
     path: ['memoryBudgetMiB'],

@@ -12,7 +12,7 @@ import { isMissing, type Item, type ItemInput } from './item.js';
 export function bucketItem({ client, cfg, Bucket }: ItemInput): Item {
   return {
     name: 'bucket',
-    describe: `bucket ${Bucket} exists (region ${cfg.region})`,
+    describe: `bucket ${Bucket} exists (region ${cfg.region})${cfg.immutability ? ', created with Object Lock' : ''}`,
     audit: async () => {
       try {
         await client.send(new HeadBucketCommand({ Bucket }));
@@ -26,6 +26,8 @@ export function bucketItem({ client, cfg, Bucket }: ItemInput): Item {
       await client.send(
         new CreateBucketCommand({
           Bucket,
+          // Object Lock can be enabled only when a bucket is created (on many servers): with immutability, it is.
+          ...(cfg.immutability ? { ObjectLockEnabledForBucket: true } : {}),
           ...(cfg.region !== 'us-east-1'
             ? { CreateBucketConfiguration: { LocationConstraint: cfg.region as BucketLocationConstraint } }
             : {}),

@@ -8,6 +8,7 @@ import { bucketItem, versioningItem } from './bucket.js';
 import { encryptionItem } from './encryption.js';
 import type { Item } from './item.js';
 import { lifecycleItem } from './lifecycle.js';
+import { objectLockItem } from './object-lock.js';
 import { pitrLifecycleItem } from './pitr-lifecycle.js';
 import { policyItem } from './policy.js';
 import { publicAccessItem } from './public-access.js';
@@ -16,6 +17,7 @@ export { applyGovernance, auditGovernance, type GovernanceItem, type ItemStatus 
 export { ruleDrift, ruleId, wantedRule } from './lifecycle.js';
 export { wantedPitrRule } from './pitr-lifecycle.js';
 export { wantedStatements } from './policy.js';
+export { lockDrift } from './object-lock.js';
 
 /** The items in the order they are audited and applied (the bucket first: without it nothing else can be read). */
 export function governanceItems(
@@ -26,7 +28,10 @@ export function governanceItems(
 ): Item[] {
   const input = { client, cfg, env, Bucket: cfg.bucket };
   const lifecycles = opts.pitrRepository ? [lifecycleItem, pitrLifecycleItem] : [lifecycleItem];
-  return [bucketItem, versioningItem, encryptionItem, ...lifecycles, publicAccessItem, policyItem].map((make) =>
-    make(input),
+  const lock = cfg.immutability
+    ? [(i: typeof input) => objectLockItem(i, cfg.immutability?.days ?? cfg.lifecycle.transitionAfterDays)]
+    : [];
+  return [bucketItem, versioningItem, ...lock, encryptionItem, ...lifecycles, publicAccessItem, policyItem].map(
+    (make) => make(input),
   );
 }

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { cronProblem } from '../../../src/config/cron.js';
 import { validateConfigText } from '../../../src/config/validate.js';
 import { envSchema, type EnvConfig } from '../../../src/config/schema.js';
-import { cronJob, crontab, envToken, scheduleName, type K8sSettings } from '../../../src/domain/schedule.js';
+import { cronJob, crontab, envToken, rbac, scheduleName, type K8sSettings } from '../../../src/domain/schedule.js';
 import { crontabFileNotes, filesRead, podFileMounts } from '../../../src/app/schedule-files.js';
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -22,6 +22,8 @@ function k8sSettings(extra: Partial<K8sSettings> = {}): K8sSettings {
     serviceAccount: 'igbackup',
     serviceAccountAnnotations: {},
     secretName: 'igbackup-secrets',
+    pruneServiceAccountAnnotations: {},
+    prunes: false,
     configMap: 'igbackup-config',
     targetNamespace: 'databases',
     startingDeadlineSeconds: 300,
@@ -308,6 +310,7 @@ describe('files the scheduled jobs read', () => {
       bin: '/b/igbackup',
       configPath: '/c.yaml',
       envFile: '/e',
+      pruneEnvFile: '/e-prune',
       logDir: '/l',
       lockDir: '/k',
       notes,
@@ -351,5 +354,67 @@ describe('files the scheduled jobs read', () => {
     assert.ok(!stringify(cj).includes('*a'), 'no YAML aliases in the printed manifest');
     const plain = cronJob({ engine: 'redis', cron: '0 * * * *' }, k8sSettings()) as Record<string, any>;
     assert.equal(plain.spec.jobTemplate.spec.template.spec.volumes.length, 1, 'no Secret volume without files');
+  });
+
+  it('the prune job runs with its own identity: its env file on a VM, its ServiceAccount and Secret in Kubernetes', () => {
+    const prune = {
+      engine: 'prune',
+      name: 'prune',
+      cron: '30 4 * * *',
+      args: ['prune', '--env', 'prod', '--yes'],
+      role: 'prune' as const,
+    };
+    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }, prune], {
+      env: 'prod',
+      bin: '/b/igbackup',
+      configPath: '/c.yaml',
+      envFile: '/e',
+      pruneEnvFile: '/e-prune',
+      logDir: '/l',
+      lockDir: '/k',
+      notes: [],
+    });
+    const lines = text.split('\n');
+    assert.match(lines.find((l) => l.includes('backup postgres')) ?? '', /\. \/e; set \+a/);
+    assert.match(
+      lines.find((l) => l.includes(' prune ')) ?? '',
+      /^30 4 \* \* \* .*\. \/e-prune; set \+a; exec \/b\/igbackup --config \/c.yaml --quiet prune --env prod --yes/,
+    );
+
+    const s = k8sSettings({
+      prunes: true,
+      pruneServiceAccountAnnotations: { 'eks.amazonaws.com/role-arn': 'arn:prune' },
+    });
+    const job = cronJob(prune, s) as {
+      spec: { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } };
+    };
+    const pod = job.spec.jobTemplate.spec.template.spec as {
+      serviceAccountName: string;
+      containers: { envFrom: { secretRef: { name: string } }[]; args: string[] }[];
+    };
+    assert.equal(pod.serviceAccountName, 'igbackup-prune');
+    assert.deepEqual(pod.containers[0]!.envFrom, [{ secretRef: { name: 'igbackup-secrets-prune' } }]);
+    assert.deepEqual(pod.containers[0]!.args.slice(-4), ['prune', '--env', 'prod', '--yes']);
+    const backup = cronJob({ engine: 'postgres', cron: '0 * * * *' }, s) as typeof job;
+    assert.equal(
+      (backup.spec.jobTemplate.spec.template.spec as { serviceAccountName: string }).serviceAccountName,
+      'igbackup',
+    );
+    const accounts = rbac(s).filter((o) => o.kind === 'ServiceAccount') as {
+      metadata: { name: string; annotations: unknown };
+    }[];
+    assert.deepEqual(
+      accounts.map((a) => [a.metadata.name, a.metadata.annotations]),
+      [
+        ['igbackup', {}],
+        ['igbackup-prune', { 'eks.amazonaws.com/role-arn': 'arn:prune' }],
+      ],
+    );
+    const binding = rbac(s).find((o) => o.kind === 'RoleBinding') as { subjects: { name: string }[] };
+    assert.deepEqual(
+      binding.subjects.map((x) => x.name),
+      ['igbackup'],
+      'the prune account reaches no database',
+    );
   });
 });
