@@ -55,10 +55,15 @@ export async function storageInit(ctx: AppContext, opts: { env: string; dryRun: 
   if (!opts.dryRun) {
     // Remember what this server cannot do, so `storage check` reports it as unsupported rather than drift.
     const unsupported = items.filter((i) => i.status === 'unsupported').map((i) => i.item);
-    await h.store.putBytes(
-      stateKey(h),
-      `${JSON.stringify({ unsupported, at: ctx.now().toISOString(), by: ctx.actor }, null, 2)}\n`,
-    );
+    // Never at the cost of the report: the write fails, say, on a bucket that refuses the Object Lock headers.
+    await h.store
+      .putBytes(
+        stateKey(h),
+        `${JSON.stringify({ unsupported, at: ctx.now().toISOString(), by: ctx.actor }, null, 2)}\n`,
+      )
+      .catch((err: unknown) =>
+        items.push({ item: 'init-record', status: 'failed', detail: (err as Error).message.split('\n')[0] ?? '' }),
+      );
   }
   return { env: h.name, bucket: cfg.bucket, items, ok: !items.some((i) => i.status === 'failed') };
 }

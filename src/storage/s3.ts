@@ -17,6 +17,7 @@ import { IgbackupError, IntegrityError, StorageError } from '../domain/errors.js
 import { uploadSizing } from '../domain/parts.js';
 import type { S3StorageConfig } from '../config/schema.js';
 import { ByteCounter } from './counting.js';
+import { lockParams, lockRefused } from './s3-lock.js';
 import { translateS3Error } from './s3-errors.js';
 import { kmsKeyMatches, parseRestoreHeader, s3ClientConfig } from './s3-config.js';
 import { objectPages, versionPages } from './s3-list.js';
@@ -66,7 +67,7 @@ export class S3Store implements ObjectStore {
         ? reasonOf(signal)
         : err instanceof IgbackupError
           ? err
-          : this.fail(err, 'write', key);
+          : (lockRefused(this.cfg, err, key) ?? this.fail(err, 'write', key));
       throw await sweepWrite({ client: this.client, bucket: this.cfg.bucket, key, writeId, state }, cause);
     } finally {
       signal?.removeEventListener('abort', onAbort);
@@ -93,7 +94,7 @@ export class S3Store implements ObjectStore {
             ServerSideEncryption: 'aws:kms',
             SSEKMSKeyId: this.cfg.kmsKeyId,
             Metadata: meta,
-            ...this.lockParams(options.retention),
+            ...lockParams(this.cfg, options.retention),
           },
           queueSize: this.cfg.queueSize,
           partSize: uploadSizing(this.cfg, options.sizeEstimate).partSize,
@@ -112,17 +113,6 @@ export class S3Store implements ObjectStore {
     } finally {
       options.signal?.removeEventListener('abort', stop);
     }
-  }
-
-  /**
-   * The Object Lock headers of a write when the env has immutability: its mode and a retain-until date counted from
-   * now (explicit, so a bucket default cannot shorten it); `control` objects are kept one day.
-   */
-  private lockParams(retention: PutOptions['retention']) {
-    const lock = this.cfg.immutability;
-    if (!lock) return {};
-    const days = retention === 'control' ? 1 : retentionDays(this.cfg);
-    return { ObjectLockMode: lock.mode, ObjectLockRetainUntilDate: new Date(Date.now() + days * 86_400_000) };
   }
 
   /** No unfinished ones: an incomplete multipart upload is not an object (the bucket's lifecycle rule aborts it). */
@@ -165,7 +155,7 @@ export class S3Store implements ObjectStore {
           ServerSideEncryption: 'aws:kms',
           SSEKMSKeyId: this.cfg.kmsKeyId,
           Metadata: meta,
-          ...this.lockParams(options.retention),
+          ...lockParams(this.cfg, options.retention),
         }),
       );
       return buf.length;
@@ -279,9 +269,4 @@ export class S3Store implements ObjectStore {
       throw this.fail(err, 'delete', key);
     }
   }
-}
-
-/** The days an artifact stays locked: storage.immutability.days, else the lifecycle's transition age. */
-export function retentionDays(cfg: S3StorageConfig): number {
-  return cfg.immutability?.days ?? cfg.lifecycle.transitionAfterDays;
 }

@@ -16,9 +16,10 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { describe, it } from 'node:test';
-import { ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
+import { BIN, ROOT, parseJson, pgSection, runCli, s3Storage, tempDir, writeConfig } from '../helpers/cli.js';
 import { addBucketStatements, rgwUser, type RgwUser } from '../helpers/rgw-users.js';
-import { makeDatabase, pendingUploads, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import { makeDatabase, pendingUploads, pg, s3, s3Client, uniqueName } from '../helpers/servers.js';
+import { execa } from 'execa';
 
 interface Report {
   items: { item: string; status: string; detail: string }[];
@@ -80,6 +81,33 @@ describe('immutable backups (Object Lock)', () => {
       (versions.DeleteMarkers ?? []).some((m) => m.Key?.includes('/locks/') && m.IsLatest),
       'the released lock is a delete marker over its locked versions',
     );
+  });
+});
+
+describe('immutability on a bucket created without Object Lock', () => {
+  it('storage init says what it cannot do (exit 1), and a backup is refused naming the missing Object Lock', async () => {
+    const dir = await tempDir();
+    const bucket = uniqueName('igb-nolock');
+    const db = await makeDatabase(uniqueName('igb_nolock'), 50);
+    const env = (extra: Record<string, unknown>) => ({
+      envs: { prod: { storage: s3Storage(bucket, extra), postgres: pgSection([db]) } },
+    });
+    await writeConfig(dir, env({}));
+    const cli = (...args: string[]) => runCli(args, { cwd: dir });
+    assert.equal((await cli('storage', 'init', '--env', 'prod')).code, 0);
+    await writeConfig(dir, env({ immutability: { mode: 'GOVERNANCE', days: 1 } }));
+    const init = await cli('--json', 'storage', 'init', '--env', 'prod');
+    assert.equal(init.code, 1, init.stderr);
+    const item = parseJson<Report>(init).items.find((i) => i.item === 'object-lock');
+    assert.equal(item?.status, 'failed');
+    assert.match(
+      item?.detail ?? '',
+      /does not enable Object Lock on a bucket created without it: point the env at a new bucket/,
+    );
+    const b = await cli('backup', 'postgres', '--env', 'prod');
+    assert.equal(b.code, 1, b.stderr);
+    assert.match(b.stderr, /refused with its Object Lock retention .*the bucket has no Object Lock enabled/);
+    assert.deepEqual(await pendingUploads(bucket), []);
   });
 });
 
@@ -190,15 +218,26 @@ describe('least privilege on the test S3 (a second and third RGW user, rights fr
   it('the failure paths under the backup role: a killed dump aborts its upload; a completed artifact the lock keeps is named and listed as an orphan', async () => {
     const { dir, bucket, db, cli, backup } = await setup(true);
     const storage = s3Storage(bucket, { immutability: { mode: 'COMPLIANCE', days: 1 } });
-    const pgkill = join(ROOT, 'test', 'fixtures', 'pgkill');
-    await writeConfig(dir, { envs: { prod: { storage, postgres: pgSection([db], { binDir: pgkill }) } } });
-    const killed = await cli(['backup', 'postgres', '--env', 'prod'], backup.env);
-    assert.notEqual(killed.code, 0, killed.stderr);
-    assert.equal((await pendingUploads(bucket)).length, 0, 'the multipart upload was aborted');
-    const listed = parseJson<{ backups: unknown[] }>(
-      await cli(['--json', 'list', 'postgres', '--env', 'prod'], backup.env),
-    );
-    assert.deepEqual(listed.backups, []);
+    // A producer killed, one that exits non-zero after a complete dump, and a SIGTERM while it hangs: each ends with
+    // no upload left open, no manifest, and the lock released (a delete marker: all the backup role may do; a lock
+    // left behind would make the next run exit 7).
+    for (const fault of ['pgkill', 'pgfail', 'pgstall']) {
+      const binDir = join(ROOT, 'test', 'fixtures', fault);
+      await writeConfig(dir, { envs: { prod: { storage, postgres: pgSection([db], { binDir }) } } });
+      const child = execa('node', [BIN, 'backup', 'postgres', '--env', 'prod'], {
+        cwd: dir,
+        env: { NO_COLOR: '1', TEST_PG_PASSWORD: pg.password, ...backup.env },
+        reject: false,
+      });
+      if (fault === 'pgstall') setTimeout(() => child.kill('SIGTERM'), 3000);
+      const r = await child;
+      assert.equal(r.exitCode, fault === 'pgstall' ? 130 : 1, `${fault}: ${String(r.stderr)}`);
+      assert.deepEqual(await pendingUploads(bucket), [], `${fault}: the multipart upload was aborted`);
+      const listed = parseJson<{ backups: unknown[]; suspects: unknown[] }>(
+        await cli(['--json', 'list', 'postgres', '--env', 'prod'], backup.env),
+      );
+      assert.deepEqual([listed.backups, listed.suspects], [[], []], fault);
+    }
 
     // A bug after the artifact was stored: it cannot be removed (locked), and igbackup says so, key, version and date.
     await writeConfig(dir, { envs: { prod: { storage, postgres: pgSection([db]) } } });

@@ -12,7 +12,7 @@ import { isMissing, type Item, type ItemInput } from './item.js';
 export function bucketItem({ client, cfg, Bucket }: ItemInput): Item {
   return {
     name: 'bucket',
-    describe: `bucket ${Bucket} exists (region ${cfg.region})${cfg.immutability ? ', created with Object Lock' : ''}`,
+    describe: `bucket ${Bucket} exists (region ${cfg.region})${cfg.immutability ? '; a new one is created with Object Lock' : ''}`,
     audit: async () => {
       try {
         await client.send(new HeadBucketCommand({ Bucket }));

@@ -60,7 +60,7 @@ export function objectLockItem({ client, cfg, Bucket }: ItemInput, days: number)
         );
       } catch (err) {
         const e = err as Error;
-        e.message = `${errCode(err)}: ${e.message || 'refused'}; this server does not enable Object Lock on a bucket created without it: point the env at a new bucket (storage init creates it with Object Lock) and keep the old one until its backups age out`;
+        e.message = `${e.message || errCode(err)}; this server does not enable Object Lock on a bucket created without it: point the env at a new bucket (storage init creates it with Object Lock) and keep the old one until its backups age out`;
         throw err;
       }
     },
