@@ -20,6 +20,7 @@ import { resolveBackup, type CatalogEntry } from './catalog.js';
 import { selectEnv, type AppContext, type EnvHandle } from './context.js';
 import { runCheckTool, type Check } from './check-tool.js';
 import { explainNoSpace } from './disk-space.js';
+import { retentionDays } from '../storage/s3-lock.js';
 import { loadIntoScratch } from './neo4j/scratch.js';
 
 export interface VerifyResult {
@@ -211,10 +212,15 @@ function judgeOf(step: NativeCheckStep): ((stdout: string) => Check) | undefined
 async function lockOf(ctx: AppContext, h: EnvHandle, keys: string[]): Promise<VerifyResult['lock']> {
   let lock: { mode: string; until: Date } | undefined;
   const now = ctx.now();
+  const s = h.env.storage;
   for (const k of keys) {
-    const l = (await h.store.head(k))?.lock;
+    const info = await h.store.head(k);
+    const l = info?.lock;
     if (!l || l.until <= now) {
-      if (h.env.storage.type === 's3' && h.env.storage.immutability)
+      // An object older than the retention is unlocked as it should be; a younger one was written without the lock.
+      const young =
+        info && now.getTime() - info.lastModified.getTime() < (s.type === 's3' ? retentionDays(s) : 0) * 86_400_000;
+      if (s.type === 's3' && s.immutability && young)
         ctx.reporter.warn(`${k} is not locked although storage.immutability is set: run igbackup storage check`);
       return undefined;
     }

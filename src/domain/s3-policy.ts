@@ -85,11 +85,21 @@ const listVersionsRule = (s: Scope): Rule => ({
   condition: { StringLike: { 's3:prefix': [`${s.prefix}/`, `${s.prefix}/*`] } },
 });
 
-/** Deleting lock leases and storage probes (a delete marker only in a versioned bucket). */
+/**
+ * Releasing lock leases and storage probes: a delete marker under Object Lock; without it, every version of them is
+ * removed (s3:DeleteObjectVersion), here and nowhere else, so a released lease leaves nothing behind.
+ */
 const releaseControlRule = (s: Scope): Rule => ({
   name: 'ReleaseControl',
-  actions: ['s3:DeleteObject'],
+  actions: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
   resources: [s.objects('.igbackup/locks/'), s.objects('.igbackup-check/')],
+});
+
+/** Reading the bucket's Object Lock setting (doctor checks it under every role). */
+const lockConfigRule = (s: Scope): Rule => ({
+  name: 'LockConfig',
+  actions: ['s3:GetBucketObjectLockConfiguration'],
+  resources: [s.bucket],
 });
 
 const listUploadsRule = (s: Scope): Rule => ({
@@ -130,6 +140,7 @@ function backupRules(s: Scope): Rule[] {
   return [
     { name: 'Write', actions: BACKUP_OBJECT_ACTIONS, resources: [s.objects('')] },
     releaseControlRule(s),
+    lockConfigRule(s),
     listRule(s),
     listVersionsRule(s),
     listUploadsRule(s),
@@ -143,8 +154,13 @@ function restoreRules(s: Scope): Rule[] {
       actions: ['s3:GetObject', 's3:GetObjectVersion', 's3:GetObjectRetention', 's3:RestoreObject'],
       resources: [s.objects('')],
     },
-    { name: 'ControlWrite', actions: ['s3:PutObject', 's3:PutObjectRetention'], resources: [s.objects('.igbackup/')] },
+    {
+      name: 'ControlWrite',
+      actions: ['s3:PutObject', 's3:PutObjectRetention'],
+      resources: [s.objects('.igbackup/'), s.objects('.igbackup-check/')],
+    },
     releaseControlRule(s),
+    lockConfigRule(s),
     listRule(s),
     listVersionsRule(s),
   ];

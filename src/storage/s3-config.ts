@@ -12,7 +12,10 @@ export const S3_CONNECT_TIMEOUT_SEC = 10;
 export const S3_IDLE_TIMEOUT_SEC = 60;
 
 export function s3ClientConfig(cfg: S3StorageConfig): S3ClientConfig {
-  const checksums = cfg.checksums === 'auto' ? (cfg.endpoint ? 'when_required' : 'when_supported') : cfg.checksums;
+  // S3 refuses Object Lock writes that carry no checksum (Content-MD5 or x-amz-checksum-*): with immutability, `auto`
+  // sends them to custom endpoints too.
+  const auto = cfg.endpoint && !cfg.immutability ? 'when_required' : 'when_supported';
+  const checksums = cfg.checksums === 'auto' ? auto : cfg.checksums;
   const mode = checksums === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
   return {
     region: cfg.region,

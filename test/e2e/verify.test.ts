@@ -116,8 +116,10 @@ describe('verify', () => {
         'globals: as stored',
         'globals: as the producer wrote it',
         'pg_restore',
+        'Object Lock',
       ],
     );
+    assert.match(v.checks.at(-1)?.detail ?? '', /^not locked \(storage\.immutability is not set\)/);
     assert.match(ok.stderr, /pg_restore --file=\/dev\/null/);
 
     const bytes = await getObject(bucket, key);

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { neo4jSchema, type Neo4jConfig } from '../../config/schema.js';
 import { resolveSecret } from '../../config/secrets.js';
+import type { Manifest } from '../../domain/manifest.js';
 import * as neo4j from '../../engines/neo4j/commands.js';
 import { makeWorkspace } from '../../pipeline/restore-stream.js';
 import { capture, type Captured } from '../../transports/run.js';
@@ -48,15 +49,26 @@ export async function drillNeo4j(
     const { scratch, check } = await loadIntoScratch(ctx, h, entry, path, ws.dir);
     target = `throwaway Neo4j DBMS on 127.0.0.1:${scratch.boltPort} (${scratch.root})`;
     checks.push({ name: check.tool, ok: check.ok, detail: check.detail });
-    // A tar holds every database: the Cypher checks run in its first one that is not `system`.
-    if (check.ok && cypherFor(h, scratch.db).length)
-      await withScratchServer(ctx, h, scratch, (query) => cypherChecks(h, scratch.db, query, checks));
+    // A tar holds every database: each database's Cypher checks run in it.
+    const dbs = checkedDatabases(entry.manifest);
+    if (check.ok && dbs.some((db) => cypherFor(h, db).length))
+      await withScratchServer(ctx, h, scratch, async (query) => {
+        for (const db of dbs) {
+          scratch.db = db; // the query runs in scratch.db
+          await cypherChecks(h, db, query, checks);
+        }
+      });
   } catch (err) {
     error = errorText(err);
   } finally {
     if (!opts.keep) await ws.cleanup();
   }
   return finish(ctx, h, subject, { target, checks, error });
+}
+
+/** The databases a drill runs Cypher checks in: the dump's one, or every one a tar holds but `system`. */
+function checkedDatabases(m: Manifest): string[] {
+  return m.format === neo4j.TAR_FORMAT ? neo4j.storeDatabases(m).filter((d) => d !== 'system') : [m.target.database];
 }
 
 function cypherFor(h: EnvHandle, database: string) {
@@ -154,7 +166,6 @@ async function restoreAndCheckInNamespace(
   ns: string,
 ): Promise<{ checks: DrillCheck[]; error: string | undefined }> {
   const { k, kn } = d;
-  const database = entry.manifest.target.database;
   const section = neo4jSectionIn(ctx, h, d, ns);
   const checks: DrillCheck[] = [];
   const transport = await openTransport(ctx, section.transport, `envs.${h.name}.drill.kubernetes.neo4j`);
@@ -171,16 +182,16 @@ async function restoreAndCheckInNamespace(
       detail: r.checked ? 'no issues found (in the helper pod, before scaling back)' : 'not run',
     });
     const env = { NEO4J_USERNAME: kn.username, ...(d.password ? { NEO4J_PASSWORD: d.password } : {}) };
-    const query = (cypher: string): Promise<Captured> =>
+    const queryIn = (database: string) => (cypher: string) =>
       capture(
         transport,
         { ...neo4j.cypherCommand(kn.cypherShell, kn.boltPort, database), env },
         neo4j.cypherInput(cypher),
       );
-    if (cypherFor(h, database).length) {
-      await waitForCypher(`Neo4j in ${d.pod}`, k.readyTimeoutSec, query);
-      await cypherChecks(h, database, query, checks);
-    }
+    const dbs = checkedDatabases(entry.manifest).filter((db) => cypherFor(h, db).length);
+    if (dbs[0]) await waitForCypher(`Neo4j in ${d.pod}`, k.readyTimeoutSec, queryIn(dbs[0]));
+    // A tar brings production's system database (its users): the drill's password must be production's then.
+    for (const db of dbs) await cypherChecks(h, db, queryIn(db), checks);
     return { checks, error: undefined };
   } catch (err) {
     return { checks, error: errorText(err) };

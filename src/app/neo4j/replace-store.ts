@@ -6,7 +6,7 @@
 // is removed. The version check (a tar restores only into the Neo4j version that wrote it) runs before the window.
 
 import type { Neo4jConfig } from '../../config/schema.js';
-import { ConfigError, IgbackupError } from '../../domain/errors.js';
+import { ConfigError, IgbackupError, ServiceDownError } from '../../domain/errors.js';
 import { formatBytes } from '../../domain/human.js';
 import type { Manifest } from '../../domain/manifest.js';
 import * as neo4j from '../../engines/neo4j/commands.js';
@@ -58,8 +58,14 @@ export interface StoreReplaceInput {
   databases: string[];
 }
 
-/** Runs the plan (see the file comment); returns whether every database passed the check. */
-export async function replaceStore(ctx: AppContext, r: StoreReplaceInput): Promise<{ checked: boolean }> {
+/**
+ * Runs the plan (see the file comment); returns whether every database passed the check, and where the previous
+ * entries are: the caller removes them once Neo4j runs on the restored data (removeAside).
+ */
+export async function replaceStore(
+  ctx: AppContext,
+  r: StoreReplaceInput,
+): Promise<{ checked: boolean; aside: string; asidePath: string }> {
   const aside = `${neo4j.ASIDE_PREFIX}${scratchStamp(ctx.now())}`;
   const asidePath = `${r.dataDir.replace(/\/+$/, '')}/${aside}`;
   const space: Step = {
@@ -73,19 +79,7 @@ export async function replaceStore(ctx: AppContext, r: StoreReplaceInput): Promi
         );
     },
   };
-  const moveAside: Step = {
-    name: `moving the current data directory's entries aside into ${asidePath}`,
-    run: () => captureOk(r.where, neo4j.moveAsideCommand(r.dataDir, aside)).then(() => undefined),
-    undo: {
-      name: `put the previous data directory back (from ${asidePath})`,
-      service: r.w.service,
-      manual: [r.w.runThere(neo4j.moveBackCommand(r.dataDir, aside).argv), ...r.w.bringBack],
-      run: async () => {
-        ctx.reporter.step(`putting the previous data directory back (from ${asidePath})`);
-        await captureOk(r.where, neo4j.moveBackCommand(r.dataDir, aside));
-      },
-    },
-  };
+  const moveAside = moveAsideStep(ctx, r, aside, asidePath);
   const unpack: Step = {
     name: `unpacking the archive into ${r.dataDir}`,
     run: async () => {
@@ -109,10 +103,72 @@ export async function replaceStore(ctx: AppContext, r: StoreReplaceInput): Promi
     },
   };
   await runPlan([space, moveAside, unpack, check], { reporter: ctx.reporter, signal: ctx.signal, guard: ctx.guard });
-  const removed = await capture(r.where, neo4j.removeDirCommand(asidePath));
+  return { checked, aside, asidePath };
+}
+
+/** Moving the entries aside; its undo moves them back (a move back that fails leaves Neo4j down). */
+function moveAsideStep(ctx: AppContext, r: StoreReplaceInput, aside: string, asidePath: string): Step {
+  return {
+    name: `moving the current data directory's entries aside into ${asidePath}`,
+    run: async () => {
+      const c = await capture(r.where, neo4j.moveAsideCommand(r.dataDir, aside));
+      if (succeeded(c)) return;
+      const why = c.stderrTail.trim() || `exit ${c.exitCode}`;
+      if (c.exitCode !== 2)
+        throw new IgbackupError(`could not move the entries of ${r.dataDir} aside (${why}); nothing was changed`, {
+          hint: `every entry of ${r.dataDir} must be movable within its filesystem (a mount point inside it is not): restore a dump backup instead, or move the mount`,
+        });
+      // Some entries moved and could not be moved back: Neo4j must not start on what is left.
+      const back = r.w.runThere(neo4j.moveBackCommand(r.dataDir, aside).argv);
+      throw new ServiceDownError(r.w.service, {
+        cause: new IgbackupError(
+          `moving the entries of ${r.dataDir} aside failed midway and could not be undone: ${why}`,
+        ),
+        commands: [back, ...r.w.bringBack],
+        recovery: [`the entries already moved are in ${asidePath} (listed in .igbackup-entries there)`],
+        hint: `put them back (${back}), then start Neo4j`,
+      });
+    },
+    undo: {
+      name: `put the previous data directory back (from ${asidePath})`,
+      service: r.w.service,
+      manual: [r.w.runThere(neo4j.moveBackCommand(r.dataDir, aside).argv), ...r.w.bringBack],
+      run: async () => {
+        ctx.reporter.step(`putting the previous data directory back (from ${asidePath})`);
+        await captureOk(r.where, neo4j.moveBackCommand(r.dataDir, aside));
+      },
+    },
+  };
+}
+
+/** After Neo4j is back on the restored data: the previous entries go (a failure is a warning naming the folder). */
+export async function removeAside(ctx: AppContext, where: Transport, asidePath: string): Promise<void> {
+  const removed = await capture(where, neo4j.removeDirCommand(asidePath));
   if (!succeeded(removed))
     ctx.reporter.warn(
-      `the previous data directory's entries are still in ${asidePath} (${removed.stderrTail.trim()}): remove that folder`,
+      `the previous data directory's entries are still in ${asidePath} (${removed.stderrTail.trim() || `exit ${removed.exitCode}`}): remove that folder`,
     );
-  return { checked };
+}
+
+/**
+ * Neo4j did not come back after the restored data was in place: the error says where the previous entries are and
+ * how to go back to them.
+ */
+export function withAsideNote(
+  err: unknown,
+  dataDir: string,
+  aside: string,
+  runThere: (argv: string[]) => string,
+): unknown {
+  if (!(err instanceof ServiceDownError)) return err;
+  const back = runThere(neo4j.moveBackCommand(dataDir, aside).argv);
+  return new ServiceDownError(err.service, {
+    cause: err.cause,
+    commands: err.commands,
+    recovery: [
+      ...err.recovery,
+      `the previous data directory's entries are kept in ${dataDir}/${aside}: to go back to them, with Neo4j stopped run ${back}`,
+    ],
+    hint: err.hint,
+  });
 }

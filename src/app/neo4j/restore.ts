@@ -18,7 +18,7 @@ import { neo4jTools } from '../../engines/neo4j/backup.js';
 import { sectionOf } from '../engine-section.js';
 import { freeBytes, spaceShortage, type SpaceNeed } from '../disk-space.js';
 import { replaceDatabase } from './replace.js';
-import { checkStoreVersion, replaceStore } from './replace-store.js';
+import { checkStoreVersion, removeAside, replaceStore, withAsideNote } from './replace-store.js';
 import { ensureBackupReadable, type ArchiveOptions } from '../archive.js';
 import type { CatalogEntry } from '../catalog.js';
 import { chainFor, downloadChain, recoveryPoint, restoreBackupChain } from './chain.js';
@@ -148,16 +148,24 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
       const kube = cfg.transport.type === 'kubernetes' ? cfg.transport : undefined;
       const inPod = kube && cfg.kubernetes;
       const input = { cfg, file: plain, rawBytes: art.rawBytes, databases: neo4j.storeDatabases(entry.manifest) };
+      const dataDir = inPod ? inPod.mountPath : cfg.dataDir;
+      let placed: { aside: string; asidePath: string; runThere: (argv: string[]) => string } | undefined;
       const inWindow = (where: Transport, w: OfflineWindow) =>
-        replaceStore(ctx, { ...input, where, w, dataDir: inPod ? inPod.mountPath : cfg.dataDir }).then((r) => ({
-          ...r,
-          previousBytes: undefined,
-          w,
-        }));
-      const r = inPod
-        ? await withOfflinePod(ctx, kube, inPod, inWindow)
-        : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
-      return { art, r };
+        replaceStore(ctx, { ...input, where, w, dataDir }).then((r) => {
+          placed = { aside: r.aside, asidePath: r.asidePath, runThere: w.runThere };
+          return { ...r, previousBytes: undefined, w };
+        });
+      try {
+        const r = inPod
+          ? await withOfflinePod(ctx, kube, inPod, inWindow)
+          : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
+        // Neo4j is back on the restored data (or left stopped, as found): only now do the previous entries go. In
+        // Kubernetes through the running pod, which mounts the same volume (at the helper's mount path, as the chart does).
+        await removeAside(ctx, transport, r.asidePath);
+        return { art, r };
+      } catch (err) {
+        throw placed ? withAsideNote(err, dataDir, placed.aside, placed.runThere) : err;
+      }
     }
     const apply = (at: Transport): Promise<void> =>
       chained

@@ -88,14 +88,14 @@ function storeDatabases(dataDir: string): Read {
     what: `the databases in ${dataDir}`,
     command: neo4j.listStoreDatabasesCommand(dataDir),
     parse: (out): Facts | Problem => {
-      const dbs = out.split('\n').filter(Boolean);
-      return dbs.includes('system')
-        ? { databases: dbs.join(',') }
-        : {
-            problem: `${dataDir} holds no Neo4j store (no databases/system in it; found: ${dbs.join(', ') || 'nothing'})`,
-            hint: "set neo4j.dataDir to the DBMS's server.directories.data (in Kubernetes: kubernetes.mountPath)",
+      const j = neo4j.judgeStoreListing(out);
+      return 'problem' in j
+        ? {
+            problem: `${dataDir}: ${j.problem}`,
+            hint: "set neo4j.dataDir to the DBMS's server.directories.data (in Kubernetes: kubernetes.mountPath), with its transaction logs under it; else back up with --method dump",
             config: true,
-          };
+          }
+        : { databases: j.databases.join(',') };
     },
     hint: `set neo4j.dataDir to the DBMS's data directory (server.directories.data)`,
   };

@@ -13,17 +13,39 @@ export const STORE_UNIT = '_dbms';
 /** The entries of the data directory moved aside by a tar restore (inside it: a mount point cannot be moved). */
 export const ASIDE_PREFIX = '.igbackup-previous-';
 
-/** The databases in a data directory (the folders under databases/), one per line; none (or no such folder): empty output. */
+/**
+ * The databases of a data directory and their transaction log folders, one per line (`databases/<name>`,
+ * `transactions/<name>`); none (or no such folder): empty output.
+ */
 export function listStoreDatabasesCommand(dataDir: string): CommandSpec {
   return {
     argv: [
       'sh',
       '-c',
-      'cd "$1/databases" 2>/dev/null || exit 0; for d in *; do [ -d "$d" ] && echo "$d"; done; exit 0',
+      'for k in databases transactions; do [ -d "$1/$k" ] || continue; for d in "$1/$k"/*; do [ -d "$d" ] && echo "$k/${d##*/}"; done; done; exit 0',
       'igbackup',
       dataDir,
     ],
   };
+}
+
+/**
+ * The databases of a listing, or what makes the directory unfit for a tar: no `system` database (not a data
+ * directory), or a database whose transaction logs are not under transactions/ (server.directories.transaction.logs.root
+ * elsewhere: a tar would pair old stores with newer logs).
+ */
+export function judgeStoreListing(out: string): { databases: string[] } | { problem: string } {
+  const lines = out.split('\n').filter(Boolean);
+  const dbs = lines.filter((l) => l.startsWith('databases/')).map((l) => l.slice('databases/'.length));
+  const txs = new Set(lines.filter((l) => l.startsWith('transactions/')).map((l) => l.slice('transactions/'.length)));
+  if (!dbs.includes('system'))
+    return { problem: `no Neo4j store there (no databases/system; found: ${dbs.join(', ') || 'nothing'})` };
+  const noLogs = dbs.filter((d) => !txs.has(d));
+  if (noLogs.length)
+    return {
+      problem: `the transaction logs of ${noLogs.join(', ')} are not under transactions/ (server.directories.transaction.logs.root points elsewhere): a tar of this directory would miss them`,
+    };
+  return { databases: dbs };
 }
 
 /** KiB used by the data directory (`du -sk`), for the upload's part size. */
@@ -33,19 +55,34 @@ export function storeSizeCommand(dataDir: string): CommandSpec {
 
 /** The data directory as a tar stream on stdout, its entries relative (./databases/...), a put-aside copy excluded. */
 export function tarCreateCommand(dataDir: string): CommandSpec {
-  return { argv: ['tar', '-c', '-f', '-', '-C', dataDir, `--exclude=./${ASIDE_PREFIX}*`, '.'] };
+  return {
+    argv: ['tar', '-c', '-f', '-', '-C', dataDir, `--exclude=./${ASIDE_PREFIX}*`, '--exclude=./lost+found', '.'],
+  };
 }
 
 /**
- * Moves every entry of the data directory (but put-aside copies) into `<dataDir>/<aside>`: a rename on the same
- * filesystem, so it needs no space and works when the data directory is a mount point.
+ * Moves every entry of the data directory (but put-aside folders and lost+found) into `<dataDir>/<aside>`, all names
+ * written to `<aside>/.igbackup-entries` before the first moves: a rename on the same filesystem, so it needs no space
+ * and works when the data directory is a mount point. An entry that cannot move (a mount point inside, say) puts the ones
+ * already moved back and exits 1: nothing changed; exit 2 when even that fails (the list says what is where).
  */
 export function moveAsideCommand(dataDir: string, aside: string): CommandSpec {
   return {
     argv: [
       'sh',
       '-c',
-      'set -e; cd "$1"; mkdir "$2"; for e in * .[!.]* ..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; case "$e" in "$3"*) continue;; esac; mv "$e" "$2/"; done',
+      [
+        'cd "$1" || exit 1; mkdir "$2" || exit 1; list="$2/.igbackup-entries"',
+        'undo() { rm -f -- "$list"; rmdir -- "$2"; exit 1; }',
+        'for e in * .[!.]* ..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; case "$e" in "$3"*|lost+found) continue;; esac',
+        '  printf "%s\\n" "$e" >> "$list" || undo',
+        'done',
+        '[ -f "$list" ] || : > "$list" || undo',
+        'while IFS= read -r e; do mv -- "$e" "$2/" && continue',
+        '  while IFS= read -r n; do if [ -e "$2/$n" ] || [ -L "$2/$n" ]; then mv -- "$2/$n" "./$n" || exit 2; fi; done < "$list"',
+        '  undo',
+        'done < "$list"',
+      ].join('\n'),
       'igbackup',
       dataDir,
       aside,
@@ -55,15 +92,15 @@ export function moveAsideCommand(dataDir: string, aside: string): CommandSpec {
 }
 
 /**
- * Unpacks the tar stream on stdin into the data directory; as root, the unpacked files get the data directory's owner
- * (Neo4j runs as that user, and the archive's owners are another machine's).
+ * Unpacks the tar stream on stdin into the data directory; as root, every file then gets the owner the data directory
+ * had before (read first: the archive's own "./" entry would change it), since Neo4j runs as that user.
  */
 export function unpackCommand(dataDir: string): CommandSpec {
   return {
     argv: [
       'sh',
       '-c',
-      'set -e; tar -x -f - -C "$1"; if [ "$(id -u)" = 0 ]; then chown -R "$(stat -c %u:%g "$1")" "$1"; fi',
+      'set -e; cd "$1"; o=$(stat -c %u:%g .); tar -x -f - -C .; if [ "$(id -u)" = 0 ]; then chown -R "$o" .; fi',
       'igbackup',
       dataDir,
     ],
@@ -71,13 +108,26 @@ export function unpackCommand(dataDir: string): CommandSpec {
   };
 }
 
-/** The undo of moveAside: removes what was unpacked, moves the put-aside entries back, removes the empty aside dir. */
+/**
+ * The undo of moveAside, safe to run again after an interruption: entries not in the aside list are what was unpacked
+ * (removed); each listed entry still in the aside folder replaces what is at its name; an entry already moved back
+ * stays. Then the list and the aside folder go.
+ */
 export function moveBackCommand(dataDir: string, aside: string): CommandSpec {
   return {
     argv: [
       'sh',
       '-c',
-      'set -e; cd "$1"; [ -d "$2" ]; for e in * .[!.]* ..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; case "$e" in "$3"*) continue;; esac; rm -rf "$e"; done; for e in "$2"/* "$2"/.[!.]* "$2"/..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; mv "$e" .; done; rmdir "$2"',
+      [
+        'cd "$1" || exit 1; [ -d "$2" ] || exit 1; list="$2/.igbackup-entries"; [ -f "$list" ] || exit 1',
+        'for e in * .[!.]* ..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; case "$e" in "$3"*|lost+found) continue;; esac',
+        '  grep -Fxq -- "$e" "$list" || rm -rf -- "./$e" || exit 1',
+        'done',
+        'while IFS= read -r n; do',
+        '  if [ -e "$2/$n" ] || [ -L "$2/$n" ]; then rm -rf -- "./$n" && mv -- "$2/$n" "./$n" || exit 1; fi',
+        'done < "$list"',
+        'rm -f -- "$list" && rmdir -- "$2"',
+      ].join('\n'),
       'igbackup',
       dataDir,
       aside,

@@ -28,13 +28,19 @@ describe('identityPolicy / allows: backup', () => {
     assert.equal(allows('backup', input, 's3:DeleteObject', 'prod/postgres/x.dump.zst.manifest.json'), false);
     assert.equal(allows('backup', input, 's3:DeleteObject', 'prod/.igbackup/drills/postgres/d.json'), false);
     assert.equal(allows('backup', input, 's3:DeleteObject', 'prod/.igbackup/storage-init.json'), false);
-    assert.ok(!allActions(identityPolicy('backup', input).Statement).includes('s3:DeleteObjectVersion'));
+    for (const k of [key, 'prod/postgres/x.dump.zst.manifest.json', 'prod/.igbackup/drills/postgres/d.json'])
+      assert.equal(allows('backup', input, 's3:DeleteObjectVersion', k), false, k);
   });
 
   it('releases lock leases and storage probes', () => {
     assert.equal(allows('backup', input, 's3:DeleteObject', 'prod/.igbackup/locks/backup-postgres.json'), true);
     assert.equal(allows('backup', input, 's3:DeleteObject', 'prod/.igbackup-check/kms-1'), true);
-    assert.equal(allows('backup', input, 's3:DeleteObjectVersion', 'prod/.igbackup-check/kms-1'), false);
+    assert.equal(allows('backup', input, 's3:DeleteObjectVersion', 'prod/.igbackup-check/kms-1'), true);
+    assert.equal(allows('backup', input, 's3:DeleteObjectVersion', 'prod/.igbackup/locks/backup-postgres.json'), true);
+    for (const role of ['backup', 'restore'] as const) {
+      assert.equal(allows(role, input, 's3:GetBucketObjectLockConfiguration'), true, role);
+      assert.equal(allows(role, input, 's3:PutObject', 'prod/.igbackup-check/kms-1'), true, role);
+    }
   });
 });
 

@@ -3,7 +3,7 @@
 // unpacking; and the pure parsers.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { execa } from 'execa';
@@ -50,14 +50,21 @@ describe('neo4j method tar commands', () => {
     assert.deepEqual((await readdir(data)).sort(), ['.igbackup-previous-20261127T200000Z', '.igbackup-previous-stale']);
     assert.deepEqual(
       (await readdir(join(data, aside))).sort(),
-      ['.dotfile', 'databases'],
-      'every entry, dot files included, is moved',
+      ['.dotfile', '.igbackup-entries', 'databases'],
+      'every entry, dot files included, is moved (and listed)',
     );
 
-    // Something else unpacked (a different store), then undone.
+    // Something else unpacked (a different store), then undone; the move back interrupted after one entry and run
+    // again (as the manual command printed after a failure would be) still ends with the tree as it was.
     await writeFile(join(data, 'new-file'), 'new');
     await mkdir(join(data, 'databases'));
+    await writeFile(join(data, '.dotfile'), 'unpacked dot');
+    await rename(join(data, aside, 'databases'), join(data, 'databases-back'));
+    await rm(join(data, 'databases'), { recursive: true });
+    await rename(join(data, 'databases-back'), join(data, 'databases')); // "databases" already moved back
     assert.equal((await run(neo4j.moveBackCommand(data, aside))).exitCode, 0);
+    assert.deepEqual(await tree(data), before);
+    assert.notEqual((await run(neo4j.moveBackCommand(data, aside))).exitCode, 0, 'nothing left to move back');
     assert.deepEqual(await tree(data), before);
 
     // Unpacking the archive over an emptied data directory gives the same tree.
@@ -74,14 +81,17 @@ describe('neo4j method tar commands', () => {
     await mkdir(join(data, 'databases', 'system'), { recursive: true });
     await writeFile(join(data, 'databases', 'neo4j', 'store'), Buffer.alloc(100_000, 7));
     await writeFile(join(data, 'databases', 'store_lock'), '');
-    const listed = await run(neo4j.listStoreDatabasesCommand(data));
-    assert.deepEqual(
-      Buffer.from(listed.stdout as Uint8Array)
-        .toString()
-        .trim()
-        .split('\n'),
-      ['neo4j', 'system'],
+    await mkdir(join(data, 'transactions', 'neo4j'), { recursive: true });
+    const text = async () =>
+      Buffer.from((await run(neo4j.listStoreDatabasesCommand(data))).stdout as Uint8Array).toString();
+    assert.deepEqual((await text()).trim().split('\n'), ['databases/neo4j', 'databases/system', 'transactions/neo4j']);
+    assert.match(
+      (neo4j.judgeStoreListing(await text()) as { problem: string }).problem,
+      /the transaction logs of system are not under transactions\/ .*a tar of this directory would miss them/,
     );
+    await mkdir(join(data, 'transactions', 'system'));
+    assert.deepEqual(neo4j.judgeStoreListing(await text()), { databases: ['neo4j', 'system'] });
+    assert.match((neo4j.judgeStoreListing('databases/neo4j\n') as { problem: string }).problem, /no databases\/system/);
     const missing = await run(neo4j.listStoreDatabasesCommand(join(data, 'nope')));
     assert.deepEqual([missing.exitCode, Buffer.from(missing.stdout as Uint8Array).toString()], [0, '']);
 
