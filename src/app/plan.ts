@@ -80,6 +80,14 @@ async function undoAll(failedStep: string, cause: unknown, done: Step[], opts: P
     }
   }
   if (recovery.length) opts.reporter.warn(`${failedStep} failed; recovery: ${recovery.join('; ')}`);
+  // A step that failed saying its service must stay down (it left it half changed) keeps saying so.
+  if (cause instanceof ServiceDownError)
+    return new ServiceDownError(cause.service, {
+      cause: cause.cause,
+      commands: [...cause.commands, ...manual],
+      recovery: [...cause.recovery, ...recovery],
+      hint: cause.hint,
+    });
   if (down.length) {
     const services = [...new Set(down.map((d) => d.service))].join(' and ');
     return new ServiceDownError(services, { cause, recovery, commands: manual });

@@ -73,7 +73,7 @@ export function moveAsideCommand(dataDir: string, aside: string): CommandSpec {
       '-c',
       [
         'cd "$1" || exit 1; mkdir "$2" || exit 1; list="$2/.igbackup-entries"',
-        'undo() { rm -f -- "$list"; rmdir -- "$2"; exit 1; }',
+        'aside="$2"; undo() { rm -f -- "$list"; rmdir -- "$aside"; exit 1; }',
         'for e in * .[!.]* ..?*; do [ -e "$e" ] || [ -L "$e" ] || continue; case "$e" in "$3"*|lost+found) continue;; esac',
         '  printf "%s\\n" "$e" >> "$list" || undo',
         'done',

@@ -77,6 +77,28 @@ describe('runPlan', () => {
     assert.deepEqual(err.commands, ['fix aside', 'fix stop']);
   });
 
+  it('a step that fails saying its service must stay down stays a ServiceDownError (nothing would start it on half a change)', async () => {
+    const { log, step } = recorder();
+    const halfway = new ServiceDownError('Neo4j on db1', {
+      cause: new Error('moving the entries aside failed midway'),
+      commands: ['move them back'],
+      recovery: ['the entries already moved are in /data/.igbackup-previous-x'],
+    });
+    const err = await runPlan([step('space'), step('aside', { fail: halfway })], { reporter: silentReporter }).then(
+      () => assert.fail('no error'),
+      (e: unknown) => e,
+    );
+    assert.deepEqual(log, ['run space', 'run aside', 'undo space']);
+    assert.ok(err instanceof ServiceDownError);
+    assert.equal(exitCodeFor(err), 69);
+    assert.match(err.message, /what failed first: moving the entries aside failed midway/);
+    assert.match(
+      err.message,
+      /recovery: the entries already moved are in \/data\/\.igbackup-previous-x; undo space: ok/,
+    );
+    assert.deepEqual(err.commands, ['move them back']);
+  });
+
   it('a cancelled run starts no further step and undoes what it did', async () => {
     const { log, step } = recorder();
     const ac = new AbortController();

@@ -109,4 +109,45 @@ describe('neo4j method tar commands', () => {
     assert.deepEqual(neo4j.storeDatabases({ tools: { databases: 'neo4j,system' } }), ['neo4j', 'system']);
     assert.deepEqual(neo4j.storeDatabases({ tools: {} }), ['system']);
   });
+
+  it('an entry that cannot move (a mount point inside, say) puts the others back: exit 1, nothing changed; exit 2 when even that fails', async () => {
+    const data = join(await tempDir(), 'data');
+    for (const d of ['databases/neo4j', 'dbms', 'transactions/neo4j']) await mkdir(join(data, d), { recursive: true });
+    await writeFile(join(data, 'databases', 'neo4j', 'store'), 'neo4j');
+    await writeFile(join(data, 'server_id'), 'id');
+    const before = await tree(data);
+    // An mv that refuses to move "transactions" (as a mount point refuses: EBUSY), and with MV_BACK_FAILS, anything
+    // back out of the aside folder.
+    const bin = join(await tempDir(), 'bin');
+    await mkdir(bin);
+    await writeFile(
+      join(bin, 'mv'),
+      [
+        '#!/bin/sh',
+        'for a in "$@"; do last="$a"; done',
+        'case "$*" in *" transactions "*) echo "mv: cannot move \'transactions\': Device or resource busy" >&2; exit 1;; esac',
+        'case "$*" in *.igbackup-previous-*/*" ./"*) [ -n "$MV_BACK_FAILS" ] && { echo "mv: refused" >&2; exit 1; };; esac',
+        'exec /bin/mv "$@"',
+      ].join('\n'),
+      { mode: 0o755 },
+    );
+    const c = neo4j.moveAsideCommand(data, '.igbackup-previous-x');
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const r = await execa(c.argv[0] as string, c.argv.slice(1), { env, reject: false });
+    assert.equal(r.exitCode, 1, r.stderr);
+    assert.match(r.stderr, /Device or resource busy/);
+    assert.deepEqual(await tree(data), before, 'every entry back where it was, no aside folder');
+    assert.ok(!(await readdir(data)).includes('.igbackup-previous-x'), 'the aside folder is gone');
+    const r2 = await execa(c.argv[0] as string, c.argv.slice(1), {
+      env: { ...env, MV_BACK_FAILS: '1' },
+      reject: false,
+    });
+    assert.equal(r2.exitCode, 2, r2.stderr);
+    assert.ok(
+      (await readdir(data)).includes('.igbackup-previous-x'),
+      'the moved entries stay listed in the aside folder',
+    );
+    assert.equal((await run(neo4j.moveBackCommand(data, '.igbackup-previous-x'))).exitCode, 0);
+    assert.deepEqual(await tree(data), before, 'the printed move back puts them back');
+  });
 });
