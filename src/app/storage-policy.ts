@@ -33,7 +33,13 @@ export function storagePolicy(
     throw new ConfigError(`env "${h.name}" keeps its backups in a file store, which has no access policy`, [], {
       hint: "a file store's protection is its directory's owner and mode (and the filesystem's snapshots): storage policy applies to S3",
     });
-  const input = { bucket: s.bucket, storePrefix: s.prefix, env: h.name, kmsKeyId: s.kmsKeyId };
+  const input = {
+    bucket: s.bucket,
+    storePrefix: s.prefix,
+    env: h.name,
+    kmsKeyId: s.kmsKeyId,
+    pitr: Boolean(h.env.postgres?.pitr),
+  };
   const principals = o.principals?.length ? o.principals : [`arn:aws:iam:::user/igbackup-${h.name}-${o.role}`];
   return {
     env: h.name,

@@ -11,6 +11,12 @@ export interface PolicyInput {
   storePrefix: string;
   env: string;
   kmsKeyId: string;
+  /**
+   * postgres.pitr is on: pgBackRest's repository `<storePrefix>/pgbackrest/<env>/` is granted too (pgBackRest runs with
+   * the job's identity when its credentials come from the environment or the instance: it writes, reads and expires
+   * there; under Object Lock its deletes are delete markers).
+   */
+  pitr?: boolean | undefined;
 }
 
 export interface PolicyStatement {
@@ -40,6 +46,8 @@ interface Scope {
   bucket: string;
   prefix: string;
   objects: (sub: string) => string;
+  /** pgBackRest's repository objects, when PITR is on. */
+  repo?: string | undefined;
 }
 
 const WILDCARDS = /[*?$]/;
@@ -61,7 +69,8 @@ function scopeOf(input: PolicyInput): Scope {
   checkInput(input);
   const bucket = `arn:aws:s3:::${input.bucket}`;
   const prefix = joinKey(input.storePrefix, input.env);
-  return { bucket, prefix, objects: (sub) => `${bucket}/${prefix}/${sub}*` };
+  const repo = input.pitr ? `${bucket}/${joinKey(input.storePrefix, 'pgbackrest', input.env)}/*` : undefined;
+  return { bucket, prefix, objects: (sub) => `${bucket}/${prefix}/${sub}*`, repo };
 }
 
 // Rule building blocks, shared by the roles.
@@ -186,11 +195,21 @@ function adminRules(s: Scope): Rule[] {
   ];
 }
 
+/**
+ * pgBackRest's repository (PITR): every role that runs pgBackRest writes, reads and deletes there (archive-push and
+ * backups write, expire deletes; a restored cluster archives its new timeline, and an undone in-place restore removes
+ * the history file it pushed).
+ */
+const repoRules = (s: Scope): Rule[] =>
+  s.repo
+    ? [{ name: 'Pgbackrest', actions: ['s3:DeleteObject', 's3:GetObject', 's3:PutObject'], resources: [s.repo] }]
+    : [];
+
 const ROLE_RULES: Record<PolicyRole, (s: Scope) => Rule[]> = {
-  backup: backupRules,
-  restore: restoreRules,
-  prune: pruneRules,
-  admin: adminRules,
+  backup: (s) => [...backupRules(s), ...repoRules(s)],
+  restore: (s) => [...restoreRules(s), ...repoRules(s)],
+  prune: (s) => [...pruneRules(s), ...repoRules(s)],
+  admin: (s) => [...adminRules(s), ...repoRules(s)],
 };
 
 /** Every role reads and writes SSE-KMS objects (restore and prune write control objects). */

@@ -203,3 +203,22 @@ describe('bucketPolicyStatements', () => {
     assert.throws(() => bucketPolicyStatements('backup', input, ['']), /principals/);
   });
 });
+
+describe('pgBackRest repository (postgres.pitr)', () => {
+  it('every role may write, read and delete in its env repository when PITR is on, and nowhere when it is off', () => {
+    const pitr = { ...input, pitr: true };
+    for (const role of POLICY_ROLES) {
+      for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject']) {
+        assert.equal(allows(role, pitr, action, 'pgbackrest/prod/main/archive/main/x.gz'), true, `${role} ${action}`);
+        assert.equal(allows(role, pitr, action, 'pgbackrest/other/main/x'), false, `${role} ${action} other env`);
+        assert.equal(allows(role, input, action, 'pgbackrest/prod/main/x'), false, `${role} ${action} without pitr`);
+      }
+      assert.equal(allows(role, pitr, 's3:DeleteObjectVersion', 'pgbackrest/prod/main/x'), false, role);
+    }
+    const nested = identityPolicy('backup', { ...pitr, storePrefix: 'a/b' });
+    assert.equal(
+      nested.Statement.find((st) => st.Sid === 'IgbackupBackupPgbackrest')?.Resource,
+      'arn:aws:s3:::B/a/b/pgbackrest/prod/*',
+    );
+  });
+});
