@@ -92,7 +92,9 @@ export async function verifyBackup(
       name: 'Object Lock',
       detail: lock
         ? `the manifest and every artifact are locked ${lock.mode}; the earliest may be removed after ${lock.until}`
-        : 'not locked (storage.immutability is not set): whoever may delete objects in the bucket may delete this backup',
+        : h.env.storage.type === 'file'
+          ? 'not locked (a file store has no Object Lock: its directory permissions and snapshots protect it)'
+          : 'not locked (storage.immutability is not set): whoever may delete objects in the bucket may delete this backup',
     });
     return { env: h.name, engine: opts.engine, key: entry.key, artifacts, nativeCheck: native, checks, lock };
   } finally {
