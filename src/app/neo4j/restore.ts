@@ -144,29 +144,8 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
     const art = chained
       ? mainArtifact(entry.manifest)
       : await downloadMainArtifact(ctx, h.store, entry.manifest, plain);
-    if (entry.manifest.format === neo4j.TAR_FORMAT) {
-      const kube = cfg.transport.type === 'kubernetes' ? cfg.transport : undefined;
-      const inPod = kube && cfg.kubernetes;
-      const input = { cfg, file: plain, rawBytes: art.rawBytes, databases: neo4j.storeDatabases(entry.manifest) };
-      const dataDir = inPod ? inPod.mountPath : cfg.dataDir;
-      let placed: { aside: string; asidePath: string; runThere: (argv: string[]) => string } | undefined;
-      const inWindow = (where: Transport, w: OfflineWindow) =>
-        replaceStore(ctx, { ...input, where, w, dataDir }).then((r) => {
-          placed = { aside: r.aside, asidePath: r.asidePath, runThere: w.runThere };
-          return { ...r, previousBytes: undefined, w };
-        });
-      try {
-        const r = inPod
-          ? await withOfflinePod(ctx, kube, inPod, inWindow)
-          : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
-        // Neo4j is back on the restored data (or left stopped, as found): only now do the previous entries go. In
-        // Kubernetes through the running pod, which mounts the same volume (at the helper's mount path, as the chart does).
-        await removeAside(ctx, transport, r.asidePath);
-        return { art, r };
-      } catch (err) {
-        throw placed ? withAsideNote(err, dataDir, placed.aside, placed.runThere) : err;
-      }
-    }
+    if (entry.manifest.format === neo4j.TAR_FORMAT)
+      return { art, r: await replaceStoreFrom(ctx, x, plain, art.rawBytes) };
     const apply = (at: Transport): Promise<void> =>
       chained
         ? restoreBackupChain(ctx, cfg, at, db, links, x.until)
@@ -185,13 +164,48 @@ async function downloadAndReplace(ctx: AppContext, h: EnvHandle, x: Replacement,
         applyName: enterprise ? `neo4j-admin database restore ${db}` : `neo4j-admin database load ${db}`,
         apply,
       }).then((r) => ({ ...r, w }));
-    const r =
-      cfg.transport.type === 'kubernetes' && cfg.edition === 'community'
-        ? await withOfflinePod(ctx, cfg.transport, cfg.kubernetes as NonNullable<Neo4jConfig['kubernetes']>, inWindow)
-        : await withServiceStopped(ctx, transport, cfg.service, (w) => inWindow(transport, w));
-    return { art, r };
+    const pod = cfg.transport.type === 'kubernetes' && cfg.edition === 'community' ? cfg.kubernetes : undefined;
+    return { art, r: await offline(ctx, cfg, transport, pod, inWindow) };
   } finally {
     await ws.cleanup();
+  }
+}
+
+/** Neo4j offline around fn: a helper pod on the PVC (`pod`, in Kubernetes), else the stopped service. */
+function offline<T>(
+  ctx: AppContext,
+  cfg: Neo4jConfig,
+  transport: Transport,
+  pod: Neo4jConfig['kubernetes'],
+  fn: (where: Transport, w: OfflineWindow) => Promise<T>,
+): Promise<T> {
+  return pod && cfg.transport.type === 'kubernetes'
+    ? withOfflinePod(ctx, cfg.transport, pod, fn)
+    : withServiceStopped(ctx, transport, cfg.service, (w) => fn(transport, w));
+}
+
+/**
+ * A tar backup: the data directory replaced in the offline window (replace-store.ts); the previous entries removed
+ * once Neo4j is back on the restored data, else named in the error with the command that puts them back.
+ */
+async function replaceStoreFrom(ctx: AppContext, x: Replacement, file: string, rawBytes: number) {
+  const { cfg, transport, entry } = x;
+  const pod = cfg.transport.type === 'kubernetes' ? cfg.kubernetes : undefined;
+  const dataDir = pod ? pod.mountPath : cfg.dataDir;
+  const input = { cfg, file, rawBytes, dataDir, databases: neo4j.storeDatabases(entry.manifest) };
+  let placed: { aside: string; runThere: (argv: string[]) => string } | undefined;
+  try {
+    const r = await offline(ctx, cfg, transport, pod, async (where, w) => {
+      const done = await replaceStore(ctx, { ...input, where, w });
+      placed = { aside: done.aside, runThere: w.runThere };
+      return { ...done, previousBytes: undefined, w };
+    });
+    // Neo4j is back on the restored data (or left stopped, as found): only now do the previous entries go. In
+    // Kubernetes through the running pod, which mounts the same volume (at the helper's mount path, as the chart does).
+    await removeAside(ctx, transport, r.asidePath);
+    return r;
+  } catch (err) {
+    throw placed ? withAsideNote(err, dataDir, placed.aside, placed.runThere) : err;
   }
 }
 

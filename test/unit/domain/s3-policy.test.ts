@@ -4,12 +4,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   POLICY_ROLES,
-  allows,
   bucketPolicyStatements,
   identityPolicy,
   type PolicyInput,
   type PolicyStatement,
 } from '../../../src/domain/s3-policy.js';
+import { allows } from '../../helpers/s3-policy-eval.js';
 
 const KEY_ARN = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const input: PolicyInput = { bucket: 'B', storePrefix: '', env: 'prod', kmsKeyId: KEY_ARN };

@@ -12,6 +12,17 @@ import { envSchema, type EnvConfig } from '../../../src/config/schema.js';
 import { cronJob, crontab, envToken, rbac, scheduleName, type K8sSettings } from '../../../src/domain/schedule.js';
 import { crontabFileNotes, filesRead, podFileMounts } from '../../../src/app/schedule-files.js';
 
+/** The crontab settings the tests share (notes aside). */
+const CRONTAB = {
+  env: 'prod',
+  bin: '/b/igbackup',
+  configPath: '/c.yaml',
+  envFile: '/e',
+  pruneEnvFile: '/e-prune',
+  logDir: '/l',
+  lockDir: '/k',
+};
+
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 function k8sSettings(extra: Partial<K8sSettings> = {}): K8sSettings {
@@ -305,16 +316,7 @@ describe('files the scheduled jobs read', () => {
           err.problems.join(),
         ),
     );
-    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }], {
-      env: 'prod',
-      bin: '/b/igbackup',
-      configPath: '/c.yaml',
-      envFile: '/e',
-      pruneEnvFile: '/e-prune',
-      logDir: '/l',
-      lockDir: '/k',
-      notes,
-    });
+    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }], { ...CRONTAB, notes });
     assert.ok(text.split('\n').filter((l) => l.startsWith('#  ')).length >= 3);
     assert.match(
       text,
@@ -364,16 +366,7 @@ describe('files the scheduled jobs read', () => {
       args: ['prune', '--env', 'prod', '--yes'],
       role: 'prune' as const,
     };
-    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }, prune], {
-      env: 'prod',
-      bin: '/b/igbackup',
-      configPath: '/c.yaml',
-      envFile: '/e',
-      pruneEnvFile: '/e-prune',
-      logDir: '/l',
-      lockDir: '/k',
-      notes: [],
-    });
+    const text = crontab([{ engine: 'postgres', cron: '0 * * * *' }, prune], { ...CRONTAB, notes: [] });
     const lines = text.split('\n');
     assert.match(lines.find((l) => l.includes('backup postgres')) ?? '', /\. \/e; set \+a/);
     assert.match(
